@@ -1,0 +1,114 @@
+"""Analyses the dashboard needs beyond SPEC.md section 3: assessment, workforce, THRIVE and
+groups left out (dads and partners)."""
+
+from __future__ import annotations
+
+from nestmap.analysis._shape import Row, area_param, level_rank, sorted_ids, stage_order
+from nestmap.graph import GraphStore
+from nestmap.vocabulary import AIMH_LEVELS, STAGES, THRIVE_GROUP
+
+THRIVE_ORDER = (
+    "Getting Advice and Signposting",
+    "Getting Help",
+    "Getting More Help",
+    "Getting Risk Support",
+)
+
+
+def assessment(store: GraphStore, area: str | None = None) -> dict[str, list[Row]]:
+    """``entry_points``: does each entry point assess the relationship; ``coverage``: per LA x
+    stage, which serving services do (``gap`` when none)."""
+    code = area_param(store, area)
+    entry_points = [
+        {
+            "service_id": row["service_id"],
+            "name": row["name"],
+            "sector": row["sector"],
+            "levels": sorted(set(row["levels"]), key=level_rank),
+            "stages": sorted(row["stages"], key=stage_order),
+            "assesses_relationship": bool(row["assesses_relationship"]),
+        }
+        for row in store.run("assessment_entry_points", {"area": code})
+    ]
+    entry_points.sort(key=lambda r: r["service_id"])
+    coverage = [
+        {
+            "area_code": row["area_code"],
+            "area_name": row["area_name"],
+            "stage": row["stage"],
+            "assessing_services": sorted_ids(row["assessing_services"]),
+            "services": int(row["services"]),
+            "gap": not row["assessing_services"],
+        }
+        for row in store.run("assessment_coverage", {"area": code, "stages": list(STAGES)})
+    ]
+    coverage.sort(key=lambda r: (r["area_code"], stage_order(r["stage"])))
+    return {"entry_points": entry_points, "coverage": coverage}
+
+
+def _pivot(rows: list[Row], keys: tuple[str, ...]) -> list[Row]:
+    """One row per key with FTE per AiMH level and the practitioners at levels 2-3."""
+    table: dict[tuple, Row] = {}
+    for row in rows:
+        key = tuple(row[k] for k in keys)
+        entry = table.setdefault(
+            key,
+            {
+                **{k: row[k] for k in keys},
+                **{f"fte_level_{level}": 0.0 for level in AIMH_LEVELS},
+                "practitioners": 0,
+                "practitioners_level_2_3": 0,
+            },
+        )
+        if row["aimh_level"] is None:
+            continue
+        level = int(row["aimh_level"])
+        entry[f"fte_level_{level}"] = round(entry[f"fte_level_{level}"] + float(row["fte"]), 2)
+        entry["practitioners"] += int(row["practitioners"])
+        if level >= 2:
+            entry["practitioners_level_2_3"] += int(row["practitioners"])
+    return [table[key] for key in sorted(table)]
+
+
+def workforce(store: GraphStore, area: str | None = None) -> dict[str, object]:
+    """FTE by AiMH level per service and per LA, and the practitioners at levels 2-3."""
+    code = area_param(store, area)
+    services = _pivot(store.run("workforce_services", {"area": code}), ("service_id", "name"))
+    areas = _pivot(store.run("workforce_areas", {"area": code}), ("area_code", "area_name"))
+    return {
+        "services": services,
+        "areas": areas,
+        "practitioners_level_2_3": sum(row["practitioners_level_2_3"] for row in services),
+    }
+
+
+def thrive(store: GraphStore, area: str | None = None) -> list[Row]:
+    """Every active service's offers under the THRIVE grouping of their level."""
+    rows = [
+        {
+            "thrive_group": THRIVE_GROUP[row["level"]],
+            "level": row["level"],
+            "service_id": row["service_id"],
+            "name": row["name"],
+            "focus": row["focus"],
+        }
+        for row in store.run("thrive", {"area": area_param(store, area)})
+    ]
+    rows.sort(key=lambda r: (THRIVE_ORDER.index(r["thrive_group"]), r["service_id"]))
+    return rows
+
+
+def groups_left_out(store: GraphStore, area: str | None = None) -> list[Row]:
+    """Per LA, the services that support fathers and partners."""
+    rows = [
+        {
+            "area_code": row["area_code"],
+            "area_name": row["area_name"],
+            "supporting_fathers": sorted_ids(row["supporting_fathers"]),
+            "not_recorded": sorted_ids(row["not_recorded"]),
+            "services": int(row["services"]),
+        }
+        for row in store.run("groups_left_out", {"area": area_param(store, area)})
+    ]
+    rows.sort(key=lambda r: r["area_code"])
+    return rows

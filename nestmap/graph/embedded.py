@@ -1,0 +1,221 @@
+"""The embedded engine: a ladybug database in one file, replaced atomically on load."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from pathlib import Path
+from typing import Any
+
+from nestmap import queries
+from nestmap.errors import NestmapError, NoGraphError
+from nestmap.graph.records import GraphRows, graph_rows
+from nestmap.graph.store import GraphStore, Progress
+from nestmap.loaders.dataset import Dataset
+
+# Node tables first: link tables refer to them.
+_COPY_ORDER: tuple[tuple[str, str], ...] = (
+    ("Area", "areas"),
+    ("Service", "services"),
+    ("Level", "levels"),
+    ("StaffPost", "staff_posts"),
+    ("PART_OF", "part_of"),
+    ("COVERS", "covers"),
+    ("OFFERS", "offers"),
+    ("REFERS_TO", "refers_to"),
+    ("STAFFED_BY", "staffed_by"),
+)
+
+
+class EmbeddedStore(GraphStore):
+    """One read-only Database handle per store, reopened when a load swaps the file.
+
+    Queries are serialised by a lock: a swap closes the old handle, which must not happen under a
+    running query, and the analyses take milliseconds, so concurrency buys nothing here.
+    """
+
+    engine = "embedded"
+    dialect = "embedded"
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path).expanduser().resolve()
+        self._lock = threading.RLock()
+        self._db: Any = None
+        self._conn: Any = None
+        self._stamp: tuple[int, int, int] | None = None
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    # -- reading -------------------------------------------------------------------------
+    def _file_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return None
+        return (stat.st_ino, stat.st_mtime_ns, stat.st_size)
+
+    def has_graph(self) -> bool:
+        return self._file_stamp() is not None
+
+    def version(self) -> str:
+        stamp = self._file_stamp()
+        return "none" if stamp is None else "-".join(str(part) for part in stamp)
+
+    def _connection(self) -> Any:
+        """The connection to the current file, reopened if another load replaced it."""
+        stamp = self._file_stamp()
+        if stamp is None:
+            self._close_handles()
+            raise NoGraphError(
+                f"no dataset is loaded at {self.path}; load one with `nestmap load PATH`"
+            )
+        if self._conn is None or stamp != self._stamp:
+            self._close_handles()
+            import ladybug
+
+            try:
+                self._db = ladybug.Database(str(self.path), read_only=True)
+                self._conn = ladybug.Connection(self._db)
+            except RuntimeError as exc:
+                raise NestmapError(f"cannot open the graph at {self.path}: {exc}") from None
+            self._stamp = stamp
+        return self._conn
+
+    def _close_handles(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        if self._db is not None:
+            self._db.close()
+        self._conn = self._db = None
+        self._stamp = None
+
+    def close(self) -> None:
+        with self._lock:
+            self._close_handles()
+
+    def run(self, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        text = queries.load(name, self.dialect)
+        with self._lock:
+            result = self._connection().execute(text, params or {})
+            columns = result.get_column_names()
+            rows = [dict(zip(columns, row, strict=True)) for row in result.get_all()]
+            result.close()
+        return rows
+
+    def run_read_only(
+        self, cypher: str, params: dict[str, Any] | None, limit: int, timeout_s: float
+    ) -> tuple[list[str], list[list[Any]], bool]:
+        with self._lock:
+            conn = self._connection()
+            conn.set_query_timeout(int(timeout_s * 1000))
+            try:
+                result = conn.execute(cypher, params or {})
+                if isinstance(result, list):  # several statements: show the last
+                    for extra in result[:-1]:
+                        extra.close()
+                    result = result[-1]
+                columns = result.get_column_names()
+                rows: list[list[Any]] = []
+                while result.has_next() and len(rows) <= limit:
+                    rows.append(result.get_next())
+                result.close()
+            finally:
+                conn.set_query_timeout(0)
+        return columns, rows[:limit], len(rows) > limit
+
+    # -- loading -------------------------------------------------------------------------
+    def replace(self, dataset: Dataset, progress: Progress | None = None) -> None:
+        """Build the new database beside the old one, then swap it in with one rename.
+
+        A process killed at any moment leaves the old file (the rename has not happened) or the
+        new one (it has): never a mix.
+        """
+        report = progress or (lambda _message: None)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_builds(self.path)
+        building = self.path.with_name(f".{self.path.name}.loading-{os.getpid()}")
+        _remove_build(building)
+        try:
+            build_database(building, graph_rows(dataset), report)
+            _fsync(building)
+            with self._lock:
+                self._close_handles()
+                os.replace(building, self.path)
+                _fsync(self.path.parent)
+        finally:
+            _remove_build(building)
+        report("swapped in the new graph")
+
+
+def build_database(path: Path, rows: GraphRows, report: Progress) -> None:
+    """Create a complete database at ``path`` from ``rows`` (bulk COPY from DataFrames)."""
+    import ladybug
+    import pandas as pd
+
+    db = ladybug.Database(str(path))
+    try:
+        conn = ladybug.Connection(db)
+        for statement in queries.statements(queries.load("schema", "embedded")):
+            conn.execute(statement)
+        tables = {
+            "areas": rows.areas,
+            "services": rows.services,
+            "levels": rows.levels,
+            "staff_posts": [
+                {key: value for key, value in post.items() if key != "service_id"}
+                for post in rows.staff_posts
+            ],
+            "part_of": rows.part_of,
+            "covers": rows.covers,
+            "offers": rows.offers,
+            "refers_to": rows.refers_to,
+            "staffed_by": [{"from": p["service_id"], "to": p["id"]} for p in rows.staff_posts],
+        }
+        for table, key in _COPY_ORDER:
+            if not tables[key]:
+                continue
+            report(f"writing {len(tables[key]):,} {key.replace('_', ' ')}")
+            # object dtype keeps ints as ints and blanks as None (nullable Int64 trips COPY).
+            frame = pd.DataFrame(tables[key], dtype=object)  # noqa: F841 - read by COPY
+            conn.execute(f"COPY {table} FROM frame")
+        conn.execute(queries.load("write_dataset", "embedded"), rows.dataset)
+        conn.close()
+    finally:
+        db.close()
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _remove_build(building: Path) -> None:
+    for leftover in building.parent.glob(building.name + "*"):
+        leftover.unlink(missing_ok=True)
+
+
+_BUILD = re.compile(r"^\.(?P<name>.+)\.loading-(?P<pid>\d+)")
+
+
+def _remove_stale_builds(path: Path) -> None:
+    """Delete half-built files left by loads that were killed (their process is gone)."""
+    for leftover in path.parent.glob(f".{path.name}.loading-*"):
+        match = _BUILD.match(leftover.name)
+        if match and not _alive(int(match.group("pid"))):
+            leftover.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

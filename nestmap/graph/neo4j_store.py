@@ -1,0 +1,120 @@
+"""The Neo4j engine, for graphs beyond one machine's embedded database.
+
+Reads go through ``execute_query`` with READ routing; a load is one explicit write transaction
+(clear, then batched ``UNWIND $rows`` writes), so it commits whole or not at all.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nestmap import queries
+from nestmap.errors import NestmapError, NoGraphError
+from nestmap.graph.records import graph_rows
+from nestmap.graph.store import GraphStore, Progress
+from nestmap.loaders.dataset import Dataset
+
+BATCH = 1000
+
+_WRITES: tuple[tuple[str, str], ...] = (
+    ("write_areas", "areas"),
+    ("write_part_of", "part_of"),
+    ("write_services", "services"),
+    ("write_levels", "levels"),
+    ("write_covers", "covers"),
+    ("write_offers", "offers"),
+    ("write_refers_to", "refers_to"),
+    ("write_staff_posts", "staff_posts"),
+)
+
+
+class Neo4jStore(GraphStore):
+    engine = "neo4j"
+    dialect = "neo4j"
+
+    def __init__(self, uri: str, user: str | None, password: str | None, database: str | None):
+        import neo4j
+
+        self.uri = uri
+        self.database = database or None
+        auth = (user, password or "") if user else None
+        try:
+            self._driver = neo4j.GraphDatabase.driver(uri, auth=auth)
+        except ValueError as exc:
+            raise NestmapError(f"bad Neo4j URI {uri!r}: {exc}") from None
+
+    @property
+    def location(self) -> str:
+        return self.uri + (f" (database {self.database})" if self.database else "")
+
+    def _read(self, cypher: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        import neo4j
+
+        try:
+            records, _, _ = self._driver.execute_query(
+                cypher,
+                params or {},
+                database_=self.database,
+                routing_=neo4j.RoutingControl.READ,
+            )
+        except neo4j.exceptions.Neo4jError as exc:
+            raise NestmapError(f"Neo4j refused the query: {exc.message}") from None
+        except neo4j.exceptions.DriverError as exc:
+            raise NestmapError(f"cannot reach Neo4j at {self.uri}: {exc}") from None
+        return [record.data() for record in records]
+
+    def run(self, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        if name not in {"dataset_info", "count_nodes", "count_links"} and not self.has_graph():
+            raise NoGraphError(f"no dataset is loaded in Neo4j at {self.location}")
+        return self._read(queries.load(name, self.dialect), params)
+
+    def run_read_only(
+        self, cypher: str, params: dict[str, Any] | None, limit: int, timeout_s: float
+    ) -> tuple[list[str], list[list[Any]], bool]:
+        import neo4j
+
+        def work(tx: Any) -> tuple[list[str], list[list[Any]], bool]:
+            result = tx.run(cypher, params or {})
+            rows: list[list[Any]] = []
+            for record in result:
+                if len(rows) == limit:
+                    return list(result.keys()), rows, True
+                rows.append(list(record.values()))
+            return list(result.keys()), rows, False
+
+        query_work = neo4j.unit_of_work(timeout=timeout_s)(work)
+        try:
+            with self._driver.session(database=self.database) as session:
+                return session.execute_read(query_work)
+        except neo4j.exceptions.Neo4jError as exc:
+            raise NestmapError(f"Neo4j refused the query: {exc.message}") from None
+
+    def has_graph(self) -> bool:
+        return bool(self._read(queries.load("dataset_info", self.dialect)))
+
+    def version(self) -> str:
+        info = self._read(queries.load("dataset_info", self.dialect))
+        return str(info[0]["loaded_at"]) if info else "none"
+
+    def replace(self, dataset: Dataset, progress: Progress | None = None) -> None:
+        report = progress or (lambda _message: None)
+        rows = graph_rows(dataset)
+        with self._driver.session(database=self.database) as session:
+            for statement in queries.statements(queries.load("schema", self.dialect)):
+                session.run(statement).consume()
+            with session.begin_transaction() as tx:
+                report("clearing the previous graph")
+                while tx.run(queries.load("clear_graph"), batch=10_000).single()["deleted"]:
+                    pass
+                for name, key in _WRITES:
+                    batch_rows = getattr(rows, key)
+                    if batch_rows:
+                        report(f"writing {len(batch_rows):,} {key.replace('_', ' ')}")
+                    for start in range(0, len(batch_rows), BATCH):
+                        tx.run(queries.load(name), rows=batch_rows[start : start + BATCH]).consume()
+                tx.run(queries.load("write_dataset"), dataset=rows.dataset).consume()
+                tx.commit()
+        report("committed the new graph")
+
+    def close(self) -> None:
+        self._driver.close()

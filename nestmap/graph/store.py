@@ -1,0 +1,48 @@
+"""The store interface both engines implement."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from typing import Any
+
+from nestmap.loaders.dataset import Dataset
+
+Progress = Callable[[str], None]
+
+
+class GraphStore(ABC):
+    """A graph holding one loaded dataset; queries are run by name (see nestmap.queries)."""
+
+    engine: str = ""
+    dialect: str = "neo4j"
+
+    @property
+    @abstractmethod
+    def location(self) -> str:
+        """Where the graph lives (a path or a URI), for messages and ``nestmap info``."""
+
+    @abstractmethod
+    def run(self, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run the named read query with parameters; rows as dicts."""
+
+    @abstractmethod
+    def run_read_only(
+        self, cypher: str, params: dict[str, Any] | None, limit: int, timeout_s: float
+    ) -> tuple[list[str], list[list[Any]], bool]:
+        """Run user-written Cypher that must not write: (columns, rows, truncated)."""
+
+    @abstractmethod
+    def replace(self, dataset: Dataset, progress: Progress | None = None) -> None:
+        """Replace the whole graph with ``dataset``, atomically."""
+
+    @abstractmethod
+    def has_graph(self) -> bool:
+        """Whether a dataset has been loaded."""
+
+    @abstractmethod
+    def version(self) -> str:
+        """A token that changes whenever a new dataset is loaded (cache key)."""
+
+    def close(self) -> None:  # noqa: B027 - engines without resources need nothing
+        """Release handles."""

@@ -1,0 +1,76 @@
+"""Validated dataset records: what the loader hands to the graph store."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Area:
+    code: str
+    name: str
+    kind: str
+    parent_code: str | None
+    under2_population: int | None
+    births_per_year: int | None
+
+
+@dataclass(frozen=True)
+class Service:
+    id: str
+    name: str
+    provider: str | None
+    sector: str
+    status: str
+    areas: tuple[str, ...]
+    stages: tuple[str, ...]
+    min_age_months: int | None
+    max_age_months: int | None
+    threshold: str
+    self_referral: bool
+    capacity_per_year: int | None
+    assesses_relationship: bool
+    supports_fathers: bool | None
+    source: str
+    # The local authorities the service covers, region codes expanded (sorted).
+    covers: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Offer:
+    service_id: str
+    level: str
+    focus: str
+    interventions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Referral:
+    from_service: str
+    to_service: str
+    reason: str
+    count: int | None
+    source: str
+
+
+@dataclass(frozen=True)
+class StaffPost:
+    service_id: str
+    role: str
+    fte: float
+    aimh_level: int
+
+
+@dataclass
+class Dataset:
+    """A whole mapping dataset, every rule of SPEC.md section 1 already checked."""
+
+    name: str
+    areas: list[Area]
+    services: list[Service]
+    offers: list[Offer]
+    referrals: list[Referral]
+    workforce: list[StaffPost] = field(default_factory=list)
+    # file name -> sha256 of its bytes, for provenance and snapshots.
+    file_hashes: dict[str, str] = field(default_factory=dict)
+    origin: str = ""

@@ -1,0 +1,485 @@
+"""Check every rule of SPEC.md section 1 and build the validated Dataset.
+
+All violations are collected (never the first only) and raised together as one InputError,
+each located by file, row, column and value.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from nestmap import vocabulary as v
+from nestmap.errors import InputError, Problem
+from nestmap.loaders.dataset import Area, Dataset, Offer, Referral, Service, StaffPost
+from nestmap.loaders.read import RawDataset, RawTable
+
+_TRUE = {"true", "yes", "1"}
+_FALSE = {"false", "no", "0"}
+
+
+class Invalid(ValueError):
+    """A cell's value breaks its column's rule; the message is the reason."""
+
+
+Parser = Callable[[str], object]
+
+
+@dataclass(frozen=True)
+class Column:
+    parse: Parser
+    required: bool  # a blank cell is a violation
+
+
+def _text(value: str) -> str:
+    return value
+
+
+def _enum(values: tuple[str, ...]) -> Parser:
+    def parse(value: str) -> str:
+        if value not in values:
+            raise Invalid(f"must be one of {', '.join(values)}")
+        return value
+
+    return parse
+
+
+def _integer(low: int, high: int | None = None) -> Parser:
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise Invalid("must be a whole number") from None
+        if number < low or (high is not None and number > high):
+            bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise Invalid(f"must be {bound}")
+        return number
+
+    return parse
+
+
+def _boolean(value: str) -> bool:
+    lowered = value.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise Invalid("must be true or false (also yes/no, 1/0)")
+
+
+def _positive_number(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise Invalid("must be a number") from None
+    if not math.isfinite(number) or number <= 0:
+        raise Invalid("must be a number greater than 0")
+    return number
+
+
+def _list_of(item: Parser, at_least_one: bool) -> Parser:
+    def parse(value: str) -> tuple:
+        items = [part.strip() for part in value.split("|")]
+        if any(part == "" for part in items):
+            raise Invalid("has an empty item in its |-separated list")
+        if len(set(items)) != len(items):
+            raise Invalid("lists the same item twice")
+        if at_least_one and not items:
+            raise Invalid("needs at least one item")
+        return tuple(item(part) for part in items)
+
+    return parse
+
+
+def _enum_list(values: tuple[str, ...]) -> Parser:
+    def parse_item(value: str) -> str:
+        if value not in values:
+            raise Invalid(f"has {value!r}; items must be {', '.join(values)}")
+        return value
+
+    return _list_of(parse_item, at_least_one=True)
+
+
+AREAS = {
+    "code": Column(_text, True),
+    "name": Column(_text, True),
+    "kind": Column(_enum(v.AREA_KINDS), True),
+    "parent_code": Column(_text, False),
+    "under2_population": Column(_integer(0), False),
+    "births_per_year": Column(_integer(0), False),
+}
+SERVICES = {
+    "id": Column(_text, True),
+    "name": Column(_text, True),
+    "provider": Column(_text, False),
+    "sector": Column(_enum(v.SECTORS), True),
+    "status": Column(_enum(v.STATUSES), False),
+    "areas": Column(_list_of(_text, at_least_one=True), True),
+    "stages": Column(_enum_list(v.STAGES), True),
+    "min_age_months": Column(_integer(0, v.MAX_AGE_MONTHS), False),
+    "max_age_months": Column(_integer(0, v.MAX_AGE_MONTHS), False),
+    "threshold": Column(_enum(v.THRESHOLDS), True),
+    "self_referral": Column(_boolean, True),
+    "capacity_per_year": Column(_integer(0), False),
+    "assesses_relationship": Column(_boolean, True),
+    "supports_fathers": Column(_boolean, False),
+    "source": Column(_text, True),
+}
+OFFERS = {
+    "service_id": Column(_text, True),
+    "level": Column(_enum(v.LEVELS), True),
+    "focus": Column(_enum(v.FOCUSES), True),
+    "interventions": Column(_list_of(_text, at_least_one=False), False),
+}
+REFERRALS = {
+    "from_service": Column(_text, True),
+    "to_service": Column(_text, True),
+    "reason": Column(_enum(v.REASONS), True),
+    "count": Column(_integer(0), False),
+    "source": Column(_text, True),
+}
+WORKFORCE = {
+    "service_id": Column(_text, True),
+    "role": Column(_text, True),
+    "fte": Column(_positive_number, True),
+    "aimh_level": Column(_integer(0, 3), True),
+}
+SCHEMAS: dict[str, dict[str, Column]] = {
+    "areas": AREAS,
+    "services": SERVICES,
+    "offers": OFFERS,
+    "referrals": REFERRALS,
+    "workforce": WORKFORCE,
+}
+
+
+@dataclass
+class Row:
+    """A parsed row: its values by column, and where it came from."""
+
+    label: str
+    number: int
+    values: dict[str, object]
+
+    def problem(self, column: str | None, reason: str) -> Problem:
+        value = self.values.get(column) if column else None
+        shown = _show(value)
+        return Problem(self.label, self.number, column, shown, reason)
+
+
+def _show(value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, tuple):
+        return "|".join(str(item) for item in value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def parse_table(table: RawTable, schema: dict[str, Column], problems: list[Problem]) -> list[Row]:
+    """Check the header and every cell's own rule; return rows whose cells all parsed."""
+    header = table.header
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            problems.append(Problem(table.label, 1, name, name, "column appears twice"))
+        seen.add(name)
+        if name not in schema:
+            problems.append(
+                Problem(
+                    table.label,
+                    1,
+                    name,
+                    name,
+                    "unknown column (expected only " + ", ".join(schema) + ")",
+                )
+            )
+    missing = [name for name in schema if name not in seen]
+    for name in missing:
+        problems.append(Problem(table.label, 1, name, None, "required column is missing"))
+    if missing:
+        return []
+    positions = {name: header.index(name) for name in schema}
+    rows: list[Row] = []
+    for number, cells in table.rows:
+        if not any(cell.strip() for cell in cells):
+            continue  # blank lines and empty spreadsheet rows carry nothing
+        extra = [cell for cell in cells[len(header) :] if cell.strip()]
+        if extra:
+            problems.append(
+                Problem(
+                    table.label,
+                    number,
+                    None,
+                    extra[0],
+                    f"row has {len(cells)} cells but the header has {len(header)} columns",
+                )
+            )
+            continue
+        values: dict[str, object] = {}
+        ok = True
+        for name, column in schema.items():
+            position = positions[name]
+            raw = cells[position].strip() if position < len(cells) else ""
+            if raw == "":
+                values[name] = None
+                if column.required:
+                    problems.append(Problem(table.label, number, name, None, "a value is required"))
+                    ok = False
+                continue
+            try:
+                values[name] = column.parse(raw)
+            except Invalid as exc:
+                problems.append(Problem(table.label, number, name, raw, str(exc)))
+                ok = False
+        if ok:
+            rows.append(Row(table.label, number, values))
+    return rows
+
+
+def validate(raw: RawDataset) -> Dataset:
+    """Apply every rule; return the Dataset or raise InputError listing every violation."""
+    checker = _Checker()
+    parsed = {
+        table: parse_table(raw.tables[table], SCHEMAS[table], checker.problems)
+        for table in SCHEMAS
+        if table in raw.tables
+    }
+    areas = checker.areas(parsed["areas"])
+    services = checker.services(parsed["services"], areas)
+    offers = checker.offers(parsed["offers"], services)
+    referrals = checker.referrals(parsed["referrals"], services)
+    workforce = checker.workforce(parsed.get("workforce", []), services)
+    checker.every_service_offers(parsed["services"], services, offers)
+    if checker.problems:
+        raise InputError(checker.problems)
+    return Dataset(
+        name=raw.name,
+        areas=list(areas.values()),
+        services=list(services.values()),
+        offers=offers,
+        referrals=referrals,
+        workforce=workforce,
+        file_hashes=raw.file_hashes,
+        origin=raw.origin,
+    )
+
+
+def local_authorities_in(areas: dict[str, Area]) -> dict[str, set[str]]:
+    """Map every area code to the local authorities it stands for (a region: all below it)."""
+    children: dict[str, list[str]] = {}
+    for area in areas.values():
+        if area.parent_code:
+            children.setdefault(area.parent_code, []).append(area.code)
+    expanded: dict[str, set[str]] = {}
+    for code, area in areas.items():
+        if area.kind == "local_authority":
+            expanded[code] = {code}
+            continue
+        found: set[str] = set()
+        stack, seen = [code], {code}
+        while stack:
+            for child in children.get(stack.pop(), []):
+                if child in seen:
+                    continue
+                seen.add(child)
+                if areas[child].kind == "local_authority":
+                    found.add(child)
+                else:
+                    stack.append(child)
+        expanded[code] = found
+    return expanded
+
+
+class _Checker:
+    """The cross-row rules; collects problems instead of stopping at the first."""
+
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+        # Every id declared in services, valid or not: a link to a service whose own row is
+        # broken is not also reported as a link to an unknown service.
+        self.declared_ids: set[str] = set()
+
+    def _duplicate(self, row: Row, column: str, first: int, what: str = "duplicate") -> None:
+        self.problems.append(row.problem(column, f"{what} of row {first}"))
+
+    def _known(self, row: Row, column: str, services: dict[str, Service]) -> bool:
+        service_id = str(row.values[column])
+        if service_id in services:
+            return True
+        if service_id not in self.declared_ids:
+            self.problems.append(row.problem(column, "no service has this id in services"))
+        return False
+
+    def areas(self, rows: list[Row]) -> dict[str, Area]:
+        areas: dict[str, Area] = {}
+        first_row: dict[str, Row] = {}
+        for row in rows:
+            code = str(row.values["code"])
+            if code in first_row:
+                self._duplicate(row, "code", first_row[code].number)
+                continue
+            first_row[code] = row
+            areas[code] = Area(
+                code=code,
+                name=str(row.values["name"]),
+                kind=str(row.values["kind"]),
+                parent_code=row.values["parent_code"],  # type: ignore[arg-type]
+                under2_population=row.values["under2_population"],  # type: ignore[arg-type]
+                births_per_year=row.values["births_per_year"],  # type: ignore[arg-type]
+            )
+        for code, area in areas.items():
+            parent, row = area.parent_code, first_row[code]
+            if parent is None:
+                continue
+            if parent == code:
+                self.problems.append(row.problem("parent_code", "an area cannot be its own parent"))
+            elif parent not in areas:
+                self.problems.append(row.problem("parent_code", "no area has this code in areas"))
+            elif areas[parent].kind != "region":
+                self.problems.append(
+                    row.problem("parent_code", "the parent must be an area of kind region")
+                )
+            elif self._in_cycle(code, areas):
+                self.problems.append(row.problem("parent_code", "the parent chain is a cycle"))
+        return areas
+
+    @staticmethod
+    def _in_cycle(code: str, areas: dict[str, Area]) -> bool:
+        seen: set[str] = set()
+        current: str | None = code
+        while current in areas and current not in seen:
+            seen.add(current)
+            current = areas[current].parent_code
+        return current == code
+
+    def services(self, rows: list[Row], areas: dict[str, Area]) -> dict[str, Service]:
+        expanded = local_authorities_in(areas)
+        services: dict[str, Service] = {}
+        first_row: dict[str, int] = {}
+        for row in rows:
+            values = row.values
+            service_id = str(values["id"])
+            if service_id in first_row:
+                self._duplicate(row, "id", first_row[service_id])
+                continue
+            first_row[service_id] = row.number
+            covers = self._covers(row, areas, expanded)
+            low, high = values["min_age_months"], values["max_age_months"]
+            ages_ok = low is None or high is None or low <= high  # type: ignore[operator]
+            if not ages_ok:
+                self.problems.append(
+                    row.problem("min_age_months", f"greater than max_age_months ({high})")
+                )
+            if covers is None or not ages_ok:
+                continue
+            services[service_id] = Service(
+                id=service_id,
+                name=str(values["name"]),
+                provider=values["provider"],  # type: ignore[arg-type]
+                sector=str(values["sector"]),
+                status=str(values["status"] or "active"),
+                areas=values["areas"],  # type: ignore[arg-type]
+                stages=values["stages"],  # type: ignore[arg-type]
+                min_age_months=low,  # type: ignore[arg-type]
+                max_age_months=high,  # type: ignore[arg-type]
+                threshold=str(values["threshold"]),
+                self_referral=bool(values["self_referral"]),
+                capacity_per_year=values["capacity_per_year"],  # type: ignore[arg-type]
+                assesses_relationship=bool(values["assesses_relationship"]),
+                supports_fathers=values["supports_fathers"],  # type: ignore[arg-type]
+                source=str(values["source"]),
+                covers=tuple(sorted(covers)),
+            )
+        self.declared_ids = set(first_row)
+        return services
+
+    def _covers(
+        self, row: Row, areas: dict[str, Area], expanded: dict[str, set[str]]
+    ) -> set[str] | None:
+        covers: set[str] = set()
+        ok = True
+        for code in row.values["areas"]:  # type: ignore[union-attr]
+            if code not in areas:
+                reason = "no area has this code in areas"
+            elif not expanded[code]:
+                reason = "this region has no local authorities in areas"
+            else:
+                covers |= expanded[code]
+                continue
+            self.problems.append(Problem(row.label, row.number, "areas", code, reason))
+            ok = False
+        return covers if ok else None
+
+    def offers(self, rows: list[Row], services: dict[str, Service]) -> list[Offer]:
+        offers: list[Offer] = []
+        first_row: dict[tuple[str, str], int] = {}
+        for row in rows:
+            values = row.values
+            if not self._known(row, "service_id", services):
+                continue
+            key = (str(values["service_id"]), str(values["level"]))
+            if key in first_row:
+                self._duplicate(row, "level", first_row[key], "second offer at this level; see")
+                continue
+            first_row[key] = row.number
+            offers.append(
+                Offer(
+                    service_id=key[0],
+                    level=key[1],
+                    focus=str(values["focus"]),
+                    interventions=values["interventions"] or (),  # type: ignore[arg-type]
+                )
+            )
+        return offers
+
+    def referrals(self, rows: list[Row], services: dict[str, Service]) -> list[Referral]:
+        referrals: list[Referral] = []
+        first_row: dict[tuple[str, str, str], int] = {}
+        for row in rows:
+            values = row.values
+            known_from = self._known(row, "from_service", services)
+            known_to = self._known(row, "to_service", services)
+            if not (known_from and known_to):
+                continue
+            if values["from_service"] == values["to_service"]:
+                self.problems.append(row.problem("to_service", "a service cannot refer to itself"))
+                continue
+            key = (str(values["from_service"]), str(values["to_service"]), str(values["reason"]))
+            if key in first_row:
+                self._duplicate(row, "reason", first_row[key], "same link and reason as")
+                continue
+            first_row[key] = row.number
+            referrals.append(
+                Referral(
+                    from_service=key[0],
+                    to_service=key[1],
+                    reason=key[2],
+                    count=values["count"],  # type: ignore[arg-type]
+                    source=str(values["source"]),
+                )
+            )
+        return referrals
+
+    def workforce(self, rows: list[Row], services: dict[str, Service]) -> list[StaffPost]:
+        return [
+            StaffPost(
+                service_id=str(row.values["service_id"]),
+                role=str(row.values["role"]),
+                fte=float(row.values["fte"]),  # type: ignore[arg-type]
+                aimh_level=int(row.values["aimh_level"]),  # type: ignore[call-overload]
+            )
+            for row in rows
+            if self._known(row, "service_id", services)
+        ]
+
+    def every_service_offers(
+        self, rows: list[Row], services: dict[str, Service], offers: list[Offer]
+    ) -> None:
+        offering = {offer.service_id for offer in offers}
+        for row in rows:
+            service_id = str(row.values["id"])
+            if service_id in services and service_id not in offering:
+                self.problems.append(row.problem("id", "the service has no row in offers"))

@@ -1,0 +1,2 @@
+MATCH (n)
+RETURN label(n) AS label, count(*) AS count

@@ -1,0 +1,3 @@
+UNWIND $rows AS row
+CREATE (a:Area)
+SET a = row

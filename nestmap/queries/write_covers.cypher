@@ -1,0 +1,3 @@
+UNWIND $rows AS row
+MATCH (s:Service {id: row.from}), (a:Area {code: row.to})
+CREATE (s)-[:COVERS]->(a)

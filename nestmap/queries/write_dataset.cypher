@@ -1,0 +1,2 @@
+CREATE (d:Dataset)
+SET d = $dataset

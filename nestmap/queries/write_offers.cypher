@@ -1,0 +1,3 @@
+UNWIND $rows AS row
+MATCH (s:Service {id: row.from}), (l:Level {name: row.to})
+CREATE (s)-[:OFFERS {focus: row.focus, interventions: row.interventions}]->(l)

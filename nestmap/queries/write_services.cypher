@@ -1,0 +1,3 @@
+UNWIND $rows AS row
+CREATE (s:Service)
+SET s = row
