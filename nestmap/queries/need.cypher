@@ -4,8 +4,10 @@ MATCH (a:Area {kind: 'local_authority'})
 WHERE $area = '' OR a.code = $area
 MATCH (l:Level)
 WHERE l.name IN $levels
-OPTIONAL MATCH (a)<-[:COVERS]-(s:Service)-[o:OFFERS]->(l)
-WHERE a.under2_population IS NOT NULL AND s.status = 'active' AND o.focus = 'specialised'
+// Level matched by name (see gaps.cypher: an optional link between two bound nodes).
+OPTIONAL MATCH (a)<-[:COVERS]-(s:Service)-[o:OFFERS]->(offered:Level)
+WHERE offered.name = l.name AND a.under2_population IS NOT NULL AND s.status = 'active'
+  AND o.focus = 'specialised'
 OPTIONAL MATCH (s)-[:COVERS]->(b:Area)
 WHERE b.under2_population IS NOT NULL
 WITH a, l, s, sum(b.under2_population) AS served_population

@@ -1,0 +1,294 @@
+"""The command line: thin commands over nestmap.analysis; errors become clean messages.
+
+Imports stay inside commands so that a command answers without loading pandas or streamlit.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from nestmap.errors import InputError, NestmapError
+from nestmap.output import FORMATS
+
+SEED_REGION = "cwm_taf_morgannwg"
+
+
+def seed_path(region: str = SEED_REGION) -> Path:
+    """The bundled seed region's folder (inside the installed package)."""
+    from importlib import resources
+
+    return Path(str(resources.files("nestmap.seed_data") / region))
+
+
+def _fail(message: str, code: int) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def clean_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn nestmap's errors into one message per problem and the SPEC's exit codes."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except InputError as exc:
+            click.echo(f"error: {exc}; nothing was loaded:", err=True)
+            for problem in exc.problems:
+                click.echo(f"  {problem}", err=True)
+            sys.exit(exc.exit_code)
+        except NestmapError as exc:
+            _fail(str(exc), exc.exit_code)
+        except KeyboardInterrupt:
+            _fail("interrupted", 1)
+        except Exception as exc:  # the edge: no traceback for users unless asked
+            if os.environ.get("NESTMAP_DEBUG"):
+                raise
+            _fail(f"unexpected failure: {type(exc).__name__}: {exc}", 1)
+
+    return wrapper
+
+
+db_option = click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Embedded graph file (default: $NESTMAP_DB, else the per-user data folder; "
+    "Neo4j when NESTMAP_NEO4J_URI is set).",
+)
+area_option = click.option(
+    "--area", default=None, metavar="CODE", help="Only this local authority (its ONS code)."
+)
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True
+)
+
+
+def _store(db: Path | None):
+    from nestmap.graph import open_store
+
+    return open_store(db)
+
+
+class _Progress:
+    """Report load steps on stderr once a load has taken more than a couple of seconds."""
+
+    def __init__(self, after_s: float = 2.0):
+        self.start = time.monotonic()
+        self.after_s = after_s
+        self.pending: list[str] = []
+
+    def __call__(self, message: str) -> None:
+        elapsed = time.monotonic() - self.start
+        if elapsed < self.after_s:
+            self.pending = [message]
+            return
+        for earlier in self.pending:
+            click.echo(f"  … {earlier}", err=True)
+        self.pending = []
+        click.echo(f"  … {message} ({elapsed:.1f} s)", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="nestmap")
+def app() -> None:
+    """nestmap: map a region's parent-infant services as a graph and find its gaps."""
+
+
+def load_dataset_into(store: Any, path: Path, progress: Callable[[str], None]) -> dict[str, Any]:
+    """Validate the dataset at ``path`` and replace the graph with it; return ``info``."""
+    from nestmap.analysis import info
+    from nestmap.loaders import read_dataset
+
+    progress("reading and validating")
+    dataset = read_dataset(path)
+    store.replace(dataset, progress)
+    return info(store)
+
+
+@app.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@db_option
+@clean_errors
+def load(path: Path, db: Path | None) -> None:
+    """Replace the graph with the dataset at PATH (folder of CSVs, .xlsx or .zip), all or nothing."""
+    started = time.monotonic()
+    store = _store(db)
+    summary = load_dataset_into(store, path, _Progress())
+    counts = ", ".join(f"{count} {label}" for label, count in summary["nodes"].items())
+    links = ", ".join(f"{count} {kind}" for kind, count in summary["links"].items())
+    click.echo(
+        f"Loaded {summary['dataset']!r} into {store.location} ({store.engine}) "
+        f"in {time.monotonic() - started:.1f} s\n  nodes: {counts}\n  links: {links}"
+    )
+
+
+@app.command()
+@db_option
+@format_option
+@clean_errors
+def info(db: Path | None, fmt: str) -> None:
+    """The engine, where the graph is, the dataset and its counts."""
+    from nestmap.analysis import info as graph_info
+    from nestmap.output import to_json
+
+    store = _store(db)
+    if not store.has_graph():
+        _fail(f"no dataset is loaded at {store.location}; load one with `nestmap load PATH`", 2)
+    summary = graph_info(store)
+    if fmt == "json":
+        click.echo(to_json(summary))
+        return
+    rows = [{"what": "engine", "value": summary["engine"]}]
+    rows += [{"what": key, "value": summary[key]} for key in ("location", "dataset", "loaded_at")]
+    rows += [{"what": f"nodes {k}", "value": v} for k, v in summary["nodes"].items()]
+    rows += [{"what": f"links {k}", "value": v} for k, v in summary["links"].items()]
+    from nestmap.output import render
+
+    click.echo(render(rows, fmt), nl=False)
+
+
+def _analysis_command(name: str, help_text: str, extra: list[Callable] | None = None):
+    def decorate(compute: Callable[..., Any]) -> Callable[..., Any]:
+        @app.command(name=name, help=help_text)
+        @db_option
+        @area_option
+        @format_option
+        @clean_errors
+        @functools.wraps(compute)
+        def command(db: Path | None, area: str | None, fmt: str, **options: Any) -> None:
+            from nestmap.output import render
+
+            document = compute(_store(db), area, **options)
+            click.echo(render(document, fmt), nl=False)
+
+        for option in extra or []:
+            command = option(command)
+        return command
+
+    return decorate
+
+
+@_analysis_command("gaps", "The coverage matrix: every LA x level x stage; gap = nothing specialised.")
+def _gaps(store: Any, area: str | None) -> Any:
+    from nestmap.analysis import gaps
+
+    return gaps(store, area)
+
+
+@_analysis_command("misdirected", "Referral links sent where the support asked for is not.")
+def _misdirected(store: Any, area: str | None) -> Any:
+    from nestmap.analysis import misdirected
+
+    return misdirected(store, area)
+
+
+@_analysis_command(
+    "boundaries",
+    "Interfaces on referral links, and threshold cliffs per LA x stage.",
+    [
+        click.option(
+            "--part",
+            type=click.Choice(["links", "threshold_cliffs"]),
+            default=None,
+            help="Only one of the two parts (a single plain table, e.g. for CSV).",
+        )
+    ],
+)
+def _boundaries(store: Any, area: str | None, part: str | None = None) -> Any:
+    from nestmap.analysis import boundaries
+
+    result = boundaries(store, area)
+    return result[part] if part else result
+
+
+@_analysis_command("pathways", "From each universal entry point, the nearest specialised help.")
+def _pathways(store: Any, area: str | None) -> Any:
+    from nestmap.analysis import pathways
+
+    return pathways(store, area)
+
+
+@_analysis_command("concentration", "Where parent-infant relationship referrals go.")
+def _concentration(store: Any, area: str | None) -> Any:
+    from nestmap.analysis import concentration
+
+    return concentration(store, area)
+
+
+@_analysis_command(
+    "need",
+    "Demand against specialised capacity per LA x level (the report's method).",
+    [
+        click.option("--targeted-share", default=None, help="Share needing targeted help [0.08]."),
+        click.option(
+            "--specialist-share", default=None, help="Share needing specialist work [0.09]."
+        ),
+        click.option("--statutory-share", default=None, help="Share needing risk support [0.13]."),
+    ],
+)
+def _need(
+    store: Any,
+    area: str | None,
+    targeted_share: str | None = None,
+    specialist_share: str | None = None,
+    statutory_share: str | None = None,
+) -> Any:
+    from nestmap.analysis import need, parse_shares
+
+    shares = parse_shares(targeted_share, specialist_share, statutory_share)
+    return need(store, area, shares)
+
+
+@_analysis_command(
+    "assessment",
+    "Which entry points assess the parent-infant relationship, and per LA x stage who does.",
+)
+def _assessment(store: Any, area: str | None) -> Any:
+    from nestmap.analysis import assessment
+
+    return assessment(store, area)
+
+
+@_analysis_command("workforce", "FTE by AiMH competency level per service and per LA.")
+def _workforce(store: Any, area: str | None) -> Any:
+    from nestmap.analysis import workforce
+
+    result = workforce(store, area)
+    return {"services": result["services"], "areas": result["areas"]}
+
+
+@_analysis_command("thrive", "Services grouped by THRIVE grouping from their levels.")
+def _thrive(store: Any, area: str | None) -> Any:
+    from nestmap.analysis import thrive
+
+    return thrive(store, area)
+
+
+@_analysis_command("groups-left-out", "Per LA, services that support fathers and partners.")
+def _groups_left_out(store: Any, area: str | None) -> Any:
+    from nestmap.analysis import groups_left_out
+
+    return groups_left_out(store, area)
+
+
+@app.command()
+@click.argument("region", default=SEED_REGION)
+def seed(region: str) -> None:
+    """Print the folder of a bundled seed region (for `nestmap load "$(nestmap seed)"`)."""
+    path = seed_path(region)
+    if not path.is_dir():
+        _fail(f"no bundled seed region {region!r}", 2)
+    click.echo(str(path))
+
+
+if __name__ == "__main__":
+    app()

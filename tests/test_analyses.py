@@ -1,0 +1,314 @@
+"""Every analysis on the hand-built dataset (tests/data/hand), expected rows worked out by hand
+from SPEC.md section 3.
+
+The dataset: region R1 = E1 (pop 1000), E2 (3000), E3 (blank); region R2 = F1 (500).
+Edge cases: an inactive service (old) as a target and as a source; region-wide services (gp, hv,
+fit, pmh across R1; camhs across R1 and R2); blank counts; referral cycles (gp<->hv, pim<->fit);
+a tie in pathways (hv reaches bim and pim in one hop); services with offers at two levels with
+different focus (hv, bim); an entry point that is itself a destination (bim).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from nestmap import analysis
+from nestmap.errors import UsageError
+
+
+def cell(rows, area, level, stage):
+    (row,) = [r for r in rows if (r["area_code"], r["level"], r["stage"]) == (area, level, stage)]
+    return row
+
+
+def test_gaps_every_cell_in_contract_order(hand_store):
+    rows = analysis.gaps(hand_store)
+    assert len(rows) == 4 * 4 * 2
+    assert list(rows[0]) == [
+        "area_code",
+        "area_name",
+        "level",
+        "stage",
+        "specialised_services",
+        "any_services",
+        "gap",
+    ]
+    keys = [(r["area_code"], r["level"], r["stage"]) for r in rows]
+    assert keys[:8] == [
+        ("E1", "universal", "antenatal"),
+        ("E1", "universal", "postnatal"),
+        ("E1", "targeted", "antenatal"),
+        ("E1", "targeted", "postnatal"),
+        ("E1", "statutory", "antenatal"),
+        ("E1", "statutory", "postnatal"),
+        ("E1", "specialist", "antenatal"),
+        ("E1", "specialist", "postnatal"),
+    ]
+    assert [k[0] for k in keys[::8]] == ["E1", "E2", "E3", "F1"]
+
+
+EXPECTED_GAPS = {
+    # (area, level, stage): (specialised_services, any_services)
+    ("E1", "universal", "antenatal"): ([], ["gp", "mw"]),
+    ("E1", "universal", "postnatal"): ([], ["bim", "gp", "hv"]),
+    ("E1", "targeted", "antenatal"): ([], []),
+    ("E1", "targeted", "postnatal"): (["bim", "pim"], ["bim", "hv", "pim"]),
+    ("E1", "statutory", "antenatal"): ([], ["cs"]),
+    ("E1", "statutory", "postnatal"): (["fit"], ["cs", "fit"]),
+    ("E1", "specialist", "antenatal"): ([], ["pmh"]),
+    ("E1", "specialist", "postnatal"): (["pim"], ["camhs", "pim", "pmh"]),
+    ("E2", "universal", "antenatal"): ([], ["gp", "mw"]),
+    ("E2", "universal", "postnatal"): ([], ["gp", "hv", "tod"]),
+    ("E2", "targeted", "antenatal"): (["ante"], ["ante"]),
+    # old is inactive: its specialised offer does not close the gap.
+    ("E2", "targeted", "postnatal"): ([], ["hv"]),
+    ("E2", "statutory", "antenatal"): ([], ["cs"]),
+    ("E2", "statutory", "postnatal"): (["fit"], ["cs", "fit"]),
+    ("E2", "specialist", "antenatal"): ([], ["pmh"]),
+    ("E2", "specialist", "postnatal"): ([], ["camhs", "pmh"]),
+    ("E3", "universal", "antenatal"): ([], ["gp"]),
+    ("E3", "universal", "postnatal"): ([], ["gp", "hv"]),
+    ("E3", "targeted", "antenatal"): ([], []),
+    ("E3", "targeted", "postnatal"): ([], ["hv"]),
+    ("E3", "statutory", "antenatal"): ([], []),
+    ("E3", "statutory", "postnatal"): (["fit"], ["fit"]),
+    ("E3", "specialist", "antenatal"): ([], ["pmh"]),
+    ("E3", "specialist", "postnatal"): ([], ["camhs", "pmh"]),
+    ("F1", "universal", "antenatal"): ([], []),
+    ("F1", "universal", "postnatal"): ([], []),
+    ("F1", "targeted", "antenatal"): ([], []),
+    ("F1", "targeted", "postnatal"): (["far"], ["far"]),
+    ("F1", "statutory", "antenatal"): ([], []),
+    ("F1", "statutory", "postnatal"): ([], []),
+    ("F1", "specialist", "antenatal"): ([], []),
+    ("F1", "specialist", "postnatal"): ([], ["camhs"]),
+}
+
+
+def test_gaps_cells_by_hand(hand_store):
+    rows = analysis.gaps(hand_store)
+    for (area, level, stage), (specialised, anything) in EXPECTED_GAPS.items():
+        row = cell(rows, area, level, stage)
+        assert row["specialised_services"] == specialised, (area, level, stage)
+        assert row["any_services"] == anything, (area, level, stage)
+        assert row["gap"] is (not specialised)
+    assert cell(rows, "E1", "universal", "antenatal")["area_name"] == "Eastby"
+
+
+def test_gaps_area_filter(hand_store):
+    rows = analysis.gaps(hand_store, "E2")
+    assert {r["area_code"] for r in rows} == {"E2"}
+    assert len(rows) == 8
+
+
+def test_unknown_area_is_a_usage_error_listing_known_codes(hand_store):
+    with pytest.raises(UsageError) as caught:
+        analysis.gaps(hand_store, "R1")  # a region, not a local authority
+    assert "E1, E2, E3, F1" in str(caught.value)
+
+
+def test_misdirected_by_hand(hand_store):
+    assert analysis.misdirected(hand_store) == [
+        {"from_service": "gp", "to_service": "hv", "reason": "parent_infant_relationship",
+         "count": 50, "problems": ["not_offered"]},
+        {"from_service": "hv", "to_service": "pmh", "reason": "parent_infant_relationship",
+         "count": 30, "problems": ["not_offered"]},
+        {"from_service": "hv", "to_service": "old", "reason": "parent_infant_relationship",
+         "count": 5, "problems": ["inactive_target"]},
+        {"from_service": "gp", "to_service": "camhs", "reason": "parent_infant_relationship",
+         "count": 3, "problems": ["not_offered"]},
+        {"from_service": "gp", "to_service": "far", "reason": "parenting",
+         "count": 2, "problems": ["out_of_area"]},
+        {"from_service": "tod", "to_service": "pim", "reason": "other",
+         "count": 1, "problems": ["out_of_area"]},
+        {"from_service": "mw", "to_service": "hv", "reason": "parenting",
+         "count": None, "problems": ["wrong_stage"]},
+        {"from_service": "mw", "to_service": "pim", "reason": "parent_infant_relationship",
+         "count": None, "problems": ["wrong_stage"]},
+    ]  # fmt: skip
+
+
+def test_misdirected_area_keeps_links_whose_source_covers_it(hand_store):
+    rows = analysis.misdirected(hand_store, "E3")  # only gp and hv cover E3
+    assert [(r["from_service"], r["to_service"]) for r in rows] == [
+        ("gp", "hv"),
+        ("hv", "pmh"),
+        ("hv", "old"),
+        ("gp", "camhs"),
+        ("gp", "far"),
+    ]
+
+
+def test_boundary_links_by_hand(hand_store):
+    links = analysis.boundaries(hand_store)["links"]
+    assert [
+        (r["from_service"], r["to_service"], r["reason"], r["kinds"], r["from_threshold"],
+         r["to_threshold"])
+        for r in links
+    ] == [
+        ("fit", "pim", "safeguarding", ["geography_partial", "threshold_change"],
+         "statutory", "pre_statutory"),
+        ("gp", "far", "parenting", ["geography_none"], "open", "open"),
+        ("hv", "bim", "parent_infant_relationship", ["geography_partial"], "open", "open"),
+        ("hv", "cs", "safeguarding", ["geography_partial", "threshold_change"],
+         "open", "statutory"),
+        ("hv", "pim", "parent_infant_relationship", ["geography_partial", "threshold_change"],
+         "open", "pre_statutory"),
+        ("mw", "hv", "parenting", ["stage_handover"], "open", "open"),
+        ("mw", "pim", "parent_infant_relationship",
+         ["geography_partial", "stage_handover", "threshold_change"], "open", "pre_statutory"),
+        # 0-24 and 24-60 overlap (inclusive): no age_mismatch.
+        ("pim", "fit", "safeguarding", ["threshold_change"], "pre_statutory", "statutory"),
+        ("tod", "pim", "other", ["age_mismatch", "geography_none", "threshold_change"],
+         "open", "pre_statutory"),
+    ]  # fmt: skip
+
+
+def test_threshold_cliffs_by_hand(hand_store):
+    assert analysis.boundaries(hand_store)["threshold_cliffs"] == [
+        {"area_code": "E1", "stage": "antenatal", "below": [], "above": [], "status": "none"},
+        {"area_code": "E1", "stage": "postnatal", "below": ["bim", "pim"],
+         "above": ["bim", "fit"], "status": "ok"},
+        {"area_code": "E2", "stage": "antenatal", "below": ["ante"], "above": [],
+         "status": "cliff"},
+        {"area_code": "E2", "stage": "postnatal", "below": [], "above": ["fit"],
+         "status": "cliff"},
+        {"area_code": "E3", "stage": "antenatal", "below": [], "above": [], "status": "none"},
+        {"area_code": "E3", "stage": "postnatal", "below": [], "above": ["fit"],
+         "status": "cliff"},
+        {"area_code": "F1", "stage": "antenatal", "below": [], "above": [], "status": "none"},
+        {"area_code": "F1", "stage": "postnatal", "below": ["far"], "above": ["far"],
+         "status": "ok"},
+    ]  # fmt: skip
+
+
+def test_boundaries_area_filter(hand_store):
+    result = analysis.boundaries(hand_store, "F1")
+    assert result["links"] == []  # no source covers F1
+    assert [r["area_code"] for r in result["threshold_cliffs"]] == ["F1", "F1"]
+
+
+def test_pathways_by_hand(hand_store):
+    assert analysis.pathways(hand_store) == [
+        # bim is itself a destination: hops 0.
+        {"area_code": "E1", "entry_service": "bim", "destination": "bim", "hops": 0},
+        # gp -> hv -> bim and gp -> hv -> pim tie at 2: the smaller id wins.
+        {"area_code": "E1", "entry_service": "gp", "destination": "bim", "hops": 2},
+        {"area_code": "E1", "entry_service": "hv", "destination": "bim", "hops": 1},
+        {"area_code": "E1", "entry_service": "mw", "destination": "pim", "hops": 1},
+        # ante is reachable only through the inactive old: dead ends.
+        {"area_code": "E2", "entry_service": "gp", "destination": None, "hops": None},
+        {"area_code": "E2", "entry_service": "hv", "destination": None, "hops": None},
+        {"area_code": "E2", "entry_service": "mw", "destination": None, "hops": None},
+        {"area_code": "E2", "entry_service": "tod", "destination": None, "hops": None},
+        {"area_code": "E3", "entry_service": "gp", "destination": None, "hops": None},
+        {"area_code": "E3", "entry_service": "hv", "destination": None, "hops": None},
+    ]  # fmt: skip
+
+
+def test_pathways_area_filter(hand_store):
+    rows = analysis.pathways(hand_store, "E3")
+    assert [(r["entry_service"], r["hops"]) for r in rows] == [("gp", None), ("hv", None)]
+
+
+def test_concentration_by_hand(hand_store):
+    # old -> pim (100) has an inactive source and is left out; mw -> pim's blank count is 0.
+    assert analysis.concentration(hand_store) == [
+        {"to_service": "hv", "count": 50, "share": 0.3378, "specialised": False},
+        {"to_service": "pim", "count": 50, "share": 0.3378, "specialised": True},
+        {"to_service": "pmh", "count": 30, "share": 0.2027, "specialised": False},
+        {"to_service": "bim", "count": 10, "share": 0.0676, "specialised": True},
+        {"to_service": "old", "count": 5, "share": 0.0338, "specialised": True},
+        {"to_service": "camhs", "count": 3, "share": 0.0203, "specialised": False},
+    ]
+
+
+def test_concentration_area_with_no_sources_is_empty(hand_store):
+    assert analysis.concentration(hand_store, "F1") == []
+
+
+def test_need_by_hand(hand_store):
+    assert analysis.need(hand_store) == [
+        {"area_code": "E1", "level": "targeted", "demand": 80.0, "capacity": 60.0,
+         "shortfall": 20.0},
+        # fit (90 a year) is shared by E1 and E2 by population; E3 has none recorded.
+        {"area_code": "E1", "level": "statutory", "demand": 130.0, "capacity": 22.5,
+         "shortfall": 107.5},
+        {"area_code": "E1", "level": "specialist", "demand": 90.0, "capacity": 40.0,
+         "shortfall": 50.0},
+        {"area_code": "E2", "level": "targeted", "demand": 240.0, "capacity": 30.0,
+         "shortfall": 210.0},
+        {"area_code": "E2", "level": "statutory", "demand": 390.0, "capacity": 67.5,
+         "shortfall": 322.5},
+        {"area_code": "E2", "level": "specialist", "demand": 270.0, "capacity": 0.0,
+         "shortfall": 270.0},
+        {"area_code": "E3", "level": "targeted", "demand": None, "capacity": None,
+         "shortfall": None},
+        {"area_code": "E3", "level": "statutory", "demand": None, "capacity": None,
+         "shortfall": None},
+        {"area_code": "E3", "level": "specialist", "demand": None, "capacity": None,
+         "shortfall": None},
+        {"area_code": "F1", "level": "targeted", "demand": 40.0, "capacity": 10.0,
+         "shortfall": 30.0},
+        {"area_code": "F1", "level": "statutory", "demand": 65.0, "capacity": 0.0,
+         "shortfall": 65.0},
+        {"area_code": "F1", "level": "specialist", "demand": 45.0, "capacity": 0.0,
+         "shortfall": 45.0},
+    ]  # fmt: skip
+
+
+def test_need_rounds_half_away_from_zero_once(hand_store):
+    shares = analysis.parse_shares(targeted="0.00125")
+    rows = {(r["area_code"], r["level"]): r for r in analysis.need(hand_store, shares=shares)}
+    assert rows[("E1", "targeted")]["demand"] == 1.3  # 1.25 -> 1.3, not banker's 1.2
+    assert rows[("E2", "targeted")]["demand"] == 3.8  # 3.75
+    assert rows[("F1", "targeted")]["demand"] == 0.6  # 0.625
+    assert rows[("E1", "targeted")]["shortfall"] == 0.0  # capacity 60 exceeds demand
+
+
+def test_need_shares_are_checked():
+    with pytest.raises(UsageError):
+        analysis.parse_shares(targeted="lots")
+    with pytest.raises(UsageError):
+        analysis.parse_shares(statutory="1.5")
+
+
+def test_assessment_by_hand(hand_store):
+    result = analysis.assessment(hand_store)
+    assert [(r["service_id"], r["assesses_relationship"]) for r in result["entry_points"]] == [
+        ("bim", False),
+        ("cs", False),
+        ("fit", False),
+        ("gp", False),
+        ("hv", False),
+        ("mw", True),
+        ("tod", False),
+    ]
+    coverage = {(r["area_code"], r["stage"]): r for r in result["coverage"]}
+    assert coverage[("E1", "antenatal")]["assessing_services"] == ["mw"]
+    assert coverage[("E1", "postnatal")]["gap"] is True
+    assert coverage[("F1", "antenatal")]["services"] == 0
+
+
+def test_workforce_by_hand(hand_store):
+    result = analysis.workforce(hand_store)
+    assert result["practitioners_level_2_3"] == 2  # old's level-3 post is inactive
+    pim = next(r for r in result["services"] if r["service_id"] == "pim")
+    assert (pim["fte_level_2"], pim["fte_level_3"]) == (0.6, 1.0)
+    e1 = next(r for r in result["areas"] if r["area_code"] == "E1")
+    assert e1["practitioners"] == 4 and e1["fte_level_0"] == 12.5
+
+
+def test_thrive_groups_by_level(hand_store):
+    rows = analysis.thrive(hand_store, "F1")
+    assert [(r["thrive_group"], r["service_id"], r["focus"]) for r in rows] == [
+        ("Getting Help", "far", "specialised"),
+        ("Getting More Help", "camhs", "non_specialised"),
+    ]
+
+
+def test_groups_left_out(hand_store):
+    rows = {r["area_code"]: r for r in analysis.groups_left_out(hand_store)}
+    assert rows["E2"]["supporting_fathers"] == ["tod"]
+    assert rows["E1"]["supporting_fathers"] == []
+    assert "mw" not in rows["E1"]["not_recorded"]  # recorded as false
