@@ -44,7 +44,7 @@ QUERY_FILES = sorted(p for p in QUERIES_DIR.glob("*.cypher") if p.is_file())
 BROKEN_QUERIES = {
     "syntax-error": "MATCH (n RETURN n",
     "undefined-variable": "MATCH (n) RETURN m",
-    "type-mismatch": "MATCH (s:Service) RETURN s.name + true AS x",
+    "type-mismatch": "MATCH (s:Service) RETURN s.name, 1 + true AS x",
     "unknown-function": "MATCH (s:Service) RETURN nosuchfunction(s.name) AS x",
 }
 VALID_QUERY = "MATCH (s:Service) WHERE s.id = $id RETURN s.name"

@@ -12,7 +12,7 @@ from nestmap.analysis.core import (
     pathways,
     threshold_cliffs,
 )
-from nestmap.analysis.extra import assessment, groups_left_out, thrive, workforce
+from nestmap.analysis.extra import assessment, groups_left_out, services, thrive, workforce
 from nestmap.analysis.info import info
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "need",
     "parse_shares",
     "pathways",
+    "services",
     "thrive",
     "threshold_cliffs",
     "workforce",

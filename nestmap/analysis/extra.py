@@ -112,3 +112,23 @@ def groups_left_out(store: GraphStore, area: str | None = None) -> list[Row]:
     ]
     rows.sort(key=lambda r: r["area_code"])
     return rows
+
+
+def services(store: GraphStore, area: str | None = None) -> list[Row]:
+    """The service catalogue (every status), with ``offers`` as ``{level: focus}`` in level order
+    and ``specialised`` when any offer is."""
+    rows = []
+    for row in store.run("services", {"area": area_param(store, area)}):
+        offers = {level: focus for level, focus in row.pop("offers") if level is not None}
+        rows.append(
+            {
+                **row,
+                "areas": list(row["areas"]),
+                "covers": sorted_ids(row["covers"]),
+                "stages": sorted(row["stages"], key=stage_order),
+                "offers": dict(sorted(offers.items(), key=lambda item: level_rank(item[0]))),
+                "specialised": "specialised" in offers.values(),
+            }
+        )
+    rows.sort(key=lambda r: r["id"])
+    return rows
