@@ -119,7 +119,7 @@ def load_dataset_into(store: Any, path: Path, progress: Callable[[str], None]) -
 @db_option
 @clean_errors
 def load(path: Path, db: Path | None) -> None:
-    """Replace the graph with the dataset at PATH (folder of CSVs, .xlsx or .zip), all or nothing."""
+    """Replace the graph with the dataset at PATH (CSV folder, .xlsx or .zip), all or nothing."""
     started = time.monotonic()
     store = _store(db)
     summary = load_dataset_into(store, path, _Progress())
@@ -177,7 +177,9 @@ def _analysis_command(name: str, help_text: str, extra: list[Callable] | None = 
     return decorate
 
 
-@_analysis_command("gaps", "The coverage matrix: every LA x level x stage; gap = nothing specialised.")
+@_analysis_command(
+    "gaps", "The coverage matrix: every LA x level x stage; gap = nothing specialised."
+)
 def _gaps(store: Any, area: str | None) -> Any:
     from nestmap.analysis import gaps
 

@@ -42,8 +42,13 @@ def to_table(rows: list[dict[str, Any]], columns: list[str] | None = None) -> st
     columns = columns or (list(rows[0]) if rows else [])
     if not rows:
         return "(no rows)\n"
-    cells = [[_cell(row.get(c), ", ") if row.get(c) is not None else "-" for c in columns] for row in rows]
-    widths = [max(len(column), *(len(line[i]) for line in cells)) for i, column in enumerate(columns)]
+    cells = [
+        [_cell(row.get(c), ", ") if row.get(c) is not None else "-" for c in columns]
+        for row in rows
+    ]
+    widths = [
+        max(len(column), *(len(line[i]) for line in cells)) for i, column in enumerate(columns)
+    ]
     lines = ["  ".join(column.ljust(widths[i]) for i, column in enumerate(columns))]
     lines.append("  ".join("-" * width for width in widths))
     for line in cells:

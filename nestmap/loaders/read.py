@@ -11,7 +11,7 @@ import datetime as dt
 import hashlib
 import io
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from nestmap.errors import InputError, Problem
@@ -22,7 +22,7 @@ OPTIONAL_TABLES: frozenset[str] = frozenset({"workforce"})
 
 @dataclass
 class RawTable:
-    """One table as read: ``label`` names it in messages (``services.csv``, ``x.xlsx[services]``)."""
+    """One table as read; ``label`` names it in messages (``services.csv``, ``x.xlsx[offers]``)."""
 
     label: str
     header: list[str]
@@ -35,6 +35,9 @@ class RawDataset:
     origin: str
     tables: dict[str, RawTable]
     file_hashes: dict[str, str]
+    # Whole-file problems found while reading (a missing or unreadable file); validation
+    # goes on with the other files so that every problem is reported at once.
+    problems: list[Problem] = field(default_factory=list)
 
 
 def read_raw(path: str | Path) -> RawDataset:
@@ -77,9 +80,7 @@ def _read_folder(folder: Path) -> RawDataset:
         data = file.read_bytes()
         hashes[file.name] = hashlib.sha256(data).hexdigest()
         _add_csv(tables, problems, table, file.name, data)
-    if problems:
-        raise InputError(problems)
-    return RawDataset(folder.name, str(folder), tables, hashes)
+    return RawDataset(folder.name, str(folder), tables, hashes, problems)
 
 
 def _read_zip(filename: str, data: bytes, name: str, origin: str) -> RawDataset:
@@ -109,9 +110,7 @@ def _read_zip(filename: str, data: bytes, name: str, origin: str) -> RawDataset:
         content = archive.read(member)
         hashes[f"{table}.csv"] = hashlib.sha256(content).hexdigest()
         _add_csv(tables, problems, table, f"{table}.csv", content)
-    if problems:
-        raise InputError(problems)
-    return RawDataset(name, origin, tables, hashes)
+    return RawDataset(name, origin, tables, hashes, problems)
 
 
 def _add_csv(
@@ -169,9 +168,7 @@ def _read_workbook(filename: str, data: bytes, name: str, origin: str) -> RawDat
         rows = [(index, cells) for index, cells in enumerate(records[1:], start=2)]
         tables[table] = RawTable(label, header, rows)
     book.close()
-    if problems:
-        raise InputError(problems)
-    return RawDataset(name, origin, tables, {filename: hashlib.sha256(data).hexdigest()})
+    return RawDataset(name, origin, tables, {filename: hashlib.sha256(data).hexdigest()}, problems)
 
 
 def _cell_text(value: object) -> str:

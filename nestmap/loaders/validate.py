@@ -178,8 +178,11 @@ def _show(value: object) -> str | None:
     return str(value)
 
 
-def parse_table(table: RawTable, schema: dict[str, Column], problems: list[Problem]) -> list[Row]:
-    """Check the header and every cell's own rule; return rows whose cells all parsed."""
+def parse_table(
+    table: RawTable, schema: dict[str, Column], problems: list[Problem]
+) -> list[Row] | None:
+    """Check the header and every cell's own rule; return rows whose cells all parsed, or None
+    when the header is unusable (a required column is missing)."""
     header = table.header
     seen: set[str] = set()
     for name in header:
@@ -200,7 +203,7 @@ def parse_table(table: RawTable, schema: dict[str, Column], problems: list[Probl
     for name in missing:
         problems.append(Problem(table.label, 1, name, None, "required column is missing"))
     if missing:
-        return []
+        return None
     positions = {name: header.index(name) for name in schema}
     rows: list[Row] = []
     for number, cells in table.rows:
@@ -240,19 +243,30 @@ def parse_table(table: RawTable, schema: dict[str, Column], problems: list[Probl
 
 
 def validate(raw: RawDataset) -> Dataset:
-    """Apply every rule; return the Dataset or raise InputError listing every violation."""
+    """Apply every rule; return the Dataset or raise InputError listing every violation.
+
+    A table that is missing or has an unusable header is reported once; checks that refer to
+    it (e.g. offers naming services) are skipped rather than repeated for every row.
+    """
     checker = _Checker()
-    parsed = {
+    checker.problems.extend(raw.problems)
+    parsed: dict[str, list[Row] | None] = {
         table: parse_table(raw.tables[table], SCHEMAS[table], checker.problems)
-        for table in SCHEMAS
         if table in raw.tables
+        else None
+        for table in SCHEMAS
     }
-    areas = checker.areas(parsed["areas"])
-    services = checker.services(parsed["services"], areas)
-    offers = checker.offers(parsed["offers"], services)
-    referrals = checker.referrals(parsed["referrals"], services)
-    workforce = checker.workforce(parsed.get("workforce", []), services)
-    checker.every_service_offers(parsed["services"], services, offers)
+    if "workforce" not in raw.tables:
+        parsed["workforce"] = []  # optional: absent is fine
+    areas = checker.areas(parsed["areas"] or [])
+    checker.areas_known = parsed["areas"] is not None
+    services = checker.services(parsed["services"] or [], areas)
+    checker.services_known = parsed["services"] is not None
+    offers = checker.offers(parsed["offers"] or [], services)
+    referrals = checker.referrals(parsed["referrals"] or [], services)
+    workforce = checker.workforce(parsed["workforce"] or [], services)
+    if parsed["offers"] is not None:
+        checker.every_service_offers(parsed["services"] or [], services, offers)
     if checker.problems:
         raise InputError(checker.problems)
     return Dataset(
@@ -301,6 +315,9 @@ class _Checker:
         # Every id declared in services, valid or not: a link to a service whose own row is
         # broken is not also reported as a link to an unknown service.
         self.declared_ids: set[str] = set()
+        # False when that table could not be read: references into it are not checked.
+        self.areas_known = True
+        self.services_known = True
 
     def _duplicate(self, row: Row, column: str, first: int, what: str = "duplicate") -> None:
         self.problems.append(row.problem(column, f"{what} of row {first}"))
@@ -309,7 +326,7 @@ class _Checker:
         service_id = str(row.values[column])
         if service_id in services:
             return True
-        if service_id not in self.declared_ids:
+        if self.services_known and service_id not in self.declared_ids:
             self.problems.append(row.problem(column, "no service has this id in services"))
         return False
 
@@ -401,6 +418,8 @@ class _Checker:
     ) -> set[str] | None:
         covers: set[str] = set()
         ok = True
+        if not self.areas_known:
+            return None
         for code in row.values["areas"]:  # type: ignore[union-attr]
             if code not in areas:
                 reason = "no area has this code in areas"

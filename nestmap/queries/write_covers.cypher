@@ -1,3 +1,4 @@
 UNWIND $rows AS row
-MATCH (s:Service {id: row.from}), (a:Area {code: row.to})
+MATCH (s:Service {id: row.from})
+MATCH (a:Area {code: row.to})
 CREATE (s)-[:COVERS]->(a)

@@ -22,7 +22,7 @@
 // Error, 2 bad usage or an internal failure.
 //
 // Speed: the linter runs Neo4j's semantic analysis (Scala compiled to JS):
-// about 1 s to load, 1-2 s to warm up, then 0.1-0.3 s per query. So results
+// about 1 s to load, 1-2 s to warm up, then 0.1-1.3 s per query. So results
 // are cached per (query text, schema.json, this script, package version) in
 // node_modules/.cache/nestmap-cypher-lint (--no-cache bypasses it). Worker
 // threads were tried and were slower on 2 cores: V8's own GC and JIT threads

@@ -1,0 +1,142 @@
+"""A load replaces the graph atomically: SIGKILL a loading process at many points and the graph
+that opens afterwards is whole, either the old dataset or the new one, never a mix."""
+
+from __future__ import annotations
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from conftest import HAND, load_into
+
+from nestmap import analysis
+from nestmap.graph import open_store
+
+CHILD = """
+import sys, time
+from nestmap.graph import open_store
+from nestmap.loaders import read_dataset
+store = open_store(sys.argv[1])
+dataset = read_dataset(sys.argv[2])
+pause = float(sys.argv[3])
+def progress(message):
+    print(message, flush=True)
+    time.sleep(pause)
+print("validated", flush=True)
+store.replace(dataset, progress)
+print("done", flush=True)
+"""
+
+
+def big_dataset(folder: Path, services: int = 4000, links: int = 40000) -> Path:
+    """A valid dataset large enough that writing it takes a noticeable time."""
+    folder.mkdir()
+    las = [f"L{i:02d}" for i in range(12)]
+    with (folder / "areas.csv").open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(
+            ["code", "name", "kind", "parent_code", "under2_population", "births_per_year"]
+        )
+        out.writerow(["R", "Region", "region", "", "", ""])
+        out.writerows([code, f"Area {code}", "local_authority", "R", 1000, 500] for code in las)
+    with (folder / "services.csv").open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(
+            "id,name,provider,sector,status,areas,stages,min_age_months,max_age_months,"
+            "threshold,self_referral,capacity_per_year,assesses_relationship,"
+            "supports_fathers,source".split(",")
+        )
+        for i in range(services):
+            out.writerow(
+                [f"s{i}", f"Service {i}", "P", "nhs", "", las[i % 12], "postnatal", 0, 24,
+                 "open", "yes", 10, "false", "", "generated"]
+            )  # fmt: skip
+    with (folder / "offers.csv").open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["service_id", "level", "focus", "interventions"])
+        out.writerows([f"s{i}", "targeted", "specialised", ""] for i in range(services))
+    with (folder / "referrals.csv").open("w", newline="") as handle:
+        out = csv.writer(handle)
+        out.writerow(["from_service", "to_service", "reason", "count", "source"])
+        for i in range(links):
+            source = i % services
+            target = (source + 1 + i // services) % services
+            out.writerow([f"s{source}", f"s{target}", "other", 1, f"link {i}"])
+    return folder
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory) -> Path:
+    return big_dataset(tmp_path_factory.mktemp("big") / "big")
+
+
+def whole_graph(db: Path) -> str:
+    """Open the graph afresh and check it is exactly one of the two datasets."""
+    store = open_store(db)
+    try:
+        summary = analysis.info(store)
+        if summary["dataset"] == "hand":
+            assert summary["nodes"]["Service"] == 13 and summary["links"]["REFERS_TO"] == 17
+        else:
+            assert summary["dataset"] == "big"
+            assert summary["nodes"]["Service"] == 4000 and summary["links"]["REFERS_TO"] == 40000
+        analysis.gaps(store)  # and it answers queries
+        return summary["dataset"]
+    finally:
+        store.close()
+
+
+def start(db: Path, dataset: Path, pause: float) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(db), str(dataset), str(pause)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+
+
+def test_kill_after_each_step(tmp_path: Path, big: Path):
+    """Kill right after each progress message (between steps), for every step in turn."""
+    db = tmp_path / "graph.lbug"
+    load_into(db, HAND).close()
+    step = 0
+    while True:
+        child = start(db, big, pause=0.5)
+        lines = []
+        for _ in range(step + 1):
+            line = child.stdout.readline().strip()
+            if not line:
+                break
+            lines.append(line)
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        seen = whole_graph(db)
+        if "done" in lines or not lines:
+            break
+        swapped = any("swapped" in line for line in lines)
+        assert seen == ("big" if swapped else "hand"), lines
+        if swapped:
+            load_into(db, HAND).close()  # back to the old graph for the next round
+        step += 1
+    assert step >= 8  # validation, each table written, the swap
+
+
+@pytest.mark.parametrize("delay", [0.3, 0.8, 1.2, 1.6, 2.0, 2.5, 3.0])
+def test_kill_at_arbitrary_moments(tmp_path: Path, big: Path, delay: float):
+    """Kill mid-write (no pauses): the old graph survives or the new one is complete."""
+    db = tmp_path / "graph.lbug"
+    load_into(db, HAND).close()
+    child = start(db, big, pause=0.0)
+    time.sleep(delay)
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    whole_graph(db)
+    # A later load cleans up the half-built file the killed process left.
+    load_into(db, HAND).close()
+    leftovers = [p for p in tmp_path.iterdir() if p.name.startswith(".graph.lbug.loading")]
+    assert leftovers == []
+    assert os.listdir(tmp_path) == ["graph.lbug"]
