@@ -282,6 +282,121 @@ def _groups_left_out(store: Any, area: str | None) -> Any:
     return groups_left_out(store, area)
 
 
+def _run_dashboard(db: Path | None, port: int, address: str) -> None:
+    """Start the Streamlit app on the chosen graph (this process waits for it)."""
+    import subprocess
+
+    from nestmap.graph import open_store
+
+    app_file = Path(__file__).parent / "dashboard" / "app.py"
+    env = dict(os.environ)
+    store = open_store(db)
+    if store.engine == "embedded":
+        env["NESTMAP_DB"] = store.location
+        env.pop("NESTMAP_NEO4J_URI", None)
+    store.close()
+    click.echo(f"nestmap dashboard on http://{address}:{port} ({store.location})", err=True)
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(app_file),
+        "--server.port",
+        str(port),
+        "--server.address",
+        address,
+        "--server.headless",
+        "true",
+        "--browser.gatherUsageStats",
+        "false",
+    ]
+    try:
+        completed = subprocess.run(command, env=env, check=False)
+    except KeyboardInterrupt:
+        return
+    if completed.returncode not in (0, -2, 130):
+        _fail(f"the dashboard stopped with exit code {completed.returncode}", 1)
+
+
+port_option = click.option("--port", default=8501, show_default=True, type=int)
+address_option = click.option(
+    "--address", default="localhost", show_default=True, help="Interface to listen on."
+)
+
+
+@app.command()
+@db_option
+@port_option
+@address_option
+@clean_errors
+def dashboard(db: Path | None, port: int, address: str) -> None:
+    """Start the dashboard on the chosen graph."""
+    _run_dashboard(db, port, address)
+
+
+def demo_db_path() -> Path:
+    from nestmap.graph import default_db_path
+
+    return default_db_path().with_name("demo.lbug")
+
+
+@app.command()
+@db_option
+@port_option
+@address_option
+@clean_errors
+def demo(db: Path | None, port: int, address: str) -> None:
+    """Load the bundled seed region into a demo database (once) and start the dashboard."""
+    from nestmap.analysis import info as graph_info
+    from nestmap.graph import open_store
+    from nestmap.loaders.read import read_raw
+
+    target = db or demo_db_path()
+    store = open_store(target)
+    seed_hashes = read_raw(seed_path()).file_hashes
+    if not store.has_graph() or graph_info(store)["file_hashes"] != seed_hashes:
+        click.echo(f"loading the seed region into {store.location}", err=True)
+        load_dataset_into(store, seed_path(), _Progress())
+    store.close()
+    _run_dashboard(target, port, address)
+
+
+@app.command()
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "xlsx"]),
+    default=None,
+    help="csv: a folder of the five CSVs; xlsx: one workbook (default: from OUT's suffix).",
+)
+@db_option
+@clean_errors
+def export(out: Path, fmt: str | None, db: Path | None) -> None:
+    """Write the loaded dataset to OUT in the input format (SPEC.md section 1)."""
+    from nestmap.interop import export_dataset, write_csv_folder
+
+    store = _store(db)
+    fmt = fmt or ("xlsx" if out.suffix.lower() == ".xlsx" else "csv")
+    if fmt == "xlsx":
+        out.write_bytes(export_dataset(store, "xlsx"))
+    else:
+        write_csv_folder(store, out)
+    click.echo(f"wrote {out}")
+
+
+@app.command()
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@clean_errors
+def template(out: Path) -> None:
+    """Write a blank dataset workbook with a guide sheet and dropdowns."""
+    from nestmap.interop import template_workbook
+
+    out.write_bytes(template_workbook())
+    click.echo(f"wrote {out}")
+
+
 @app.command()
 @click.argument("region", default=SEED_REGION)
 def seed(region: str) -> None:

@@ -69,3 +69,11 @@ class InputError(NestmapError):
 
 def _problem_key(p: Problem) -> tuple:
     return (p.file, p.row if p.row is not None else -1, p.column or "", p.reason)
+
+
+class ReadOnlyError(UsageError):
+    """User-written Cypher would write to the graph (the Query console is read-only)."""
+
+
+class QueryTimeoutError(NestmapError):
+    """A query ran past its time limit and was stopped."""

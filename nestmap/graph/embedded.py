@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from nestmap import queries
-from nestmap.errors import NestmapError, NoGraphError
+from nestmap.errors import NestmapError, NoGraphError, QueryTimeoutError
+from nestmap.graph.readonly import check_read_only
 from nestmap.graph.records import GraphRows, graph_rows
 from nestmap.graph.store import GraphStore, Progress
 from nestmap.loaders.dataset import Dataset
@@ -108,9 +109,10 @@ class EmbeddedStore(GraphStore):
     def run_read_only(
         self, cypher: str, params: dict[str, Any] | None, limit: int, timeout_s: float
     ) -> tuple[list[str], list[list[Any]], bool]:
+        check_read_only(cypher)
         with self._lock:
             conn = self._connection()
-            conn.set_query_timeout(int(timeout_s * 1000))
+            conn.set_query_timeout(max(1, int(timeout_s * 1000)))
             try:
                 result = conn.execute(cypher, params or {})
                 if isinstance(result, list):  # several statements: show the last
@@ -122,6 +124,11 @@ class EmbeddedStore(GraphStore):
                 while result.has_next() and len(rows) <= limit:
                     rows.append(result.get_next())
                 result.close()
+            except RuntimeError as exc:
+                message = str(exc)
+                if "interrupt" in message.lower() or "timeout" in message.lower():
+                    raise QueryTimeoutError(f"the query timed out after {timeout_s:g} s") from None
+                raise NestmapError(f"the query failed: {message}") from None
             finally:
                 conn.set_query_timeout(0)
         return columns, rows[:limit], len(rows) > limit

@@ -9,7 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from nestmap import queries
-from nestmap.errors import NestmapError, NoGraphError
+from nestmap.errors import NestmapError, NoGraphError, QueryTimeoutError
+from nestmap.graph.readonly import check_read_only
 from nestmap.graph.records import graph_rows
 from nestmap.graph.store import GraphStore, Progress
 from nestmap.loaders.dataset import Dataset
@@ -73,6 +74,8 @@ class Neo4jStore(GraphStore):
     ) -> tuple[list[str], list[list[Any]], bool]:
         import neo4j
 
+        check_read_only(cypher)
+
         def work(tx: Any) -> tuple[list[str], list[list[Any]], bool]:
             result = tx.run(cypher, params or {})
             rows: list[list[Any]] = []
@@ -86,6 +89,10 @@ class Neo4jStore(GraphStore):
         try:
             with self._driver.session(database=self.database) as session:
                 return session.execute_read(query_work)
+        except neo4j.exceptions.ClientError as exc:
+            if "Timeout" in (exc.code or ""):
+                raise QueryTimeoutError(f"the query timed out after {timeout_s:g} s") from None
+            raise NestmapError(f"Neo4j refused the query: {exc.message}") from None
         except neo4j.exceptions.Neo4jError as exc:
             raise NestmapError(f"Neo4j refused the query: {exc.message}") from None
 

@@ -1,0 +1,12 @@
+"""Datasets in and out: the loaded graph back to SPEC.md section 1 files, and a blank template
+workbook with dropdowns for every enumerated column."""
+
+from nestmap.interop.dataset_files import (
+    COLUMNS,
+    dataset_tables,
+    export_dataset,
+    template_workbook,
+    write_csv_folder,
+)
+
+__all__ = ["COLUMNS", "dataset_tables", "export_dataset", "template_workbook", "write_csv_folder"]
