@@ -61,9 +61,8 @@ def main() -> None:
             median = statistics.median(times)
             total_first += times[0]
             total_median += median
-            print(
-                f"{name:<16} {times[0] * 1000:>10.1f} {median * 1000:>12.1f} {by_area * 1000:>12.1f}"
-            )
+            first, middle, filtered = times[0] * 1000, median * 1000, by_area * 1000
+            print(f"{name:<16} {first:>10.1f} {middle:>12.1f} {filtered:>12.1f}")
         print(f"{'total':<16} {total_first * 1000:>10.1f} {total_median * 1000:>12.1f}")
         store.close()
 
