@@ -6,6 +6,7 @@ Imports stay inside commands so that a command answers without loading pandas or
 from __future__ import annotations
 
 import functools
+import json
 import os
 import sys
 import time
@@ -117,11 +118,20 @@ def load_dataset_into(store: Any, path: Path, progress: Callable[[str], None]) -
 @app.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @db_option
+@click.option(
+    "--keep",
+    default=5,
+    show_default=True,
+    type=click.IntRange(0),
+    help="How many previous datasets to keep for `nestmap versions` / `rollback`.",
+)
 @clean_errors
-def load(path: Path, db: Path | None) -> None:
+def load(path: Path, db: Path | None, keep: int) -> None:
     """Replace the graph with the dataset at PATH (CSV folder, .xlsx or .zip), all or nothing."""
+    from nestmap.graph import open_store
+
     started = time.monotonic()
-    store = _store(db)
+    store = open_store(db, keep_versions=keep)
     summary = load_dataset_into(store, path, _Progress())
     counts = ", ".join(f"{count} {label}" for label, count in summary["nodes"].items())
     links = ", ".join(f"{count} {kind}" for kind, count in summary["links"].items())
@@ -395,6 +405,146 @@ def template(out: Path) -> None:
 
     out.write_bytes(template_workbook())
     click.echo(f"wrote {out}")
+
+
+@app.command()
+@db_option
+@format_option
+@clean_errors
+def versions(db: Path | None, fmt: str) -> None:
+    """The previous datasets kept by loads (oldest first), for compare and rollback."""
+    from nestmap.output import render
+
+    rows = [
+        {
+            "version": v["version"],
+            "dataset": v["name"],
+            "loaded_at": v["loaded_at"],
+            "files": ", ".join(
+                f"{name} {digest[:12]}" for name, digest in json.loads(v["file_hashes"]).items()
+            ),
+        }
+        for v in _store(db).versions()
+    ]
+    click.echo(render(rows, fmt), nl=False)
+
+
+@app.command()
+@click.argument("version", type=int)
+@db_option
+@clean_errors
+def rollback(version: int, db: Path | None) -> None:
+    """Make kept VERSION the current graph again (the current one is kept as a version)."""
+    store = _store(db)
+    store.rollback(version)
+    click.echo(f"rolled back to version {version} ({store.location})")
+
+
+def _scenario_document(file: Path) -> dict[str, Any]:
+    from nestmap.scenarios import read_scenario
+
+    return read_scenario(file)
+
+
+@app.group()
+def scenario() -> None:
+    """Try "what if" changes on a copy of the loaded graph."""
+
+
+@scenario.command("list")
+def scenario_list() -> None:
+    """The scenario files bundled with the seed region."""
+    from nestmap.scenarios import bundled_scenarios
+
+    for path in bundled_scenarios():
+        click.echo(str(path))
+
+
+@scenario.command("validate")
+@click.argument("file", type=click.Path(path_type=Path))
+@db_option
+@clean_errors
+def scenario_validate(file: Path, db: Path | None) -> None:
+    """Check FILE (YAML or JSON) against the loaded dataset; exit 2 with every problem."""
+    from nestmap.scenarios import scenario_dataset
+
+    store = _store(db)
+    found, dataset = scenario_dataset(store, _scenario_document(file))
+    summary = found.summary()
+    click.echo(
+        f"{file}: valid — {summary['name']!r}: adds {len(found.add_services)} services, retires "
+        f"{len(found.retire_services)}, changes {len(found.change_services)}, adds "
+        f"{len(found.add_referrals)} and removes {len(found.remove_referrals)} referral links; "
+        f"{summary['families_a_year']} families a year for £{summary['total_cost']:,.0f}"
+    )
+
+
+def _print_comparison(result: dict[str, Any], fmt: str) -> None:
+    from nestmap.output import render, to_json
+    from nestmap.scenarios import change_rows
+
+    if fmt == "json":
+        click.echo(to_json(result))
+        return
+    rows = change_rows(result)
+    if fmt == "csv":
+        click.echo(render(rows, "csv"), nl=False)
+        return
+    summary = result["summary"]
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            value = ", ".join(f"{k}: {v}" for k, v in value.items()) or "none"
+        click.echo(f"{key}: {value}")
+    click.echo()
+    click.echo(render(rows, "table") if rows else "no changes\n", nl=False)
+
+
+@scenario.command("compare")
+@click.argument("file", type=click.Path(path_type=Path))
+@db_option
+@format_option
+@clean_errors
+def scenario_compare(file: Path, db: Path | None, fmt: str) -> None:
+    """Apply FILE to a copy of the loaded graph and compare every analysis before and after."""
+    import tempfile
+
+    from nestmap.scenarios import apply_scenario, compare
+
+    base = _store(db)
+    with tempfile.TemporaryDirectory(prefix="nestmap-scenario-") as folder:
+        found, applied = apply_scenario(base, _scenario_document(file), Path(folder) / "g.lbug")
+        result = compare(base, applied)
+        applied.close()
+    result["summary"] = {"scenario": found.summary(), **result["summary"]}
+    _print_comparison(result, fmt)
+
+
+@app.command("compare")
+@click.argument("old", type=click.Path(path_type=Path))
+@click.argument("new", type=click.Path(path_type=Path))
+@format_option
+@clean_errors
+def compare_datasets(old: Path, new: Path, fmt: str) -> None:
+    """Compare two datasets (folders, .xlsx, .zip, or kept graph versions *.lbug)."""
+    import tempfile
+
+    from nestmap.graph import open_store
+    from nestmap.loaders import read_dataset
+    from nestmap.scenarios import compare
+
+    with tempfile.TemporaryDirectory(prefix="nestmap-compare-") as folder:
+        stores = []
+        for index, path in enumerate((old, new)):
+            if path.suffix == ".lbug" and path.is_file():
+                stores.append(open_store(path))
+            else:
+                store = open_store(Path(folder) / f"{index}.lbug")
+                store.replace(read_dataset(path))
+                stores.append(store)
+        result = compare(*stores)
+        for store in stores:
+            store.close()
+    _print_comparison(result, fmt)
 
 
 @app.command()

@@ -25,8 +25,10 @@ def default_db_path() -> Path:
     return base / "nestmap" / "graph.lbug"
 
 
-def open_store(db: str | Path | None = None) -> GraphStore:
-    """The store for ``db`` (a path); Neo4j when ``NESTMAP_NEO4J_URI`` is set and no path given."""
+def open_store(db: str | Path | None = None, keep_versions: int = 5) -> GraphStore:
+    """The store for ``db`` (a path); Neo4j when ``NESTMAP_NEO4J_URI`` is set and no path given.
+
+    ``keep_versions``: how many previous datasets an embedded load keeps for rollback."""
     uri = os.environ.get("NESTMAP_NEO4J_URI")
     if uri and db is None:
         from nestmap.graph.neo4j_store import Neo4jStore
@@ -39,4 +41,4 @@ def open_store(db: str | Path | None = None) -> GraphStore:
         )
     from nestmap.graph.embedded import EmbeddedStore
 
-    return EmbeddedStore(db if db is not None else default_db_path())
+    return EmbeddedStore(db if db is not None else default_db_path(), keep_versions)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from nestmap import queries
-from nestmap.errors import NestmapError, NoGraphError, QueryTimeoutError
+from nestmap.errors import NestmapError, NoGraphError, QueryTimeoutError, UsageError
 from nestmap.graph.readonly import check_read_only
 from nestmap.graph.records import GraphRows, graph_rows
 from nestmap.graph.store import GraphStore, Progress
@@ -39,8 +39,9 @@ class EmbeddedStore(GraphStore):
     engine = "embedded"
     dialect = "embedded"
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, keep_versions: int = 5):
         self.path = Path(path).expanduser().resolve()
+        self.keep_versions = keep_versions
         self._lock = threading.RLock()
         self._db: Any = None
         self._conn: Any = None
@@ -150,11 +151,80 @@ class EmbeddedStore(GraphStore):
             _fsync(building)
             with self._lock:
                 self._close_handles()
+                self._snapshot_current()
                 os.replace(building, self.path)
                 _fsync(self.path.parent)
         finally:
             _remove_build(building)
+        self._prune_versions()
         report("swapped in the new graph")
+
+    # -- versions ------------------------------------------------------------------------
+    @property
+    def versions_dir(self) -> Path:
+        return self.path.with_name(self.path.name + ".versions")
+
+    def _version_files(self) -> dict[int, Path]:
+        found = {}
+        for file in self.versions_dir.glob("v*.lbug"):
+            number = file.stem[1:]
+            if number.isdigit():
+                found[int(number)] = file
+        return dict(sorted(found.items()))
+
+    def _snapshot_current(self) -> None:
+        """Keep the graph about to be replaced as the next version (a hard link: no copy)."""
+        if self.keep_versions <= 0 or not self.path.exists():
+            return
+        self.versions_dir.mkdir(exist_ok=True)
+        number = max(self._version_files(), default=0) + 1
+        target = self.versions_dir / f"v{number}.lbug"
+        try:
+            os.link(self.path, target)
+        except OSError:  # a file system without hard links
+            import shutil
+
+            shutil.copy2(self.path, target)
+
+    def _prune_versions(self) -> None:
+        files = self._version_files()
+        for number in list(files)[: max(0, len(files) - self.keep_versions)]:
+            files[number].unlink(missing_ok=True)
+
+    def versions(self) -> list[dict[str, Any]]:
+        """The kept previous versions, oldest first, with their dataset, load time and hashes."""
+        found = []
+        for number, file in self._version_files().items():
+            snapshot = EmbeddedStore(file, keep_versions=0)
+            try:
+                info = snapshot.run("dataset_info")[0]
+            except (NestmapError, IndexError, RuntimeError):
+                continue  # an unreadable leftover is not a version
+            finally:
+                snapshot.close()
+            found.append({"version": number, "path": str(file), **info})
+        return found
+
+    def rollback(self, version: int) -> None:
+        """Make kept version ``version`` the current graph again (the current one is kept)."""
+        files = self._version_files()
+        if version not in files:
+            known = ", ".join(str(n) for n in files) or "none"
+            raise UsageError(f"no version {version} is kept (kept versions: {known})")
+        building = self.path.with_name(f".{self.path.name}.loading-{os.getpid()}")
+        import shutil
+
+        try:
+            shutil.copyfile(files[version], building)
+            _fsync(building)
+            with self._lock:
+                self._close_handles()
+                self._snapshot_current()
+                os.replace(building, self.path)
+                _fsync(self.path.parent)
+        finally:
+            _remove_build(building)
+        self._prune_versions()
 
 
 def build_database(path: Path, rows: GraphRows, report: Progress) -> None:

@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
+from nestmap.errors import NestmapError
 from nestmap.loaders.dataset import Dataset
 
 Progress = Callable[[str], None]
@@ -43,6 +44,14 @@ class GraphStore(ABC):
     @abstractmethod
     def version(self) -> str:
         """A token that changes whenever a new dataset is loaded (cache key)."""
+
+    def versions(self) -> list[dict[str, Any]]:
+        """Previous datasets kept by loads (oldest first)."""
+        raise NestmapError(f"the {self.engine} engine keeps no versions; use the embedded engine")
+
+    def rollback(self, version: int) -> None:
+        """Make a kept version the current graph."""
+        raise NestmapError(f"the {self.engine} engine keeps no versions; use the embedded engine")
 
     def close(self) -> None:  # noqa: B027 - engines without resources need nothing
         """Release handles."""

@@ -1,0 +1,35 @@
+"""nestmap's dashboard: ``streamlit run nestmap/dashboard/app.py`` with ``NESTMAP_DB`` set.
+
+Navigation is ours (``st.navigation`` hidden, sidebar links that carry the filters), so that the
+URL keeps the filters from page to page.
+"""
+
+import streamlit as st
+
+from nestmap.dashboard import filters, layout, state
+from nestmap.errors import NestmapError
+
+st.set_page_config(page_title="nestmap", page_icon=":material/hub:", layout="wide")
+
+all_pages = layout.pages()
+page = st.navigation(list(all_pages.values()), position="hidden")
+
+la_names: dict[str, str] = {}
+try:
+    if state.has_graph():
+        names = state.area_names()
+        la_names = {code: names.get(code, code) for code in state.local_authority_codes()}
+except NestmapError as exc:
+    st.error(f"The graph cannot be read: {exc}")
+
+st.sidebar.markdown("### nestmap")
+nav = st.sidebar.container()
+st.sidebar.divider()
+st.sidebar.markdown("**Filters**")
+chosen = filters.sidebar(la_names)
+with nav:
+    layout.nav_links(all_pages, chosen)
+if chosen.present:
+    st.markdown(layout.PRESENTATION_CSS, unsafe_allow_html=True)
+
+page.run()

@@ -1,0 +1,356 @@
+"""Plotly figures built from analysis rows (no queries here). Rendered by plotly's own bundle:
+no tiles, no CDN. Every label from the dataset is escaped (see ``text``)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import plotly.graph_objects as go
+from plotly.colors import sample_colorscale
+from plotly.subplots import make_subplots
+
+from nestmap.dashboard.geo import Boundary
+from nestmap.dashboard.text import esc, html_list, name_of
+from nestmap.vocabulary import FOCUSES, LEVELS, STAGES
+
+Row = dict[str, Any]
+
+# Cell states of the coverage matrix, in colour-scale order.
+GAP, SPECIALISED, NON_SPECIALISED, NONE = 0, 1, 2, 3
+_CELL_COLOURS = ("#d7301f", "#1a9850", "#74add1", "#e6e6e6")
+LEVEL_COLOURS = {
+    "universal": "#4e79a7",
+    "targeted": "#59a14f",
+    "statutory": "#f28e2b",
+    "specialist": "#b07aa1",
+}
+MAX_COVERAGE_PANELS = 24
+
+
+def _discrete_scale(colours: tuple[str, ...]) -> list[list[Any]]:
+    step = 1 / len(colours)
+    scale: list[list[Any]] = []
+    for i, colour in enumerate(colours):
+        scale += [[i * step, colour], [(i + 1) * step, colour]]
+    return scale
+
+
+def coverage_cells(row: Row, focus: str) -> tuple[int, str, list[str]]:
+    """State, short text and the services of one (LA, level, stage) row for a focus."""
+    specialised = row["specialised_services"]
+    if focus == "specialised":
+        return (
+            (GAP, "gap", [])
+            if not specialised
+            else (SPECIALISED, str(len(specialised)), specialised)
+        )
+    others = [s for s in row["any_services"] if s not in specialised]
+    return (NONE, "none", []) if not others else (NON_SPECIALISED, str(len(others)), others)
+
+
+def coverage_heatmap(
+    rows: list[Row],
+    names: dict[str, str],
+    levels: list[str],
+    stages: list[str],
+    focuses: list[str],
+    present: bool = False,
+) -> go.Figure:
+    """One level x (stage, focus) panel per LA, side by side, four to a row."""
+    areas: dict[str, list[Row]] = {}
+    for row in rows:
+        areas.setdefault(row["area_code"], []).append(row)
+    codes = list(areas)[:MAX_COVERAGE_PANELS]
+    per_row = min(4, max(1, len(codes)))
+    grid_rows = math.ceil(len(codes) / per_row) or 1
+    titles = [esc(areas[code][0]["area_name"]) for code in codes]
+    fig = make_subplots(
+        rows=grid_rows,
+        cols=per_row,
+        subplot_titles=titles,
+        shared_yaxes=True,
+        horizontal_spacing=0.03,
+        vertical_spacing=0.12 if grid_rows > 1 else 0.0,
+    )
+    columns = [(stage, focus) for stage in stages for focus in focuses]
+    x_labels = [f"{stage}<br>{focus.replace('_', '-')}" for stage, focus in columns]
+    for index, code in enumerate(codes):
+        by_cell = {(r["level"], r["stage"]): r for r in areas[code]}
+        z, text, hover = [], [], []
+        for level in levels:
+            z_row, text_row, hover_row = [], [], []
+            for stage, focus in columns:
+                state, label, services = coverage_cells(by_cell[(level, stage)], focus)
+                z_row.append(state)
+                text_row.append(label)
+                service_names = [name_of(s, names) for s in services]
+                hover_row.append(
+                    f"<b>{esc(areas[code][0]['area_name'])}</b><br>{level} · {stage} · "
+                    f"{focus.replace('_', '-')}: <b>{label}</b><br>"
+                    + html_list(service_names, empty="no services")
+                )
+            z.append(z_row)
+            text.append(text_row)
+            hover.append(hover_row)
+        fig.add_trace(
+            go.Heatmap(
+                z=z,
+                x=x_labels,
+                y=levels,
+                text=text,
+                customdata=hover,
+                texttemplate="%{text}",
+                textfont={"size": 18 if present else 13},
+                hovertemplate="%{customdata}<extra></extra>",
+                colorscale=_discrete_scale(_CELL_COLOURS),
+                zmin=-0.5,
+                zmax=3.5,
+                showscale=False,
+                xgap=2,
+                ygap=2,
+            ),
+            row=index // per_row + 1,
+            col=index % per_row + 1,
+        )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(
+        height=max(260, 70 * len(levels) + 90) * grid_rows,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        font={"size": 16 if present else 12},
+    )
+    return fig
+
+
+def boundary_map(
+    boundaries: dict[str, Boundary],
+    values: dict[str, float | None],
+    names: dict[str, str],
+    metric: str,
+    present: bool = False,
+) -> go.Figure:
+    """The LAs with a value, coloured by it; other bundled boundaries drawn grey for context.
+
+    Drawn as filled polygons on plain axes (lon/lat, aspect corrected for latitude): no map
+    tiles and no topojson download, so it renders offline.
+    """
+    drawn = [code for code in values if code in boundaries]
+    numbers = [v for code in drawn if (v := values[code]) is not None]
+    top = max(numbers) if numbers else 0
+    fig = go.Figure()
+    for code, boundary in boundaries.items():
+        if code in values:
+            continue
+        fig.add_trace(_polygon(boundary, "#f2f2f2", "#c8c8c8", esc(boundary.name), hover=False))
+    for code in drawn:
+        value = values[code]
+        colour = "#ffffff" if value is None else _shade(value, top)
+        label = esc(names.get(code, boundaries[code].name))
+        shown = "no data" if value is None else f"{value:,.1f}".removesuffix(".0")
+        fig.add_trace(
+            _polygon(boundaries[code], colour, "#333333", f"{label}<br>{esc(metric)}: {shown}")
+        )
+        lon, lat = boundaries[code].centre
+        fig.add_trace(
+            go.Scatter(
+                x=[lon],
+                y=[lat],
+                text=[f"<b>{label}</b><br>{shown}"],
+                mode="text",
+                textfont={"size": 17 if present else 13, "color": "#111111"},
+                hoverinfo="skip",
+                showlegend=False,
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=[None],
+            y=[None],
+            mode="markers",
+            marker={
+                "colorscale": "Reds",
+                "cmin": 0,
+                "cmax": top or 1,
+                "color": [0],
+                "showscale": True,
+                "colorbar": {"title": {"text": esc(metric)}, "thickness": 14},
+            },
+            hoverinfo="skip",
+            showlegend=False,
+        )
+    )
+    lons = [x for code in drawn for x in boundaries[code].bbox[0::2]]
+    lats = [y for code in drawn for y in boundaries[code].bbox[1::2]]
+    if lons:
+        pad_x, pad_y = (max(lons) - min(lons)) * 0.08, (max(lats) - min(lats)) * 0.08
+        fig.update_xaxes(range=[min(lons) - pad_x, max(lons) + pad_x])
+        fig.update_yaxes(range=[min(lats) - pad_y, max(lats) + pad_y])
+        middle = (min(lats) + max(lats)) / 2
+    else:
+        middle = 52.0
+    fig.update_xaxes(visible=False, constrain="domain")
+    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1 / math.cos(math.radians(middle)))
+    fig.update_layout(
+        height=620 if present else 540,
+        margin={"l": 0, "r": 0, "t": 10, "b": 0},
+        plot_bgcolor="#ffffff",
+        hoverlabel={"font": {"size": 16 if present else 13}},
+    )
+    return fig
+
+
+def _shade(value: float, top: float) -> str:
+    return sample_colorscale("Reds", [0.12 + 0.88 * (value / top if top else 0)])[0]
+
+
+def _polygon(boundary: Boundary, fill: str, line: str, label: str, hover: bool = True):
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for ring in boundary.rings:
+        xs += [point[0] for point in ring] + [None]
+        ys += [point[1] for point in ring] + [None]
+    return go.Scatter(
+        x=xs,
+        y=ys,
+        fill="toself",
+        fillcolor=fill,
+        mode="lines",
+        line={"color": line, "width": 1.2},
+        text=label,
+        hoveron="fills",
+        hoverinfo="text" if hover else "skip",
+        showlegend=False,
+    )
+
+
+def concentration_bar(rows: list[Row], names: dict[str, str], present: bool = False) -> go.Figure:
+    """Parent-infant relationship referrals per destination; specialised targets green."""
+    labels = [esc(name_of(r["to_service"], names)) for r in rows]
+    fig = go.Figure(
+        go.Bar(
+            x=[r["count"] for r in rows],
+            y=labels,
+            orientation="h",
+            marker_color=["#1a9850" if r["specialised"] else "#d7301f" for r in rows],
+            text=[f"{r['share']:.0%}" if r["share"] is not None else "" for r in rows],
+            textposition="auto",
+            customdata=["specialised" if r["specialised"] else "not specialised" for r in rows],
+            hovertemplate="%{y}<br>%{x} referrals a year (%{text})<br>%{customdata}<extra></extra>",
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(
+        height=max(260, 42 * len(rows) + 80),
+        margin={"l": 10, "r": 10, "t": 10, "b": 40},
+        xaxis_title="parent-infant relationship referrals a year",
+        font={"size": 16 if present else 12},
+    )
+    return fig
+
+
+def need_bars(rows: list[Row], area_names: dict[str, str], present: bool = False) -> go.Figure:
+    """Demand against capacity per LA x level (grouped bars on a two-level axis)."""
+    usable = [r for r in rows if r["demand"] is not None]
+    x = [
+        [esc(area_names.get(r["area_code"], r["area_code"])) for r in usable],
+        [r["level"] for r in usable],
+    ]
+    fig = go.Figure()
+    for key, colour in (("demand", "#d7301f"), ("capacity", "#1a9850")):
+        fig.add_trace(
+            go.Bar(
+                x=x,
+                y=[r[key] for r in usable],
+                name=key,
+                marker_color=colour,
+                hovertemplate=f"%{{x}}<br>{key}: %{{y:,.1f}} families a year<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        barmode="group",
+        height=460,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        yaxis_title="families a year",
+        legend={"orientation": "h", "y": 1.08},
+        font={"size": 16 if present else 12},
+    )
+    return fig
+
+
+_CLIFF_STATES = {"ok": 0, "cliff": 1, "none": 2}
+
+
+def cliffs_heatmap(
+    rows: list[Row], area_names: dict[str, str], names: dict[str, str], present: bool = False
+) -> go.Figure:
+    """Threshold cliffs per LA x stage: specialised help on both sides, one side, or none."""
+    codes = sorted({r["area_code"] for r in rows})
+    stages = [s for s in STAGES if any(r["stage"] == s for r in rows)]
+    cells = {(r["area_code"], r["stage"]): r for r in rows}
+    z, text, hover = [], [], []
+    for code in codes:
+        z_row, text_row, hover_row = [], [], []
+        for stage in stages:
+            row = cells[(code, stage)]
+            z_row.append(_CLIFF_STATES[row["status"]])
+            text_row.append(row["status"])
+            hover_row.append(
+                f"<b>{esc(area_names.get(code, code))}</b> · {stage}: <b>{row['status']}</b><br>"
+                "<i>below the child-protection threshold</i><br>"
+                + html_list([name_of(s, names) for s in row["below"]])
+                + "<br><i>at or above it</i><br>"
+                + html_list([name_of(s, names) for s in row["above"]])
+            )
+        z.append(z_row)
+        text.append(text_row)
+        hover.append(hover_row)
+    fig = go.Figure(
+        go.Heatmap(
+            z=z,
+            x=stages,
+            y=[esc(area_names.get(code, code)) for code in codes],
+            text=text,
+            customdata=hover,
+            texttemplate="%{text}",
+            textfont={"size": 18 if present else 14},
+            hovertemplate="%{customdata}<extra></extra>",
+            colorscale=_discrete_scale(("#1a9850", "#fdae61", "#d7301f")),
+            zmin=-0.5,
+            zmax=2.5,
+            showscale=False,
+            xgap=2,
+            ygap=2,
+        )
+    )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(
+        height=max(220, 60 * len(codes) + 80),
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        font={"size": 16 if present else 12},
+    )
+    return fig
+
+
+def workforce_bars(rows: list[Row], present: bool = False) -> go.Figure:
+    """FTE per LA stacked by AiMH UK competency level."""
+    fig = go.Figure()
+    colours = ("#d9d9d9", "#9ecae1", "#4292c6", "#08519c")
+    for level, colour in zip(range(4), colours, strict=True):
+        fig.add_trace(
+            go.Bar(
+                x=[esc(r["area_name"]) for r in rows],
+                y=[r[f"fte_level_{level}"] for r in rows],
+                name=f"AiMH level {level}",
+                marker_color=colour,
+                hovertemplate=f"%{{x}}<br>AiMH level {level}: %{{y:,.1f}} FTE<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        barmode="stack",
+        height=380,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        yaxis_title="FTE",
+        legend={"orientation": "h", "y": 1.1},
+        font={"size": 16 if present else 12},
+    )
+    return fig

@@ -1,0 +1,85 @@
+"""The pages, the sidebar navigation (links carry the filters), and what every page starts with."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from nestmap.dashboard import state
+from nestmap.dashboard.filters import Filters, current
+
+PAGES_DIR = Path(__file__).parent / "pages"
+
+# (file stem = url path, title, icon); the first is the default page.
+PAGE_SPECS: tuple[tuple[str, str, str], ...] = (
+    ("overview", "Overview", ":material/dashboard:"),
+    ("coverage", "Coverage", ":material/grid_on:"),
+    ("map", "Map", ":material/map:"),
+    ("network", "Network", ":material/hub:"),
+    ("referrals", "Referrals", ":material/call_split:"),
+    ("boundaries", "Boundaries", ":material/fence:"),
+    ("pathways", "Pathways", ":material/route:"),
+    ("need", "Need & capacity", ":material/balance:"),
+    ("workforce", "Workforce & assessment", ":material/groups:"),
+    ("thrive", "THRIVE", ":material/diversity_3:"),
+    ("data", "Data", ":material/upload_file:"),
+    ("query", "Query", ":material/terminal:"),
+)
+NEEDS_NO_GRAPH = {"data", "query"}
+
+
+def pages() -> dict[str, st.Page]:
+    return {
+        stem: st.Page(
+            str(PAGES_DIR / f"{stem}.py"),
+            title=title,
+            icon=icon,
+            url_path=stem,
+            default=index == 0,
+        )
+        for index, (stem, title, icon) in enumerate(PAGE_SPECS)
+    }
+
+
+def nav_links(all_pages: dict[str, st.Page], chosen: Filters) -> None:
+    for page in all_pages.values():
+        st.page_link(page, query_params=chosen.params())
+
+
+def link(stem: str, label: str) -> None:
+    """A link to another page that keeps the current filters."""
+    st.page_link(pages()[stem], label=label, query_params=current().params())
+
+
+def start(title: str, intro: str, stem: str) -> Filters:
+    """Title and introduction; stops the page with a pointer to Data when nothing is loaded."""
+    chosen = current()
+    st.title(title)
+    if not chosen.present:
+        st.caption(intro)
+    if stem not in NEEDS_NO_GRAPH and not state.has_graph():
+        st.info("No dataset is loaded yet. Load one on the Data page (or `nestmap load PATH`).")
+        link("data", "Go to Data")
+        st.stop()
+    return chosen
+
+
+def filter_note(chosen: Filters, applied: tuple[str, ...]) -> None:
+    """Say which sidebar filters this page applies."""
+    if chosen.present:
+        return
+    used = [f"{key} = {getattr(chosen, key)}" for key in applied if getattr(chosen, key)]
+    if used:
+        st.caption("Filtered by " + ", ".join(used) + " (sidebar).")
+
+
+PRESENTATION_CSS = """
+<style>
+html { font-size: 20px; }
+[data-testid="stHeader"], [data-testid="stToolbar"] { display: none; }
+[data-testid="stMainBlockContainer"] { padding-top: 1.5rem; max-width: 100%; }
+[data-testid="stMetricValue"] { font-size: 2.6rem; }
+[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.15rem; }
+</style>
+"""

@@ -1,0 +1,209 @@
+"""The referral network drawn with pyvis: services as nodes, referral links as edges.
+
+Offline: vis-network is inlined (``cdn_resources="in_line"``) and the Bootstrap links pyvis's
+template always adds are removed. Safe with user data: tooltips are our own HTML with every
+value escaped, and vis-network is made to render string tooltips as HTML (it would otherwise
+show the escapes as text); labels are drawn on a canvas (never parsed as HTML) and reach the
+page through Jinja's ``tojson``, which escapes ``<``, ``>`` and ``&``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from nestmap.dashboard.figures import LEVEL_COLOURS
+from nestmap.dashboard.text import esc, name_of, shorten
+from nestmap.vocabulary import LEVEL_RANK
+
+Row = dict[str, Any]
+
+MAX_NODES = 400
+MAX_EDGES = 2000
+MISDIRECTED_COLOUR = "#d62728"
+REASON_COLOURS = {
+    "parent_infant_relationship": "#17becf",
+    "perinatal_mental_health": "#8c564b",
+    "parenting": "#bcbd22",
+    "safeguarding": "#7f7f7f",
+    "other": "#c7c7c7",
+}
+_CDN_TAG = re.compile(r"<(?:link|script)\b[^>]*\bhttps?://[^>]*>(?:\s*</script>)?", re.IGNORECASE)
+_TOOLTIP_AS_TEXT = "this.frame.innerText=t"
+_TOOLTIP_AS_HTML = "this.frame.innerHTML=t"
+
+
+@dataclass(frozen=True)
+class Selection:
+    nodes: list[Row]
+    edges: list[Row]
+
+    @property
+    def too_large(self) -> bool:
+        return len(self.nodes) > MAX_NODES or len(self.edges) > MAX_EDGES
+
+
+def highest_level(offers: dict[str, str]) -> str:
+    return max(offers, key=LEVEL_RANK.__getitem__)
+
+
+def _keeps(
+    service: Row,
+    la: str | None,
+    level: str | None,
+    focus: str | None,
+    stage: str | None,
+    include_inactive: bool,
+) -> bool:
+    offers: dict[str, str] = service["offers"]
+    if not include_inactive and service["status"] != "active":
+        return False
+    if la and la not in service["covers"]:
+        return False
+    if stage and stage not in service["stages"]:
+        return False
+    if level and level not in offers:
+        return False
+    if focus:
+        focuses = [offers[level]] if level else list(offers.values())
+        if focus not in focuses:
+            return False
+    return True
+
+
+def select(
+    services: list[Row],
+    links: list[Row],
+    *,
+    la: str | None = None,
+    level: str | None = None,
+    focus: str | None = None,
+    stage: str | None = None,
+    reasons: list[str] | None = None,
+    include_inactive: bool = False,
+    linked_only: bool = False,
+) -> Selection:
+    """The services passing the filters and the links between two of them."""
+    nodes = [s for s in services if _keeps(s, la, level, focus, stage, include_inactive)]
+    kept = {s["id"] for s in nodes}
+    edges = [
+        link
+        for link in links
+        if link["from_service"] in kept
+        and link["to_service"] in kept
+        and (reasons is None or link["reason"] in reasons)
+    ]
+    if linked_only:
+        linked = {link["from_service"] for link in edges} | {link["to_service"] for link in edges}
+        nodes = [s for s in nodes if s["id"] in linked]
+    return Selection(nodes, edges)
+
+
+def _node_title(service: Row, dead_end: bool) -> str:
+    offers = "<br>".join(
+        f"&nbsp;&nbsp;{level}: {focus.replace('_', '-')}"
+        for level, focus in service["offers"].items()
+    )
+    lines = [
+        f"<b>{esc(service['name'])}</b>",
+        f"id: {esc(service['id'])}",
+        f"provider: {esc(service.get('provider'))}",
+        f"sector: {esc(service.get('sector'))} · status: {esc(service['status'])}",
+        f"offers:<br>{offers}",
+        f"stages: {esc(', '.join(service['stages']))}",
+        f"threshold: {esc(service.get('threshold'))}",
+        f"source: {esc(shorten(str(service.get('source') or ''), 240))}",
+    ]
+    if dead_end:
+        lines.append("<b>dead end</b>: no referral chain to specialised help from here")
+    return "<br>".join(lines)
+
+
+def _edge_title(link: Row, names: dict[str, str], problems: list[str] | None) -> str:
+    count = "unknown" if link["count"] is None else str(link["count"])
+    lines = [
+        f"{esc(name_of(link['from_service'], names))} → {esc(name_of(link['to_service'], names))}",
+        f"reason: {esc(link['reason'])} · a year: {count}",
+        f"source: {esc(shorten(str(link.get('source') or ''), 240))}",
+    ]
+    if problems is not None:
+        lines.insert(0, f"<b>misdirected</b>: {esc(', '.join(problems))}")
+    return "<br>".join(lines)
+
+
+def network_html(
+    selection: Selection,
+    names: dict[str, str],
+    misdirected: dict[tuple[str, str, str], list[str]],
+    dead_ends: set[str],
+    height: int = 680,
+    font_size: int = 14,
+) -> str:
+    """A self-contained HTML page drawing the selection (no network access needed)."""
+    from pyvis.network import Network
+
+    net = Network(
+        height=f"{height}px",
+        width="100%",
+        directed=True,
+        cdn_resources="in_line",
+        bgcolor="#ffffff",
+    )
+    for service in selection.nodes:
+        dead_end = service["id"] in dead_ends
+        label = shorten(service["name"], 30)
+        if service["status"] != "active":
+            label += f" ({service['status'].replace('_', ' ')})"
+        if dead_end:
+            label += "\n⚠ dead end"
+        net.add_node(
+            service["id"],
+            label=label,
+            title=_node_title(service, dead_end),
+            color={
+                "background": LEVEL_COLOURS[highest_level(service["offers"])],
+                "border": "#000000" if dead_end else "#444444",
+            },
+            shape="diamond" if service.get("specialised") else "dot",
+            size=18 if service.get("specialised") else 14,
+            borderWidth=4 if dead_end else 1,
+            shapeProperties={"borderDashes": [6, 3] if dead_end else False},
+            opacity=1.0 if service["status"] == "active" else 0.45,
+            font={"size": font_size},
+        )
+    for link in selection.edges:
+        key = (link["from_service"], link["to_service"], link["reason"])
+        problems = misdirected.get(key)
+        net.add_edge(
+            link["from_service"],
+            link["to_service"],
+            title=_edge_title(link, names, problems),
+            color=MISDIRECTED_COLOUR if problems is not None else REASON_COLOURS[link["reason"]],
+            width=1 + min(5.0, math.log2(1 + (link["count"] or 0))),
+            dashes=problems is None and link["count"] is None,
+        )
+    net.set_options(json.dumps(_OPTIONS))
+    return _offline(net.generate_html())
+
+
+_OPTIONS: dict[str, Any] = {
+    "edges": {
+        "arrows": {"to": {"enabled": True, "scaleFactor": 0.6}},
+        "smooth": {"type": "dynamic"},
+    },
+    "interaction": {"hover": True, "tooltipDelay": 120, "navigationButtons": False},
+    "physics": {
+        "solver": "forceAtlas2Based",
+        "forceAtlas2Based": {"gravitationalConstant": -60, "springLength": 140},
+        "stabilization": {"iterations": 250, "fit": True},
+    },
+}
+
+
+def _offline(page: str) -> str:
+    """No CDN tags, and tooltips rendered as (our escaped) HTML."""
+    page = _CDN_TAG.sub("", page)
+    return page.replace(_TOOLTIP_AS_TEXT, _TOOLTIP_AS_HTML)

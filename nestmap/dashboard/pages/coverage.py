@@ -1,0 +1,72 @@
+"""Coverage: level x stage x focus per local authority, gaps where nothing specialised serves."""
+
+import streamlit as st
+
+from nestmap.dashboard import figures, layout, state, tables
+from nestmap.dashboard.figures import coverage_cells
+from nestmap.vocabulary import FOCUSES, LEVELS, STAGES
+
+chosen = layout.start(
+    "Coverage",
+    "For each local authority: which levels of need and stages have services whose work "
+    "directly addresses the parent-infant relationship (specialised), and which have only "
+    "wider work (non-specialised). A **gap** is a cell with no specialised service. Hover a "
+    "cell for its services.",
+    "coverage",
+)
+layout.filter_note(chosen, ("la", "level", "stage", "focus"))
+rows = state.gaps(chosen.la)
+names = state.service_names()
+levels = [chosen.level] if chosen.level else list(LEVELS)
+stages = [chosen.stage] if chosen.stage else list(STAGES)
+focuses = [chosen.focus] if chosen.focus else list(FOCUSES)
+shown = [r for r in rows if r["level"] in levels and r["stage"] in stages]
+
+areas = sorted({r["area_code"] for r in shown})
+if len(areas) > figures.MAX_COVERAGE_PANELS:
+    st.info(
+        f"{len(areas):,} local authorities: the heatmap shows the first "
+        f"{figures.MAX_COVERAGE_PANELS}. Pick one in the sidebar to see it, or use the table."
+    )
+if shown:
+    st.plotly_chart(
+        figures.coverage_heatmap(shown, names, levels, stages, focuses, chosen.present),
+        width="stretch",
+        config={"displaylogo": False},
+    )
+    st.caption(
+        "Red: gap (no specialised service) · green: specialised services (count) · "
+        "blue: non-specialised services only (count) · grey: none."
+    )
+
+st.subheader("Matrix")
+matrix: dict[tuple[str, str], dict[str, str]] = {}
+for row in shown:
+    entry = matrix.setdefault(
+        (row["area_code"], row["level"]),
+        {"area_code": row["area_code"], "area_name": row["area_name"], "level": row["level"]},
+    )
+    for focus in focuses:
+        entry[f"{row['stage']} {focus}"] = coverage_cells(row, focus)[1]
+tables.show(tables.frame(matrix.values()), "coverage_matrix")
+
+with st.expander("Every cell with its services", expanded=False):
+    detail = [
+        {
+            **{k: r[k] for k in ("area_code", "area_name", "level", "stage", "gap")},
+            "specialised_services": r["specialised_services"],
+            "non_specialised_services": [
+                s for s in r["any_services"] if s not in r["specialised_services"]
+            ],
+        }
+        for r in shown
+    ]
+    tables.show(tables.frame(detail), "coverage_cells")
+
+st.subheader("Dads and partners")
+if not chosen.present:
+    st.caption(
+        "Services recorded as supporting fathers and partners, per local authority (the report "
+        "found little or none); most services have not recorded it."
+    )
+tables.show(tables.frame(state.groups_left_out(chosen.la)), "groups_left_out")

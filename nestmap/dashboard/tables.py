@@ -1,0 +1,108 @@
+"""Every table on every page: shown, and exported to CSV and XLSX.
+
+Lists inside a cell are joined with ``|`` (the input format's list separator), so an exported
+table reads the same way as the dataset it came from.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from nestmap.dashboard.filters import current
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return "|".join("" if item is None else str(item) for item in value)
+    if isinstance(value, Mapping):
+        return "|".join(f"{key}:{item}" for key, item in value.items())
+    return value
+
+
+def frame(rows: Iterable[Mapping[str, Any]], columns: list[str] | None = None) -> pd.DataFrame:
+    """Rows of an analysis as a DataFrame with list cells joined by ``|``."""
+    records = [{key: _cell(value) for key, value in row.items()} for row in rows]
+    table = pd.DataFrame.from_records(records, columns=columns)
+    if columns is not None:
+        table = table[columns]
+    return table
+
+
+def csv_bytes(table: pd.DataFrame) -> bytes:
+    return table.to_csv(index=False).encode("utf-8")
+
+
+def xlsx_bytes(table: pd.DataFrame, sheet: str = "table") -> bytes:
+    """One sheet; text cells stay text (a name starting with ``=`` is not run as a formula)."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    worksheet = workbook.active
+    worksheet.title = re.sub(r"[\[\]:*?/\\]", "_", sheet)[:31] or "table"
+    worksheet.append([str(column) for column in table.columns])
+    for record in table.itertuples(index=False):
+        worksheet.append([_excel_value(value) for value in record])
+    for row in worksheet.iter_rows(min_row=2):
+        for cell in row:
+            if cell.data_type == "f":
+                cell.data_type = "s"
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _excel_value(value: Any) -> Any:
+    if value is None or (not isinstance(value, str | bytes) and pd.isna(value)):
+        return None
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+def show(
+    table: pd.DataFrame,
+    name: str,
+    *,
+    styled: Any = None,
+    height: int | str = "auto",
+    column_config: dict[str, Any] | None = None,
+) -> None:
+    """The table, then its CSV and XLSX downloads (hidden in presentation mode).
+
+    ``name`` is the file name stem and the widget key; ``styled`` an optional pandas Styler of
+    the same table.
+    """
+    st.dataframe(
+        styled if styled is not None else table,
+        hide_index=True,
+        height=height,
+        column_config=column_config,
+        width="stretch",
+    )
+    if current().present:
+        return
+    left, right, _ = st.columns([1, 1, 4])
+    left.download_button(
+        "CSV",
+        data=lambda: csv_bytes(table),
+        file_name=f"{name}.csv",
+        mime="text/csv",
+        key=f"csv_{name}",
+        on_click="ignore",
+        icon=":material/download:",
+    )
+    right.download_button(
+        "XLSX",
+        data=lambda: xlsx_bytes(table, name),
+        file_name=f"{name}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        key=f"xlsx_{name}",
+        on_click="ignore",
+        icon=":material/download:",
+    )

@@ -1,0 +1,176 @@
+"""Compare two graphs (base vs scenario, or two dataset versions) analysis by analysis."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+from nestmap import analysis
+from nestmap.analysis._shape import round_half_away
+from nestmap.graph import GraphStore
+from nestmap.vocabulary import LEVEL_RANK, NEED_LEVELS, STAGE_ORDER
+
+Row = dict[str, Any]
+Key = tuple
+
+
+def _diff(
+    name: str,
+    before: list[Row],
+    after: list[Row],
+    key: Callable[[Row], Key],
+    value: Callable[[Row], dict[str, Any]],
+    classify: Callable[[dict[str, Any], dict[str, Any]], str] = lambda _b, _a: "changed",
+) -> list[Row]:
+    old = {key(row): value(row) for row in before}
+    new = {key(row): value(row) for row in after}
+    changes = []
+    for item in sorted(set(old) | set(new), key=_sort_key):
+        was, now = old.get(item), new.get(item)
+        if was == now:
+            continue
+        if was is None:
+            change = "appeared"
+        elif now is None:
+            change = "disappeared"
+        else:
+            change = classify(was, now)
+        changes.append(
+            {"analysis": name, "change": change, "key": list(item), "before": was, "after": now}
+        )
+    return changes
+
+
+def _sort_key(item: Key) -> tuple:
+    """Keys sort in the analyses' own order: levels by rank, stages antenatal first."""
+    return tuple((LEVEL_RANK.get(part, 0), STAGE_ORDER.get(part, 0), str(part)) for part in item)
+
+
+def _gap_change(was: dict, now: dict) -> str:
+    if was["gap"] and not now["gap"]:
+        return "closed"
+    if now["gap"] and not was["gap"]:
+        return "opened"
+    return "changed"
+
+
+def _pathway_change(was: dict, now: dict) -> str:
+    if was["destination"] is None:
+        return "dead_end_resolved"
+    if now["destination"] is None:
+        return "dead_end_appeared"
+    return "changed"
+
+
+def compare(
+    before: GraphStore, after: GraphStore, shares: dict[str, Decimal] | None = None
+) -> dict[str, Any]:
+    """Every analysis on both graphs: what appeared, disappeared or changed, and a summary."""
+    link = lambda r: (r["from_service"], r["to_service"], r["reason"])  # noqa: E731
+    changes: list[Row] = []
+    changes += _diff(
+        "gaps",
+        analysis.gaps(before),
+        analysis.gaps(after),
+        lambda r: (r["area_code"], r["level"], r["stage"]),
+        lambda r: {"gap": r["gap"], "specialised_services": r["specialised_services"]},
+        _gap_change,
+    )
+    changes += _diff(
+        "misdirected",
+        analysis.misdirected(before),
+        analysis.misdirected(after),
+        link,
+        lambda r: {"count": r["count"], "problems": r["problems"]},
+    )
+    old_bounds, new_bounds = analysis.boundaries(before), analysis.boundaries(after)
+    changes += _diff(
+        "boundary_links",
+        old_bounds["links"],
+        new_bounds["links"],
+        link,
+        lambda r: {"kinds": r["kinds"]},
+    )
+    changes += _diff(
+        "threshold_cliffs",
+        old_bounds["threshold_cliffs"],
+        new_bounds["threshold_cliffs"],
+        lambda r: (r["area_code"], r["stage"]),
+        lambda r: {"status": r["status"], "below": r["below"], "above": r["above"]},
+    )
+    changes += _diff(
+        "pathways",
+        analysis.pathways(before),
+        analysis.pathways(after),
+        lambda r: (r["area_code"], r["entry_service"]),
+        lambda r: {"destination": r["destination"], "hops": r["hops"]},
+        _pathway_change,
+    )
+    changes += _diff(
+        "concentration",
+        analysis.concentration(before),
+        analysis.concentration(after),
+        lambda r: (r["to_service"],),
+        lambda r: {"count": r["count"], "share": r["share"]},
+    )
+    need_before, need_after = (
+        analysis.need(before, shares=shares),
+        analysis.need(after, shares=shares),
+    )
+    changes += _diff(
+        "need",
+        need_before,
+        need_after,
+        lambda r: (r["area_code"], r["level"]),
+        lambda r: {"demand": r["demand"], "capacity": r["capacity"], "shortfall": r["shortfall"]},
+    )
+    return {"summary": _summary(changes, need_before, need_after), "changes": changes}
+
+
+def _summary(changes: list[Row], need_before: list[Row], need_after: list[Row]) -> dict[str, Any]:
+    counts = Counter((row["analysis"], row["change"]) for row in changes)
+    shortfall = {}
+    for level in NEED_LEVELS:
+        was = sum(r["shortfall"] or 0 for r in need_before if r["level"] == level)
+        now = sum(r["shortfall"] or 0 for r in need_after if r["level"] == level)
+        shortfall[level] = {
+            "before": round_half_away(Decimal(str(was)), 1),
+            "after": round_half_away(Decimal(str(now)), 1),
+        }
+    return {
+        "changes": {f"{name} {change}": count for (name, change), count in sorted(counts.items())},
+        "gap_cells_closed": counts[("gaps", "closed")],
+        "gap_cells_opened": counts[("gaps", "opened")],
+        "dead_ends_resolved": counts[("pathways", "dead_end_resolved")],
+        "dead_ends_appeared": counts[("pathways", "dead_end_appeared")],
+        "shortfall_by_level": shortfall,
+    }
+
+
+def change_rows(result: dict[str, Any]) -> list[Row]:
+    """The changes flattened for a table or CSV: key and values as text."""
+    return [
+        {
+            "analysis": row["analysis"],
+            "change": row["change"],
+            "key": " ".join(str(part) for part in row["key"]),
+            "before": _describe(row["before"]),
+            "after": _describe(row["after"]),
+        }
+        for row in result["changes"]
+    ]
+
+
+def _describe(value: dict[str, Any] | None) -> str:
+    if value is None:
+        return ""
+    parts = []
+    for name, item in value.items():
+        if isinstance(item, list):
+            item = "|".join(str(x) for x in item) or "-"
+        elif item is None:
+            item = "-"
+        parts.append(f"{name}={item}")
+    return "; ".join(parts)
