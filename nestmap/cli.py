@@ -42,7 +42,7 @@ def clean_errors(command: Callable[..., Any]) -> Callable[..., Any]:
         try:
             return command(*args, **kwargs)
         except InputError as exc:
-            click.echo(f"error: {exc}; nothing was loaded:", err=True)
+            click.echo(f"error: {exc}; nothing was changed:", err=True)
             for problem in exc.problems:
                 click.echo(f"  {problem}", err=True)
             sys.exit(exc.exit_code)
@@ -377,22 +377,30 @@ def demo(db: Path | None, port: int, address: str) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["csv", "xlsx"]),
+    type=click.Choice(["csv", "xlsx", "graphml", "gexf", "kumu"]),
     default=None,
-    help="csv: a folder of the five CSVs; xlsx: one workbook (default: from OUT's suffix).",
+    help="csv: a folder of the five CSVs; xlsx: one workbook (both the input format); graphml, "
+    "gexf: the graph for Gephi; kumu: Kumu's import workbook (default: from OUT's suffix).",
 )
 @db_option
 @clean_errors
 def export(out: Path, fmt: str | None, db: Path | None) -> None:
-    """Write the loaded dataset to OUT in the input format (SPEC.md section 1)."""
-    from nestmap.interop import export_dataset, write_csv_folder
+    """Write the loaded dataset or graph to OUT."""
+    from nestmap import interop
 
     store = _store(db)
-    fmt = fmt or ("xlsx" if out.suffix.lower() == ".xlsx" else "csv")
-    if fmt == "xlsx":
-        out.write_bytes(export_dataset(store, "xlsx"))
+    suffixes = {".xlsx": "xlsx", ".graphml": "graphml", ".gexf": "gexf"}
+    fmt = fmt or suffixes.get(out.suffix.lower(), "csv")
+    if fmt == "csv":
+        interop.write_csv_folder(store, out)
     else:
-        write_csv_folder(store, out)
+        writers = {
+            "xlsx": lambda: interop.export_dataset(store, "xlsx"),
+            "graphml": lambda: interop.to_graphml(store),
+            "gexf": lambda: interop.to_gexf(store),
+            "kumu": lambda: interop.to_kumu(store),
+        }
+        out.write_bytes(writers[fmt]())
     click.echo(f"wrote {out}")
 
 
@@ -545,6 +553,38 @@ def compare_datasets(old: Path, new: Path, fmt: str) -> None:
         for store in stores:
             store.close()
     _print_comparison(result, fmt)
+
+
+@app.group("import")
+def import_group() -> None:
+    """Start a dataset from another standard's data."""
+
+
+@import_group.command("oruk")
+@click.argument("source", type=click.Path(exists=True, path_type=Path))
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--companion",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="CSV keyed by oruk_service_id with what ORUK does not carry (see README).",
+)
+@clean_errors
+def import_oruk_command(source: Path, out: Path, companion: Path | None) -> None:
+    """Map an Open Referral UK directory (CSV folder or service JSON) to a dataset folder."""
+    from nestmap.interop.oruk import import_oruk
+
+    result = import_oruk(source, out, companion)
+    for warning in result.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    click.echo(f"wrote {result.services} services to {out}")
+    if result.to_fill_in:
+        click.echo(
+            f"{len(result.to_fill_in)} things to fill in before `nestmap load` "
+            f"(listed in {out / 'TO_FILL_IN.csv'}):"
+        )
+        for item in result.to_fill_in:
+            click.echo(f"  {item['file']} {item['id']} {item['column']}: {item['what']}")
 
 
 @app.command()

@@ -257,7 +257,7 @@ def test_cli_reports_each_problem_cleanly_with_exit_2(tmp_path: Path, hand_copy)
     assert "Traceback" not in bad.stderr
     assert "offers.csv, row 2, column level" in bad.stderr
     assert "referrals.csv, row 2, column to_service" in bad.stderr
-    assert "nothing was loaded" in bad.stderr
+    assert "nothing was changed" in bad.stderr
     info = run_cli("info", "--db", str(db), "--format", "json")
     assert '"dataset": "hand"' in info.stdout
 

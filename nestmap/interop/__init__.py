@@ -8,5 +8,16 @@ from nestmap.interop.dataset_files import (
     template_workbook,
     write_csv_folder,
 )
+from nestmap.interop.graph_export import graph_elements, to_gexf, to_graphml, to_kumu
 
-__all__ = ["COLUMNS", "dataset_tables", "export_dataset", "template_workbook", "write_csv_folder"]
+__all__ = [
+    "COLUMNS",
+    "dataset_tables",
+    "export_dataset",
+    "graph_elements",
+    "template_workbook",
+    "to_gexf",
+    "to_graphml",
+    "to_kumu",
+    "write_csv_folder",
+]

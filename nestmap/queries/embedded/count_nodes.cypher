@@ -1,2 +1,3 @@
 MATCH (n)
+WHERE label(n) <> 'Dataset'
 RETURN label(n) AS label, count(*) AS count
