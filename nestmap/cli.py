@@ -511,20 +511,39 @@ def _print_comparison(result: dict[str, Any], fmt: str) -> None:
 @click.argument("file", type=click.Path(path_type=Path))
 @db_option
 @format_option
+@click.option(
+    "--report",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Also write a before/after report: .html (self-contained) or .xlsx.",
+)
 @clean_errors
-def scenario_compare(file: Path, db: Path | None, fmt: str) -> None:
+def scenario_compare(file: Path, db: Path | None, fmt: str, report: Path | None) -> None:
     """Apply FILE to a copy of the loaded graph and compare every analysis before and after."""
-    import tempfile
+    from nestmap.scenarios import evaluate, report_html, report_xlsx
 
-    from nestmap.scenarios import apply_scenario, compare
-
-    base = _store(db)
-    with tempfile.TemporaryDirectory(prefix="nestmap-scenario-") as folder:
-        found, applied = apply_scenario(base, _scenario_document(file), Path(folder) / "g.lbug")
-        result = compare(base, applied)
-        applied.close()
-    result["summary"] = {"scenario": found.summary(), **result["summary"]}
-    _print_comparison(result, fmt)
+    result = evaluate(_store(db), _scenario_document(file))
+    comparison = result["comparison"]
+    if report is not None:
+        if report.suffix.lower() == ".xlsx":
+            report.write_bytes(
+                report_xlsx(
+                    result["summary"], comparison, result["need_before"], result["need_after"]
+                )
+            )
+        else:
+            page = report_html(
+                result["summary"],
+                comparison,
+                result["gaps_before"],
+                result["gaps_after"],
+                result["need_before"],
+                result["need_after"],
+            )
+            report.write_text(page, encoding="utf-8")
+        click.echo(f"wrote {report}", err=True)
+    comparison["summary"] = {"scenario": result["summary"], **comparison["summary"]}
+    _print_comparison(comparison, fmt)
 
 
 @app.command("compare")

@@ -250,3 +250,34 @@ def test_scenario_cli_validate_and_compare(tmp_path, hand_copy):
     assert failed.returncode == 2
     assert "bad.yaml, column retire_services[0]: no service" in failed.stderr
     shutil.rmtree(tmp_path / "g.lbug.versions", ignore_errors=True)
+
+
+def test_report_html_is_self_contained_and_escaped(hand_store):
+    from nestmap.scenarios import evaluate, report_html, report_xlsx
+
+    document = scenario(
+        'name: "<script>window.x=1</script> plan"\ndescription: "<img src=x onerror=alert(1)>"\n'
+        "retire_services: [bim]\n"
+    )
+    result = evaluate(hand_store, document)
+    page = report_html(
+        result["summary"],
+        result["comparison"],
+        result["gaps_before"],
+        result["gaps_after"],
+        result["need_before"],
+        result["need_after"],
+    )
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "<img" not in page and "&lt;img" in page
+    assert "http" not in page.replace("http-equiv", "")  # nothing fetched from anywhere
+    assert "opened" in page  # retiring bim opens a gap
+    book = report_xlsx(
+        result["summary"], result["comparison"], result["need_before"], result["need_after"]
+    )
+    import io
+
+    import openpyxl
+
+    sheets = openpyxl.load_workbook(io.BytesIO(book)).sheetnames
+    assert sheets == ["Summary", "Changes", "Need"]

@@ -5,9 +5,10 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-from nestmap.scenarios.apply import apply_scenario, scenario_dataset
+from nestmap.scenarios.apply import apply_scenario, evaluate, scenario_dataset
 from nestmap.scenarios.compare import change_rows, compare
 from nestmap.scenarios.model import Scenario, check_scenario, parse_document, read_scenario
+from nestmap.scenarios.report import report_html, report_xlsx
 
 __all__ = [
     "Scenario",
@@ -16,8 +17,11 @@ __all__ = [
     "change_rows",
     "check_scenario",
     "compare",
+    "evaluate",
     "parse_document",
     "read_scenario",
+    "report_html",
+    "report_xlsx",
     "scenario_dataset",
 ]
 

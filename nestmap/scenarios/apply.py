@@ -104,3 +104,29 @@ def _apply(scenario: Scenario, tables: dict[str, list[list[str]]], problems: lis
             )  # fmt: skip
             continue
         tables["referrals"].append(_row("referrals", link))
+
+
+def evaluate(
+    base: GraphStore, document: dict[str, Any], shares: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Apply ``document`` on a scratch copy and return everything a before/after view needs:
+    ``summary`` (the scenario's figures), ``comparison``, and gaps and need before and after."""
+    import tempfile
+
+    from nestmap import analysis
+    from nestmap.scenarios.compare import compare
+
+    with tempfile.TemporaryDirectory(prefix="nestmap-scenario-") as folder:
+        scenario, after = apply_scenario(base, document, Path(folder) / "scenario.lbug")
+        try:
+            result = {
+                "summary": scenario.summary(),
+                "comparison": compare(base, after, shares),
+                "gaps_before": analysis.gaps(base),
+                "gaps_after": analysis.gaps(after),
+                "need_before": analysis.need(base, shares=shares),
+                "need_after": analysis.need(after, shares=shares),
+            }
+        finally:
+            after.close()
+    return result
