@@ -607,6 +607,27 @@ def import_oruk_command(source: Path, out: Path, companion: Path | None) -> None
 
 
 @app.command()
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--areas", default=400, show_default=True, type=click.IntRange(1))
+@click.option("--services", default=50_000, show_default=True, type=click.IntRange(1))
+@click.option("--links", default=1_000_000, show_default=True, type=click.IntRange(0))
+@click.option("--seed", default=0, show_default=True, type=int)
+@clean_errors
+def synth(out: Path, areas: int, services: int, links: int, seed: int) -> None:
+    """Write a deterministic synthetic dataset (AREAS local authorities) to the folder OUT."""
+    from nestmap.errors import UsageError
+    from nestmap.synth import generate
+
+    started = time.monotonic()
+    try:
+        counts = generate(out, areas=areas, services=services, links=links, seed=seed)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
+    summary = ", ".join(f"{count:,} {kind}" for kind, count in counts.items())
+    click.echo(f"wrote {out} in {time.monotonic() - started:.1f} s: {summary}")
+
+
+@app.command()
 @click.argument("region", default=SEED_REGION)
 def seed(region: str) -> None:
     """Print the folder of a bundled seed region (for `nestmap load "$(nestmap seed)"`)."""
