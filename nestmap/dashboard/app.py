@@ -29,7 +29,9 @@ st.sidebar.markdown("**Filters**")
 chosen = filters.sidebar(la_names)
 with nav:
     layout.nav_links(all_pages, chosen)
+# Our own static style sheets (no dataset text in them).
+st.html(layout.BASE_CSS)
 if chosen.present:
-    st.markdown(layout.PRESENTATION_CSS, unsafe_allow_html=True)
+    st.html(layout.PRESENTATION_CSS)
 
 page.run()

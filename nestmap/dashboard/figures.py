@@ -12,7 +12,7 @@ from plotly.subplots import make_subplots
 
 from nestmap.dashboard.geo import Boundary
 from nestmap.dashboard.text import esc, html_list, name_of
-from nestmap.vocabulary import FOCUSES, LEVELS, STAGES
+from nestmap.vocabulary import STAGES
 
 Row = dict[str, Any]
 

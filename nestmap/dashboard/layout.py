@@ -9,7 +9,9 @@ import streamlit as st
 from nestmap.dashboard import state
 from nestmap.dashboard.filters import Filters, current
 
-PAGES_DIR = Path(__file__).parent / "pages"
+# Not "pages/": beside the main script that name switches Streamlit to its old multipage
+# mode, which runs page files without app.py (no sidebar, no st.navigation).
+PAGES_DIR = Path(__file__).parent / "views"
 
 # (file stem = url path, title, icon); the first is the default page.
 PAGE_SPECS: tuple[tuple[str, str, str], ...] = (
@@ -74,12 +76,19 @@ def filter_note(chosen: Filters, applied: tuple[str, ...]) -> None:
         st.caption("Filtered by " + ", ".join(used) + " (sidebar).")
 
 
+BASE_CSS = """
+<style>
+[data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
+</style>
+"""
+
 PRESENTATION_CSS = """
 <style>
 html { font-size: 20px; }
 [data-testid="stHeader"], [data-testid="stToolbar"] { display: none; }
 [data-testid="stMainBlockContainer"] { padding-top: 1.5rem; max-width: 100%; }
 [data-testid="stMetricValue"] { font-size: 2.6rem; }
-[data-testid="stMarkdownContainer"] p, [data-testid="stMarkdownContainer"] li { font-size: 1.15rem; }
+[data-testid="stMarkdownContainer"] p,
+[data-testid="stMarkdownContainer"] li { font-size: 1.15rem; }
 </style>
 """

@@ -168,7 +168,7 @@ def network_html(
                 "border": "#000000" if dead_end else "#444444",
             },
             shape="diamond" if service.get("specialised") else "dot",
-            size=18 if service.get("specialised") else 14,
+            size=26 if service.get("specialised") else 20,
             borderWidth=4 if dead_end else 1,
             shapeProperties={"borderDashes": [6, 3] if dead_end else False},
             opacity=1.0 if service["status"] == "active" else 0.45,
@@ -197,7 +197,11 @@ _OPTIONS: dict[str, Any] = {
     "interaction": {"hover": True, "tooltipDelay": 120, "navigationButtons": False},
     "physics": {
         "solver": "forceAtlas2Based",
-        "forceAtlas2Based": {"gravitationalConstant": -60, "springLength": 140},
+        "forceAtlas2Based": {
+            "gravitationalConstant": -80,
+            "springLength": 90,
+            "avoidOverlap": 0.4,
+        },
         "stabilization": {"iterations": 250, "fit": True},
     },
 }
@@ -207,3 +211,36 @@ def _offline(page: str) -> str:
     """No CDN tags, and tooltips rendered as (our escaped) HTML."""
     page = _CDN_TAG.sub("", page)
     return page.replace(_TOOLTIP_AS_TEXT, _TOOLTIP_AS_HTML)
+
+
+def referral_chain(
+    entry: str, destination: str, hops: int, links: list[Row], active: set[str]
+) -> list[str] | None:
+    """One chain of ``hops`` referral links from ``entry`` to ``destination`` through active
+    services, for display beside ``analysis.pathways``' row (which gives only its ends).
+
+    Breadth-first over the dataset's links with neighbours in id order, so the chain shown is
+    the same on every run; ``None`` if no such chain exists in ``links``.
+    """
+    if hops == 0:
+        return [entry] if entry == destination else None
+    following: dict[str, set[str]] = {}
+    for link in links:
+        if link["from_service"] in active and link["to_service"] in active:
+            following.setdefault(link["from_service"], set()).add(link["to_service"])
+    previous: dict[str, str | None] = {entry: None}
+    frontier = [entry]
+    for _ in range(hops):
+        reached: list[str] = []
+        for service in frontier:
+            for target in sorted(following.get(service, ())):
+                if target not in previous:
+                    previous[target] = service
+                    reached.append(target)
+        frontier = reached
+    if destination not in frontier:
+        return None
+    chain = [destination]
+    while (step := previous[chain[-1]]) is not None:
+        chain.append(step)
+    return chain[::-1]

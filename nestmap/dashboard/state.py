@@ -134,6 +134,16 @@ def service_names() -> dict[str, str]:
     return {row["id"]: row["name"] for row in services()}
 
 
+@st.cache_data(show_spinner=False, max_entries=64)
+def _read_only(key: str, cypher: str, limit: int, timeout_s: float) -> Any:
+    return store().run_read_only(cypher, None, limit, timeout_s)
+
+
+def read_only(cypher: str, limit: int, timeout_s: float) -> tuple[list[str], list[list[Any]], bool]:
+    """User-written Cypher through the store's read-only guard; errors are not cached."""
+    return _read_only(dataset_key(), cypher, limit, timeout_s)
+
+
 def clear() -> None:
     """Forget every cached result (after this process loaded a new dataset)."""
     _run.clear()

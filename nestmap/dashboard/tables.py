@@ -34,6 +34,26 @@ def frame(rows: Iterable[Mapping[str, Any]], columns: list[str] | None = None) -
     return table
 
 
+def display_safe(table: pd.DataFrame) -> pd.DataFrame:
+    """Columns of mixed or nested values (nodes, maps from a Cypher result) shown as text."""
+    import json
+
+    safe = table.copy()
+    for column in safe.columns:
+        values = [v for v in safe[column] if v is not None]
+        nested = any(isinstance(v, dict | list) for v in values)
+        if nested or len({type(v) for v in values}) > 1:
+            safe[column] = [
+                None
+                if v is None
+                else json.dumps(v, default=str, ensure_ascii=False)
+                if isinstance(v, dict | list)
+                else str(v)
+                for v in safe[column]
+            ]
+    return safe
+
+
 def csv_bytes(table: pd.DataFrame) -> bytes:
     return table.to_csv(index=False).encode("utf-8")
 
@@ -87,8 +107,8 @@ def show(
     )
     if current().present:
         return
-    left, right, _ = st.columns([1, 1, 4])
-    left.download_button(
+    row = st.container(horizontal=True)
+    row.download_button(
         "CSV",
         data=lambda: csv_bytes(table),
         file_name=f"{name}.csv",
@@ -97,7 +117,7 @@ def show(
         on_click="ignore",
         icon=":material/download:",
     )
-    right.download_button(
+    row.download_button(
         "XLSX",
         data=lambda: xlsx_bytes(table, name),
         file_name=f"{name}.xlsx",

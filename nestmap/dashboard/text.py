@@ -15,8 +15,12 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>:$])")
 
 
 def esc(value: object) -> str:
-    """HTML-escaped text (``&``, ``<``, ``>``, quotes)."""
-    return html.escape("" if value is None else str(value))
+    """HTML-escaped text content (``&``, ``<``, ``>``).
+
+    Quotes are left alone: user data never goes into an attribute here, and plotly does not
+    decode ``&quot;`` (it would show the entity).
+    """
+    return html.escape("" if value is None else str(value), quote=False)
 
 
 def md(value: object) -> str:

@@ -1,0 +1,71 @@
+"""Boundaries: the interfaces families cross on referral links, and threshold cliffs."""
+
+import streamlit as st
+
+from nestmap.dashboard import figures, layout, state, tables
+from nestmap.vocabulary import STAGES
+
+chosen = layout.start(
+    "Boundaries",
+    "Where two services' boundaries meet (threshold, age, geography, stage) a family crossing "
+    "the interface risks losing support. A threshold cliff is a local authority and stage where "
+    "specialised help exists on only one side of the child-protection threshold, so work stops "
+    "and starts as families drift between statutory and pre-statutory support.",
+    "boundaries",
+)
+layout.filter_note(chosen, ("la", "stage"))
+names = state.service_names()
+area_names = state.area_names()
+found = state.boundaries(chosen.la)
+stages = [chosen.stage] if chosen.stage else list(STAGES)
+cliffs = [r for r in found["threshold_cliffs"] if r["stage"] in stages]
+
+st.subheader("Threshold cliffs per local authority and stage")
+if cliffs:
+    st.plotly_chart(
+        figures.cliffs_heatmap(cliffs, area_names, names, chosen.present),
+        width="stretch",
+        config={"displaylogo": False},
+    )
+    if not chosen.present:
+        st.caption(
+            "ok: specialised help both below and at/above the threshold · cliff: on one side "
+            "only · none: on neither side. Hover for the services."
+        )
+tables.show(
+    tables.frame(
+        [{**r, "area_name": area_names.get(r["area_code"], "")} for r in cliffs],
+        ["area_code", "area_name", "stage", "status", "below", "above"],
+    ),
+    "threshold_cliffs",
+)
+
+st.subheader("Interfaces on referral links")
+links = found["links"]
+kinds = sorted({kind for r in links for kind in r["kinds"]})
+if kinds and not chosen.present:
+    picked = st.multiselect("Interface kinds", kinds, default=kinds, key="boundaries_kinds")
+    links = [r for r in links if set(r["kinds"]) & set(picked)]
+tables.show(
+    tables.frame(
+        [
+            {
+                **r,
+                "from_name": names.get(r["from_service"], ""),
+                "to_name": names.get(r["to_service"], ""),
+            }
+            for r in links
+        ],
+        [
+            "from_service",
+            "from_name",
+            "to_service",
+            "to_name",
+            "reason",
+            "kinds",
+            "from_threshold",
+            "to_threshold",
+        ],
+    ),
+    "interfaces",
+)

@@ -1,0 +1,82 @@
+"""Pathways: from each universal entry point, the nearest specialised help, or a dead end."""
+
+import pandas as pd
+import streamlit as st
+
+from nestmap.dashboard import layout, state, tables
+from nestmap.dashboard.network import referral_chain
+
+chosen = layout.start(
+    "Pathways",
+    "For each local authority and each universal service where families first arrive (GPs, "
+    "midwives, health visitors...): the shortest chain of referrals (at most 6) to a service "
+    "in that area offering specialised targeted or specialist parent-infant relationship work. "
+    "A dead end is an entry point from which no chain reaches one.",
+    "pathways",
+)
+layout.filter_note(chosen, ("la",))
+rows = state.pathways(chosen.la)
+catalogue = state.services()
+names = {s["id"]: s["name"] for s in catalogue}
+active = {s["id"] for s in catalogue if s["status"] == "active"}
+links = state.referral_links()
+area_names = state.area_names()
+
+dead = [r for r in rows if r["destination"] is None]
+columns = st.columns(2)
+columns[0].metric("Entry points (LA x service)", f"{len(rows):,}")
+columns[1].metric("Dead ends", f"{len(dead):,}")
+
+table = []
+for r in rows:
+    if r["destination"] is None:
+        path = ""
+    else:
+        chain = referral_chain(r["entry_service"], r["destination"], r["hops"], links, active)
+        path = " → ".join(names.get(s, s) for s in chain) if chain else ""
+    table.append(
+        {
+            "area_code": r["area_code"],
+            "area_name": area_names.get(r["area_code"], ""),
+            "entry_service": r["entry_service"],
+            "entry_name": names.get(r["entry_service"], ""),
+            "destination": r["destination"],
+            "destination_name": names.get(r["destination"], "") if r["destination"] else "",
+            "hops": r["hops"],
+            "outcome": "dead end" if r["destination"] is None else "reaches specialised help",
+            "path": path,
+        }
+    )
+frame = tables.frame(
+    table,
+    [
+        "area_name",
+        "entry_name",
+        "outcome",
+        "hops",
+        "path",
+        "destination_name",
+        "area_code",
+        "entry_service",
+        "destination",
+    ],
+)
+frame["hops"] = frame["hops"].astype("Int64")
+
+
+def _dead_end(row: pd.Series) -> list[str]:
+    colour = "background-color: #fde0dd" if row["outcome"] == "dead end" else ""
+    return [colour] * len(row)
+
+
+tables.show(
+    frame,
+    "pathways",
+    styled=frame.style.apply(_dead_end, axis=1),
+    height=min(38 + 35 * max(1, len(frame)), 640),
+)
+if not chosen.present:
+    st.caption(
+        "Dead ends are highlighted. The path is one shortest chain of referral links "
+        "through active services (several may tie)."
+    )

@@ -1,0 +1,73 @@
+"""Referrals: misdirected links, and where parent-infant relationship referrals go."""
+
+import streamlit as st
+
+from nestmap.dashboard import figures, layout, state, tables
+from nestmap.vocabulary import REASONS
+
+chosen = layout.start(
+    "Referrals",
+    "A misdirected referral is sent to a service that does not offer the support asked for "
+    "(not_offered), cannot take the family (out_of_area, wrong_stage) or is not running "
+    "(inactive_target).",
+    "referrals",
+)
+layout.filter_note(chosen, ("la",))
+names = state.service_names()
+
+st.subheader("Where parent-infant relationship referrals go")
+concentration = state.concentration(chosen.la)
+if concentration:
+    top = concentration[0]
+    if not chosen.present:
+        st.caption(
+            "Green bars: the destination offers specialised parent-infant relationship support; "
+            "red: it does not. One destination taking most referrals is a single point of "
+            "failure."
+        )
+    st.plotly_chart(
+        figures.concentration_bar(concentration, names, chosen.present),
+        width="stretch",
+        config={"displaylogo": False},
+    )
+    st.metric(
+        "Largest share",
+        f"{top['share']:.0%}" if top["share"] is not None else "n/a",
+        help="Share of parent-infant relationship referrals going to the top destination.",
+    )
+    tables.show(
+        tables.frame(
+            [{**r, "to_name": names.get(r["to_service"], "")} for r in concentration],
+            ["to_service", "to_name", "count", "share", "specialised"],
+        ),
+        "concentration",
+    )
+else:
+    st.info("No parent-infant relationship referrals recorded.")
+
+st.subheader("Misdirected referrals")
+rows = state.misdirected(chosen.la)
+if not chosen.present:
+    reasons = st.multiselect(
+        "Reasons",
+        list(REASONS),
+        default=list(REASONS),
+        format_func=lambda r: r.replace("_", " "),
+        key="referrals_reasons",
+    )
+    rows = [r for r in rows if r["reason"] in reasons]
+st.metric("Misdirected referrals a year", f"{sum(r['count'] or 0 for r in rows):,}")
+tables.show(
+    tables.frame(
+        [
+            {
+                **r,
+                "from_name": names.get(r["from_service"], ""),
+                "to_name": names.get(r["to_service"], ""),
+            }
+            for r in rows
+        ],
+        ["from_service", "from_name", "to_service", "to_name", "reason", "count", "problems"],
+    ),
+    "misdirected",
+)

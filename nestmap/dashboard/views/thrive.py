@@ -1,0 +1,40 @@
+"""THRIVE: the services grouped by needs (the report recommends THRIVE over tiers)."""
+
+import streamlit as st
+
+from nestmap.analysis.extra import THRIVE_ORDER
+from nestmap.dashboard import layout, state, tables
+
+chosen = layout.start(
+    "THRIVE",
+    "The THRIVE framework groups support by what families need rather than by tiers: "
+    "Thriving (no service needed), Getting Advice and Signposting, Getting Help, Getting More "
+    "Help, Getting Risk Support. Each service's offer appears under its level's group.",
+    "thrive",
+)
+layout.filter_note(chosen, ("la", "level", "focus"))
+rows = state.thrive(chosen.la)
+if chosen.level:
+    rows = [r for r in rows if r["level"] == chosen.level]
+if chosen.focus:
+    rows = [r for r in rows if r["focus"] == chosen.focus]
+
+groups = st.columns(len(THRIVE_ORDER))
+for column, group in zip(groups, THRIVE_ORDER, strict=True):
+    members = [r for r in rows if r["thrive_group"] == group]
+    specialised = sum(r["focus"] == "specialised" for r in members)
+    with column:
+        st.markdown(f"**{group}**")
+        st.metric("Services", len(members), help="Offers in this group")
+        st.caption(f"{specialised} specialised")
+        st.dataframe(
+            tables.frame(
+                [{"name": r["name"], "specialised": r["focus"] == "specialised"} for r in members],
+                ["name", "specialised"],
+            ),
+            hide_index=True,
+            width="stretch",
+            height=min(38 + 35 * max(1, len(members)), 460),
+            column_config={"specialised": st.column_config.CheckboxColumn(width="small")},
+        )
+tables.show(tables.frame(rows), "thrive")

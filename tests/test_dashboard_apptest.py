@@ -1,0 +1,315 @@
+"""Every dashboard page run by Streamlit's AppTest on the seed region (a real graph, no mocks):
+no exceptions, and the figures on screen are the analyses' own."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import openpyxl
+import pytest
+from conftest import load_into
+from streamlit.testing.v1 import AppTest
+
+import nestmap.dashboard
+from nestmap import analysis
+from nestmap.cli import seed_path
+from nestmap.dashboard import network, tables
+from nestmap.dashboard.layout import PAGE_SPECS
+from nestmap.dashboard.text import esc, md
+from nestmap.interop import dataset_tables
+
+APP = str(nestmap.dashboard.APP_PATH)
+STEMS = [stem for stem, _title, _icon in PAGE_SPECS]
+LAS = ("W06000013", "W06000016", "W06000024")
+
+
+def _app(monkeypatch: pytest.MonkeyPatch, db: str, stem: str = "overview", **params) -> AppTest:
+    monkeypatch.setenv("NESTMAP_DB", db)
+    monkeypatch.delenv("NESTMAP_NEO4J_URI", raising=False)
+    app = AppTest.from_file(APP, default_timeout=60)
+    for key, value in params.items():
+        app.query_params[key] = value
+    app.run()
+    if stem != "overview":
+        app.switch_page(f"views/{stem}.py")
+        app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def _metrics(app: AppTest) -> dict[str, str]:
+    return {metric.label: metric.value for metric in app.metric}
+
+
+def _markdown(app: AppTest) -> str:
+    return "\n".join(
+        str(element.value) for element in [*app.markdown, *app.caption, *app.info, *app.warning]
+    )
+
+
+@pytest.mark.parametrize("stem", STEMS)
+def test_every_page_runs_on_the_seed_region(stem, seed_store, monkeypatch):
+    app = _app(monkeypatch, seed_store.location, stem)
+    assert not app.error, [e.value for e in app.error]
+    assert app.title[0].value == dict((s, t) for s, t, _ in PAGE_SPECS)[stem]
+
+
+def test_overview_figures_are_the_analyses(seed_store, monkeypatch):
+    metrics = _metrics(_app(monkeypatch, seed_store.location))
+    gaps = analysis.gaps(seed_store)
+    assert metrics["Gap cells"] == f"{sum(r['gap'] for r in gaps)} of {len(gaps)}"
+    misdirected = analysis.misdirected(seed_store)
+    assert (
+        metrics["Misdirected referrals a year"] == f"{sum(r['count'] or 0 for r in misdirected):,}"
+    )
+    cliffs = analysis.boundaries(seed_store)["threshold_cliffs"]
+    assert metrics["Threshold cliffs"] == str(sum(r["status"] == "cliff" for r in cliffs))
+    pathways = analysis.pathways(seed_store)
+    dead = sum(r["destination"] is None for r in pathways)
+    assert metrics["Dead-end entry points"] == f"{dead} of {len(pathways)}"
+    # DOMAIN finding 5: seven or eight practitioners at AiMH levels 2-3.
+    assert metrics["Practitioners at AiMH levels 2-3"] == "7"
+    shortfall = sum(r["shortfall"] for r in analysis.need(seed_store))
+    assert metrics["Demand shortfall (families a year)"] == f"{shortfall:,.0f}"
+    assert metrics["Services"] == "32" and metrics["Local authorities"] == "3"
+
+
+def test_coverage_shows_gap_for_targeted_postnatal_in_every_la(seed_store, monkeypatch):
+    # DOMAIN finding 1: no targeted, specialised, postnatal work anywhere in the region.
+    app = _app(monkeypatch, seed_store.location, "coverage")
+    matrix = app.dataframe[0].value
+    targeted = matrix[matrix["level"] == "targeted"].set_index("area_code")
+    assert sorted(targeted.index) == list(LAS)
+    assert (targeted["postnatal specialised"] == "gap").all()
+    assert len(app.get("plotly_chart")) == 1
+
+
+def test_filters_come_from_the_url(seed_store, monkeypatch):
+    app = _app(
+        monkeypatch,
+        seed_store.location,
+        "coverage",
+        la="W06000024",
+        level="targeted",
+        stage="postnatal",
+        focus="specialised",
+    )
+    assert app.selectbox(key="filter_la").value == "W06000024"
+    assert app.selectbox(key="filter_level").value == "targeted"
+    matrix = app.dataframe[0].value
+    assert list(matrix.columns) == ["area_code", "area_name", "level", "postnatal specialised"]
+    assert matrix.to_dict("records") == [
+        {
+            "area_code": "W06000024",
+            "area_name": "Merthyr Tydfil",
+            "level": "targeted",
+            "postnatal specialised": "gap",
+        }
+    ]
+    assert dict(app.query_params) == {
+        "la": "W06000024",
+        "level": "targeted",
+        "stage": "postnatal",
+        "focus": "specialised",
+    }
+
+
+def test_changing_a_filter_writes_the_url(seed_store, monkeypatch):
+    app = _app(monkeypatch, seed_store.location, "pathways")
+    app.selectbox(key="filter_la").set_value("W06000013").run()
+    assert app.query_params["la"] == "W06000013"
+    table = app.dataframe[0].value
+    assert set(table["area_code"]) == {"W06000013"}
+    app.selectbox(key="filter_la").set_value("").run()
+    assert "la" not in app.query_params
+
+
+def test_unknown_codes_in_the_url_are_ignored(seed_store, monkeypatch):
+    app = _app(monkeypatch, seed_store.location, "need", la="W06999999", level="tier9")
+    assert app.selectbox(key="filter_la").value == ""
+    assert len(app.dataframe[0].value) == 9
+
+
+def test_presentation_mode_hides_downloads(seed_store, monkeypatch):
+    normal = _app(monkeypatch, seed_store.location, "referrals")
+    assert len(normal.get("download_button")) >= 4
+    shown = _app(monkeypatch, seed_store.location, "referrals", present="1")
+    assert shown.toggle(key="filter_present").value is True
+    assert len(shown.get("download_button")) == 0
+
+
+def test_referrals_and_boundaries_pages(seed_store, monkeypatch):
+    # DOMAIN finding 3 and 4: perinatal MH and CAMHS receive misdirected referrals; health
+    # visiting is the most common destination.
+    referrals = _app(monkeypatch, seed_store.location, "referrals")
+    concentration, misdirected = (frame.value for frame in referrals.dataframe)
+    assert concentration.iloc[0]["to_service"] == "ctm_health_visiting"
+    targets = set(misdirected["to_service"])
+    assert {"ctm_perinatal_mental_health", "ctm_camhs"} <= targets
+    boundaries = _app(monkeypatch, seed_store.location, "boundaries", stage="antenatal")
+    cliffs = boundaries.dataframe[0].value
+    assert set(cliffs["stage"]) == {"antenatal"}
+    assert cliffs.set_index("area_code").loc["W06000013", "status"] == "cliff"
+
+
+def test_pathways_show_the_chain_and_dead_ends(seed_store, monkeypatch):
+    table = _app(monkeypatch, seed_store.location, "pathways").dataframe[0].value
+    rows = analysis.pathways(seed_store)
+    assert len(table) == len(rows)
+    assert (table["outcome"] == "dead end").sum() == sum(r["destination"] is None for r in rows)
+    reached = table[table["outcome"] != "dead end"]
+    assert (reached["path"].str.count("→") == reached["hops"]).all()
+
+
+def test_need_shares_are_editable(seed_store, monkeypatch):
+    app = _app(monkeypatch, seed_store.location, "need")
+    app.number_input(key="need_share_targeted").set_value(0.16).run()
+    shown = app.dataframe[0].value
+    expected = analysis.need(seed_store, shares=analysis.parse_shares("0.16", "0.09", "0.13"))
+    assert shown["demand"].tolist() == [r["demand"] for r in expected]
+    assert shown["shortfall"].tolist() == [r["shortfall"] for r in expected]
+    assert expected[0]["demand"] == pytest.approx(
+        2 * analysis.need(seed_store)[0]["demand"], abs=0.1
+    )
+
+
+def test_workforce_and_thrive_pages(seed_store, monkeypatch):
+    workforce = _app(monkeypatch, seed_store.location, "workforce")
+    # DOMAIN finding 6: no relationship assessment anywhere.
+    coverage = next(f.value for f in workforce.dataframe if "assessing_services" in f.value)
+    assert len(coverage) == 6 and coverage["gap"].all()
+    thrive = _app(monkeypatch, seed_store.location, "thrive", level="targeted")
+    assert set(thrive.dataframe[-1].value["thrive_group"]) == {"Getting Help"}
+
+
+def test_map_notes_codes_without_boundary(tmp_path, monkeypatch):
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    for csv_file in seed_path().glob("*.csv"):
+        text = csv_file.read_text(encoding="utf-8").replace("W06000024", "E06000001")
+        (folder / csv_file.name).write_text(text, encoding="utf-8")
+    store = load_into(tmp_path / "graph.lbug", folder)
+    app = _app(monkeypatch, store.location, "map")
+    notes = " ".join(str(info.value) for info in app.info)
+    assert "No bundled boundary for 1 of 3" in notes and "E06000001" in notes
+    assert len(app.get("plotly_chart")) == 1
+    store.close()
+
+
+@pytest.mark.parametrize(
+    "cypher",
+    [
+        "CREATE (n:X)",
+        "MERGE (s:Service {id: 'x'})",
+        "MATCH (s:Service) SET s.name = 'x'",
+        "MATCH (s:Service) DELETE s",
+        "MATCH (s:Service) DETACH DELETE s",
+        "LOAD CSV FROM 'file:///etc/passwd' AS line RETURN line",
+        "CALL db.createLabel('X')",
+    ],
+)
+def test_query_console_refuses_writes(cypher, seed_store, monkeypatch):
+    before = analysis.info(seed_store)
+    app = _app(monkeypatch, seed_store.location, "query")
+    app.text_area(key="query_text").set_value(cypher)
+    app.button[0].click().run()
+    assert any("Refused" in e.value for e in app.error), [e.value for e in app.error]
+    assert analysis.info(seed_store) == before
+
+
+def test_query_console_states(seed_store, monkeypatch):
+    app = _app(monkeypatch, seed_store.location, "query")
+    app.text_area(key="query_text").set_value("MATCH (s:Service) RETURN s.id AS id ORDER BY id")
+    app.number_input[0].set_value(3)
+    app.button[0].click().run()
+    assert any("Truncated" in w.value for w in app.warning)
+    assert app.dataframe[0].value["id"].tolist() == [
+        "bridgend_baby_in_mind",
+        "bridgend_childrens_social_care",
+        "bridgend_families_first",
+    ]
+    app.text_area(key="query_text").set_value("MATCH (s:Service {id: 'nope'}) RETURN s")
+    app.button[0].click().run()
+    assert any("No data" in i.value for i in app.info)
+    app.text_area(key="query_text").set_value("MATCH (s RETURN s")
+    app.button[0].click().run()
+    assert any(e.value.startswith("Error") for e in app.error)
+
+
+def test_data_page_shows_the_loaded_dataset(seed_store, monkeypatch):
+    # Uploads need a browser (AppTest has no file uploader): see test_dashboard_browser.py.
+    app = _app(monkeypatch, seed_store.location, "data")
+    assert "cwm\\_taf\\_morgannwg" in _markdown(app)
+    assert _metrics(app)["Services"] == "32"
+    assert len(app.dataframe[0].value) == 32
+
+
+def test_download_helpers_write_csv_and_typed_xlsx():
+    frame = tables.frame(
+        [
+            {"id": "a", "items": ["x", "y"], "offers": {"targeted": "specialised"}, "n": 3},
+            {"id": "=1+1", "items": [], "offers": {}, "n": None},
+        ]
+    )
+    assert tables.csv_bytes(frame).decode().splitlines() == [
+        "id,items,offers,n",
+        "a,x|y,targeted:specialised,3.0",
+        "=1+1,,,",
+    ]
+    sheet = openpyxl.load_workbook(io.BytesIO(tables.xlsx_bytes(frame, "t"))).active
+    assert [cell.value for cell in sheet[3]][0] == "=1+1"
+    assert sheet["A3"].data_type == "s"  # a name starting with "=" is text, not a formula
+    assert sheet["D2"].value == 3
+
+
+def test_network_is_offline_and_escapes_user_data(seed_store):
+    services = analysis.services(seed_store)
+    header, *rows = dataset_tables(seed_store)["referrals"]
+    links = [dict(zip(header, row, strict=True)) for row in rows]
+    for link in links:
+        link["count"] = int(link["count"]) if link["count"] else None
+    services[0] = {**services[0], "name": "<script>window.__xss=1</script>", "source": "<img>"}
+    selection = network.select(services, links)
+    page = network.network_html(selection, {}, {}, {services[0]["id"]})
+    assert "cdn.jsdelivr" not in page and "cdnjs" not in page
+    assert "<script>window.__xss" not in page
+    assert "this.frame.innerHTML=t" in page  # tooltips: our escaped HTML
+    big = network.select(services * 20, links)
+    assert not big.too_large or len(big.nodes) > network.MAX_NODES
+
+
+def test_referral_chain_follows_active_links():
+    links = [
+        {"from_service": "a", "to_service": "b", "reason": "other"},
+        {"from_service": "b", "to_service": "d", "reason": "other"},
+        {"from_service": "a", "to_service": "c", "reason": "other"},
+        {"from_service": "c", "to_service": "d", "reason": "other"},
+    ]
+    assert network.referral_chain("a", "d", 2, links, {"a", "b", "c", "d"}) == ["a", "b", "d"]
+    assert network.referral_chain("a", "d", 2, links, {"a", "c", "d"}) == ["a", "c", "d"]
+    assert network.referral_chain("a", "d", 2, links, {"a", "d"}) is None
+    assert network.referral_chain("a", "a", 0, links, {"a"}) == ["a"]
+
+
+def test_text_escaping():
+    assert esc('<img src=x onerror="y">') == '&lt;img src=x onerror="y"&gt;'
+    assert md("[x](javascript:y)") == "\\[x\\]\\(javascript\\:y\\)"
+
+
+def _zip_of(folder: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for csv_file in sorted(folder.glob("*.csv")):
+            archive.writestr(csv_file.name, csv_file.read_text(encoding="utf-8"))
+    return buffer.getvalue()
+
+
+def test_xss_dataset_is_valid_and_carries_payloads():
+    from nestmap.loaders import read_dataset_bytes
+
+    dataset = read_dataset_bytes("xss.zip", _zip_of(Path(__file__).parent / "data" / "xss"))
+    names = " ".join(service.name for service in dataset.services)
+    assert "<script>window.__xss=1</script>" in names
+    assert '<img src=x onerror="window.__xss=1">' in names
