@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -142,12 +143,18 @@ class EmbeddedStore(GraphStore):
         new one (it has): never a mix.
         """
         report = progress or (lambda _message: None)
+        self._swap_in(lambda building: build_database(building, graph_rows(dataset), report))
+        report("swapped in the new graph")
+
+    def _swap_in(self, fill: Callable[[Path], object]) -> None:
+        """Write the new graph with ``fill`` beside the current one, keep the current one as a
+        version, and rename the new one into place (the only step that changes the graph)."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale_builds(self.path)
         building = self.path.with_name(f".{self.path.name}.loading-{os.getpid()}")
         _remove_build(building)
         try:
-            build_database(building, graph_rows(dataset), report)
+            fill(building)
             _fsync(building)
             with self._lock:
                 self._close_handles()
@@ -157,7 +164,6 @@ class EmbeddedStore(GraphStore):
         finally:
             _remove_build(building)
         self._prune_versions()
-        report("swapped in the new graph")
 
     # -- versions ------------------------------------------------------------------------
     @property
@@ -211,20 +217,9 @@ class EmbeddedStore(GraphStore):
         if version not in files:
             known = ", ".join(str(n) for n in files) or "none"
             raise UsageError(f"no version {version} is kept (kept versions: {known})")
-        building = self.path.with_name(f".{self.path.name}.loading-{os.getpid()}")
         import shutil
 
-        try:
-            shutil.copyfile(files[version], building)
-            _fsync(building)
-            with self._lock:
-                self._close_handles()
-                self._snapshot_current()
-                os.replace(building, self.path)
-                _fsync(self.path.parent)
-        finally:
-            _remove_build(building)
-        self._prune_versions()
+        self._swap_in(lambda building: shutil.copyfile(files[version], building))
 
 
 def build_database(path: Path, rows: GraphRows, report: Progress) -> None:

@@ -44,16 +44,17 @@ _ORDER = {
 }
 
 
-def _text(value: Any) -> str:
+def cell_text(value: Any) -> str:
+    """A value in the form of a dataset cell: ``|``-joined lists, true/false, no ``.0``."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list | tuple):
-        return "|".join(str(item) for item in value)
+        return "|".join(cell_text(item) for item in value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value)
+    return str(value).strip()
 
 
 def dataset_tables(store: GraphStore) -> dict[str, list[list[str]]]:
@@ -61,7 +62,7 @@ def dataset_tables(store: GraphStore) -> dict[str, list[list[str]]]:
     tables: dict[str, list[list[str]]] = {}
     for table, columns in COLUMNS.items():
         rows = sorted(store.run(f"export_{table}"), key=_ORDER[table])
-        tables[table] = [columns] + [[_text(row[c]) for c in columns] for row in rows]
+        tables[table] = [columns] + [[cell_text(row[c]) for c in columns] for row in rows]
     return tables
 
 

@@ -90,11 +90,7 @@ def graph_elements(store: GraphStore) -> tuple[list[Element], list[Link]]:
                 f"service:{service['id']}",
                 "Service",
                 service["name"],
-                {
-                    key: value
-                    for key, value in service.items()
-                    if key not in ("offers", "covers")
-                }
+                {key: value for key, value in service.items() if key not in ("offers", "covers")}
                 | {
                     "levels": list(offers),
                     "specialised_levels": [lvl for lvl, f in offers.items() if f == "specialised"],

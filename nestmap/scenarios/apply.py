@@ -9,10 +9,11 @@ from typing import Any
 from nestmap.errors import InputError, Problem
 from nestmap.graph import GraphStore, open_store
 from nestmap.interop import COLUMNS, dataset_tables
+from nestmap.interop.dataset_files import cell_text
 from nestmap.loaders.dataset import Dataset
 from nestmap.loaders.read import RawDataset, RawTable
 from nestmap.loaders.validate import validate
-from nestmap.scenarios.model import Scenario, _text, check_scenario
+from nestmap.scenarios.model import Scenario, check_scenario
 
 
 def scenario_dataset(base: GraphStore, document: dict[str, Any]) -> tuple[Scenario, Dataset]:
@@ -53,7 +54,7 @@ def apply_scenario(
 
 
 def _row(table: str, values: dict[str, Any]) -> list[str]:
-    return [_text(values.get(column)) for column in COLUMNS[table]]
+    return [cell_text(values.get(column)) for column in COLUMNS[table]]
 
 
 def _apply(scenario: Scenario, tables: dict[str, list[list[str]]], problems: list[Problem]) -> None:
@@ -66,7 +67,7 @@ def _apply(scenario: Scenario, tables: dict[str, list[list[str]]], problems: lis
         if row is None:  # a service added by this scenario: change its new row instead
             continue
         for column, value in change["set"].items():
-            row[header.index(column)] = _text(value)
+            row[header.index(column)] = cell_text(value)
     for service in scenario.add_services:
         values = dict(service)
         for change in scenario.change_services:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from nestmap.errors import InputError, Problem
+from nestmap.interop.dataset_files import cell_text
 from nestmap.loaders.validate import OFFERS, REFERRALS, SERVICES, WORKFORCE, Column, Invalid
 
 SERVICE_FIELDS = tuple(SERVICES)
@@ -114,26 +115,13 @@ def parse_document(filename: str, data: bytes) -> dict[str, Any]:
     return document
 
 
-def _text(value: Any) -> str:
-    """A YAML/JSON value in the CSV cell form the dataset rules parse."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list | tuple):
-        return "|".join(_text(item) for item in value)
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value).strip()
-
-
 class _Checker:
     def __init__(self, file: str):
         self.file = file
         self.problems: list[Problem] = []
 
     def fail(self, path: str, value: Any, reason: str) -> None:
-        shown = None if value is None else _text(value)
+        shown = None if value is None else cell_text(value)
         self.problems.append(Problem(self.file, None, path, shown, reason))
 
     def mapping(self, value: Any, path: str, allowed: set[str], required: tuple[str, ...]) -> bool:
@@ -148,7 +136,7 @@ class _Checker:
         return True
 
     def column(self, column: Column, value: Any, path: str) -> Any:
-        text = _text(value)
+        text = cell_text(value)
         if text == "":
             if column.required:
                 self.fail(path, None, "a value is required")
