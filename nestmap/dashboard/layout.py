@@ -87,8 +87,7 @@ PRESENTATION_CSS = """
 html { font-size: 20px; }
 [data-testid="stHeader"], [data-testid="stToolbar"] { display: none; }
 [data-testid="stMainBlockContainer"] { padding-top: 1.5rem; max-width: 100%; }
-[data-testid="stMetricValue"] { font-size: 2.6rem; }
-[data-testid="stMarkdownContainer"] p,
-[data-testid="stMarkdownContainer"] li { font-size: 1.15rem; }
+[data-testid="stMetricValue"] { font-size: 2.8rem; }
+[data-testid="stSidebar"] { zoom: 0.85; }
 </style>
 """

@@ -46,10 +46,6 @@ def _run(name: str, key: str, area: str | None, shares: Shares | None) -> Any:
         return analysis.need(current, area, analysis.parse_shares(*(shares or DEFAULT_SHARE_TEXT)))
     if name in ("info", "local_authority_codes"):
         return getattr(analysis, name)(current)
-    if name == "dataset_tables":
-        from nestmap.interop import dataset_tables
-
-        return dataset_tables(current)
     return getattr(analysis, name)(current, area)
 
 
@@ -109,29 +105,48 @@ def local_authority_codes() -> list[str]:
     return _run("local_authority_codes", dataset_key(), None, None)
 
 
-def _table(name: str) -> list[Row]:
-    """A table of the loaded dataset in its input form (text cells), as dicts."""
-    header, *rows = _run("dataset_tables", dataset_key(), None, None)[name]
-    return [dict(zip(header, row, strict=True)) for row in rows]
-
-
-def areas() -> list[Row]:
-    return _table("areas")
+@st.cache_data(show_spinner=False, max_entries=8)
+def _area_names(key: str) -> dict[str, str]:
+    return {row["area_code"]: row["area_name"] for row in analysis.gaps(store())}
 
 
 def area_names() -> dict[str, str]:
-    return {row["code"]: row["name"] for row in areas()}
+    """Local authority names by code."""
+    return _area_names(dataset_key())
 
 
-def referral_links() -> list[Row]:
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _referral_links(key: str) -> tuple[Row, ...]:
+    # A resource, not data: a national dataset has a million links, and st.cache_data would
+    # unpickle a fresh copy on every rerun. Callers only read it.
+    from nestmap.interop import dataset_tables
+
+    header, *rows = dataset_tables(store())["referrals"]
+    links = (dict(zip(header, row, strict=True)) for row in rows)
+    return tuple({**link, "count": int(link["count"]) if link["count"] else None} for link in links)
+
+
+def referral_links() -> tuple[Row, ...]:
     """Every referral link of the loaded dataset (any status), counts as ints or None."""
-    return [
-        {**row, "count": int(row["count"]) if row["count"] else None} for row in _table("referrals")
-    ]
+    return _referral_links(dataset_key())
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _service_names(key: str) -> dict[str, str]:
+    return {row["id"]: row["name"] for row in services()}
 
 
 def service_names() -> dict[str, str]:
-    return {row["id"]: row["name"] for row in services()}
+    return _service_names(dataset_key())
+
+
+# Above this many local authorities the region-wide pathway search (a shortest-path search per
+# LA and entry point) is too slow to run on a page view: pages ask for one LA instead.
+REGION_WIDE_PATHWAYS_LIMIT = 25
+
+
+def pathways_allowed(area: str | None) -> bool:
+    return area is not None or len(local_authority_codes()) <= REGION_WIDE_PATHWAYS_LIMIT
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

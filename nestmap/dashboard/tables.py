@@ -16,6 +16,10 @@ import streamlit as st
 
 from nestmap.dashboard.filters import current
 
+# A national dataset has hundreds of thousands of misdirected links: the browser gets a page's
+# worth, the CSV/XLSX downloads get everything.
+MAX_SHOWN_ROWS = 20_000
+
 
 def _cell(value: Any) -> Any:
     if isinstance(value, list | tuple):
@@ -98,8 +102,16 @@ def show(
     ``name`` is the file name stem and the widget key; ``styled`` an optional pandas Styler of
     the same table.
     """
+    if len(table) > MAX_SHOWN_ROWS:
+        st.caption(
+            f"Showing the first {MAX_SHOWN_ROWS:,} of {len(table):,} rows; the downloads have "
+            "them all."
+        )
+        table_shown: Any = table.head(MAX_SHOWN_ROWS)
+    else:
+        table_shown = styled if styled is not None else table
     st.dataframe(
-        styled if styled is not None else table,
+        table_shown,
         hide_index=True,
         height=height,
         column_config=column_config,

@@ -30,7 +30,6 @@ for column, level in zip(inputs, NEED_LEVELS, strict=False):
         step=0.01,
         format="%.3f",
         key=f"need_share_{level}",
-        disabled=chosen.present,
     )
 shares = tuple(f"{st.session_state[f'need_share_{level}']:.4f}" for level in NEED_LEVELS)
 # Kept for the Overview and Map pages, which show the same shortfall.

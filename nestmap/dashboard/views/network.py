@@ -42,12 +42,6 @@ selection = network.select(
     include_inactive=include_inactive,
     linked_only=linked_only,
 )
-misdirected = {
-    (r["from_service"], r["to_service"], r["reason"]): r["problems"] for r in state.misdirected()
-}
-dead_ends = {r["entry_service"] for r in state.pathways(chosen.la) if r["destination"] is None}
-names = state.service_names()
-
 if selection.too_large:
     st.warning(
         f"This selection has {len(selection.nodes):,} services and {len(selection.edges):,} "
@@ -58,6 +52,16 @@ if selection.too_large:
 elif not selection.nodes:
     st.info("No services match these filters.")
 else:
+    names = state.service_names()
+    misdirected = {
+        (r["from_service"], r["to_service"], r["reason"]): r["problems"]
+        for r in state.misdirected(chosen.la)
+    }
+    dead_ends = (
+        {r["entry_service"] for r in state.pathways(chosen.la) if r["destination"] is None}
+        if state.pathways_allowed(chosen.la)
+        else set()
+    )
     shown_misdirected = sum(
         (e["from_service"], e["to_service"], e["reason"]) in misdirected for e in selection.edges
     )
@@ -88,7 +92,7 @@ else:
     )
     st.caption(f"Levels: {legend} · :red[━] misdirected link")
 
-if not chosen.present:
+if not chosen.present and selection.nodes and not selection.too_large:
     with st.expander("Links shown", expanded=False):
         rows = [
             {

@@ -30,87 +30,103 @@ counts[2].metric(
     "Referral links", f"{info['links'].get('REFERS_TO', 0):,}", help="Across the whole dataset."
 )
 counts[3].metric(
-    "Entry points",
-    f"{len({r['entry_service'] for r in state.pathways(area)}):,}",
-    help="Services with a universal offer: where families first meet the system.",
+    "Universal services",
+    f"{sum('universal' in s['offers'] and s['status'] == 'active' for s in catalogue):,}",
+    help="Active services with a universal offer: where families first meet the system.",
 )
 
-gaps = state.gaps(area)
-misdirected = state.misdirected(area)
-concentration = state.concentration(area)
-cliffs = state.boundaries(area)["threshold_cliffs"]
-pathways = state.pathways(area)
-workforce = state.workforce(area)
-need = state.need(area, st.session_state.get("need_shares"))
 
-gap_cells = sum(row["gap"] for row in gaps)
-misdirected_volume = sum(row["count"] or 0 for row in misdirected)
-relationship_total = sum(row["count"] for row in concentration)
-relationship_misdirected = sum(
-    row["count"] or 0 for row in misdirected if row["reason"] == "parent_infant_relationship"
-)
-share = relationship_misdirected / relationship_total if relationship_total else None
-cliff_count = sum(row["status"] == "cliff" for row in cliffs)
-no_help = sum(row["status"] == "none" for row in cliffs)
-dead_ends = sum(row["destination"] is None for row in pathways)
-shortfall = sum(row["shortfall"] or 0 for row in need)
+@st.cache_data(show_spinner=False, max_entries=64)
+def gap_cells(key: str, area: str | None) -> tuple[str, str]:
+    gaps = state.gaps(area)
+    return (
+        f"{sum(row['gap'] for row in gaps):,} of {len(gaps):,}",
+        "LA x level x stage cells with no specialised parent-infant relationship support.",
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def misdirected_referrals(key: str, area: str | None) -> tuple[str, str]:
+    misdirected = state.misdirected(area)
+    total = sum(row["count"] for row in state.concentration(area))
+    relationship = sum(
+        row["count"] or 0 for row in misdirected if row["reason"] == "parent_infant_relationship"
+    )
+    share = (
+        f"{relationship / total:.0%} of parent-infant relationship referrals go where that "
+        "support is not."
+        if total
+        else "No parent-infant relationship referral volumes recorded."
+    )
+    return f"{sum(row['count'] or 0 for row in misdirected):,}", share
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def threshold_cliffs(key: str, area: str | None) -> tuple[str, str]:
+    cliffs = state.boundaries(area)["threshold_cliffs"]
+    none = sum(row["status"] == "none" for row in cliffs)
+    return (
+        f"{sum(row['status'] == 'cliff' for row in cliffs):,}",
+        "LA x stage where specialised help stops at the child-protection threshold "
+        f"({none:,} more with none on either side).",
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def dead_ends(key: str, area: str | None) -> tuple[str, str]:
+    if not state.pathways_allowed(area):
+        return "pick an LA", (
+            f"The pathway search runs per local authority at this size "
+            f"({len(state.local_authority_codes()):,} LAs): choose one in the sidebar."
+        )
+    pathways = state.pathways(area)
+    dead = sum(row["destination"] is None for row in pathways)
+    return (
+        f"{dead:,} of {len(pathways):,}",
+        "Universal entry points with no referral chain to specialised help within 6 links.",
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def practitioners(key: str, area: str | None) -> tuple[str, str]:
+    return (
+        f"{state.workforce(area)['practitioners_level_2_3']:,}",
+        "Infant mental health competency (AiMH UK framework) across the workforce recorded.",
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def shortfall(key: str, area: str | None, shares: tuple[str, str, str] | None) -> tuple[str, str]:
+    need = state.need(area, shares)
+    return (
+        f"{sum(row['shortfall'] or 0 for row in need):,.0f}",
+        "Estimated demand for specialised help not met by capacity, summed over LAs and levels.",
+    )
+
 
 st.subheader("Headline findings")
+# Cached per dataset version: the figures are small even when the rows behind them are not.
+key = state.dataset_key()
 findings = [
-    (
-        "Gap cells",
-        f"{gap_cells:,} of {len(gaps):,}",
-        "LA x level x stage cells with no specialised parent-infant relationship support.",
-        "coverage",
-        "Coverage matrix",
-    ),
-    (
-        "Misdirected referrals a year",
-        f"{misdirected_volume:,}",
-        (
-            f"{share:.0%} of parent-infant relationship referrals go where that support is not."
-            if share is not None
-            else "No parent-infant relationship referral volumes recorded."
-        ),
-        "referrals",
-        "Referrals",
-    ),
-    (
-        "Threshold cliffs",
-        f"{cliff_count:,}",
-        f"LA x stage where specialised help stops at the child-protection threshold "
-        f"({no_help:,} more with none on either side).",
-        "boundaries",
-        "Boundaries",
-    ),
-    (
-        "Dead-end entry points",
-        f"{dead_ends:,} of {len(pathways):,}",
-        "Universal entry points with no referral chain to specialised help within 6 links.",
-        "pathways",
-        "Pathways",
-    ),
-    (
-        "Practitioners at AiMH levels 2-3",
-        f"{workforce['practitioners_level_2_3']:,}",
-        "Infant mental health competency (AiMH UK framework) across the workforce recorded.",
-        "workforce",
-        "Workforce & assessment",
-    ),
-    (
-        "Demand shortfall (families a year)",
-        f"{shortfall:,.0f}",
-        "Estimated demand for specialised help not met by capacity, summed over LAs and levels.",
-        "need",
-        "Need & capacity",
-    ),
+    ("Gap cells", gap_cells, "coverage", "Coverage matrix"),
+    ("Misdirected referrals a year", misdirected_referrals, "referrals", "Referrals"),
+    ("Threshold cliffs", threshold_cliffs, "boundaries", "Boundaries"),
+    ("Dead-end entry points", dead_ends, "pathways", "Pathways"),
+    ("Practitioners at AiMH levels 2-3", practitioners, "workforce", "Workforce & assessment"),
+    ("Demand shortfall (families a year)", shortfall, "need", "Need & capacity"),
 ]
+# Each card is computed as it is drawn, so a large dataset fills the page progressively.
 for start in range(0, len(findings), 3):
     columns = st.columns(3, border=True)
-    for column, (label, value, explanation, stem, page_title) in zip(
+    for column, (label, figure, stem, page_title) in zip(
         columns, findings[start : start + 3], strict=False
     ):
+        arguments: tuple = (key, area)
+        if figure is shortfall:
+            arguments = (key, area, st.session_state.get("need_shares"))
         with column:
+            with st.spinner(f"{label}..."):
+                value, explanation = figure(*arguments)
             st.metric(label, value)
             st.caption(explanation)
             layout.link(stem, f"{page_title} →")

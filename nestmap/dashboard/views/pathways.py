@@ -15,6 +15,12 @@ chosen = layout.start(
     "pathways",
 )
 layout.filter_note(chosen, ("la",))
+if not state.pathways_allowed(chosen.la):
+    st.info(
+        f"This dataset has {len(state.local_authority_codes()):,} local authorities: the "
+        "pathway search runs one local authority at a time. Choose one in the sidebar."
+    )
+    st.stop()
 rows = state.pathways(chosen.la)
 catalogue = state.services()
 names = {s["id"]: s["name"] for s in catalogue}
