@@ -1,23 +1,31 @@
-"""The six analyses of SPEC.md section 3: run the named query, shape rows to the contract."""
+"""The six analyses of SPEC.md section 3: run the named query, shape rows to the contract.
+
+At national scale (a million referral links) two things dominate once the queries are planned
+well: sorting and building hundreds of thousands of rows in Python. So large results come from
+the embedded engine as Arrow tables (``run_arrow``), are sorted there (Arrow compares strings
+by code point, as the contract does) and are turned into rows in one pass with the garbage
+collector paused; other engines give row dicts, sorted with the same keys in Python. Queries
+return only the cells something serves; the analyses add the empty cells of their matrix.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from fractions import Fraction
+from typing import Any
 
 from nestmap.analysis._shape import (
     Row,
     area_param,
-    as_int,
-    flags,
     level_rank,
     round_half_away,
     sorted_ids,
-    stage_order,
 )
 from nestmap.errors import UsageError
 from nestmap.graph import GraphStore
-from nestmap.vocabulary import DEFAULT_SHARES, NEED_LEVELS, STAGES
+from nestmap.graph.embedded import gc_paused
+from nestmap.vocabulary import DEFAULT_SHARES, LEVELS, NEED_LEVELS, STAGES
 
 MISDIRECTED_PROBLEMS = ("inactive_target", "not_offered", "out_of_area", "wrong_stage")
 INTERFACE_KINDS = (
@@ -27,79 +35,175 @@ INTERFACE_KINDS = (
     "stage_handover",
     "threshold_change",
 )
+MAX_HOPS = 6
 
 
+# -- fetching ------------------------------------------------------------------------------
+def _columns(
+    store: GraphStore, name: str, params: dict[str, Any], order: Sequence[tuple[str, bool]]
+) -> dict[str, list[Any]]:
+    """Run query ``name``; its rows sorted by ``order`` ((column, descending) pairs, nulls
+    last) and returned as one list per column."""
+    run_arrow = getattr(store, "run_arrow", None)
+    if run_arrow is None:
+        rows = store.run(name, params)
+        rows.sort(key=lambda row: tuple(_python_key(row[c], down) for c, down in order))
+        columns = list(rows[0]) if rows else []
+        return {column: [row[column] for row in rows] for column in columns}
+    import pyarrow.compute as pc
+
+    table = run_arrow(name, params)
+    keys = []
+    for column, down in order:
+        # A key "is null" first puts nulls last in either direction, whatever Arrow's default.
+        flag = f"{column} is null"
+        table = table.append_column(flag, pc.is_null(table.column(column)))
+        keys += [(flag, "ascending"), (column, "descending" if down else "ascending")]
+    table = table.take(pc.sort_indices(table, sort_keys=keys))
+    with gc_paused():
+        return {column: table.column(column).to_pylist() for column in table.column_names}
+
+
+def _python_key(value: Any, descending: bool) -> tuple:
+    if descending:
+        return (value is None, -(value or 0))
+    return (value is None, value)
+
+
+def _names_by_flags(columns: dict[str, list[Any]], names: tuple[str, ...]) -> list[list[str]]:
+    """Per row, the sorted names whose boolean column is true (each row its own list)."""
+    known: dict[tuple, list[str]] = {}
+    result = []
+    for flags in zip(*(columns[name] for name in names), strict=True):
+        chosen = known.get(flags)
+        if chosen is None:
+            chosen = known[flags] = sorted(n for n, on in zip(names, flags, strict=True) if on)
+        result.append(list(chosen))
+    return result
+
+
+def _local_authorities(store: GraphStore, area: str | None) -> list[Row]:
+    """The LAs (all, or the one asked for), by code: the rows of the analyses' matrices."""
+    code = area_param(store, area)
+    rows = sorted(store.run("local_authorities"), key=lambda row: row["code"])
+    return [row for row in rows if not code or row["code"] == code]
+
+
+# -- gaps ----------------------------------------------------------------------------------
 def gaps(store: GraphStore, area: str | None = None) -> list[Row]:
     """The coverage matrix: every LA x level x stage, ``gap`` when nothing specialised serves it."""
-    found = store.run("gaps", {"area": area_param(store, area), "stages": list(STAGES)})
-    rows = [
-        {
-            "area_code": row["area_code"],
-            "area_name": row["area_name"],
-            "level": row["level"],
-            "stage": row["stage"],
-            "specialised_services": sorted_ids(row["specialised_services"]),
-            "any_services": sorted_ids(row["any_services"]),
-            "gap": not row["specialised_services"],
-        }
-        for row in found
-    ]
-    rows.sort(key=lambda r: (r["area_code"], level_rank(r["level"]), stage_order(r["stage"])))
+    las = _local_authorities(store, area)
+    code = area if area is not None else ""
+    served = {
+        (row["area_code"], row["level"], row["stage"]): row
+        for row in store.run("gaps", {"area": code})
+    }
+    rows = []
+    for la in las:
+        for level in LEVELS:
+            for stage in STAGES:
+                cell = served.get((la["code"], level, stage))
+                specialised = sorted_ids(cell["specialised_services"]) if cell else []
+                rows.append(
+                    {
+                        "area_code": la["code"],
+                        "area_name": la["name"],
+                        "level": level,
+                        "stage": stage,
+                        "specialised_services": specialised,
+                        "any_services": sorted_ids(cell["any_services"]) if cell else [],
+                        "gap": not specialised,
+                    }
+                )
     return rows
 
 
-def _count_key(row: Row) -> tuple:
-    count = row["count"]
-    return (count is None, -(count or 0))
-
-
+# -- misdirected ---------------------------------------------------------------------------
 def misdirected(store: GraphStore, area: str | None = None) -> list[Row]:
     """Referral links whose target does not offer what is asked, or cannot take the family."""
-    found = store.run("misdirected", {"area": area_param(store, area)})
-    rows = [
-        {
-            "from_service": row["from_service"],
-            "to_service": row["to_service"],
-            "reason": row["reason"],
-            "count": as_int(row["count"]),
-            "problems": flags(row, MISDIRECTED_PROBLEMS),
-        }
-        for row in found
-    ]
-    rows.sort(key=lambda r: (*_count_key(r), r["from_service"], r["to_service"], r["reason"]))
-    return rows
+    found = _columns(
+        store,
+        "misdirected",
+        {"area": area_param(store, area)},
+        (("count", True), ("from_service", False), ("to_service", False), ("reason", False)),
+    )
+    if not found:
+        return []
+    with gc_paused():
+        return [
+            {
+                "from_service": source,
+                "to_service": target,
+                "reason": reason,
+                "count": count,
+                "problems": problems,
+            }
+            for source, target, reason, count, problems in zip(
+                found["from_service"],
+                found["to_service"],
+                found["reason"],
+                found["count"],
+                _names_by_flags(found, MISDIRECTED_PROBLEMS),
+                strict=True,
+            )
+        ]
 
 
+# -- boundaries ----------------------------------------------------------------------------
 def boundary_links(store: GraphStore, area: str | None = None) -> list[Row]:
-    found = store.run("boundary_links", {"area": area_param(store, area)})
-    rows = [
-        {
-            "from_service": row["from_service"],
-            "to_service": row["to_service"],
-            "reason": row["reason"],
-            "kinds": flags(row, INTERFACE_KINDS),
-            "from_threshold": row["from_threshold"],
-            "to_threshold": row["to_threshold"],
-        }
-        for row in found
-    ]
-    rows.sort(key=lambda r: (r["from_service"], r["to_service"], r["reason"]))
-    return rows
+    found = _columns(
+        store,
+        "boundary_links",
+        {"area": area_param(store, area)},
+        (("from_service", False), ("to_service", False), ("reason", False)),
+    )
+    if not found:
+        return []
+    with gc_paused():
+        return [
+            {
+                "from_service": source,
+                "to_service": target,
+                "reason": reason,
+                "kinds": kinds,
+                "from_threshold": before,
+                "to_threshold": after,
+            }
+            for source, target, reason, kinds, before, after in zip(
+                found["from_service"],
+                found["to_service"],
+                found["reason"],
+                _names_by_flags(found, INTERFACE_KINDS),
+                found["from_threshold"],
+                found["to_threshold"],
+                strict=True,
+            )
+        ]
 
 
 def threshold_cliffs(store: GraphStore, area: str | None = None) -> list[Row]:
-    found = store.run("threshold_cliffs", {"area": area_param(store, area), "stages": list(STAGES)})
-    rows = [
-        {
-            "area_code": row["area_code"],
-            "stage": row["stage"],
-            "below": sorted_ids(row["below"]),
-            "above": sorted_ids(row["above"]),
-            "status": row["status"],
-        }
-        for row in found
-    ]
-    rows.sort(key=lambda r: (r["area_code"], stage_order(r["stage"])))
+    las = _local_authorities(store, area)
+    code = area if area is not None else ""
+    served = {
+        (row["area_code"], row["stage"]): row
+        for row in store.run("threshold_cliffs", {"area": code})
+    }
+    rows = []
+    for la in las:
+        for stage in STAGES:
+            cell = served.get((la["code"], stage))
+            below = sorted_ids(cell["below"]) if cell else []
+            above = sorted_ids(cell["above"]) if cell else []
+            status = "ok" if below and above else "none" if not below and not above else "cliff"
+            rows.append(
+                {
+                    "area_code": la["code"],
+                    "stage": stage,
+                    "below": below,
+                    "above": above,
+                    "status": status,
+                }
+            )
     return rows
 
 
@@ -111,39 +215,170 @@ def boundaries(store: GraphStore, area: str | None = None) -> dict[str, list[Row
     }
 
 
+# -- pathways ------------------------------------------------------------------------------
 def pathways(store: GraphStore, area: str | None = None) -> list[Row]:
-    """Per LA and universal entry point: the nearest specialised destination, or a dead end."""
-    found = store.run("pathways", {"area": area_param(store, area)})
-    rows = [
-        {
-            "area_code": row["area_code"],
-            "entry_service": row["entry_service"],
-            "destination": row["destination"],
-            "hops": as_int(row["hops"]),
-        }
-        for row in found
-    ]
-    rows.sort(key=lambda r: (r["area_code"], r["entry_service"]))
-    return rows
+    """Per LA and universal entry point: the nearest specialised destination, or a dead end.
+
+    The query gives the facts (entry points and destinations per LA, links between active
+    services); a breadth-first search from all entry points at once, one level per step, stops
+    for each (LA, entry point) at the first level that reaches a destination of that LA.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = _facts_table(store, "pathways", {"area": area_param(store, area)})
+    if table.num_rows == 0:
+        return []
+    kind = table.column("kind")
+    entries = table.filter(pc.equal(kind, "entry"))
+    if entries.num_rows == 0:
+        return []
+    ends = table.filter(pc.equal(kind, "destination"))
+    links = table.filter(pc.equal(kind, "link"))
+    # Services and LAs as integers in code point order: the smallest index is the smallest id.
+    ids = _sorted_unique(pa, pc, table.column("service"), links.column("target"))
+    las = _sorted_unique(pa, pc, entries.column("area_code"), ends.column("area_code"))
+
+    def index(values: Any, of: Any) -> Any:
+        return pc.index_in(values, value_set=of).to_numpy().astype(np.int64)
+
+    n = len(ids)
+    search = _Search(
+        n,
+        index(links["service"], ids),
+        index(links["target"], ids),
+        index(ends["area_code"], las),
+        index(ends["service"], ids),
+    )
+    pair_la = index(entries["area_code"], las)
+    pair_entry = index(entries["service"], ids)
+    pair_order = np.lexsort((pair_entry, pair_la))  # the contract's order: area, entry point
+    pair_la, pair_entry = pair_la[pair_order], pair_entry[pair_order]
+    destination, hops = search.run(pair_la, pair_entry)
+    la_codes, service_ids = las.to_pylist(), ids.to_pylist()
+    with gc_paused():
+        return [
+            {
+                "area_code": la_codes[la],
+                "entry_service": service_ids[entry],
+                "destination": service_ids[found] if found >= 0 else None,
+                "hops": length if length >= 0 else None,
+            }
+            for la, entry, found, length in zip(
+                pair_la.tolist(), pair_entry.tolist(), destination.tolist(), hops.tolist(),
+                strict=True,
+            )
+        ]  # fmt: skip
 
 
+def _sorted_unique(pa: Any, pc: Any, *columns: Any) -> Any:
+    values = pc.unique(pa.concat_arrays([column.combine_chunks() for column in columns]))
+    return values.take(pc.sort_indices(values))
+
+
+def _facts_table(store: GraphStore, name: str, params: dict[str, Any]) -> Any:
+    """The query's result as an Arrow table (from row dicts for engines without Arrow)."""
+    run_arrow = getattr(store, "run_arrow", None)
+    if run_arrow is not None:
+        return run_arrow(name, params)
+    import pyarrow as pa
+
+    rows = store.run(name, params)
+    columns = ("kind", "area_code", "service", "target")
+    return pa.table({c: pa.array([row[c] for row in rows], pa.string()) for c in columns})
+
+
+class _Search:
+    """Shortest referral chains from many entry points at once (numpy, level by level)."""
+
+    def __init__(self, n: int, sources: Any, targets: Any, end_las: Any, end_services: Any):
+        import numpy as np
+
+        self.n = n
+        # Links as a CSR adjacency (duplicates of a pair, one per reason, count once).
+        keys = np.unique(sources * n + targets)
+        self.following = keys % n
+        self.start = np.searchsorted(keys // n, np.arange(n + 1))
+        self.destination_keys = np.unique(end_las * n + end_services)
+        self.is_destination = np.zeros(n, dtype=bool)
+        self.is_destination[end_services] = True
+
+    def run(self, pair_la: Any, pair_entry: Any) -> tuple[Any, Any]:
+        """For each (LA, entry point) pair: the destination index and hops, or -1 and -1."""
+        import numpy as np
+
+        n = self.n
+        destination = np.full(len(pair_la), -1, dtype=np.int64)
+        hops = np.full(len(pair_la), -1, dtype=np.int64)
+        # Hops 0: an entry point that is itself a destination of its LA.
+        itself = np.isin(pair_la * n + pair_entry, self.destination_keys)
+        destination[itself], hops[itself] = pair_entry[itself], 0
+        pending = np.flatnonzero(~itself)
+        origin = np.unique(pair_entry[pending])  # the searches: one per entry point
+        node = origin
+        seen = origin * n + origin
+        for level in range(1, MAX_HOPS + 1):
+            if len(pending) == 0 or len(node) == 0:
+                break
+            # One step along every link from the frontier, new (origin, service) pairs only.
+            begin, count = self.start[node], self.start[node + 1] - self.start[node]
+            step = np.repeat(origin, count) * n + self.following[_ranges(begin, count)]
+            step = np.setdiff1d(np.unique(step), seen, assume_unique=True)
+            seen = np.union1d(seen, step)
+            origin, node = step // n, step % n
+            # Pending pairs whose entry point reached a destination of their LA at this level.
+            hit = self.is_destination[node]
+            pending = pending[np.argsort(pair_entry[pending], kind="stable")]
+            by_entry = pair_entry[pending]
+            low = np.searchsorted(by_entry, origin[hit], "left")
+            width = np.searchsorted(by_entry, origin[hit], "right") - low
+            pair = pending[_ranges(low, width)]
+            reached = np.repeat(node[hit], width)
+            fits = np.isin(pair_la[pair] * n + reached, self.destination_keys)
+            pair, reached = pair[fits], reached[fits]
+            first = np.lexsort((reached, pair))  # per pair, the smallest destination first
+            pair, reached = pair[first], reached[first]
+            new = np.ones(len(pair), dtype=bool)
+            new[1:] = pair[1:] != pair[:-1]
+            destination[pair[new]], hops[pair[new]] = reached[new], level
+            pending = pending[destination[pending] < 0]
+            # Searches whose entry point has nothing pending stop here.
+            going = np.isin(origin, pair_entry[pending])
+            origin, node = origin[going], node[going]
+            seen = seen[np.isin(seen // n, pair_entry[pending])]
+        return destination, hops
+
+
+def _ranges(begin: Any, count: Any) -> Any:
+    """The concatenation of ``range(b, b + c)`` for each ``b, c`` (vectorised)."""
+    import numpy as np
+
+    total = int(count.sum())
+    ends = np.cumsum(count)
+    return np.repeat(begin - (ends - count), count) + np.arange(total)
+
+
+# -- concentration -------------------------------------------------------------------------
 def concentration(store: GraphStore, area: str | None = None) -> list[Row]:
     """Where parent-infant relationship referrals go, with each target's share of the total."""
     found = store.run("concentration", {"area": area_param(store, area)})
-    total = sum(int(row["count"]) for row in found)
+    counts = [int(row["count"]) for row in found]
+    total = sum(counts)
     rows = [
         {
             "to_service": row["to_service"],
-            "count": int(row["count"]),
-            "share": round_half_away(Fraction(int(row["count"]), total), 4) if total else None,
+            "count": count,
+            "share": round_half_away(Fraction(count, total), 4) if total else None,
             "specialised": bool(row["specialised"]),
         }
-        for row in found
+        for row, count in zip(found, counts, strict=True)
     ]
     rows.sort(key=lambda r: (-r["count"], r["to_service"]))
     return rows
 
 
+# -- need ----------------------------------------------------------------------------------
 def parse_shares(
     targeted: str | float | None = None,
     specialist: str | float | None = None,
@@ -171,28 +406,38 @@ def need(
 ) -> list[Row]:
     """Demand (under-2 population x share) against specialised capacity, per LA x level."""
     shares = shares or parse_shares()
-    found = store.run("need", {"area": area_param(store, area), "levels": list(NEED_LEVELS)})
+    las = _local_authorities(store, area)
+    params = {"area": area if area is not None else "", "levels": list(NEED_LEVELS)}
+    capacity_shares = {
+        (row["area_code"], row["level"]): row["capacity_shares"]
+        for row in store.run("need", params)
+    }
     rows = []
-    for row in found:
-        population = row["under2_population"]
-        result: Row = {"area_code": row["area_code"], "level": row["level"]}
-        if population is None:
-            result.update(demand=None, capacity=None, shortfall=None)
-        else:
-            demand = Fraction(shares[row["level"]]) * int(population)
-            capacity = sum(
-                (
-                    Fraction(int(cap) * int(population), int(served))
-                    for cap, served in row["capacity_shares"]
-                    if served
-                ),
-                Fraction(0),
-            )
-            result.update(
-                demand=round_half_away(demand, 1),
-                capacity=round_half_away(capacity, 1),
-                shortfall=round_half_away(max(Fraction(0), demand - capacity), 1),
-            )
-        rows.append(result)
-    rows.sort(key=lambda r: (r["area_code"], level_rank(r["level"])))
+    for la in las:
+        population = la["under2_population"]
+        for level in sorted(NEED_LEVELS, key=level_rank):
+            result: Row = {"area_code": la["code"], "level": level}
+            if population is None:
+                result.update(demand=None, capacity=None, shortfall=None)
+            else:
+                demand = Fraction(shares[level]) * int(population)
+                capacity = _capacity(capacity_shares.get((la["code"], level), []), population)
+                result.update(
+                    demand=round_half_away(demand, 1),
+                    capacity=round_half_away(capacity, 1),
+                    shortfall=round_half_away(max(Fraction(0), demand - capacity), 1),
+                )
+            rows.append(result)
     return rows
+
+
+def _capacity(shares: Iterable[Sequence[Any]], population: int) -> Fraction:
+    """This LA's part of each service's capacity: capacity x population / served population."""
+    return sum(
+        (
+            Fraction(int(capacity) * int(population), int(served))
+            for capacity, served in shares
+            if served
+        ),
+        Fraction(0),
+    )

@@ -1,17 +1,16 @@
-// Capacity for specialised work per LA x level: each active service's capacity shared among
-// the LAs it covers in proportion to their under-2 population.
-MATCH (a:Area {kind: 'local_authority'})
-WHERE $area = '' OR a.code = $area
-MATCH (l:Level)
+// Specialised capacity per LA x level: for each active service's specialised offer, its yearly
+// capacity and the under-2 population of all the LAs it covers, on a row for each covered LA
+// that has a population (the analysis shares the capacity out in proportion to population).
+// The offer's focus and its level are filtered in separate steps: with a predicate on both in
+// one pattern followed by another MATCH, the embedded engine (ladybug 0.22) returns rows that
+// break the predicates.
+MATCH (s:Service)-[o:OFFERS]->(l:Level)
+WHERE s.status = 'active' AND o.focus = 'specialised'
+WITH s, l
 WHERE l.name IN $levels
-// Level matched by name (see gaps.cypher: an optional link between two bound nodes).
-OPTIONAL MATCH (a)<-[:COVERS]-(s:Service)-[o:OFFERS]->(offered:Level)
-WHERE offered.name = l.name AND a.under2_population IS NOT NULL AND s.status = 'active'
-  AND o.focus = 'specialised'
-OPTIONAL MATCH (s)-[:COVERS]->(b:Area)
-WHERE b.under2_population IS NOT NULL
-WITH a, l, s, sum(b.under2_population) AS served_population
-RETURN a.code AS area_code, l.name AS level, l.rank AS rank,
-       a.under2_population AS under2_population,
-       collect(CASE WHEN s IS NULL THEN NULL
-               ELSE [coalesce(s.capacity_per_year, 0), served_population] END) AS capacity_shares
+MATCH (s)-[:COVERS]->(b:Area)
+WITH s, l, sum(b.under2_population) AS served_population
+MATCH (s)-[:COVERS]->(a:Area)
+WHERE a.under2_population IS NOT NULL AND ($area = '' OR a.code = $area)
+RETURN a.code AS area_code, l.name AS level,
+       collect([coalesce(s.capacity_per_year, 0), served_population]) AS capacity_shares

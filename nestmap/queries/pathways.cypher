@@ -1,15 +1,22 @@
-// From each universal entry point in an LA, the shortest referral chain (0-6 links, through
-// active services) to a service covering the LA with specialised targeted/specialist work.
-MATCH (a:Area {kind: 'local_authority'})<-[:COVERS]-(e:Service)-[:OFFERS]->(:Level {name: 'universal'})
-WHERE e.status = 'active' AND ($area = '' OR a.code = $area)
-WITH DISTINCT a, e
-OPTIONAL MATCH (a)<-[:COVERS]-(d:Service)-[o:OFFERS]->(l:Level)
-WHERE d.status = 'active' AND o.focus = 'specialised' AND l.name IN ['targeted', 'specialist']
-WITH a, e, collect(DISTINCT d) AS destinations
-OPTIONAL MATCH p = ANY SHORTEST (e)(()-[:REFERS_TO]->(n:Service WHERE n.status = 'active')){0,6}(d:Service)
-WHERE d IN destinations
-WITH a, e, d, length(p) AS hops
-ORDER BY hops, d.id
-WITH a, e, collect(CASE WHEN d IS NULL THEN NULL ELSE {destination: d.id, hops: hops} END) AS found
-RETURN a.code AS area_code, e.id AS entry_service,
-       found[0].destination AS destination, found[0].hops AS hops
+// The facts the pathways search needs, one kind per row: each LA's entry points (active
+// services with a universal offer covering it), each LA's destinations (active services covering
+// it with a specialised targeted or specialist offer) and the referral links between active
+// services (any reason). nestmap.analysis.pathways finds the shortest chain (0-6 links) from
+// each entry point to a destination of its LA by a breadth-first search that stops at the
+// nearest one: the embedded engine's SHORTEST runs a full search per entry point instead
+// (minutes for the 20,000 entry points of a national dataset).
+MATCH (a:Area)<-[:COVERS]-(e:Service)-[:OFFERS]->(u:Level)
+WHERE a.kind = 'local_authority' AND e.status = 'active' AND u.name = 'universal'
+  AND ($area = '' OR a.code = $area)
+RETURN 'entry' AS kind, a.code AS area_code, e.id AS service, '' AS target
+UNION ALL
+MATCH (a:Area)<-[:COVERS]-(d:Service)-[o:OFFERS]->(l:Level)
+WHERE a.kind = 'local_authority' AND d.status = 'active' AND ($area = '' OR a.code = $area)
+// focus and level in separate steps: see need.cypher
+WITH a, d, o, l
+WHERE o.focus = 'specialised' AND l.name IN ['targeted', 'specialist']
+RETURN DISTINCT 'destination' AS kind, a.code AS area_code, d.id AS service, '' AS target
+UNION ALL
+MATCH (s:Service)-[:REFERS_TO]->(t:Service)
+WHERE s.status = 'active' AND t.status = 'active'
+RETURN 'link' AS kind, '' AS area_code, s.id AS service, t.id AS target
