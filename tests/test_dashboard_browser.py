@@ -299,6 +299,20 @@ def test_broken_upload_shows_problems_and_keeps_the_graph(dashboard, page, tmp_p
     _open(page, dashboard.url, "overview", ["18 of 24"])
 
 
+def _hover_node(tab, service_id: str) -> str:
+    """Hover a node of the pyvis drawing; the tooltip's text as the user sees it."""
+    iframe = tab.locator("iframe").first
+    iframe.scroll_into_view_if_needed()
+    tab.wait_for_timeout(2000)  # physics settles
+    frame = next(f for f in tab.frames if f != tab.main_frame)
+    point = frame.evaluate("id => network.canvasToDOM(network.getPositions([id])[id])", service_id)
+    canvas = frame.locator("#mynetwork canvas").bounding_box()  # in page coordinates
+    tab.mouse.move(canvas["x"] + point["x"], canvas["y"] + point["y"])
+    tooltip = frame.locator(".vis-tooltip")
+    tooltip.wait_for(state="visible")
+    return tooltip.inner_text()
+
+
 def test_xss_payloads_show_as_text_and_never_run(tmp_path_factory, browser, tmp_path):
     server = _start(tmp_path_factory, "xss")
     context = browser.new_context(viewport={"width": 1440, "height": 1000})
@@ -315,6 +329,9 @@ def test_xss_payloads_show_as_text_and_never_run(tmp_path_factory, browser, tmp_
             if stem == "network":
                 tab.frame_locator("iframe").first.locator("#mynetwork canvas").wait_for()
                 tab.wait_for_timeout(1000)
+                tooltip = _hover_node(tab, "xss_health_visiting")
+                assert "Health visiting <script>window.__xss=1</script>" in tooltip
+                assert 'source: survey <img src=x onerror="window.__xss=1">' in tooltip
             tab.wait_for_timeout(300)
             assert all(flag is None for flag in _xss_flags(tab)), stem
             tab.screenshot(path=str(ARTIFACTS / f"xss-{stem}.png"))

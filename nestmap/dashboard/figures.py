@@ -74,7 +74,8 @@ def coverage_heatmap(
         vertical_spacing=0.12 if grid_rows > 1 else 0.0,
     )
     columns = [(stage, focus) for stage in stages for focus in focuses]
-    x_labels = [f"{stage}<br>{focus.replace('_', '-')}" for stage, focus in columns]
+    short = {"specialised": "spec.", "non_specialised": "non-spec."}
+    x_labels = [f"{stage}<br>{short[focus]}" for stage, focus in columns]
     for index, code in enumerate(codes):
         by_cell = {(r["level"], r["stage"]): r for r in areas[code]}
         z, text, hover = [], [], []

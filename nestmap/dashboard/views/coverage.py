@@ -35,8 +35,9 @@ if shown:
         config={"displaylogo": False},
     )
     st.caption(
+        "Columns: stage x focus (spec. = specialised, non-spec. = non-specialised). "
         "Red: gap (no specialised service) · green: specialised services (count) · "
-        "blue: non-specialised services only (count) · grey: none."
+        "blue: non-specialised services (count) · grey: none."
     )
 
 st.subheader("Matrix")
