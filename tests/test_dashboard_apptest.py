@@ -313,3 +313,22 @@ def test_xss_dataset_is_valid_and_carries_payloads():
     names = " ".join(service.name for service in dataset.services)
     assert "<script>window.__xss=1</script>" in names
     assert '<img src=x onerror="window.__xss=1">' in names
+
+
+def test_many_local_authorities_ask_for_one_la_before_the_pathway_search(tmp_path, monkeypatch):
+    from nestmap.synth import generate
+
+    generate(tmp_path / "synth", areas=30, services=300, links=1500)
+    store = load_into(tmp_path / "graph.lbug", tmp_path / "synth")
+    overview = _app(monkeypatch, store.location)
+    assert _metrics(overview)["Dead-end entry points"] == "pick an LA"
+    pathways = _app(monkeypatch, store.location, "pathways")
+    assert "one local authority at a time" in pathways.info[0].value
+    code = analysis.local_authority_codes(store)[0]
+    chosen = _app(monkeypatch, store.location, "pathways", la=code)
+    assert len(chosen.dataframe[0].value) == len(analysis.pathways(store, code))
+    coverage = _app(monkeypatch, store.location, "coverage")
+    assert "30 local authorities" in coverage.info[0].value
+    map_page = _app(monkeypatch, store.location, "map")
+    assert "No bundled boundary for 30 of 30" in map_page.info[0].value
+    store.close()

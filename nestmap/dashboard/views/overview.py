@@ -11,6 +11,7 @@ chosen = layout.start(
     "falls short. Each figure links to the page that explains it.",
     "overview",
 )
+layout.filter_note(chosen, ("la",))
 area = chosen.la
 info = state.info()
 la_codes = state.local_authority_codes()
