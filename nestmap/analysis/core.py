@@ -63,24 +63,20 @@ def _columns(
         )
         codes = [sum(1 << bit for bit, f in enumerate(flags) if row[f]) for row in rows]
     else:
-        import pyarrow as pa
+        import numpy as np
         import pyarrow.compute as pc
 
         table = run_arrow(name, params)
-        keys = []
-        for column, down in order:
-            # A key "is null" first puts nulls last in either direction.
-            flag = f"{column} is null"
-            table = table.append_column(flag, pc.is_null(table.column(column)))
-            keys += [(flag, "ascending"), (column, "descending" if down else "ascending")]
+        # Arrow puts nulls last in either direction (its default null placement).
+        keys = [(column, "descending" if down else "ascending") for column, down in order]
         table = table.take(pc.sort_indices(table, sort_keys=keys))
-        code = pa.array([0] * table.num_rows, pa.int64())
+        code = np.zeros(table.num_rows, dtype=np.int64)
         for bit, flag in enumerate(flags):  # the true flags as the bits of one number
-            on = pc.cast(pc.fill_null(table.column(flag), False), pa.int64())
-            code = pc.add(code, pc.multiply(on, 1 << bit))
-        wanted = [c for c in table.column_names if c not in flags and not c.endswith(" is null")]
+            on = pc.fill_null(table.column(flag), False).to_numpy(zero_copy_only=False)
+            code |= on.astype(np.int64) << bit
+        wanted = [c for c in table.column_names if c not in flags]
         columns = {c: table.column(c).to_pylist() for c in wanted}
-        codes = code.to_pylist()
+        codes = code.tolist()
     columns["names"] = [combos[code].copy() for code in codes]
     return columns
 
