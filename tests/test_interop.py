@@ -115,7 +115,16 @@ def test_malformed_oruk_is_exit_2_with_file_and_reason(tmp_path):
         import_oruk(bad, tmp_path / "out")
     assert caught.value.problems[0].file == "broken.json"
     run = subprocess.run(
-        [sys.executable, "-m", "nestmap.cli", "import", "oruk", str(bad), "--out", str(tmp_path / "o")],
+        [
+            sys.executable,
+            "-m",
+            "nestmap.cli",
+            "import",
+            "oruk",
+            str(bad),
+            "--out",
+            str(tmp_path / "o"),
+        ],
         capture_output=True,
         text=True,
     )
