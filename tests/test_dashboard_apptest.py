@@ -255,7 +255,7 @@ def test_download_helpers_write_csv_and_typed_xlsx():
     )
     assert tables.csv_bytes(frame).decode().splitlines() == [
         "id,items,offers,n",
-        "a,x|y,targeted:specialised,3.0",
+        "a,x|y,targeted:specialised,3",
         "=1+1,,,",
     ]
     sheet = openpyxl.load_workbook(io.BytesIO(tables.xlsx_bytes(frame, "t"))).active
@@ -287,10 +287,15 @@ def test_referral_chain_follows_active_links():
         {"from_service": "a", "to_service": "c", "reason": "other"},
         {"from_service": "c", "to_service": "d", "reason": "other"},
     ]
-    assert network.referral_chain("a", "d", 2, links, {"a", "b", "c", "d"}) == ["a", "b", "d"]
-    assert network.referral_chain("a", "d", 2, links, {"a", "c", "d"}) == ["a", "c", "d"]
-    assert network.referral_chain("a", "d", 2, links, {"a", "d"}) is None
-    assert network.referral_chain("a", "a", 0, links, {"a"}) == ["a"]
+
+    def chain(active: set[str], hops: int = 2):
+        return network.referral_chain("a", "d", hops, network.successors(links, active))
+
+    assert chain({"a", "b", "c", "d"}) == ["a", "b", "d"]
+    assert chain({"a", "c", "d"}) == ["a", "c", "d"]
+    assert chain({"a", "d"}) is None
+    assert chain({"a", "b", "c", "d"}, hops=1) is None
+    assert network.referral_chain("a", "a", 0, {}) == ["a"]
 
 
 def test_text_escaping():
@@ -315,20 +320,20 @@ def test_xss_dataset_is_valid_and_carries_payloads():
     assert '<img src=x onerror="window.__xss=1">' in names
 
 
-def test_many_local_authorities_ask_for_one_la_before_the_pathway_search(tmp_path, monkeypatch):
+def test_many_local_authorities(tmp_path, monkeypatch):
     from nestmap.synth import generate
 
     generate(tmp_path / "synth", areas=30, services=300, links=1500)
     store = load_into(tmp_path / "graph.lbug", tmp_path / "synth")
-    overview = _app(monkeypatch, store.location)
-    assert _metrics(overview)["Dead-end entry points"] == "pick an LA"
-    pathways = _app(monkeypatch, store.location, "pathways")
-    assert "one local authority at a time" in pathways.info[0].value
-    code = analysis.local_authority_codes(store)[0]
-    chosen = _app(monkeypatch, store.location, "pathways", la=code)
-    assert len(chosen.dataframe[0].value) == len(analysis.pathways(store, code))
+    rows = analysis.pathways(store)
+    overview = _metrics(_app(monkeypatch, store.location))
+    dead = sum(r["destination"] is None for r in rows)
+    assert overview["Dead-end entry points"] == f"{dead:,} of {len(rows):,}"
     coverage = _app(monkeypatch, store.location, "coverage")
     assert "30 local authorities" in coverage.info[0].value
     map_page = _app(monkeypatch, store.location, "map")
     assert "No bundled boundary for 30 of 30" in map_page.info[0].value
+    table = _app(monkeypatch, store.location, "pathways").dataframe[0].value
+    reached = table[table["outcome"] != "dead end"]
+    assert (reached["path"].str.count("→") == reached["hops"]).all()
     store.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -213,32 +214,38 @@ def _offline(page: str) -> str:
     return page.replace(_TOOLTIP_AS_TEXT, _TOOLTIP_AS_HTML)
 
 
-def referral_chain(
-    entry: str, destination: str, hops: int, links: list[Row], active: set[str]
-) -> list[str] | None:
-    """One chain of ``hops`` referral links from ``entry`` to ``destination`` through active
-    services, for display beside ``analysis.pathways``' row (which gives only its ends).
-
-    Breadth-first over the dataset's links with neighbours in id order, so the chain shown is
-    the same on every run; ``None`` if no such chain exists in ``links``.
-    """
-    if hops == 0:
-        return [entry] if entry == destination else None
+def successors(links: Iterable[Row], active: set[str]) -> dict[str, list[str]]:
+    """Referral targets of each active service among active services, in id order."""
     following: dict[str, set[str]] = {}
     for link in links:
         if link["from_service"] in active and link["to_service"] in active:
             following.setdefault(link["from_service"], set()).add(link["to_service"])
+    return {service: sorted(targets) for service, targets in following.items()}
+
+
+def referral_chain(
+    entry: str, destination: str, hops: int, following: dict[str, list[str]]
+) -> list[str] | None:
+    """One chain of ``hops`` referral links from ``entry`` to ``destination`` (``following``:
+    see ``successors``), for display beside ``analysis.pathways``' row, which gives only its
+    ends.
+
+    Breadth-first with neighbours in id order, so the chain shown is the same on every run;
+    ``None`` if there is no such chain.
+    """
+    if hops == 0:
+        return [entry] if entry == destination else None
     previous: dict[str, str | None] = {entry: None}
     frontier = [entry]
     for _ in range(hops):
         reached: list[str] = []
         for service in frontier:
-            for target in sorted(following.get(service, ())):
+            for target in following.get(service, ()):
                 if target not in previous:
                     previous[target] = service
                     reached.append(target)
         frontier = reached
-    if destination not in frontier:
+    if destination not in previous or destination not in frontier:
         return None
     chain = [destination]
     while (step := previous[chain[-1]]) is not None:

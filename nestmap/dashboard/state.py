@@ -65,6 +65,10 @@ def boundaries(area: str | None = None) -> dict[str, list[Row]]:
     return _run("boundaries", dataset_key(), area, None)
 
 
+def threshold_cliffs(area: str | None = None) -> list[Row]:
+    return _run("threshold_cliffs", dataset_key(), area, None)
+
+
 def pathways(area: str | None = None) -> list[Row]:
     return _run("pathways", dataset_key(), area, None)
 
@@ -115,7 +119,7 @@ def area_names() -> dict[str, str]:
     return _area_names(dataset_key())
 
 
-@st.cache_resource(show_spinner=False, max_entries=2)
+@st.cache_resource(show_spinner=False, max_entries=1)
 def _referral_links(key: str) -> tuple[Row, ...]:
     # A resource, not data: a national dataset has a million links, and st.cache_data would
     # unpickle a fresh copy on every rerun. Callers only read it.
@@ -140,13 +144,17 @@ def service_names() -> dict[str, str]:
     return _service_names(dataset_key())
 
 
-# Above this many local authorities the region-wide pathway search (a shortest-path search per
-# LA and entry point) is too slow to run on a page view: pages ask for one LA instead.
-REGION_WIDE_PATHWAYS_LIMIT = 25
+@st.cache_resource(show_spinner=False, max_entries=1)
+def _active_successors(key: str) -> dict[str, list[str]]:
+    from nestmap.dashboard.network import successors
+
+    active = {row["id"] for row in services() if row["status"] == "active"}
+    return successors(referral_links(), active)
 
 
-def pathways_allowed(area: str | None) -> bool:
-    return area is not None or len(local_authority_codes()) <= REGION_WIDE_PATHWAYS_LIMIT
+def active_successors() -> dict[str, list[str]]:
+    """Who each active service refers to among active services (for showing pathway chains)."""
+    return _active_successors(dataset_key())
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

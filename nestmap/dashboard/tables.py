@@ -35,6 +35,10 @@ def frame(rows: Iterable[Mapping[str, Any]], columns: list[str] | None = None) -
     table = pd.DataFrame.from_records(records, columns=columns)
     if columns is not None:
         table = table[columns]
+    for column in table.columns:
+        values = [row[column] for row in records if row.get(column) is not None]
+        if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            table[column] = table[column].astype("Int64")  # counts with blanks stay counts
     return table
 
 

@@ -1,5 +1,6 @@
 """Boundaries: the interfaces families cross on referral links, and threshold cliffs."""
 
+import pandas as pd
 import streamlit as st
 
 from nestmap.dashboard import figures, layout, state, tables
@@ -16,9 +17,8 @@ chosen = layout.start(
 layout.filter_note(chosen, ("la", "stage"))
 names = state.service_names()
 area_names = state.area_names()
-found = state.boundaries(chosen.la)
 stages = [chosen.stage] if chosen.stage else list(STAGES)
-cliffs = [r for r in found["threshold_cliffs"] if r["stage"] in stages]
+cliffs = [r for r in state.threshold_cliffs(chosen.la) if r["stage"] in stages]
 
 st.subheader("Threshold cliffs per local authority and stage")
 if cliffs:
@@ -41,20 +41,19 @@ tables.show(
 )
 
 st.subheader("Interfaces on referral links")
-links = found["links"]
-kinds = sorted({kind for r in links for kind in r["kinds"]})
-if kinds and not chosen.present:
-    picked = st.multiselect("Interface kinds", kinds, default=kinds, key="boundaries_kinds")
-    links = [r for r in links if set(r["kinds"]) & set(picked)]
-tables.show(
-    tables.frame(
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def interfaces_table(key: str, area: str | None) -> pd.DataFrame:
+    # Cached as a DataFrame: a national dataset has ~10^5 rows, cheaper to copy as columns.
+    return tables.frame(
         [
             {
                 **r,
                 "from_name": names.get(r["from_service"], ""),
                 "to_name": names.get(r["to_service"], ""),
             }
-            for r in links
+            for r in state.boundaries(area)["links"]
         ],
         [
             "from_service",
@@ -66,6 +65,12 @@ tables.show(
             "from_threshold",
             "to_threshold",
         ],
-    ),
-    "interfaces",
-)
+    )
+
+
+links = interfaces_table(state.dataset_key(), chosen.la)
+kinds = sorted({kind for cell in links["kinds"] for kind in cell.split("|") if kind})
+if kinds and not chosen.present:
+    picked = st.multiselect("Interface kinds", kinds, default=kinds, key="boundaries_kinds")
+    links = links[links["kinds"].map(lambda cell: bool(set(cell.split("|")) & set(picked)))]
+tables.show(links, "interfaces")

@@ -57,11 +57,7 @@ else:
         (r["from_service"], r["to_service"], r["reason"]): r["problems"]
         for r in state.misdirected(chosen.la)
     }
-    dead_ends = (
-        {r["entry_service"] for r in state.pathways(chosen.la) if r["destination"] is None}
-        if state.pathways_allowed(chosen.la)
-        else set()
-    )
+    dead_ends = {r["entry_service"] for r in state.pathways(chosen.la) if r["destination"] is None}
     shown_misdirected = sum(
         (e["from_service"], e["to_service"], e["reason"]) in misdirected for e in selection.edges
     )

@@ -64,7 +64,7 @@ def misdirected_referrals(key: str, area: str | None) -> tuple[str, str]:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def threshold_cliffs(key: str, area: str | None) -> tuple[str, str]:
-    cliffs = state.boundaries(area)["threshold_cliffs"]
+    cliffs = state.threshold_cliffs(area)
     none = sum(row["status"] == "none" for row in cliffs)
     return (
         f"{sum(row['status'] == 'cliff' for row in cliffs):,}",
@@ -75,11 +75,6 @@ def threshold_cliffs(key: str, area: str | None) -> tuple[str, str]:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def dead_ends(key: str, area: str | None) -> tuple[str, str]:
-    if not state.pathways_allowed(area):
-        return "pick an LA", (
-            f"The pathway search runs per local authority at this size "
-            f"({len(state.local_authority_codes()):,} LAs): choose one in the sidebar."
-        )
     pathways = state.pathways(area)
     dead = sum(row["destination"] is None for row in pathways)
     return (

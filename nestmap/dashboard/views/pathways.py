@@ -6,6 +6,8 @@ import streamlit as st
 from nestmap.dashboard import layout, state, tables
 from nestmap.dashboard.network import referral_chain
 
+MAX_CHAINS = 2_000
+
 chosen = layout.start(
     "Pathways",
     "For each local authority and each universal service where families first arrive (GPs, "
@@ -15,18 +17,13 @@ chosen = layout.start(
     "pathways",
 )
 layout.filter_note(chosen, ("la",))
-if not state.pathways_allowed(chosen.la):
-    st.info(
-        f"This dataset has {len(state.local_authority_codes()):,} local authorities: the "
-        "pathway search runs one local authority at a time. Choose one in the sidebar."
-    )
-    st.stop()
 rows = state.pathways(chosen.la)
-catalogue = state.services()
-names = {s["id"]: s["name"] for s in catalogue}
-active = {s["id"] for s in catalogue if s["status"] == "active"}
-links = state.referral_links()
+names = state.service_names()
 area_names = state.area_names()
+# Chains are traced here from the dataset's links (pathways gives only the two ends); for a
+# national table that is too many searches per page view, so it waits for an LA filter.
+show_chains = len(rows) <= MAX_CHAINS
+following = state.active_successors() if show_chains else {}
 
 dead = [r for r in rows if r["destination"] is None]
 columns = st.columns(2)
@@ -35,10 +32,9 @@ columns[1].metric("Dead ends", f"{len(dead):,}")
 
 table = []
 for r in rows:
-    if r["destination"] is None:
-        path = ""
-    else:
-        chain = referral_chain(r["entry_service"], r["destination"], r["hops"], links, active)
+    path = ""
+    if show_chains and r["destination"] is not None:
+        chain = referral_chain(r["entry_service"], r["destination"], r["hops"], following)
         path = " → ".join(names.get(s, s) for s in chain) if chain else ""
     table.append(
         {
@@ -67,7 +63,6 @@ frame = tables.frame(
         "destination",
     ],
 )
-frame["hops"] = frame["hops"].astype("Int64")
 
 
 def _dead_end(row: pd.Series) -> list[str]:
@@ -85,4 +80,5 @@ if not chosen.present:
     st.caption(
         "Dead ends are highlighted. The path is one shortest chain of referral links "
         "through active services (several may tie)."
+        + ("" if show_chains else " Choose a local authority in the sidebar to see the paths.")
     )

@@ -1,5 +1,6 @@
 """Referrals: misdirected links, and where parent-infant relationship referrals go."""
 
+import pandas as pd
 import streamlit as st
 
 from nestmap.dashboard import figures, layout, state, tables
@@ -46,7 +47,25 @@ else:
     st.info("No parent-infant relationship referrals recorded.")
 
 st.subheader("Misdirected referrals")
-rows = state.misdirected(chosen.la)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def misdirected_table(key: str, area: str | None) -> pd.DataFrame:
+    # Cached as a DataFrame: a national dataset has ~10^5 rows, cheaper to copy as columns.
+    return tables.frame(
+        [
+            {
+                **r,
+                "from_name": names.get(r["from_service"], ""),
+                "to_name": names.get(r["to_service"], ""),
+            }
+            for r in state.misdirected(area)
+        ],
+        ["from_service", "from_name", "to_service", "to_name", "reason", "count", "problems"],
+    )
+
+
+table = misdirected_table(state.dataset_key(), chosen.la)
 if not chosen.present:
     reasons = st.multiselect(
         "Reasons",
@@ -55,19 +74,6 @@ if not chosen.present:
         format_func=lambda r: r.replace("_", " "),
         key="referrals_reasons",
     )
-    rows = [r for r in rows if r["reason"] in reasons]
-st.metric("Misdirected referrals a year", f"{sum(r['count'] or 0 for r in rows):,}")
-tables.show(
-    tables.frame(
-        [
-            {
-                **r,
-                "from_name": names.get(r["from_service"], ""),
-                "to_name": names.get(r["to_service"], ""),
-            }
-            for r in rows
-        ],
-        ["from_service", "from_name", "to_service", "to_name", "reason", "count", "problems"],
-    ),
-    "misdirected",
-)
+    table = table[table["reason"].isin(reasons)]
+st.metric("Misdirected referrals a year", f"{int(table['count'].fillna(0).sum()):,}")
+tables.show(table, "misdirected")
