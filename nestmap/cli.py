@@ -320,6 +320,8 @@ def _run_dashboard(db: Path | None, port: int, address: str) -> None:
         "true",
         "--browser.gatherUsageStats",
         "false",
+        "--server.fileWatcherType",
+        "none",
     ]
     try:
         completed = subprocess.run(command, env=env, check=False)
