@@ -24,7 +24,7 @@ from nestmap.analysis._shape import (
 )
 from nestmap.errors import UsageError
 from nestmap.graph import GraphStore
-from nestmap.graph.embedded import gc_paused
+from nestmap.loaders.read import gc_paused
 from nestmap.vocabulary import DEFAULT_SHARES, LEVELS, NEED_LEVELS, STAGES
 
 MISDIRECTED_PROBLEMS = ("inactive_target", "not_offered", "out_of_area", "wrong_stage")

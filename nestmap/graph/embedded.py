@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import re
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ from nestmap.graph.readonly import check_read_only
 from nestmap.graph.records import GraphRows, graph_rows
 from nestmap.graph.store import GraphStore, Progress
 from nestmap.loaders.dataset import Dataset
+from nestmap.loaders.read import gc_paused
 
 # Node tables first: link tables refer to them.
 _COPY_ORDER: tuple[tuple[str, str], ...] = (
@@ -155,7 +154,8 @@ class EmbeddedStore(GraphStore):
         new one (it has): never a mix.
         """
         report = progress or (lambda _message: None)
-        self._swap_in(lambda building: build_database(building, graph_rows(dataset), report))
+        with gc_paused():  # a million link rows and their frames: see gc_paused
+            self._swap_in(lambda building: build_database(building, graph_rows(dataset), report))
         report("swapped in the new graph")
 
     def _swap_in(self, fill: Callable[[Path], object]) -> None:
@@ -282,18 +282,6 @@ def _with_covers(rows: GraphRows) -> list[dict[str, object]]:
     for link in rows.covers:
         covers.setdefault(link["from"], []).append(link["to"])
     return [{**service, "covers": covers.get(service["id"], [])} for service in rows.services]
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many objects that are all kept."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _fsync(path: Path) -> None:

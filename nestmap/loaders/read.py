@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import gc
 import hashlib
 import io
 import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -40,6 +43,24 @@ class RawDataset:
     problems: list[Problem] = field(default_factory=list)
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while building many objects that are all kept.
+
+    Reading a national dataset makes millions of lists, rows and records; each batch of new
+    containers would trigger a collection that scans all the earlier ones and frees nothing
+    (reading a million links: 7 s of CPU with the collector, 2.5 s without).
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+@gc_paused()
 def read_raw(path: str | Path) -> RawDataset:
     """Read the tables at ``path``; raise InputError for anything that cannot be read at all."""
     path = Path(path)
@@ -57,6 +78,7 @@ def read_raw(path: str | Path) -> RawDataset:
     )
 
 
+@gc_paused()
 def read_raw_bytes(filename: str, data: bytes) -> RawDataset:
     """Read an uploaded ``.xlsx`` or ``.zip`` (the dashboard's Data page)."""
     stem, _, suffix = filename.rpartition(".")
