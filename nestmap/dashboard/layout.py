@@ -23,6 +23,7 @@ PAGE_SPECS: tuple[tuple[str, str, str], ...] = (
     ("boundaries", "Boundaries", ":material/fence:"),
     ("pathways", "Pathways", ":material/route:"),
     ("need", "Need & capacity", ":material/balance:"),
+    ("scenarios", "Scenarios", ":material/science:"),
     ("workforce", "Workforce & assessment", ":material/groups:"),
     ("thrive", "THRIVE", ":material/diversity_3:"),
     ("data", "Data", ":material/upload_file:"),

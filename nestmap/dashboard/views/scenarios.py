@@ -1,0 +1,356 @@
+"""Scenarios: "what if we added this team?" on a scratch copy of the loaded graph, before/after."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from nestmap import analysis
+from nestmap.dashboard import figures, layout, state, tables
+from nestmap.dashboard.geo import ATTRIBUTION, boundaries
+from nestmap.dashboard.text import esc, md
+from nestmap.errors import InputError, NestmapError
+from nestmap.scenarios import (
+    bundled_scenarios,
+    change_rows,
+    evaluate,
+    parse_document,
+    read_scenario,
+    report_html,
+    report_xlsx,
+)
+from nestmap.vocabulary import LEVELS, STAGES
+
+chosen = layout.start(
+    "Scenarios",
+    "Try a change to the service map (the report's options 1-3, or your own scenario file) on a "
+    "scratch copy of the loaded graph: the loaded dataset is never changed. See which gaps "
+    "close, how the shortfall moves, and what it costs per family.",
+    "scenarios",
+)
+
+Row = dict[str, Any]
+BUNDLED, UPLOAD, PASTE = "Bundled option", "Upload a file", "Paste YAML or JSON"
+CLOSED = 4  # an extra cell state on the "after" coverage matrix
+CLOSED_COLOUR = "#00441b"
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def _bundled() -> list[tuple[str, str]]:
+    """(name, path) of the bundled scenarios; unreadable ones are skipped."""
+    found = []
+    for path in bundled_scenarios():
+        try:
+            found.append((str(read_scenario(path).get("name") or path.stem), str(path)))
+        except InputError:
+            continue
+    return found
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _evaluate(key: str, document_json: str, shares: tuple[str, str, str] | None) -> Any:
+    # Keyed by the dataset version and the document itself; an InputError is not cached.
+    parsed = analysis.parse_shares(*shares) if shares else None
+    return evaluate(state.store(), json.loads(document_json), parsed)
+
+
+def _problems(message: str, problems: list[Row]) -> None:
+    st.error(f"This scenario cannot be applied: {md(message)}. Nothing was changed.")
+    if problems:
+        tables.show(
+            tables.frame(problems, ["file", "row", "column", "value", "reason"]),
+            "scenario_problems",
+        )
+
+
+# ---- choose a scenario -------------------------------------------------------------------------
+source = st.radio("Scenario", [BUNDLED, UPLOAD, PASTE], horizontal=True, key="scenario_source")
+document: dict[str, Any] | None = None
+failure: tuple[str, list[Row]] | None = None
+try:
+    if source == BUNDLED:
+        options = _bundled()
+        if not options:
+            st.info("No scenario files are bundled with this installation.")
+            st.stop()
+        labels = [name for name, _path in options]
+        picked = st.selectbox("Option", range(len(options)), format_func=labels.__getitem__)
+        document = read_scenario(options[picked][1])
+        added = (document.get("add_services") or [{}])[0]
+        if added:
+            edits = st.columns(2)
+            capacity = edits[0].number_input(
+                "Families a year (capacity_per_year)",
+                min_value=0,
+                value=int(added.get("capacity_per_year") or 0),
+                step=10,
+                key=f"scenario_capacity_{picked}",
+            )
+            cost = edits[1].number_input(
+                "Annual cost of the added service (GBP)",
+                min_value=0,
+                value=int(added.get("annual_cost") or 0),
+                step=5000,
+                key=f"scenario_cost_{picked}",
+            )
+            document["add_services"][0]["capacity_per_year"] = int(capacity)
+            document["add_services"][0]["annual_cost"] = int(cost)
+    elif source == UPLOAD:
+        uploaded = st.file_uploader(
+            "Scenario file (.yaml, .yml or .json)",
+            type=["yaml", "yml", "json"],
+            key="scenario_upload",
+        )
+        if uploaded is not None:
+            document = parse_document(uploaded.name, uploaded.getvalue())
+    else:
+        typed = st.text_area(
+            "Scenario (YAML or JSON, in the format of the bundled options)",
+            height=220,
+            key="scenario_text",
+        )
+        if typed.strip():
+            document = parse_document("scenario.yaml", typed.encode("utf-8"))
+except InputError as exc:
+    failure = (str(exc), [problem.as_dict() for problem in exc.problems])
+
+if failure is None and document is not None:
+    shares = st.session_state.get("need_shares")
+    try:
+        with st.spinner("Applying the scenario to a scratch copy..."):
+            result = _evaluate(
+                state.dataset_key(),
+                json.dumps(document, default=str, sort_keys=True),
+                tuple(shares) if shares else None,
+            )
+    except InputError as exc:
+        failure = (str(exc), [problem.as_dict() for problem in exc.problems])
+    except (NestmapError, ValueError) as exc:
+        failure = (str(exc), [])
+
+if failure is not None:
+    _problems(*failure)
+    st.stop()
+if document is None:
+    st.info("Choose a scenario file or paste one to see its effect.")
+    st.stop()
+
+summary: Row = result["summary"]
+comparison: Row = result["comparison"]
+counts: Row = comparison["summary"]
+gaps_before: list[Row] = result["gaps_before"]
+gaps_after: list[Row] = result["gaps_after"]
+need_before: list[Row] = result["need_before"]
+need_after: list[Row] = result["need_after"]
+
+# ---- the scenario's figures --------------------------------------------------------------------
+st.subheader(md(summary.get("name") or "Scenario"), anchor=False)
+if summary.get("description") and not chosen.present:
+    st.markdown(md(summary["description"]))
+if summary.get("source") and not chosen.present:
+    st.caption(f"Source: {md(summary['source'])}")
+
+
+def _money(amount: Any) -> str:
+    return "—" if amount is None else f"£{amount:,.0f}"
+
+
+figures_row = st.columns(5)
+families = summary.get("families_a_year")
+figures_row[0].metric("Families a year", "—" if families is None else f"{families:,}")
+figures_row[1].metric("Total cost a year", _money(summary.get("total_cost")))
+figures_row[2].metric("Cost per family", _money(summary.get("cost_per_family")))
+figures_row[3].metric("Gap cells closed", f"{counts['gap_cells_closed']:,}")
+figures_row[4].metric("Gap cells opened", f"{counts['gap_cells_opened']:,}")
+shortfall = counts.get("shortfall_by_level") or {}
+if shortfall:
+    moved = st.columns(len(shortfall))
+    for column, (level, values) in zip(moved, shortfall.items(), strict=True):
+        before, after = values.get("before"), values.get("after")
+        column.metric(
+            f"{level.capitalize()} shortfall (families a year)",
+            "—" if after is None else f"{after:,.0f}",
+            None if before is None or after is None else f"{after - before:,.0f}",
+            delta_color="inverse",
+        )
+
+# ---- coverage before / after -------------------------------------------------------------------
+closed_cells = {
+    tuple(change["key"])
+    for change in comparison["changes"]
+    if change["analysis"] == "gaps" and change["change"] == "closed"
+}
+opened_cells = {
+    tuple(change["key"])
+    for change in comparison["changes"]
+    if change["analysis"] == "gaps" and change["change"] == "opened"
+}
+
+
+def _mark_closed(fig: go.Figure, rows: list[Row], levels: list[str], stages: list[str]) -> None:
+    """Recolour the cells this scenario closed (traces are one per LA, in row order)."""
+    codes = list(dict.fromkeys(row["area_code"] for row in rows))
+    for trace, code in zip(fig.data, codes, strict=False):
+        z = [list(line) for line in trace.z]
+        text = [list(line) for line in trace.text]
+        for i, level in enumerate(levels):
+            for j, stage in enumerate(stages):
+                if (code, level, stage) in closed_cells:
+                    z[i][j] = CLOSED
+                    text[i][j] = f"closed ✓ {text[i][j]}"
+        trace.update(
+            z=z,
+            text=text,
+            zmax=CLOSED + 0.5,
+            colorscale=figures._discrete_scale((*figures._CELL_COLOURS, CLOSED_COLOUR)),
+        )
+        trace.textfont = {"color": "#ffffff", "size": trace.textfont.size}
+
+
+st.subheader("Coverage before and after", anchor=False)
+if not chosen.present:
+    st.caption(
+        "Specialised work per level and stage. Red: gap · green: specialised services (count) "
+        "· dark green with ✓: a gap this scenario closes."
+    )
+names = state.service_names()
+added_names = {
+    service.get("id"): str(service.get("name") or service.get("id"))
+    for service in document.get("add_services") or []
+    if isinstance(service, dict)
+}
+all_names = {**names, **added_names}
+levels, stages = list(LEVELS), list(STAGES)
+areas_count = len({row["area_code"] for row in gaps_before})
+if areas_count > figures.MAX_COVERAGE_PANELS:
+    st.info(
+        f"{areas_count:,} local authorities: the matrices show the first "
+        f"{figures.MAX_COVERAGE_PANELS}; the table of changes has them all."
+    )
+sides = st.columns(2)
+for column, label, rows in ((sides[0], "Before", gaps_before), (sides[1], "After", gaps_after)):
+    column.markdown(f"**{label}**")
+    fig = figures.coverage_heatmap(rows, all_names, levels, stages, ["specialised"], chosen.present)
+    if label == "After":
+        _mark_closed(fig, rows, levels, stages)
+    column.plotly_chart(
+        fig, width="stretch", config={"displaylogo": False}, key=f"scenario_cov_{label}"
+    )
+if opened_cells:
+    st.warning(f"This scenario opens {len(opened_cells):,} gap cells (see the changes below).")
+
+# ---- map of gap cells closed -------------------------------------------------------------------
+area_names = state.area_names()
+codes = state.local_authority_codes()
+closed_per_la: dict[str, float | None] = dict.fromkeys(codes, 0)
+for code, _level, _stage in closed_cells:
+    if code in closed_per_la:
+        closed_per_la[code] = (closed_per_la[code] or 0) + 1
+shapes = boundaries()
+st.subheader("Gap cells closed per local authority", anchor=False)
+if any(code in shapes for code in codes):
+    st.plotly_chart(
+        figures.boundary_map(shapes, closed_per_la, area_names, "gap cells closed", chosen.present),
+        width="stretch",
+        config={"displaylogo": False, "scrollZoom": False},
+        key="scenario_map",
+    )
+    st.caption(ATTRIBUTION)
+else:
+    st.info("No bundled boundary for these local authorities; the counts are in the table below.")
+
+
+# ---- shortfall before / after ------------------------------------------------------------------
+def _shortfall_bars(before: list[Row], after: list[Row]) -> go.Figure:
+    """Shortfall per LA x level, before (grey) and after (green), grouped."""
+    keyed = {(r["area_code"], r["level"]): r for r in after}
+    usable = [r for r in before if r["shortfall"] is not None]
+    x = [
+        [esc(area_names.get(r["area_code"], r["area_code"])) for r in usable],
+        [r["level"] for r in usable],
+    ]
+    fig = go.Figure()
+    for label, colour, values in (
+        ("before", "#9e9e9e", [r["shortfall"] for r in usable]),
+        (
+            "after",
+            "#1a9850",
+            [keyed.get((r["area_code"], r["level"]), {}).get("shortfall") for r in usable],
+        ),
+    ):
+        fig.add_trace(
+            go.Bar(
+                x=x,
+                y=values,
+                name=label,
+                marker_color=colour,
+                hovertemplate=f"%{{x}}<br>shortfall {label}: %{{y:,.1f}} families a year"
+                "<extra></extra>",
+            )
+        )
+    fig.update_layout(
+        barmode="group",
+        height=420,
+        margin={"l": 10, "r": 10, "t": 30, "b": 10},
+        yaxis_title="shortfall (families a year)",
+        legend={"orientation": "h", "y": 1.08},
+        font={"size": 16 if chosen.present else 12},
+    )
+    return fig
+
+
+st.subheader("Demand shortfall before and after", anchor=False)
+if any(r["shortfall"] is not None for r in need_before):
+    st.plotly_chart(
+        _shortfall_bars(need_before, need_after),
+        width="stretch",
+        config={"displaylogo": False},
+        key="scenario_need",
+    )
+else:
+    st.info("No local authority has an under-2 population recorded, so no shortfall to show.")
+
+# ---- changes and reports -----------------------------------------------------------------------
+st.subheader("What changes", anchor=False)
+tables.show(
+    tables.frame(change_rows(comparison), ["analysis", "change", "key", "before", "after"]),
+    "scenario_changes",
+)
+with st.expander("Gap cells closed per local authority", expanded=False):
+    tables.show(
+        tables.frame(
+            [
+                {"area_code": code, "area_name": area_names.get(code, code), "closed": value}
+                for code, value in closed_per_la.items()
+            ]
+        ),
+        "scenario_closed_per_la",
+    )
+
+if not chosen.present:
+    stem = "".join(ch if ch.isalnum() else "-" for ch in str(summary.get("name") or "scenario"))
+    stem = "-".join(part for part in stem.lower().split("-") if part)[:60] or "scenario"
+    reports = st.container(horizontal=True)
+    reports.download_button(
+        "Report (HTML)",
+        data=lambda: report_html(
+            summary, comparison, gaps_before, gaps_after, need_before, need_after
+        ).encode("utf-8"),
+        file_name=f"{stem}.html",
+        mime="text/html",
+        on_click="ignore",
+        icon=":material/download:",
+        key="scenario_report_html",
+    )
+    reports.download_button(
+        "Report (XLSX)",
+        data=lambda: report_xlsx(summary, comparison, need_before, need_after),
+        file_name=f"{stem}.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        on_click="ignore",
+        icon=":material/download:",
+        key="scenario_report_xlsx",
+    )
