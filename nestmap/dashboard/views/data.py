@@ -1,4 +1,11 @@
-"""Data: what is loaded, upload a replacement (all or nothing), download the dataset."""
+"""Data: what is loaded, upload a replacement (all or nothing), download the dataset; map an
+Open Referral UK directory; export the graph for network tools."""
+
+import csv
+import io
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
 
 import streamlit as st
 
@@ -92,6 +99,161 @@ else:
         )
     st.markdown("**Service catalogue** (every status)")
     tables.show(tables.frame(state.services()), "services")
+
+
+def _safe_extract(data: bytes, target: Path) -> Path:
+    """Unpack a zip of ORUK CSVs (no absolute or parent paths); the folder with services.csv."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        for member in archive.infolist():
+            parts = PurePosixPath(member.filename).parts
+            if member.is_dir() or not parts or parts[0] == "/" or ".." in parts:
+                continue
+            if parts[0].startswith("__MACOSX"):
+                continue
+            destination = target.joinpath(*parts)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            destination.write_bytes(archive.read(member))
+    found = sorted(target.rglob("services.csv"), key=lambda path: len(path.parts))
+    return found[0].parent if found else target
+
+
+def _import_oruk(name: str, data: bytes, companion: bytes | None) -> dict:
+    """Run the ORUK import in a scratch folder; what to show, and the dataset as a zip."""
+    from nestmap.interop.oruk import import_oruk
+
+    with tempfile.TemporaryDirectory(prefix="nestmap-oruk-") as scratch:
+        folder = Path(scratch)
+        if name.lower().endswith(".zip"):
+            source = _safe_extract(data, folder / "source")
+        else:
+            source = folder / "source.json"
+            source.write_bytes(data)
+        extra = None
+        if companion is not None:
+            extra = folder / "companion.csv"
+            extra.write_bytes(companion)
+        out = folder / "dataset"
+        result = import_oruk(source, out, extra)
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in sorted(out.glob("*.csv")):
+                archive.writestr(path.name, path.read_bytes())
+        with (out / "services.csv").open(encoding="utf-8", newline="") as handle:
+            services = list(csv.DictReader(handle))
+    return {
+        "services": services,
+        "to_fill_in": result.to_fill_in,
+        "warnings": result.warnings,
+        "zip": buffer.getvalue(),
+    }
+
+
+st.subheader("Import from Open Referral UK")
+if not chosen.present:
+    st.caption(
+        "Map a directory published in the Open Referral UK standard (a .json file, or a .zip of "
+        "its CSV files) onto nestmap's format. ORUK has no levels, stages, thresholds or referral "
+        "links: an optional companion CSV (oruk_service_id plus any of sector, stages, threshold, "
+        "self_referral, assesses_relationship, capacity_per_year, supports_fathers, offers, "
+        'refers_to, areas) fills them in, and the rest is listed under "to fill in". The '
+        "loaded graph is not changed: download the mapped dataset, complete it, then load it above."
+    )
+oruk_file = st.file_uploader(
+    "ORUK directory (.json or .zip of CSVs)", type=["json", "zip"], key="oruk_upload"
+)
+oruk_companion = st.file_uploader("Companion CSV (optional)", type=["csv"], key="oruk_companion")
+if oruk_file is not None and st.button("Map to nestmap's format", key="oruk_run"):
+    ids = (oruk_file.file_id, oruk_companion.file_id if oruk_companion else None)
+    try:
+        mapped = _import_oruk(
+            oruk_file.name,
+            oruk_file.getvalue(),
+            oruk_companion.getvalue() if oruk_companion is not None else None,
+        )
+    except InputError as exc:
+        st.session_state["oruk_result"] = (
+            ids,
+            {"error": str(exc), "problems": [p.as_dict() for p in exc.problems]},
+        )
+    except (NestmapError, ValueError, KeyError, zipfile.BadZipFile, OSError) as exc:
+        st.session_state["oruk_result"] = (ids, {"error": str(exc), "problems": []})
+    else:
+        st.session_state["oruk_result"] = (ids, mapped)
+
+imported = st.session_state.get("oruk_result")
+if (
+    imported
+    and oruk_file is not None
+    and imported[0] == (oruk_file.file_id, oruk_companion.file_id if oruk_companion else None)
+):
+    mapped = imported[1]
+    if "error" in mapped:
+        st.error(f"{md(oruk_file.name)}: {md(mapped['error'])}. Nothing was mapped.")
+        if mapped["problems"]:
+            tables.show(
+                tables.frame(mapped["problems"], ["file", "row", "column", "value", "reason"]),
+                "oruk_problems",
+            )
+    else:
+        st.success(f"Mapped {len(mapped['services']):,} services from {md(oruk_file.name)}.")
+        st.markdown("**Mapped services** (services.csv)")
+        tables.show(tables.frame(mapped["services"]), "oruk_services")
+        if mapped["warnings"]:
+            st.markdown("**Warnings**")
+            tables.show(tables.frame([{"warning": w} for w in mapped["warnings"]]), "oruk_warnings")
+        st.markdown("**To fill in** before the dataset will load")
+        tables.show(
+            tables.frame(mapped["to_fill_in"], ["file", "row", "column", "id", "what"]),
+            "oruk_to_fill_in",
+        )
+        if not chosen.present:
+            st.download_button(
+                "Mapped dataset (.zip of CSVs)",
+                data=mapped["zip"],
+                file_name=f"{Path(oruk_file.name).stem or 'oruk'}-nestmap.zip",
+                mime="application/zip",
+                on_click="ignore",
+                icon=":material/download:",
+                key="oruk_download",
+            )
+
+if store.has_graph() and not chosen.present:
+    from nestmap.interop import to_gexf, to_graphml, to_kumu
+
+    st.subheader("Export the graph")
+    st.caption(
+        "The loaded graph for network tools: GraphML (Gephi, yEd, NetworkX, Cytoscape), GEXF "
+        "(Gephi) and a Kumu spreadsheet import (Elements and Connections sheets)."
+    )
+    stem = str(state.info().get("dataset") or "nestmap")
+    exports = st.container(horizontal=True)
+    exports.download_button(
+        "GraphML",
+        data=lambda: to_graphml(store),
+        file_name=f"{stem}.graphml",
+        mime="application/graphml+xml",
+        on_click="ignore",
+        icon=":material/download:",
+        key="export_graphml",
+    )
+    exports.download_button(
+        "GEXF",
+        data=lambda: to_gexf(store),
+        file_name=f"{stem}.gexf",
+        mime="application/gexf+xml",
+        on_click="ignore",
+        icon=":material/download:",
+        key="export_gexf",
+    )
+    exports.download_button(
+        "Kumu workbook (.xlsx)",
+        data=lambda: to_kumu(store),
+        file_name=f"{stem}-kumu.xlsx",
+        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        on_click="ignore",
+        icon=":material/download:",
+        key="export_kumu",
+    )
 
 if not chosen.present:
     from nestmap.interop import template_workbook
