@@ -3,12 +3,19 @@ seed region (a real graph, no mocks)."""
 
 from __future__ import annotations
 
+import io
+import zipfile
+from pathlib import Path
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import nestmap.dashboard
+from nestmap.scenarios import bundled_scenarios
 
 APP = str(nestmap.dashboard.APP_PATH)
+ORUK = Path(__file__).resolve().parents[2] / "shared" / "reference" / "oruk-uk-profile" / "examples"
+needs_oruk = pytest.mark.skipif(not ORUK.is_dir(), reason="the ORUK examples are not present")
 
 
 def _app(monkeypatch: pytest.MonkeyPatch, db: str, stem: str) -> AppTest:
@@ -105,3 +112,72 @@ def test_data_page_offers_the_graph_exports(seed_store, monkeypatch):
     assert {"GraphML", "GEXF", "Kumu workbook (.xlsx)"} <= labels
     text = "\n".join(str(h.value) for h in app.subheader)
     assert "Import from Open Referral UK" in text and "Export the graph" in text
+
+
+def test_an_uploaded_scenario_file_is_evaluated(seed_store, monkeypatch):
+    app = _app(monkeypatch, seed_store.location, "scenarios")
+    app.radio(key="scenario_source").set_value("Upload a file").run()
+    path = bundled_scenarios()[0]
+    app.file_uploader(key="scenario_upload").set_value(
+        (path.name, path.read_bytes(), "application/yaml")
+    ).run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert _metrics(app)["Families a year"] == "382"
+    app.file_uploader(key="scenario_upload").set_value(
+        ("broken.json", b'{"name": "x", "add_services": [{"id": 1}]}', "application/json")
+    ).run()
+    assert len(app.error) == 1 and len(app.metric) == 0
+    assert set(app.dataframe[0].value["file"]) == {"broken.json"}
+
+
+def _oruk_app(monkeypatch, db: str, name: str, data: bytes, companion: bytes | None = None):
+    app = _app(monkeypatch, db, "data")
+    app.file_uploader(key="oruk_upload").set_value((name, data, "application/octet-stream"))
+    if companion is not None:
+        app.file_uploader(key="oruk_companion").set_value(("extra.csv", companion, "text/csv"))
+    app.run()
+    app.button(key="oruk_run").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+@needs_oruk
+def test_oruk_json_is_mapped_with_what_to_fill_in(seed_store, monkeypatch):
+    companion = (
+        b"oruk_service_id,sector,areas,stages\n"
+        b"ac148810-d857-441c-9679-408f346de14b,voluntary,W06000013,postnatal\n"
+    )
+    data = (ORUK / "service_full.json").read_bytes()
+    app = _oruk_app(monkeypatch, seed_store.location, "service_full.json", data, companion)
+    assert not app.error, [e.value for e in app.error]
+    assert any("Mapped 1 services" in s.value for s in app.success)
+    frames = {tuple(frame.value.columns)[:2]: frame.value for frame in app.dataframe}
+    services = next(f for f in frames.values() if "provider" in f.columns)
+    assert len(services) == 1
+    assert services.iloc[0]["sector"] == "voluntary" and services.iloc[0]["areas"] == "W06000013"
+    to_fill = next(f for f in frames.values() if list(f.columns)[:3] == ["file", "row", "column"])
+    assert "threshold" in set(to_fill["column"]) and "sector" not in set(to_fill["column"])
+    download = next(
+        b for b in app.get("download_button") if b.proto.label == "Mapped dataset (.zip of CSVs)"
+    )
+    assert download is not None
+
+
+@needs_oruk
+def test_oruk_csv_zip_is_mapped_and_warns(seed_store, monkeypatch):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted((ORUK / "csv").glob("*.csv")):
+            archive.writestr(f"export/{path.name}", path.read_bytes())
+        archive.writestr("../evil.csv", "id\n")
+    app = _oruk_app(monkeypatch, seed_store.location, "oruk.zip", buffer.getvalue())
+    assert not app.error, [e.value for e in app.error]
+    warnings = next(f.value for f in app.dataframe if list(f.value.columns) == ["warning"])
+    assert any("both" in w for w in warnings["warning"])
+
+
+def test_a_malformed_oruk_file_shows_the_problem(seed_store, monkeypatch):
+    app = _oruk_app(monkeypatch, seed_store.location, "bad.json", b"{not json")
+    assert len(app.error) == 1 and "Nothing was mapped" in app.error[0].value
+    problems = next(f.value for f in app.dataframe if "reason" in f.value.columns)
+    assert set(problems["file"]) == {"bad.json"}

@@ -126,7 +126,9 @@ def _import_oruk(name: str, data: bytes, companion: bytes | None) -> dict:
         if name.lower().endswith(".zip"):
             source = _safe_extract(data, folder / "source")
         else:
-            source = folder / "source.json"
+            # Under its own name, so that problems name the file the user uploaded.
+            own = PurePosixPath(name.replace("\\", "/")).name
+            source = folder / (own if own.lower().endswith(".json") else "source.json")
             source.write_bytes(data)
         extra = None
         if companion is not None:
