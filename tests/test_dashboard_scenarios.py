@@ -132,6 +132,7 @@ def test_an_uploaded_scenario_file_is_evaluated(seed_store, monkeypatch):
 
 def _oruk_app(monkeypatch, db: str, name: str, data: bytes, companion: bytes | None = None):
     app = _app(monkeypatch, db, "data")
+    app.toggle(key="oruk_open").set_value(True).run()
     app.file_uploader(key="oruk_upload").set_value((name, data, "application/octet-stream"))
     if companion is not None:
         app.file_uploader(key="oruk_companion").set_value(("extra.csv", companion, "text/csv"))

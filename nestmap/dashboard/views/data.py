@@ -160,64 +160,70 @@ if not chosen.present:
         'refers_to, areas) fills them in, and the rest is listed under "to fill in". The '
         "loaded graph is not changed: download the mapped dataset, complete it, then load it above."
     )
-oruk_file = st.file_uploader(
-    "ORUK directory (.json or .zip of CSVs)", type=["json", "zip"], key="oruk_upload"
-)
-oruk_companion = st.file_uploader("Companion CSV (optional)", type=["csv"], key="oruk_companion")
-if oruk_file is not None and st.button("Map to nestmap's format", key="oruk_run"):
-    ids = (oruk_file.file_id, oruk_companion.file_id if oruk_companion else None)
-    try:
-        mapped = _import_oruk(
-            oruk_file.name,
-            oruk_file.getvalue(),
-            oruk_companion.getvalue() if oruk_companion is not None else None,
-        )
-    except InputError as exc:
-        st.session_state["oruk_result"] = (
-            ids,
-            {"error": str(exc), "problems": [p.as_dict() for p in exc.problems]},
-        )
-    except (NestmapError, ValueError, KeyError, zipfile.BadZipFile, OSError) as exc:
-        st.session_state["oruk_result"] = (ids, {"error": str(exc), "problems": []})
-    else:
-        st.session_state["oruk_result"] = (ids, mapped)
+# Behind a switch: the uploaders appear when asked for, so the page opens with one upload box.
+if st.toggle("Map an ORUK directory", key="oruk_open"):
+    oruk_file = st.file_uploader(
+        "ORUK directory (.json or .zip of CSVs)", type=["json", "zip"], key="oruk_upload"
+    )
+    oruk_companion = st.file_uploader(
+        "Companion CSV (optional)", type=["csv"], key="oruk_companion"
+    )
+    if oruk_file is not None and st.button("Map to nestmap's format", key="oruk_run"):
+        ids = (oruk_file.file_id, oruk_companion.file_id if oruk_companion else None)
+        try:
+            mapped = _import_oruk(
+                oruk_file.name,
+                oruk_file.getvalue(),
+                oruk_companion.getvalue() if oruk_companion is not None else None,
+            )
+        except InputError as exc:
+            st.session_state["oruk_result"] = (
+                ids,
+                {"error": str(exc), "problems": [p.as_dict() for p in exc.problems]},
+            )
+        except (NestmapError, ValueError, KeyError, zipfile.BadZipFile, OSError) as exc:
+            st.session_state["oruk_result"] = (ids, {"error": str(exc), "problems": []})
+        else:
+            st.session_state["oruk_result"] = (ids, mapped)
 
-imported = st.session_state.get("oruk_result")
-if (
-    imported
-    and oruk_file is not None
-    and imported[0] == (oruk_file.file_id, oruk_companion.file_id if oruk_companion else None)
-):
-    mapped = imported[1]
-    if "error" in mapped:
-        st.error(f"{md(oruk_file.name)}: {md(mapped['error'])}. Nothing was mapped.")
-        if mapped["problems"]:
+    imported = st.session_state.get("oruk_result")
+    if (
+        imported
+        and oruk_file is not None
+        and imported[0] == (oruk_file.file_id, oruk_companion.file_id if oruk_companion else None)
+    ):
+        mapped = imported[1]
+        if "error" in mapped:
+            st.error(f"{md(oruk_file.name)}: {md(mapped['error'])}. Nothing was mapped.")
+            if mapped["problems"]:
+                tables.show(
+                    tables.frame(mapped["problems"], ["file", "row", "column", "value", "reason"]),
+                    "oruk_problems",
+                )
+        else:
+            st.success(f"Mapped {len(mapped['services']):,} services from {md(oruk_file.name)}.")
+            st.markdown("**Mapped services** (services.csv)")
+            tables.show(tables.frame(mapped["services"]), "oruk_services")
+            if mapped["warnings"]:
+                st.markdown("**Warnings**")
+                tables.show(
+                    tables.frame([{"warning": w} for w in mapped["warnings"]]), "oruk_warnings"
+                )
+            st.markdown("**To fill in** before the dataset will load")
             tables.show(
-                tables.frame(mapped["problems"], ["file", "row", "column", "value", "reason"]),
-                "oruk_problems",
+                tables.frame(mapped["to_fill_in"], ["file", "row", "column", "id", "what"]),
+                "oruk_to_fill_in",
             )
-    else:
-        st.success(f"Mapped {len(mapped['services']):,} services from {md(oruk_file.name)}.")
-        st.markdown("**Mapped services** (services.csv)")
-        tables.show(tables.frame(mapped["services"]), "oruk_services")
-        if mapped["warnings"]:
-            st.markdown("**Warnings**")
-            tables.show(tables.frame([{"warning": w} for w in mapped["warnings"]]), "oruk_warnings")
-        st.markdown("**To fill in** before the dataset will load")
-        tables.show(
-            tables.frame(mapped["to_fill_in"], ["file", "row", "column", "id", "what"]),
-            "oruk_to_fill_in",
-        )
-        if not chosen.present:
-            st.download_button(
-                "Mapped dataset (.zip of CSVs)",
-                data=mapped["zip"],
-                file_name=f"{Path(oruk_file.name).stem or 'oruk'}-nestmap.zip",
-                mime="application/zip",
-                on_click="ignore",
-                icon=":material/download:",
-                key="oruk_download",
-            )
+            if not chosen.present:
+                st.download_button(
+                    "Mapped dataset (.zip of CSVs)",
+                    data=mapped["zip"],
+                    file_name=f"{Path(oruk_file.name).stem or 'oruk'}-nestmap.zip",
+                    mime="application/zip",
+                    on_click="ignore",
+                    icon=":material/download:",
+                    key="oruk_download",
+                )
 
 if store.has_graph() and not chosen.present:
     from nestmap.interop import to_gexf, to_graphml, to_kumu
