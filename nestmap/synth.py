@@ -23,6 +23,7 @@ import random
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nestmap.loaders.validate import SCHEMAS
 from nestmap.vocabulary import REASONS
 
 # Referral reasons in the seed region's proportions (35 / 17 / 11 / 9 / 6 of 78).
@@ -66,29 +67,7 @@ _INTERVENTIONS = (
     "Neonatal Behavioural Observation (NBO)",
 )
 
-HEADERS = {
-    "areas": ("code", "name", "kind", "parent_code", "under2_population", "births_per_year"),
-    "services": (
-        "id",
-        "name",
-        "provider",
-        "sector",
-        "status",
-        "areas",
-        "stages",
-        "min_age_months",
-        "max_age_months",
-        "threshold",
-        "self_referral",
-        "capacity_per_year",
-        "assesses_relationship",
-        "supports_fathers",
-        "source",
-    ),
-    "offers": ("service_id", "level", "focus", "interventions"),
-    "referrals": ("from_service", "to_service", "reason", "count", "source"),
-    "workforce": ("service_id", "role", "fte", "aimh_level"),
-}
+HEADERS = {table: tuple(schema) for table, schema in SCHEMAS.items()}
 
 S, N = "specialised", "non_specialised"
 

@@ -10,30 +10,10 @@ from typing import Any
 
 from nestmap import vocabulary as v
 from nestmap.graph import GraphStore
+from nestmap.loaders.validate import SCHEMAS
 
-COLUMNS: dict[str, list[str]] = {
-    "areas": ["code", "name", "kind", "parent_code", "under2_population", "births_per_year"],
-    "services": [
-        "id",
-        "name",
-        "provider",
-        "sector",
-        "status",
-        "areas",
-        "stages",
-        "min_age_months",
-        "max_age_months",
-        "threshold",
-        "self_referral",
-        "capacity_per_year",
-        "assesses_relationship",
-        "supports_fathers",
-        "source",
-    ],
-    "offers": ["service_id", "level", "focus", "interventions"],
-    "referrals": ["from_service", "to_service", "reason", "count", "source"],
-    "workforce": ["service_id", "role", "fte", "aimh_level"],
-}
+# The input format's columns, in order: the loader's schemas are the one definition.
+COLUMNS: dict[str, list[str]] = {table: list(schema) for table, schema in SCHEMAS.items()}
 
 _ORDER = {
     "areas": lambda r: (r["kind"] != "region", r["code"]),
