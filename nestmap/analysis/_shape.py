@@ -38,15 +38,6 @@ def stage_order(stage: str) -> int:
     return STAGE_ORDER[stage]
 
 
-def flags(row: Row, names: tuple[str, ...]) -> list[str]:
-    """The names whose boolean column is true, sorted."""
-    return sorted(name for name in names if row.get(name))
-
-
-def as_int(value: Any) -> int | None:
-    return None if value is None else int(value)
-
-
 def area_param(store: GraphStore, area: str | None) -> str:
     """The ``$area`` parameter: ``''`` for all, else a known local authority's code."""
     if area is None:
