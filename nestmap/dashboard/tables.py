@@ -124,21 +124,29 @@ def show(
     if current().present:
         return
     row = st.container(horizontal=True)
-    row.download_button(
-        "CSV",
-        data=lambda: csv_bytes(table),
-        file_name=f"{name}.csv",
-        mime="text/csv",
-        key=f"csv_{name}",
-        on_click="ignore",
-        icon=":material/download:",
-    )
-    row.download_button(
-        "XLSX",
-        data=lambda: xlsx_bytes(table, name),
-        file_name=f"{name}.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        key=f"xlsx_{name}",
+    download(row, "CSV", lambda: csv_bytes(table), f"{name}.csv", key=f"csv_{name}")
+    download(row, "XLSX", lambda: xlsx_bytes(table, name), f"{name}.xlsx", key=f"xlsx_{name}")
+
+
+_MIMES = {
+    "csv": "text/csv",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "zip": "application/zip",
+    "html": "text/html",
+    "graphml": "application/graphml+xml",
+    "gexf": "application/gexf+xml",
+}
+
+
+def download(place: Any, label: str, data: Any, file_name: str, key: str | None = None) -> None:
+    """A download button whose bytes (or the callable making them) are built only on click, that
+    leaves the page as it is; the file's type follows its name."""
+    place.download_button(
+        label,
+        data=data,
+        file_name=file_name,
+        mime=_MIMES[file_name.rsplit(".", 1)[-1]],
+        key=key,
         on_click="ignore",
         icon=":material/download:",
     )

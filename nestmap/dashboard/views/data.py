@@ -81,21 +81,17 @@ else:
         from nestmap.interop import export_dataset
 
         downloads = st.container(horizontal=True)
-        downloads.download_button(
+        tables.download(
+            downloads,
             "Dataset as XLSX",
-            data=lambda: export_dataset(store, "xlsx"),
-            file_name=f"{info.get('dataset') or 'dataset'}.xlsx",
-            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            on_click="ignore",
-            icon=":material/download:",
+            lambda: export_dataset(store, "xlsx"),
+            f"{info.get('dataset') or 'dataset'}.xlsx",
         )
-        downloads.download_button(
+        tables.download(
+            downloads,
             "Dataset as ZIP of CSVs",
-            data=lambda: export_dataset(store, "zip"),
-            file_name=f"{info.get('dataset') or 'dataset'}.zip",
-            mime="application/zip",
-            on_click="ignore",
-            icon=":material/download:",
+            lambda: export_dataset(store, "zip"),
+            f"{info.get('dataset') or 'dataset'}.zip",
         )
     st.markdown("**Service catalogue** (every status)")
     tables.show(tables.frame(state.services()), "services")
@@ -215,13 +211,11 @@ if st.toggle("Map an ORUK directory", key="oruk_open"):
                 "oruk_to_fill_in",
             )
             if not chosen.present:
-                st.download_button(
+                tables.download(
+                    st,
                     "Mapped dataset (.zip of CSVs)",
-                    data=mapped["zip"],
-                    file_name=f"{Path(oruk_file.name).stem or 'oruk'}-nestmap.zip",
-                    mime="application/zip",
-                    on_click="ignore",
-                    icon=":material/download:",
+                    mapped["zip"],
+                    f"{Path(oruk_file.name).stem or 'oruk'}-nestmap.zip",
                     key="oruk_download",
                 )
 
@@ -235,31 +229,15 @@ if store.has_graph() and not chosen.present:
     )
     stem = str(state.info().get("dataset") or "nestmap")
     exports = st.container(horizontal=True)
-    exports.download_button(
-        "GraphML",
-        data=lambda: to_graphml(store),
-        file_name=f"{stem}.graphml",
-        mime="application/graphml+xml",
-        on_click="ignore",
-        icon=":material/download:",
-        key="export_graphml",
+    tables.download(
+        exports, "GraphML", lambda: to_graphml(store), f"{stem}.graphml", key="export_graphml"
     )
-    exports.download_button(
-        "GEXF",
-        data=lambda: to_gexf(store),
-        file_name=f"{stem}.gexf",
-        mime="application/gexf+xml",
-        on_click="ignore",
-        icon=":material/download:",
-        key="export_gexf",
-    )
-    exports.download_button(
+    tables.download(exports, "GEXF", lambda: to_gexf(store), f"{stem}.gexf", key="export_gexf")
+    tables.download(
+        exports,
         "Kumu workbook (.xlsx)",
-        data=lambda: to_kumu(store),
-        file_name=f"{stem}-kumu.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        on_click="ignore",
-        icon=":material/download:",
+        lambda: to_kumu(store),
+        f"{stem}-kumu.xlsx",
         key="export_kumu",
     )
 
@@ -267,11 +245,6 @@ if not chosen.present:
     from nestmap.interop import template_workbook
 
     st.subheader("Template")
-    st.download_button(
-        "Blank template workbook (.xlsx)",
-        data=template_workbook,
-        file_name="nestmap-template.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        on_click="ignore",
-        icon=":material/download:",
+    tables.download(
+        st, "Blank template workbook (.xlsx)", template_workbook, "nestmap-template.xlsx"
     )

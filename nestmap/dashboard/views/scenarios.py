@@ -334,23 +334,19 @@ if not chosen.present:
     stem = "".join(ch if ch.isalnum() else "-" for ch in str(summary.get("name") or "scenario"))
     stem = "-".join(part for part in stem.lower().split("-") if part)[:60] or "scenario"
     reports = st.container(horizontal=True)
-    reports.download_button(
+    tables.download(
+        reports,
         "Report (HTML)",
-        data=lambda: report_html(
+        lambda: report_html(
             summary, comparison, gaps_before, gaps_after, need_before, need_after
         ).encode("utf-8"),
-        file_name=f"{stem}.html",
-        mime="text/html",
-        on_click="ignore",
-        icon=":material/download:",
+        f"{stem}.html",
         key="scenario_report_html",
     )
-    reports.download_button(
+    tables.download(
+        reports,
         "Report (XLSX)",
-        data=lambda: report_xlsx(summary, comparison, need_before, need_after),
-        file_name=f"{stem}.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        on_click="ignore",
-        icon=":material/download:",
+        lambda: report_xlsx(summary, comparison, need_before, need_after),
+        f"{stem}.xlsx",
         key="scenario_report_xlsx",
     )
