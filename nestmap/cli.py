@@ -196,7 +196,22 @@ def _gaps(store: Any, area: str | None) -> Any:
     return gaps(store, area)
 
 
-@_analysis_command("misdirected", "Referral links sent where the support asked for is not.")
+@_analysis_command(
+    "age-bands",
+    "Specialised postnatal help by the child's age (0-5, 6-11, 12-17, 18-23 months) per LA x "
+    "level; gap = nothing specialised for that age.",
+)
+def _age_bands(store: Any, area: str | None) -> Any:
+    from nestmap.analysis import age_bands
+
+    return age_bands(store, area)
+
+
+@_analysis_command(
+    "misdirected",
+    "Referral links sent where the support asked for is not; onward = the family can still "
+    "reach specialised help from there (0-6 links).",
+)
 def _misdirected(store: Any, area: str | None) -> Any:
     from nestmap.analysis import misdirected
 

@@ -67,17 +67,25 @@ def test_option1_reduces_specialist_shortfall_by_its_families(option1, seed_stor
     before = {r["area_code"]: r for r in analysis.need(seed_store) if r["level"] == "specialist"}
     after = {r["area_code"]: r for r in analysis.need(store) if r["level"] == "specialist"}
     # By hand: demand = under-2 population x 0.09; the regional team's 382 families a year are
-    # shared by population (3292 + 5378 + 1330 = 10000); nothing else specialist has capacity.
+    # counted once, split across the two levels it works at (targeted and specialist: 191 at
+    # each), then shared by population (3292 + 5378 + 1330 = 10000); nothing else specialist
+    # has capacity.
     population = {"W06000013": 3292, "W06000016": 5378, "W06000024": 1330}
-    expected = {"W06000013": 170.5, "W06000016": 278.6, "W06000024": 68.9}
+    expected = {"W06000013": 233.4, "W06000016": 381.3, "W06000024": 94.3}
     for area, people in population.items():
         demand = people * 0.09
-        share = 382 * people / 10000
+        share = 382 / 2 * people / 10000
         assert before[area]["shortfall"] == round(demand, 1)
         assert after[area]["capacity"] == round(share, 1)
         assert after[area]["shortfall"] == expected[area] == round(demand - share, 1)
     reduction = sum(before[a]["shortfall"] - after[a]["shortfall"] for a in LAS)
-    assert reduction == pytest.approx(382, abs=0.15)  # three roundings to 0.1
+    assert reduction == pytest.approx(191, abs=0.15)  # three roundings to 0.1
+    targeted = {
+        when: sum(r["shortfall"] for r in analysis.need(graph) if r["level"] == "targeted")
+        for when, graph in (("before", seed_store), ("after", store))
+    }
+    # Counted once: the team's 382 families cut the two levels' shortfall by 382, not 764.
+    assert targeted["before"] - targeted["after"] + reduction == pytest.approx(382, abs=0.3)
 
 
 def test_applying_never_touches_the_loaded_graph(option1, seed_store):
