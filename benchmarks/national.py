@@ -133,15 +133,13 @@ def _child(argv: list[str], repeat: int, check_all: bool) -> None:
 
 def _load(dataset: str, db: str, _repeat: int) -> dict[str, Any]:
     """``nestmap load``'s own code path; the progress messages split validation and build."""
-    from nestmap.cli import load_dataset_into
-    from nestmap.graph import open_store
+    import nestmap
 
     marks: list[tuple[str, float]] = []
-    store = open_store(Path(db))
-    started = time.perf_counter()
-    load_dataset_into(store, Path(dataset), lambda step: marks.append((step, time.perf_counter())))
-    total = time.perf_counter() - started
-    store.close()
+    with nestmap.Graph(Path(db)) as graph:
+        started = time.perf_counter()
+        graph.load(Path(dataset), progress=lambda step: marks.append((step, time.perf_counter())))
+        total = time.perf_counter() - started
     validated = next(at for step, at in marks if step.startswith("writing")) - started
     return {"total_s": total, "validate_s": validated, "build_s": total - validated}
 

@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 import nestmap.dashboard
 from nestmap import analysis
-from nestmap.cli import seed_path
+from nestmap.api import seed_path
 from nestmap.dashboard import network, tables
 from nestmap.dashboard.layout import PAGE_SPECS
 from nestmap.dashboard.text import esc, md

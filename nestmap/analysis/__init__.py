@@ -14,20 +14,32 @@ from nestmap.analysis.core import (
 )
 from nestmap.analysis.extra import assessment, groups_left_out, services, thrive, workforce
 from nestmap.analysis.info import info
+from nestmap.analysis.summaries import (
+    dead_ends,
+    local_authorities,
+    misdirected_summary,
+    per_area,
+    referral_links,
+)
 
 __all__ = [
     "assessment",
     "boundaries",
     "boundary_links",
+    "dead_ends",
     "concentration",
     "gaps",
     "groups_left_out",
     "info",
+    "local_authorities",
     "local_authority_codes",
     "misdirected",
+    "misdirected_summary",
     "need",
     "parse_shares",
     "pathways",
+    "per_area",
+    "referral_links",
     "services",
     "thrive",
     "threshold_cliffs",
