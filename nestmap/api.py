@@ -86,7 +86,12 @@ class Table(list[Row]):
 
 
 class Tables(dict[str, Table]):
-    """Named parts of one analysis (boundaries: ``links`` and ``threshold_cliffs``)."""
+    """Named parts of one analysis (boundaries: ``links`` and ``threshold_cliffs``);
+    ``figures``: totals over the parts the analysis gives beside them (workforce)."""
+
+    def __init__(self, parts: dict[str, Table], figures: dict[str, Any] | None = None):
+        super().__init__(parts)
+        self.figures: dict[str, Any] = dict(figures or {})
 
     def to_pandas(self) -> dict[str, pandas.DataFrame]:
         return {name: part.to_pandas() for name, part in self.items()}
@@ -316,11 +321,15 @@ class Graph:
         return Tables({k: Table(v) for k, v in assessment(self.store, area).items()})
 
     def workforce(self, area: str | None = None) -> Tables:
-        """FTE by AiMH competency level, per ``services`` and per ``areas``."""
+        """FTE by AiMH competency level, per ``services`` and per ``areas``; ``.figures``
+        has ``practitioners_level_2_3``, the practitioners at AiMH levels 2-3."""
         from nestmap.analysis import workforce
 
         found = workforce(self.store, area)
-        return Tables({"services": Table(found["services"]), "areas": Table(found["areas"])})
+        return Tables(
+            {"services": Table(found["services"]), "areas": Table(found["areas"])},
+            {"practitioners_level_2_3": found["practitioners_level_2_3"]},
+        )
 
     def thrive(self, area: str | None = None) -> Table:
         """Every active service's offers under the THRIVE grouping of their level."""
@@ -333,6 +342,50 @@ class Graph:
         from nestmap.analysis import groups_left_out
 
         return Table(groups_left_out(self.store, area))
+
+    # -- figures built on the analyses (pages and reports show these as they are) ------------
+    def area_names(self) -> dict[str, str]:
+        """Local authority names by code."""
+        return {row["code"]: row["name"] for row in self.local_authorities()}
+
+    def service_names(self) -> dict[str, str]:
+        """Service names by id (every status)."""
+        from nestmap.analysis import service_names
+
+        return service_names(self.store)
+
+    def region_name(self) -> str | None:
+        """The name of the region the local authorities are part of (None when there is no
+        single one)."""
+        from nestmap.analysis import region_name
+
+        return region_name(self.store)
+
+    def misdirected_summary(self, area: str | None = None) -> dict[str, Any]:
+        """Misdirected links and referrals a year, and the share of parent-infant
+        relationship referrals that go where that support is not."""
+        from nestmap.analysis import misdirected_summary
+
+        return misdirected_summary(self.store, area)
+
+    def dead_ends(self, area: str | None = None) -> dict[str, int]:
+        """Dead ends of ``pathways`` counted as LA x entry point pairs and as services."""
+        from nestmap.analysis import dead_ends
+
+        return dead_ends(self.store, area)
+
+    def per_area(
+        self,
+        metric: str,
+        level: str | None = None,
+        stage: str | None = None,
+        shares: tuple[str | None, str | None, str | None] | None = None,
+    ) -> dict[str, float | None]:
+        """One figure per local authority: ``gap_cells``, ``demand_shortfall`` or
+        ``misdirected_referrals`` (``shares``: targeted, specialist, statutory for need)."""
+        from nestmap.analysis import parse_shares, per_area
+
+        return per_area(self.store, metric, level, stage, parse_shares(*(shares or ())))
 
     # -- what if ----------------------------------------------------------------------------
     def scenario(

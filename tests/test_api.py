@@ -257,3 +257,38 @@ def test_run_table_default_builds_arrow_from_rows(seed_store):
     assert analysis.misdirected(rows_only, "W06000024") == analysis.misdirected(
         seed_store, "W06000024"
     )
+
+
+def test_summaries_are_the_analyses_own_figures(hand_store):
+    graph = nestmap.Graph.over(hand_store)
+    assert graph.region_name() is None  # two regions: no single name
+    misdirected = graph.misdirected()
+    found = graph.misdirected_summary()
+    assert found["links"] == len(misdirected)
+    assert found["referrals"] == sum(row["count"] or 0 for row in misdirected)
+    total = sum(row["count"] for row in graph.concentration())
+    relationship = sum(
+        row["count"] or 0 for row in misdirected if row["reason"] == "parent_infant_relationship"
+    )
+    assert found["relationship_total"] == total
+    assert found["relationship_share"] == round(relationship / total, 4)
+    # By hand (see test_pathways_by_hand): 6 of 10 LA x entry rows are dead ends; services
+    # gp, hv, mw, tod are each a dead end somewhere, of bim, gp, hv, mw, tod.
+    assert graph.dead_ends() == {"pairs": 6, "of_pairs": 10, "services": 4, "of_services": 5}
+    gap_cells = graph.per_area("gap_cells", level="specialist")
+    assert gap_cells == {
+        code: sum(r["gap"] for r in graph.gaps(code) if r["level"] == "specialist")
+        for code in ("E1", "E2", "E3", "F1")
+    }
+    shortfall = graph.per_area("demand_shortfall")
+    assert shortfall["E3"] is None  # no population: no demand
+    assert shortfall["E1"] == round(sum(r["shortfall"] for r in graph.need("E1")), 1)
+    with pytest.raises(ValueError):
+        graph.per_area("colour")
+
+
+def test_region_name_and_names(seed_graph):
+    assert seed_graph.region_name() == "Cwm Taf Morgannwg University Health Board"
+    assert seed_graph.area_names()["W06000024"] == "Merthyr Tydfil"
+    names = seed_graph.service_names()
+    assert set(names) == {row["id"] for row in seed_graph.services()}

@@ -280,24 +280,6 @@ def test_network_is_offline_and_escapes_user_data(seed_store):
     assert not big.too_large or len(big.nodes) > network.MAX_NODES
 
 
-def test_referral_chain_follows_active_links():
-    links = [
-        {"from_service": "a", "to_service": "b", "reason": "other"},
-        {"from_service": "b", "to_service": "d", "reason": "other"},
-        {"from_service": "a", "to_service": "c", "reason": "other"},
-        {"from_service": "c", "to_service": "d", "reason": "other"},
-    ]
-
-    def chain(active: set[str], hops: int = 2):
-        return network.referral_chain("a", "d", hops, network.successors(links, active))
-
-    assert chain({"a", "b", "c", "d"}) == ["a", "b", "d"]
-    assert chain({"a", "c", "d"}) == ["a", "c", "d"]
-    assert chain({"a", "d"}) is None
-    assert chain({"a", "b", "c", "d"}, hops=1) is None
-    assert network.referral_chain("a", "a", 0, {}) == ["a"]
-
-
 def test_text_escaping():
     assert esc('<img src=x onerror="y">') == '&lt;img src=x onerror="y"&gt;'
     assert md("[x](javascript:y)") == "\\[x\\]\\(javascript\\:y\\)"

@@ -20,6 +20,8 @@ from nestmap.analysis.summaries import (
     misdirected_summary,
     per_area,
     referral_links,
+    region_name,
+    service_names,
 )
 
 __all__ = [
@@ -40,6 +42,8 @@ __all__ = [
     "pathways",
     "per_area",
     "referral_links",
+    "region_name",
+    "service_names",
     "services",
     "thrive",
     "threshold_cliffs",

@@ -33,6 +33,21 @@ def local_authorities(store: GraphStore, area: str | None = None) -> list[Row]:
     ]
 
 
+def service_names(store: GraphStore) -> dict[str, str]:
+    """Service names by id (every status)."""
+    return {row["id"]: row["name"] for row in store.run("export_services")}
+
+
+def region_name(store: GraphStore) -> str | None:
+    """The name of the one region the local authorities are part of, else None."""
+    areas = store.run("export_areas")
+    parents = {row["parent_code"] for row in areas if row["kind"] == "local_authority"}
+    names = {row["code"]: row["name"] for row in areas if row["kind"] == "region"}
+    if len(parents) == 1 and (parent := parents.pop()) in names:
+        return str(names[parent])
+    return None
+
+
 def referral_links(store: GraphStore) -> list[Row]:
     """Every referral link of the loaded dataset (services of any status), by from_service,
     to_service, reason; ``count`` an int or None."""

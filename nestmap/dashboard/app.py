@@ -17,8 +17,7 @@ page = st.navigation(list(all_pages.values()), position="hidden")
 la_names: dict[str, str] = {}
 try:
     if state.has_graph():
-        names = state.area_names()
-        la_names = {code: names.get(code, code) for code in state.local_authority_codes()}
+        la_names = state.area_names()
 except NestmapError as exc:
     st.error(f"The graph cannot be read: {exc}")
 
