@@ -6,7 +6,7 @@
 
 It generates the dataset with ``nestmap.synth`` (seed 0) under ``benchmarks/data/`` (git-ignored)
 and reuses it on later runs; times ``nestmap load`` (validate + build) and every analysis of
-SPEC.md section 3, for the whole country and for one ``--area``, each phase in its own process
+docs/analyses.md, for the whole country and for one ``--area``, each phase in its own process
 so that its peak RSS is its own; times the straightforward pandas implementation of ``gaps`` and
 ``misdirected`` (benchmarks/pandas_reference.py) on the same CSV files, checks that it gives the
 same rows as nestmap and prints the ratio. Analysis times are the median of ``--repeat`` runs

@@ -263,7 +263,7 @@ class Graph:
             referral_links(self.store), ("from_service", "to_service", "reason", "count", "source")
         )
 
-    # -- the analyses (SPEC section 3) --------------------------------------------------------
+    # -- the analyses (docs/analyses.md) --------------------------------------------------------
     def gaps(self, area: str | None = None) -> Table:
         """Every LA x level x stage; ``gap`` when nothing specialised serves it."""
         from nestmap.analysis import gaps

@@ -27,7 +27,7 @@ def _fail(message: str, code: int) -> None:
 
 
 def clean_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn nestmap's errors into one message per problem and the SPEC's exit codes."""
+    """Turn nestmap's errors into one message per problem and the exit codes of docs/analyses.md."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

@@ -1,4 +1,4 @@
-"""Thin functions over the named queries, returning rows shaped to SPEC.md section 3."""
+"""Thin functions over the named queries, returning rows shaped as docs/analyses.md defines."""
 
 from nestmap.analysis._shape import local_authority_codes
 from nestmap.analysis.core import (

@@ -1,4 +1,4 @@
-"""The six analyses of SPEC.md section 3: run the named query, shape rows to the contract.
+"""The contract's analyses (docs/analyses.md): run the named query, shape rows to the contract.
 
 At national scale (a million referral links) two things dominate once the queries are planned
 well: sorting and building hundreds of thousands of rows in Python. So large results come as

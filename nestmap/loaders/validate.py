@@ -1,4 +1,4 @@
-"""Check every rule of SPEC.md section 1 and build the validated Dataset.
+"""Check every rule of docs/data-format.md and build the validated Dataset.
 
 All violations are collected (never the first only) and raised together as one InputError,
 each located by file, row, column and value.
