@@ -325,7 +325,7 @@ class Graph:
         has ``practitioners_level_2_3``, the practitioners at AiMH levels 2-3."""
         from nestmap.analysis import workforce
 
-        found = workforce(self.store, area)
+        found: dict[str, Any] = workforce(self.store, area)
         return Tables(
             {"services": Table(found["services"]), "areas": Table(found["areas"])},
             {"practitioners_level_2_3": found["practitioners_level_2_3"]},

@@ -9,8 +9,7 @@ here or in the pages computes an analysis.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import streamlit as st
 
@@ -61,7 +60,16 @@ def call(name: str, *args: Any) -> Any:
     return _call(name, dataset_key(), args)
 
 
-def _per_area(name: str) -> Callable[[str | None], Any]:
+Result = TypeVar("Result", covariant=True)
+
+
+class ByArea(Protocol[Result]):
+    """A cached analysis of the whole dataset, or of one local authority."""
+
+    def __call__(self, area: str | None = None) -> Result: ...
+
+
+def _per_area(name: str) -> ByArea[Any]:
     def analysis(area: str | None = None) -> Any:
         return call(name, area)
 
@@ -70,25 +78,25 @@ def _per_area(name: str) -> Callable[[str | None], Any]:
     return analysis
 
 
-gaps: Callable[[str | None], Table] = _per_area("gaps")
-misdirected: Callable[[str | None], Table] = _per_area("misdirected")
-boundaries: Callable[[str | None], Tables] = _per_area("boundaries")
-pathways: Callable[[str | None], Pathways] = _per_area("pathways")
-concentration: Callable[[str | None], Table] = _per_area("concentration")
-assessment: Callable[[str | None], Tables] = _per_area("assessment")
-workforce: Callable[[str | None], Tables] = _per_area("workforce")
-thrive: Callable[[str | None], Table] = _per_area("thrive")
-groups_left_out: Callable[[str | None], Table] = _per_area("groups_left_out")
-services: Callable[[str | None], Table] = _per_area("services")
-misdirected_summary: Callable[[str | None], dict[str, Any]] = _per_area("misdirected_summary")
-dead_ends: Callable[[str | None], dict[str, int]] = _per_area("dead_ends")
+gaps: ByArea[list[Row]] = _per_area("gaps")
+misdirected: ByArea[list[Row]] = _per_area("misdirected")
+boundaries: ByArea[dict[str, list[Row]]] = _per_area("boundaries")
+pathways: ByArea[Pathways] = _per_area("pathways")
+concentration: ByArea[list[Row]] = _per_area("concentration")
+assessment: ByArea[dict[str, list[Row]]] = _per_area("assessment")
+workforce: ByArea[Tables] = _per_area("workforce")
+thrive: ByArea[list[Row]] = _per_area("thrive")
+groups_left_out: ByArea[list[Row]] = _per_area("groups_left_out")
+services: ByArea[list[Row]] = _per_area("services")
+misdirected_summary: ByArea[dict[str, Any]] = _per_area("misdirected_summary")
+dead_ends: ByArea[dict[str, int]] = _per_area("dead_ends")
 
 
-def threshold_cliffs(area: str | None = None) -> Table:
+def threshold_cliffs(area: str | None = None) -> list[Row]:
     return call("boundaries", area, "threshold_cliffs")
 
 
-def need(area: str | None = None, shares: Shares | None = None) -> Table:
+def need(area: str | None = None, shares: Shares | None = None) -> list[Row]:
     return call("need", area, *(shares or DEFAULT_SHARE_TEXT))
 
 

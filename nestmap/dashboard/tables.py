@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import streamlit as st
@@ -98,7 +98,7 @@ def show(
     name: str,
     *,
     styled: Any = None,
-    height: int | str = "auto",
+    height: int | Literal["auto", "stretch", "content"] = "auto",
     column_config: dict[str, Any] | None = None,
 ) -> None:
     """The table, then its CSV and XLSX downloads (hidden in presentation mode).

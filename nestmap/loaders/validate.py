@@ -443,7 +443,7 @@ class _Checker:
         ok = True
         if not self.areas_known:
             return None
-        for code in row.values["areas"]:  # type: ignore[union-attr]
+        for code in row.values["areas"]:  # type: ignore[attr-defined]
             if code not in areas:
                 reason = "no area has this code in areas"
             elif not expanded[code]:

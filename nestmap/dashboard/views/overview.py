@@ -1,5 +1,7 @@
 """Overview: the region at a glance, and the headline findings as figures."""
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from nestmap.dashboard import layout, state
@@ -101,7 +103,7 @@ def shortfall(key: str, area: str | None, shares: tuple[str, str, str] | None) -
 st.subheader("Headline findings")
 # Cached per dataset version: the figures are small even when the rows behind them are not.
 key = state.dataset_key()
-findings = [
+findings: list[tuple[str, Callable[..., tuple[str, str]], str, str]] = [
     ("Gap cells", gap_cells, "coverage", "Coverage matrix"),
     ("Misdirected referrals a year", misdirected_referrals, "referrals", "Referrals"),
     ("Threshold cliffs", threshold_cliffs, "boundaries", "Boundaries"),
