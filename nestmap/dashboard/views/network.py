@@ -61,13 +61,15 @@ else:
     dead_ends = {r["entry_service"] for r in pathways if r["destination"] is None}
     shown = {n["id"] for n in selection.nodes}
     dead_pairs = sum(r["destination"] is None and r["entry_service"] in shown for r in pathways)
+    dead_services = len(dead_ends & shown)
     shown_misdirected = sum(
         (e["from_service"], e["to_service"], e["reason"]) in misdirected for e in selection.edges
     )
     st.caption(
         f"{len(selection.nodes):,} services · {len(selection.edges):,} referral links · "
-        f"{shown_misdirected:,} misdirected · dead ends: {len(dead_ends & shown):,} entry-point "
-        f"services, {dead_pairs:,} local authority × entry point pairs (as on Overview)"
+        f"{shown_misdirected:,} misdirected · dead ends: {dead_services:,} entry-point "
+        f"service{'' if dead_services == 1 else 's'}, {dead_pairs:,} local authority × entry "
+        "point pairs (as on Overview)"
     )
     height = 760 if chosen.present else 680
     drawing = network.network_html(
