@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from nestmap import analysis
-from nestmap.cli import seed_path
+from nestmap.api import seed_path
 from nestmap.graph import open_store
 from nestmap.loaders import read_dataset
 

@@ -6,7 +6,7 @@
 
 It generates the dataset with ``nestmap.synth`` (seed 0) under ``benchmarks/data/`` (git-ignored)
 and reuses it on later runs; times ``nestmap load`` (validate + build) and every analysis of
-SPEC.md section 3, for the whole country and for one ``--area``, each phase in its own process
+docs/analyses.md, for the whole country and for one ``--area``, each phase in its own process
 so that its peak RSS is its own; times the straightforward pandas implementation of ``gaps`` and
 ``misdirected`` (benchmarks/pandas_reference.py) on the same CSV files, checks that it gives the
 same rows as nestmap and prints the ratio. Analysis times are the median of ``--repeat`` runs
@@ -141,15 +141,13 @@ def _child(argv: list[str], repeat: int, check_all: bool) -> None:
 
 def _load(dataset: str, db: str, _repeat: int) -> dict[str, Any]:
     """``nestmap load``'s own code path; the progress messages split validation and build."""
-    from nestmap.cli import load_dataset_into
-    from nestmap.graph import open_store
+    import nestmap
 
     marks: list[tuple[str, float]] = []
-    store = open_store(Path(db))
-    started = time.perf_counter()
-    load_dataset_into(store, Path(dataset), lambda step: marks.append((step, time.perf_counter())))
-    total = time.perf_counter() - started
-    store.close()
+    with nestmap.Graph(Path(db)) as graph:
+        started = time.perf_counter()
+        graph.load(Path(dataset), progress=lambda step: marks.append((step, time.perf_counter())))
+        total = time.perf_counter() - started
     validated = next(at for step, at in marks if step.startswith("writing")) - started
     return {"total_s": total, "validate_s": validated, "build_s": total - validated}
 

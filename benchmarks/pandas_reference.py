@@ -1,5 +1,5 @@
 """A straightforward pandas implementation of ``gaps`` and ``misdirected``, read from the CSV
-files and following SPEC.md section 3 literally: the yardstick nestmap's graph queries are timed
+files and following docs/analyses.md literally: the yardstick nestmap's graph queries are timed
 against (benchmarks/national.py) and checked against (tests/test_synth.py).
 
 It assumes a valid dataset (as ``nestmap load`` would accept) and returns rows exactly as
@@ -19,7 +19,7 @@ TABLES = ("areas", "services", "offers", "referrals")
 
 
 def read_tables(folder: str | Path) -> dict[str, pd.DataFrame]:
-    """Every cell as stripped text ("" for blank), as SPEC.md section 1 reads them."""
+    """Every cell as stripped text ("" for blank), as docs/data-format.md reads them."""
     tables = {}
     for name in TABLES:
         frame = pd.read_csv(

@@ -16,17 +16,9 @@ from typing import Any
 
 import click
 
-from nestmap.errors import InputError, NestmapError
+from nestmap.api import SEED_REGION, Graph, seed_path
+from nestmap.errors import InputError, NestmapError, NoGraphError
 from nestmap.output import FORMATS
-
-SEED_REGION = "cwm_taf_morgannwg"
-
-
-def seed_path(region: str = SEED_REGION) -> Path:
-    """The bundled seed region's folder (inside the installed package)."""
-    from importlib import resources
-
-    return Path(str(resources.files("nestmap.seed_data") / region))
 
 
 def _fail(message: str, code: int) -> None:
@@ -35,7 +27,7 @@ def _fail(message: str, code: int) -> None:
 
 
 def clean_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn nestmap's errors into one message per problem and the SPEC's exit codes."""
+    """Turn nestmap's errors into one message per problem and the exit codes of docs/analyses.md."""
 
     @functools.wraps(command)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -46,16 +38,32 @@ def clean_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             for problem in exc.problems:
                 click.echo(f"  {problem}", err=True)
             sys.exit(exc.exit_code)
+        except NoGraphError as exc:
+            _fail(str(exc) + _demo_hint(), exc.exit_code)
         except NestmapError as exc:
             _fail(str(exc), exc.exit_code)
         except KeyboardInterrupt:
             _fail("interrupted", 1)
+        except BrokenPipeError:
+            # A reader that stopped early (`| head`): click silences the rest of the output.
+            raise
         except Exception as exc:  # the edge: no traceback for users unless asked
             if os.environ.get("NESTMAP_DEBUG"):
                 raise
             _fail(f"unexpected failure: {type(exc).__name__}: {exc}", 1)
 
     return wrapper
+
+
+def _demo_hint() -> str:
+    """Where the demo's graph is, when there is one (``nestmap demo`` keeps its own)."""
+    try:
+        demo = demo_db_path()
+    except OSError:
+        return ""
+    if not demo.is_file():
+        return ""
+    return f" (the demo's graph is at {demo}: add --db {_quoted(str(demo))} to use it)"
 
 
 db_option = click.option(
@@ -73,10 +81,9 @@ format_option = click.option(
 )
 
 
-def _store(db: Path | None):
-    from nestmap.graph import open_store
-
-    return open_store(db)
+def _graph(db: Path | None, keep: int = 5) -> Graph:
+    """The graph the command works on (close it: use ``with``)."""
+    return Graph(db, keep=keep)
 
 
 class _Progress:
@@ -104,17 +111,6 @@ def app() -> None:
     """nestmap: map a region's parent-infant services as a graph and find its gaps."""
 
 
-def load_dataset_into(store: Any, path: Path, progress: Callable[[str], None]) -> dict[str, Any]:
-    """Validate the dataset at ``path`` and replace the graph with it; return ``info``."""
-    from nestmap.analysis import info
-    from nestmap.loaders import read_dataset
-
-    progress("reading and validating")
-    dataset = read_dataset(path)
-    store.replace(dataset, progress)
-    return info(store)
-
-
 @app.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @db_option
@@ -128,15 +124,13 @@ def load_dataset_into(store: Any, path: Path, progress: Callable[[str], None]) -
 @clean_errors
 def load(path: Path, db: Path | None, keep: int) -> None:
     """Replace the graph with the dataset at PATH (CSV folder, .xlsx or .zip), all or nothing."""
-    from nestmap.graph import open_store
-
     started = time.monotonic()
-    store = open_store(db, keep_versions=keep)
-    summary = load_dataset_into(store, path, _Progress())
+    with _graph(db, keep) as graph:
+        summary = graph.load(path, progress=_Progress())
     counts = ", ".join(f"{count} {label}" for label, count in summary["nodes"].items())
     links = ", ".join(f"{count} {kind}" for kind, count in summary["links"].items())
     click.echo(
-        f"Loaded {summary['dataset']!r} into {store.location} ({store.engine}) "
+        f"Loaded {summary['dataset']!r} into {summary['location']} ({summary['engine']}) "
         f"in {time.monotonic() - started:.1f} s\n  nodes: {counts}\n  links: {links}"
     )
 
@@ -147,13 +141,12 @@ def load(path: Path, db: Path | None, keep: int) -> None:
 @clean_errors
 def info(db: Path | None, fmt: str) -> None:
     """The engine, where the graph is, the dataset and its counts."""
-    from nestmap.analysis import info as graph_info
     from nestmap.output import to_json
 
-    store = _store(db)
-    if not store.has_graph():
-        _fail(f"no dataset is loaded at {store.location}; load one with `nestmap load PATH`", 2)
-    summary = graph_info(store)
+    with _graph(db) as graph:
+        if not graph.has_dataset():
+            _fail(f"no dataset is loaded at {graph.location}; load one with `nestmap load PATH`", 2)
+        summary = graph.info()
     if fmt == "json":
         click.echo(to_json(summary))
         return
@@ -177,7 +170,8 @@ def _analysis_command(name: str, help_text: str, extra: list[Callable] | None = 
         def command(db: Path | None, area: str | None, fmt: str, **options: Any) -> None:
             from nestmap.output import render
 
-            document = compute(_store(db), area, **options)
+            with _graph(db) as graph:
+                document = compute(graph, area, **options)
             click.echo(render(document, fmt), nl=False)
 
         for option in extra or []:
@@ -190,10 +184,8 @@ def _analysis_command(name: str, help_text: str, extra: list[Callable] | None = 
 @_analysis_command(
     "gaps", "The coverage matrix: every LA x level x stage; gap = nothing specialised."
 )
-def _gaps(store: Any, area: str | None) -> Any:
-    from nestmap.analysis import gaps
-
-    return gaps(store, area)
+def _gaps(graph: Graph, area: str | None) -> Any:
+    return graph.gaps(area)
 
 
 @_analysis_command(
@@ -201,10 +193,8 @@ def _gaps(store: Any, area: str | None) -> Any:
     "Specialised postnatal help by the child's age (0-5, 6-11, 12-17, 18-23 months) per LA x "
     "level; gap = nothing specialised for that age.",
 )
-def _age_bands(store: Any, area: str | None) -> Any:
-    from nestmap.analysis import age_bands
-
-    return age_bands(store, area)
+def _age_bands(graph: Graph, area: str | None) -> Any:
+    return graph.age_bands(area)
 
 
 @_analysis_command(
@@ -212,10 +202,8 @@ def _age_bands(store: Any, area: str | None) -> Any:
     "Referral links sent where the support asked for is not; onward = the family can still "
     "reach specialised help from there (0-6 links).",
 )
-def _misdirected(store: Any, area: str | None) -> Any:
-    from nestmap.analysis import misdirected
-
-    return misdirected(store, area)
+def _misdirected(graph: Graph, area: str | None) -> Any:
+    return graph.misdirected(area)
 
 
 @_analysis_command(
@@ -230,25 +218,18 @@ def _misdirected(store: Any, area: str | None) -> Any:
         )
     ],
 )
-def _boundaries(store: Any, area: str | None, part: str | None = None) -> Any:
-    from nestmap.analysis import boundaries
-
-    result = boundaries(store, area)
-    return result[part] if part else result
+def _boundaries(graph: Graph, area: str | None, part: str | None = None) -> Any:
+    return graph.boundaries(area, part)
 
 
 @_analysis_command("pathways", "From each universal entry point, the nearest specialised help.")
-def _pathways(store: Any, area: str | None) -> Any:
-    from nestmap.analysis import pathways
-
-    return pathways(store, area)
+def _pathways(graph: Graph, area: str | None) -> Any:
+    return graph.pathways(area)
 
 
 @_analysis_command("concentration", "Where parent-infant relationship referrals go.")
-def _concentration(store: Any, area: str | None) -> Any:
-    from nestmap.analysis import concentration
-
-    return concentration(store, area)
+def _concentration(graph: Graph, area: str | None) -> Any:
+    return graph.concentration(area)
 
 
 @_analysis_command(
@@ -263,64 +244,51 @@ def _concentration(store: Any, area: str | None) -> Any:
     ],
 )
 def _need(
-    store: Any,
+    graph: Graph,
     area: str | None,
     targeted_share: str | None = None,
     specialist_share: str | None = None,
     statutory_share: str | None = None,
 ) -> Any:
-    from nestmap.analysis import need, parse_shares
-
-    shares = parse_shares(targeted_share, specialist_share, statutory_share)
-    return need(store, area, shares)
+    return graph.need(area, targeted_share, specialist_share, statutory_share)
 
 
 @_analysis_command(
     "assessment",
     "Which entry points assess the parent-infant relationship, and per LA x stage who does.",
 )
-def _assessment(store: Any, area: str | None) -> Any:
-    from nestmap.analysis import assessment
-
-    return assessment(store, area)
+def _assessment(graph: Graph, area: str | None) -> Any:
+    return graph.assessment(area)
 
 
 @_analysis_command("workforce", "FTE by AiMH competency level per service and per LA.")
-def _workforce(store: Any, area: str | None) -> Any:
-    from nestmap.analysis import workforce
-
-    result = workforce(store, area)
-    return {"services": result["services"], "areas": result["areas"]}
+def _workforce(graph: Graph, area: str | None) -> Any:
+    return graph.workforce(area)
 
 
 @_analysis_command("thrive", "Services grouped by THRIVE grouping from their levels.")
-def _thrive(store: Any, area: str | None) -> Any:
-    from nestmap.analysis import thrive
-
-    return thrive(store, area)
+def _thrive(graph: Graph, area: str | None) -> Any:
+    return graph.thrive(area)
 
 
 @_analysis_command("groups-left-out", "Per LA, services that support fathers and partners.")
-def _groups_left_out(store: Any, area: str | None) -> Any:
-    from nestmap.analysis import groups_left_out
-
-    return groups_left_out(store, area)
+def _groups_left_out(graph: Graph, area: str | None) -> Any:
+    return graph.groups_left_out(area)
 
 
 def _run_dashboard(db: Path | None, port: int, address: str) -> None:
-    """Start the Streamlit app on the chosen graph (this process waits for it)."""
-    import subprocess
+    """Start the Streamlit app on the chosen graph (this process waits for it, and stops it
+    when stopped itself: see nestmap.serve)."""
+    from nestmap import serve
 
-    from nestmap.graph import open_store
-
+    serve.check_port(address, port)
     app_file = Path(__file__).parent / "dashboard" / "app.py"
     env = dict(os.environ)
-    store = open_store(db)
-    if store.engine == "embedded":
-        env["NESTMAP_DB"] = store.location
-        env.pop("NESTMAP_NEO4J_URI", None)
-    store.close()
-    click.echo(f"nestmap dashboard on http://{address}:{port} ({store.location})", err=True)
+    with _graph(db) as graph:
+        if graph.engine == "embedded":
+            env["NESTMAP_DB"] = graph.location
+            env.pop("NESTMAP_NEO4J_URI", None)
+    click.echo(f"nestmap dashboard on http://{address}:{port} ({graph.location})", err=True)
     command = [
         sys.executable,
         "-m",
@@ -338,12 +306,13 @@ def _run_dashboard(db: Path | None, port: int, address: str) -> None:
         "--server.fileWatcherType",
         "none",
     ]
-    try:
-        completed = subprocess.run(command, env=env, check=False)
-    except KeyboardInterrupt:
-        return
-    if completed.returncode not in (0, -2, 130):
-        _fail(f"the dashboard stopped with exit code {completed.returncode}", 1)
+    code = serve.run_child(command, env)
+    if code not in (None, 0, -2, -15, 130, 143):
+        _fail(
+            f"the dashboard stopped with exit code {code} (if its port was taken meanwhile, "
+            "choose another with --port)",
+            1,
+        )
 
 
 port_option = click.option("--port", default=8501, show_default=True, type=int)
@@ -375,18 +344,29 @@ def demo_db_path() -> Path:
 @clean_errors
 def demo(db: Path | None, port: int, address: str) -> None:
     """Load the bundled seed region into a demo database (once) and start the dashboard."""
-    from nestmap.analysis import info as graph_info
-    from nestmap.graph import open_store
+    from nestmap import serve
     from nestmap.loaders.read import read_raw
 
+    serve.check_port(address, port)  # before a load that would be wasted
     target = db or demo_db_path()
-    store = open_store(target)
-    seed_hashes = read_raw(seed_path()).file_hashes
-    if not store.has_graph() or graph_info(store)["file_hashes"] != seed_hashes:
-        click.echo(f"loading the seed region into {store.location}", err=True)
-        load_dataset_into(store, seed_path(), _Progress())
-    store.close()
+    with _graph(target) as graph:
+        seed_hashes = read_raw(seed_path()).file_hashes
+        if not graph.has_dataset() or graph.info()["file_hashes"] != seed_hashes:
+            click.echo(f"loading the seed region into {graph.location}", err=True)
+            graph.load(seed_path(), progress=_Progress())
+        # The demo keeps its own graph so that it never replaces the user's: say where it is.
+        click.echo(
+            f"the demo graph is at {graph.location}; to use it with other commands, add "
+            f"--db {_quoted(graph.location)} (e.g. nestmap gaps --db {_quoted(graph.location)})",
+            err=True,
+        )
     _run_dashboard(target, port, address)
+
+
+def _quoted(path: str) -> str:
+    import shlex
+
+    return shlex.quote(path)
 
 
 @app.command()
@@ -394,30 +374,18 @@ def demo(db: Path | None, port: int, address: str) -> None:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["csv", "xlsx", "graphml", "gexf", "kumu"]),
+    type=click.Choice(["csv", "xlsx", "zip", "graphml", "gexf", "kumu"]),
     default=None,
-    help="csv: a folder of the five CSVs; xlsx: one workbook (both the input format); graphml, "
+    help="csv: a folder of the five CSVs; xlsx: one workbook; zip: the CSVs zipped (all three "
+    "the input format); graphml, "
     "gexf: the graph for Gephi; kumu: Kumu's import workbook (default: from OUT's suffix).",
 )
 @db_option
 @clean_errors
 def export(out: Path, fmt: str | None, db: Path | None) -> None:
     """Write the loaded dataset or graph to OUT."""
-    from nestmap import interop
-
-    store = _store(db)
-    suffixes = {".xlsx": "xlsx", ".graphml": "graphml", ".gexf": "gexf"}
-    fmt = fmt or suffixes.get(out.suffix.lower(), "csv")
-    if fmt == "csv":
-        interop.write_csv_folder(store, out)
-    else:
-        writers = {
-            "xlsx": lambda: interop.export_dataset(store, "xlsx"),
-            "graphml": lambda: interop.to_graphml(store),
-            "gexf": lambda: interop.to_gexf(store),
-            "kumu": lambda: interop.to_kumu(store),
-        }
-        out.write_bytes(writers[fmt]())
+    with _graph(db) as graph:
+        graph.export(out, fmt)
     click.echo(f"wrote {out}")
 
 
@@ -449,9 +417,14 @@ def versions(db: Path | None, fmt: str) -> None:
                 f"{name} {digest[:12]}" for name, digest in json.loads(v["file_hashes"]).items()
             ),
         }
-        for v in _store(db).versions()
+        for v in _kept_versions(db)
     ]
     click.echo(render(rows, fmt), nl=False)
+
+
+def _kept_versions(db: Path | None) -> list[dict[str, Any]]:
+    with _graph(db) as graph:
+        return graph.versions()
 
 
 @app.command()
@@ -460,15 +433,9 @@ def versions(db: Path | None, fmt: str) -> None:
 @clean_errors
 def rollback(version: int, db: Path | None) -> None:
     """Make kept VERSION the current graph again (the current one is kept as a version)."""
-    store = _store(db)
-    store.rollback(version)
-    click.echo(f"rolled back to version {version} ({store.location})")
-
-
-def _scenario_document(file: Path) -> dict[str, Any]:
-    from nestmap.scenarios import read_scenario
-
-    return read_scenario(file)
+    with _graph(db) as graph:
+        graph.rollback(version)
+    click.echo(f"rolled back to version {version} ({graph.location})")
 
 
 @app.group()
@@ -491,10 +458,10 @@ def scenario_list() -> None:
 @clean_errors
 def scenario_validate(file: Path, db: Path | None) -> None:
     """Check FILE (YAML or JSON) against the loaded dataset; exit 2 with every problem."""
-    from nestmap.scenarios import cost_lines, scenario_dataset
+    from nestmap.scenarios import cost_lines
 
-    store = _store(db)
-    found, dataset = scenario_dataset(store, _scenario_document(file))
+    with _graph(db) as graph:
+        found = graph.check_scenario(file)
     summary = found.summary()
     click.echo(
         f"{file}: valid — {summary['name']!r}: adds {len(found.add_services)} services, retires "
@@ -547,9 +514,10 @@ def _print_comparison(result: dict[str, Any], fmt: str) -> None:
 @clean_errors
 def scenario_compare(file: Path, db: Path | None, fmt: str, report: Path | None) -> None:
     """Apply FILE to a copy of the loaded graph and compare every analysis before and after."""
-    from nestmap.scenarios import evaluate, report_html, report_xlsx
+    from nestmap.scenarios import report_html, report_xlsx
 
-    result = evaluate(_store(db), _scenario_document(file))
+    with _graph(db) as graph:
+        result = graph.scenario(file)
     comparison = result["comparison"]
     if report is not None:
         if report.suffix.lower() == ".xlsx":
@@ -580,25 +548,9 @@ def scenario_compare(file: Path, db: Path | None, fmt: str, report: Path | None)
 @clean_errors
 def compare_datasets(old: Path, new: Path, fmt: str) -> None:
     """Compare two datasets (folders, .xlsx, .zip, or kept graph versions *.lbug)."""
-    import tempfile
+    from nestmap.api import compare_datasets as compare
 
-    from nestmap.graph import open_store
-    from nestmap.loaders import read_dataset
-    from nestmap.scenarios import compare
-
-    with tempfile.TemporaryDirectory(prefix="nestmap-compare-") as folder:
-        stores = []
-        for index, path in enumerate((old, new)):
-            if path.suffix == ".lbug" and path.is_file():
-                stores.append(open_store(path))
-            else:
-                store = open_store(Path(folder) / f"{index}.lbug")
-                store.replace(read_dataset(path))
-                stores.append(store)
-        result = compare(*stores)
-        for store in stores:
-            store.close()
-    _print_comparison(result, fmt)
+    _print_comparison(compare(old, new), fmt)
 
 
 @app.group("import")
@@ -620,7 +572,10 @@ def import_oruk_command(source: Path, out: Path, companion: Path | None) -> None
     """Map an Open Referral UK directory (CSV folder or service JSON) to a dataset folder."""
     from nestmap.interop.oruk import import_oruk
 
-    result = import_oruk(source, out, companion)
+    try:
+        result = import_oruk(source, out, companion)
+    except InputError as exc:
+        raise exc.about("the ORUK directory or its companion CSV") from None
     for warning in result.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(f"wrote {result.services} services to {out}")

@@ -61,10 +61,19 @@ class InputError(NestmapError):
 
     exit_code = 2
 
-    def __init__(self, problems: list[Problem]):
+    def __init__(self, problems: list[Problem], what: str = "the dataset"):
         self.problems = sorted(problems, key=_problem_key)
+        self.what = what
+        super().__init__(self.problems, what)
+
+    def __str__(self) -> str:
         count = len(self.problems)
-        super().__init__(f"{count} problem{'s' if count != 1 else ''} in the dataset")
+        return f"{count} problem{'s' if count != 1 else ''} in {self.what}"
+
+    def about(self, what: str) -> InputError:
+        """The same problems, said to be in ``what`` (a scenario file, an ORUK directory)."""
+        self.what = what
+        return self
 
 
 def _problem_key(p: Problem) -> tuple:

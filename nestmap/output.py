@@ -1,4 +1,4 @@
-"""Render analysis rows as a terminal table, CSV or JSON (SPEC.md section 4)."""
+"""Render analysis rows as a terminal table, CSV or JSON (docs/analyses.md, "Output")."""
 
 from __future__ import annotations
 

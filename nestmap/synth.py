@@ -1,4 +1,4 @@
-"""A deterministic generator of valid synthetic mapping datasets (SPEC.md section 1), at any size.
+"""A deterministic generator of valid synthetic mapping datasets (docs/data-format.md), at any size.
 
 The structure mirrors the seed region: regions of 3-12 local authorities; region-wide and local
 services in every sector, drawn from archetypes (midwifery, health visiting, social care, family

@@ -1,4 +1,4 @@
-"""The domain's closed vocabularies (DOMAIN.md, SPEC.md section 1), in their contract order."""
+"""The domain's closed vocabularies (docs/vocabulary.md, docs/data-format.md), in order."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ AGE_BANDS: tuple[tuple[str, int, int], ...] = (
     ("18-23", 18, 23),
 )
 
-# THRIVE grouping of each level (DOMAIN.md; the report recommends THRIVE over tiers).
+# THRIVE grouping of each level (docs/vocabulary.md; the report recommends THRIVE over tiers).
 # "Thriving" is the state families are in without a service, so no level maps to it.
 THRIVE_GROUP: dict[str, str] = {
     "universal": "Getting Advice and Signposting",
@@ -38,7 +38,7 @@ THRIVE_GROUP: dict[str, str] = {
     "statutory": "Getting Risk Support",
 }
 
-# The report's high-adversity shares (DOMAIN.md, "Need"): 8% targeted, 2% + 7% specialist,
+# The report's high-adversity shares (docs/vocabulary.md, "Need"): 8% targeted, 2% + 7% specialist,
 # 13% statutory risk support.
 DEFAULT_SHARES: dict[str, str] = {"targeted": "0.08", "specialist": "0.09", "statutory": "0.13"}
 NEED_LEVELS: tuple[str, ...] = ("targeted", "specialist", "statutory")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from nestmap.cli import seed_path
+from nestmap.api import seed_path
 from nestmap.graph import open_store
 from nestmap.loaders import read_dataset
 

@@ -1,5 +1,5 @@
 """Every analysis on the hand-built dataset (tests/data/hand), expected rows worked out by hand
-from SPEC.md section 3.
+from docs/analyses.md.
 
 The dataset: region R1 = E1 (pop 1000), E2 (3000), E3 (blank); region R2 = F1 (500).
 Edge cases: an inactive service (old) as a target and as a source; region-wide services (gp, hv,

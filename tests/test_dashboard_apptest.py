@@ -14,7 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 import nestmap.dashboard
 from nestmap import analysis
-from nestmap.cli import seed_path
+from nestmap.api import seed_path
 from nestmap.dashboard import network, tables
 from nestmap.dashboard.layout import PAGE_SPECS
 from nestmap.dashboard.text import esc, md
@@ -69,7 +69,7 @@ def test_overview_figures_are_the_analyses(seed_store, monkeypatch):
     pathways = analysis.pathways(seed_store)
     dead = sum(r["destination"] is None for r in pathways)
     assert metrics["Dead-end entry points"] == f"{dead} of {len(pathways)}"
-    # DOMAIN finding 5: seven or eight practitioners at AiMH levels 2-3.
+    # The report's finding 5: seven or eight practitioners at AiMH levels 2-3.
     assert metrics["Practitioners at AiMH levels 2-3"] == "7"
     shortfall = sum(r["shortfall"] for r in analysis.need(seed_store))
     assert metrics["Demand shortfall (families a year)"] == f"{shortfall:,.0f}"
@@ -77,7 +77,7 @@ def test_overview_figures_are_the_analyses(seed_store, monkeypatch):
 
 
 def test_coverage_shows_gap_for_targeted_postnatal_in_every_la(seed_store, monkeypatch):
-    # DOMAIN finding 1: no targeted, specialised, postnatal work anywhere in the region.
+    # The report's finding 1: no targeted, specialised, postnatal work anywhere in the region.
     app = _app(monkeypatch, seed_store.location, "coverage")
     matrix = app.dataframe[0].value
     targeted = matrix[matrix["level"] == "targeted"].set_index("area_code")
@@ -150,7 +150,7 @@ def test_presentation_mode_hides_downloads(seed_store, monkeypatch):
 
 
 def test_referrals_and_boundaries_pages(seed_store, monkeypatch):
-    # DOMAIN finding 3 and 4: perinatal MH and CAMHS receive misdirected referrals; health
+    # The report's finding 3 and 4: perinatal MH and CAMHS receive misdirected referrals; health
     # visiting is the most common destination.
     referrals = _app(monkeypatch, seed_store.location, "referrals")
     concentration, misdirected = (frame.value for frame in referrals.dataframe)
@@ -186,7 +186,7 @@ def test_need_shares_are_editable(seed_store, monkeypatch):
 
 def test_workforce_and_thrive_pages(seed_store, monkeypatch):
     workforce = _app(monkeypatch, seed_store.location, "workforce")
-    # DOMAIN finding 6: no relationship assessment anywhere.
+    # The report's finding 6: no relationship assessment anywhere.
     coverage = next(f.value for f in workforce.dataframe if "assessing_services" in f.value)
     assert len(coverage) == 6 and coverage["gap"].all()
     thrive = _app(monkeypatch, seed_store.location, "thrive", level="targeted")
@@ -287,24 +287,6 @@ def test_network_is_offline_and_escapes_user_data(seed_store):
     assert "this.frame.innerHTML=t" in page  # tooltips: our escaped HTML
     big = network.select(services * 20, links)
     assert not big.too_large or len(big.nodes) > network.MAX_NODES
-
-
-def test_referral_chain_follows_active_links():
-    links = [
-        {"from_service": "a", "to_service": "b", "reason": "other"},
-        {"from_service": "b", "to_service": "d", "reason": "other"},
-        {"from_service": "a", "to_service": "c", "reason": "other"},
-        {"from_service": "c", "to_service": "d", "reason": "other"},
-    ]
-
-    def chain(active: set[str], hops: int = 2):
-        return network.referral_chain("a", "d", hops, network.successors(links, active))
-
-    assert chain({"a", "b", "c", "d"}) == ["a", "b", "d"]
-    assert chain({"a", "c", "d"}) == ["a", "c", "d"]
-    assert chain({"a", "d"}) is None
-    assert chain({"a", "b", "c", "d"}, hops=1) is None
-    assert network.referral_chain("a", "a", 0, {}) == ["a"]
 
 
 def test_text_escaping():

@@ -25,7 +25,7 @@ import pytest
 from conftest import load_into
 
 import nestmap.dashboard
-from nestmap.cli import seed_path
+from nestmap.api import seed_path
 from nestmap.dashboard.layout import PAGE_SPECS
 
 CHROMIUM = Path("/usr/bin/chromium")

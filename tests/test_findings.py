@@ -1,4 +1,4 @@
-"""Acceptance: the nine findings of DOMAIN.md, asserted on real query output for the bundled
+"""Acceptance: the nine findings of the report (docs/vocabulary.md; the seed README), asserted on real query output for the bundled
 seed region (Cwm Taf Morgannwg)."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The loader: every rule of SPEC.md section 1 with a bad file each. Each test asserts the
+"""The loader: every rule of docs/data-format.md with a bad file each. Each test asserts the
 message locates the problem (file, row, column) and that the graph loaded before is unchanged."""
 
 from __future__ import annotations

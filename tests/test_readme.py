@@ -6,13 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from nestmap import queries
-from nestmap.cli import app
+from nestmap import cli, queries
 
 README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
 
 
-@pytest.mark.parametrize("command", sorted(app.commands))
+@pytest.mark.parametrize("command", sorted(cli.app.commands))
 def test_every_command_is_documented(command):
     assert f"### nestmap {command}" in README
 

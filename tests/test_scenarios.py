@@ -10,7 +10,7 @@ import pytest
 from conftest import HAND, load_into
 
 from nestmap import analysis
-from nestmap.cli import seed_path
+from nestmap.api import seed_path
 from nestmap.errors import InputError
 from nestmap.graph import open_store
 from nestmap.scenarios import (

@@ -1,4 +1,4 @@
-"""Thin functions over the named queries, returning rows shaped to SPEC.md section 3."""
+"""Thin functions over the named queries, returning rows shaped as docs/analyses.md defines."""
 
 from nestmap.analysis._shape import local_authority_codes
 from nestmap.analysis.core import (
@@ -15,21 +15,37 @@ from nestmap.analysis.core import (
 )
 from nestmap.analysis.extra import assessment, groups_left_out, services, thrive, workforce
 from nestmap.analysis.info import info
+from nestmap.analysis.summaries import (
+    dead_ends,
+    local_authorities,
+    misdirected_summary,
+    per_area,
+    referral_links,
+    region_name,
+    service_names,
+)
 
 __all__ = [
     "age_bands",
     "assessment",
     "boundaries",
     "boundary_links",
+    "dead_ends",
     "concentration",
     "gaps",
     "groups_left_out",
     "info",
+    "local_authorities",
     "local_authority_codes",
     "misdirected",
+    "misdirected_summary",
     "need",
     "parse_shares",
     "pathways",
+    "per_area",
+    "referral_links",
+    "region_name",
+    "service_names",
     "services",
     "thrive",
     "threshold_cliffs",

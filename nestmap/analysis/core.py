@@ -1,10 +1,10 @@
-"""The analyses of SPEC.md section 3: run the named query, shape rows to the contract.
+"""The contract's analyses (docs/analyses.md): run the named query, shape rows to the contract.
 
 At national scale (a million referral links) two things dominate once the queries are planned
-well: sorting and building hundreds of thousands of rows in Python. So large results come from
-the embedded engine as Arrow tables (``run_arrow``), are sorted there (Arrow compares strings
-by code point, as the contract does) and are turned into rows in one pass with the garbage
-collector paused; other engines give row dicts, sorted with the same keys in Python. Queries
+well: sorting and building hundreds of thousands of rows in Python. So large results come as
+Arrow tables (``GraphStore.run_table``: the embedded engine hands them over directly), are
+sorted there (Arrow compares strings by code point, as the contract does) and are turned into
+rows in one pass with the garbage collector paused. Queries
 return only the cells something serves; the analyses add the empty cells of their matrix.
 """
 
@@ -24,7 +24,7 @@ from nestmap.analysis._shape import (
 )
 from nestmap.errors import UsageError
 from nestmap.graph import GraphStore
-from nestmap.loaders.read import gc_paused
+from nestmap.memory import gc_paused
 from nestmap.vocabulary import (
     AGE_BANDS,
     DEFAULT_SHARES,
@@ -61,37 +61,24 @@ def _columns(
         sorted(flag for bit, flag in enumerate(flags) if code >> bit & 1)
         for code in range(1 << len(flags))
     ]
-    run_arrow = getattr(store, "run_arrow", None)
-    if run_arrow is None:
-        rows = store.run(name, params)
-        rows.sort(key=lambda row: tuple(_python_key(row[c], down) for c, down in order))
-        columns = defaultdict(
-            list, {c: [row[c] for row in rows] for c in (rows[0] if rows else ())}
-        )
-        codes = [sum(1 << bit for bit, f in enumerate(flags) if row[f]) for row in rows]
-    else:
-        import numpy as np
-        import pyarrow.compute as pc
+    import numpy as np
+    import pyarrow.compute as pc
 
-        table = run_arrow(name, params)
-        # Arrow puts nulls last in either direction (its default null placement).
-        keys = [(column, "descending" if down else "ascending") for column, down in order]
-        table = table.take(pc.sort_indices(table, sort_keys=keys))
-        code = np.zeros(table.num_rows, dtype=np.int64)
-        for bit, flag in enumerate(flags):  # the true flags as the bits of one number
-            on = pc.fill_null(table.column(flag), False).to_numpy(zero_copy_only=False)
-            code |= on.astype(np.int64) << bit
-        wanted = [c for c in table.column_names if c not in flags]
-        columns = {c: table.column(c).to_pylist() for c in wanted}
-        codes = code.tolist()
+    table = store.run_table(name, params)
+    if table.num_rows == 0:  # engines building Arrow from rows give no columns for no rows
+        return defaultdict(list, {"names": []})
+    # Arrow puts nulls last in either direction (its default null placement).
+    keys = [(column, "descending" if down else "ascending") for column, down in order]
+    table = table.take(pc.sort_indices(table, sort_keys=keys))
+    code = np.zeros(table.num_rows, dtype=np.int64)
+    for bit, flag in enumerate(flags):  # the true flags as the bits of one number
+        on = pc.fill_null(table.column(flag), False).to_numpy(zero_copy_only=False)
+        code |= on.astype(np.int64) << bit
+    wanted = [c for c in table.column_names if c not in flags]
+    columns: dict[str, list[Any]] = {c: table.column(c).to_pylist() for c in wanted}
+    codes = code.tolist()
     columns["names"] = [combos[code].copy() for code in codes]
     return columns
-
-
-def _python_key(value: Any, descending: bool) -> tuple:
-    if descending:
-        return (value is None, -(value or 0))
-    return (value is None, value)
 
 
 def _ids(values: list[Any] | None) -> list[str]:
@@ -222,7 +209,9 @@ def _onward(store: GraphStore, sources: list[str], targets: list[str]) -> list[b
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    facts = _facts_table(store, "onward", {})
+    facts = store.run_table("onward", {})
+    if facts.num_rows == 0:  # engines building Arrow from rows give no columns for no rows
+        return [False] * len(sources)
     kind = facts.column("kind")
     ends, links, covers = (
         facts.filter(pc.equal(kind, k)) for k in ("destination", "link", "covers")
@@ -353,19 +342,26 @@ def boundaries(store: GraphStore, area: str | None = None) -> dict[str, list[Row
 
 # -- pathways ------------------------------------------------------------------------------
 @gc_paused()
-def pathways(store: GraphStore, area: str | None = None) -> list[Row]:
+def pathways(store: GraphStore, area: str | None = None, chains: bool = False) -> list[Row]:
     """Per LA and universal entry point: the nearest specialised destination, or a dead end.
 
     The query gives the facts as lists (per LA its entry points and destinations, per active
     service the active services it refers to); a breadth-first search from all entry points at
     once, one level per step, stops for each (LA, entry point) at the first level that reaches
     a destination of that LA.
+
+    ``chains``: each row also gets ``chain``, the services from the entry point to the
+    destination (``hops + 1`` ids; ``None`` for a dead end). Of the equally short chains it is
+    the one whose every step comes from the smallest id that reaches the next one, so it is
+    the same on every run (the search keeps, per service reached, where it came from).
     """
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    facts = _facts_table(store, "pathways", {"area": area_param(store, area)})
+    facts = store.run_table("pathways", {"area": area_param(store, area)})
+    if facts.num_rows == 0:
+        return []
     kind = facts.column("kind")
     entries, ends, links = (
         facts.filter(pc.equal(kind, k)) for k in ("entry", "destination", "link")
@@ -387,12 +383,27 @@ def pathways(store: GraphStore, area: str | None = None) -> list[Row]:
         keys = pc.take(table.column("key"), pc.list_parent_indices(members))
         return _index(pc, keys, key_set), _index(pc, pc.list_flatten(members), ids)
 
-    search = _Search(len(ids), *pairs(links, ids), *pairs(ends, las))
+    search = _Search(len(ids), *pairs(links, ids), *pairs(ends, las), keep_chains=chains)
     pair_la, pair_entry = pairs(entries, las)
     contract = np.lexsort((pair_entry, pair_la))  # the contract's order: area, entry point
     pair_la, pair_entry = pair_la[contract], pair_entry[contract]
     destination, hops = search.run(pair_la, pair_entry)
     la_codes, service_ids = las.to_pylist(), ids.to_pylist()
+    if chains:
+        found = search.chains(pair_entry, destination, hops)
+        return [
+            {
+                "area_code": la_codes[la],
+                "entry_service": service_ids[entry],
+                "destination": service_ids[end] if end >= 0 else None,
+                "hops": length if length >= 0 else None,
+                "chain": [service_ids[step] for step in chain] if chain is not None else None,
+            }
+            for la, entry, end, length, chain in zip(
+                pair_la.tolist(), pair_entry.tolist(), destination.tolist(), hops.tolist(),
+                found, strict=True,
+            )
+        ]  # fmt: skip
     return [
         {
             "area_code": la_codes[la],
@@ -421,23 +432,6 @@ def _index(pc: Any, values: Any, of: Any) -> Any:
     return np.asarray(found, dtype=np.int64)
 
 
-def _facts_table(store: GraphStore, name: str, params: dict[str, Any]) -> Any:
-    """The query's result as an Arrow table (from row dicts for engines without Arrow)."""
-    run_arrow = getattr(store, "run_arrow", None)
-    if run_arrow is not None:
-        return run_arrow(name, params)
-    import pyarrow as pa
-
-    rows = store.run(name, params)
-    return pa.table(
-        {
-            "kind": pa.array([row["kind"] for row in rows], pa.string()),
-            "key": pa.array([row["key"] for row in rows], pa.string()),
-            "services": pa.array([row["services"] for row in rows], pa.list_(pa.string())),
-        }
-    )
-
-
 def _unique(values: Any) -> Any:
     """Sorted distinct values (numpy's hash-based unique is several times slower here)."""
     import numpy as np
@@ -451,10 +445,22 @@ def _unique(values: Any) -> Any:
 class _Search:
     """Shortest referral chains from many entry points at once (numpy, level by level)."""
 
-    def __init__(self, n: int, sources: Any, targets: Any, end_las: Any, end_services: Any):
+    def __init__(
+        self,
+        n: int,
+        sources: Any,
+        targets: Any,
+        end_las: Any,
+        end_services: Any,
+        keep_chains: bool = False,
+    ):
         import numpy as np
 
         self.n = n
+        # Per level, when chains are wanted: the (origin, service) pairs first reached there
+        # (as origin * n + service, sorted) and the service each was reached from.
+        self.keep_chains = keep_chains
+        self.levels: list[tuple[Any, Any]] = []
         # Links as a CSR adjacency (duplicates of a pair, one per reason, count once).
         keys = _unique(sources * n + targets)
         self.following = keys % n
@@ -482,8 +488,20 @@ class _Search:
                 break
             # One step along every link from the frontier, new (origin, service) pairs only.
             begin, count = self.start[node], self.start[node + 1] - self.start[node]
-            step = _unique(np.repeat(origin, count) * n + self.following[_ranges(begin, count)])
-            step = step[~np.isin(step, seen, assume_unique=True)]
+            reach = np.repeat(origin, count) * n + self.following[_ranges(begin, count)]
+            if self.keep_chains:
+                via = np.repeat(node, count)
+                order = np.lexsort((via, reach))  # per pair reached, the smallest `via` first
+                reach, via = reach[order], via[order]
+                first = np.ones(len(reach), dtype=bool)
+                first[1:] = reach[1:] != reach[:-1]
+                step, via = reach[first], via[first]
+                fresh = ~np.isin(step, seen, assume_unique=True)
+                step = step[fresh]
+                self.levels.append((step, via[fresh]))
+            else:
+                step = _unique(reach)
+                step = step[~np.isin(step, seen, assume_unique=True)]
             seen = np.sort(np.concatenate((seen, step)))
             origin, node = step // n, step % n
             # Pending pairs whose entry point reached a destination of their LA at this level.
@@ -507,6 +525,25 @@ class _Search:
             origin, node = origin[going], node[going]
             seen = seen[np.isin(seen // n, pair_entry[pending])]
         return destination, hops
+
+    def chains(self, pair_entry: Any, destination: Any, hops: Any) -> list[list[int] | None]:
+        """Per pair, the service indices from its entry point to its destination (walking the
+        levels' back links from the destination), or None for a dead end."""
+        import numpy as np
+
+        found = np.flatnonzero(hops >= 0)
+        longest = int(hops[found].max()) if len(found) else 0
+        steps = np.full((len(found), longest + 1), -1, dtype=np.int64)
+        steps[np.arange(len(found)), hops[found]] = destination[found]
+        for level in range(longest, 0, -1):
+            at = np.flatnonzero(hops[found] >= level)
+            reached, via = self.levels[level - 1]
+            keys = pair_entry[found[at]] * self.n + steps[at, level]
+            steps[at, level - 1] = via[np.searchsorted(reached, keys)]
+        result: list[list[int] | None] = [None] * len(hops)
+        for row, pair in enumerate(found.tolist()):
+            result[pair] = steps[row, : int(hops[pair]) + 1].tolist()
+        return result
 
 
 def _ranges(begin: Any, count: Any) -> Any:

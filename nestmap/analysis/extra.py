@@ -1,5 +1,5 @@
-"""Analyses the dashboard needs beyond SPEC.md section 3: assessment, workforce, THRIVE and
-groups left out (dads and partners)."""
+"""Analyses the dashboard needs beyond docs/analyses.md's contract: assessment, workforce,
+THRIVE and groups left out (dads and partners)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
-"""The Streamlit dashboard: ``app.py`` plus one file per page under ``pages/``.
+"""The Streamlit dashboard: ``app.py`` plus one file per page under ``views/`` (not ``pages/``:
+beside the main script that name switches Streamlit to its older multipage mode).
 
-It holds no query logic: every figure comes from ``nestmap.analysis`` (and the loaded dataset's
-tables from ``nestmap.interop``). Run it with ``nestmap dashboard`` or
-``streamlit run nestmap/dashboard/app.py`` with ``NESTMAP_DB`` set.
+It holds no analysis logic: every figure comes from ``nestmap.Graph`` (``nestmap.analysis``),
+through one cached call in ``state.py``; pages only lay figures out. Run it with
+``nestmap dashboard`` or ``streamlit run nestmap/dashboard/app.py`` with ``NESTMAP_DB`` set.
 """
 
 from pathlib import Path

@@ -12,13 +12,26 @@ from nestmap.errors import NestmapError
 st.set_page_config(page_title="nestmap", page_icon=":material/hub:", layout="wide")
 
 all_pages = layout.pages()
-page = st.navigation(list(all_pages.values()), position="hidden")
+
+
+def _overview_by_name() -> None:
+    # The default page lives at "/"; /overview (the name every link and page uses) is this
+    # hidden page, which goes there with the filters of the URL.
+    st.switch_page(all_pages["overview"], query_params=filters.current().params())
+
+
+page = st.navigation(
+    [
+        *all_pages.values(),
+        st.Page(_overview_by_name, title="Overview", url_path="overview", visibility="hidden"),
+    ],
+    position="hidden",
+)
 
 la_names: dict[str, str] = {}
 try:
     if state.has_graph():
-        names = state.area_names()
-        la_names = {code: names.get(code, code) for code in state.local_authority_codes()}
+        la_names = state.area_names()
 except NestmapError as exc:
     st.error(f"The graph cannot be read: {exc}")
 

@@ -1,8 +1,10 @@
 """The sidebar filters (LA, level, focus, stage) and presentation mode, kept in the URL.
 
 A link with ``?la=W06000013&level=targeted&stage=postnatal&focus=specialised&present=1``
-reproduces the view: the workshop's "save and share". The URL wins when it carries a value this
-session did not write (a shared link, an edited address); otherwise the widgets win.
+reproduces the view: the workshop's "save and share". ``la`` also takes a local authority's
+name (``?la=Merthyr%20Tydfil``, any letter case); the sidebar then writes its code back. The
+URL wins when it carries a value this session did not write (a shared link, an edited address);
+otherwise the widgets win.
 """
 
 from __future__ import annotations
@@ -45,11 +47,14 @@ def current() -> Filters:
     return st.session_state.get(_CURRENT, Filters())
 
 
-def _adopt_url(choices: dict[str, list[str]]) -> None:
+def _adopt_url(choices: dict[str, list[str]], la_names: dict[str, str]) -> None:
     """Copy values from the URL into the widgets' state when the URL is news to this session."""
     written = st.session_state.get(_WRITTEN)
+    by_name = {name.casefold(): code for code, name in la_names.items()}
     for key in (*KEYS, "present"):
         value = st.query_params.get(key)
+        if key == "la" and value is not None and value not in choices["la"]:
+            value = by_name.get(value.strip().casefold(), value)
         state_key = f"filter_{key}"
         if value is not None and (written is None or written.get(key) != value):
             if key == "present":
@@ -68,7 +73,7 @@ def sidebar(la_names: dict[str, str]) -> Filters:
         "focus": [ALL, *FOCUSES],
         "stage": [ALL, *STAGES],
     }
-    _adopt_url(choices)
+    _adopt_url(choices, la_names)
     sidebar = st.sidebar
     sidebar.selectbox(
         "Local authority",

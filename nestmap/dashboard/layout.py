@@ -38,7 +38,9 @@ def pages() -> dict[str, st.Page]:
             str(PAGES_DIR / f"{stem}.py"),
             title=title,
             icon=icon,
-            url_path=stem,
+            # The default page is served at "/" but still reserves a name; "/overview" is a
+            # hidden page of app.py that leads here (Streamlit would call it "not found").
+            url_path="home" if index == 0 else stem,
             default=index == 0,
         )
         for index, (stem, title, icon) in enumerate(PAGE_SPECS)
@@ -72,9 +74,21 @@ def filter_note(chosen: Filters, applied: tuple[str, ...]) -> None:
     """Say which sidebar filters this page applies."""
     if chosen.present:
         return
-    used = [f"{key} = {getattr(chosen, key)}" for key in applied if getattr(chosen, key)]
+    used = [_in_words(key, getattr(chosen, key)) for key in applied if getattr(chosen, key)]
     if used:
-        st.caption("Filtered by " + ", ".join(used) + " (sidebar).")
+        st.caption("Showing " + ", ".join(used) + " (filters in the sidebar).")
+
+
+FILTER_WORDS = {"la": "local authority", "level": "level of need", "focus": "focus", "stage": ""}
+
+
+def _in_words(key: str, value: str) -> str:
+    """One filter as a reader says it: "local authority Merthyr Tydfil", "postnatal"."""
+    from nestmap.dashboard.text import md
+
+    shown = state.area_names().get(value, value) if key == "la" else value.replace("_", " ")
+    words = FILTER_WORDS[key]
+    return f"{words} {md(shown)}" if words else md(shown)
 
 
 BASE_CSS = """

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -214,40 +213,21 @@ def _offline(page: str) -> str:
     return page.replace(_TOOLTIP_AS_TEXT, _TOOLTIP_AS_HTML)
 
 
-def successors(links: Iterable[Row], active: set[str]) -> dict[str, list[str]]:
-    """Referral targets of each active service among active services, in id order."""
-    following: dict[str, set[str]] = {}
-    for link in links:
-        if link["from_service"] in active and link["to_service"] in active:
-            following.setdefault(link["from_service"], set()).add(link["to_service"])
-    return {service: sorted(targets) for service, targets in following.items()}
-
-
-def referral_chain(
-    entry: str, destination: str, hops: int, following: dict[str, list[str]]
-) -> list[str] | None:
-    """One chain of ``hops`` referral links from ``entry`` to ``destination`` (``following``:
-    see ``successors``), for display beside ``analysis.pathways``' row, which gives only its
-    ends.
-
-    Breadth-first with neighbours in id order, so the chain shown is the same on every run;
-    ``None`` if there is no such chain.
-    """
-    if hops == 0:
-        return [entry] if entry == destination else None
-    previous: dict[str, str | None] = {entry: None}
-    frontier = [entry]
-    for _ in range(hops):
-        reached: list[str] = []
-        for service in frontier:
-            for target in following.get(service, ()):
-                if target not in previous:
-                    previous[target] = service
-                    reached.append(target)
-        frontier = reached
-    if destination not in previous or destination not in frontier:
-        return None
-    chain = [destination]
-    while (step := previous[chain[-1]]) is not None:
-        chain.append(step)
-    return chain[::-1]
+def legend_html() -> str:
+    """What the edge colours and node shapes mean (our own text: nothing from the dataset)."""
+    swatch = (
+        '<span style="display:inline-block;width:1.6em;height:0.35em;margin:0 0.3em 0.15em 0;'
+        'background:{colour};vertical-align:middle"></span>{label}'
+    )
+    edges = [
+        swatch.format(colour=colour, label=reason.replace("_", " "))
+        for reason, colour in REASON_COLOURS.items()
+    ]
+    edges.append(swatch.format(colour=MISDIRECTED_COLOUR, label="misdirected (any reason)"))
+    return (
+        '<div style="font-size:0.85em;line-height:1.8">'
+        "<b>Link colour, the referral's reason:</b> " + " · ".join(edges) + "<br>"
+        "<b>Shapes:</b> ◆ offers specialised parent-infant relationship work · ● does not · "
+        "thick dashed border: a dead-end entry point · dashed link: no referral count recorded · "
+        "thicker link: more referrals a year</div>"
+    )

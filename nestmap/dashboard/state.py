@@ -1,17 +1,19 @@
-"""One store per process, and every analysis cached per loaded dataset version.
+"""One store per process, and every ``nestmap.Graph`` call cached per loaded dataset version.
 
 The cache key is the store's location plus ``store.version()``, which changes whenever a dataset
 is loaded: a load from any session (or from the command line) is picked up on the next rerun.
+Pages get every figure from ``nestmap.Graph`` (that is, from ``nestmap.analysis``); nothing
+here or in the pages computes an analysis.
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import streamlit as st
 
-from nestmap import analysis
+from nestmap.api import Graph, Pathways, Table, Tables
 from nestmap.graph import GraphStore, open_store
 from nestmap.vocabulary import DEFAULT_SHARES
 
@@ -34,131 +36,110 @@ def store() -> GraphStore:
     return _open(os.environ.get("NESTMAP_DB", ""), os.environ.get("NESTMAP_NEO4J_URI", ""))
 
 
+def graph() -> Graph:
+    """The process's graph (its store stays open between reruns)."""
+    return Graph.over(store())
+
+
 def dataset_key() -> str:
     current = store()
     return f"{current.location}@{current.version()}"
-
-
-@st.cache_data(show_spinner=False, max_entries=512)
-def _run(name: str, key: str, area: str | None, shares: Shares | None) -> Any:
-    current = store()
-    if name == "need":
-        return analysis.need(current, area, analysis.parse_shares(*(shares or DEFAULT_SHARE_TEXT)))
-    if name in ("info", "local_authority_codes"):
-        return getattr(analysis, name)(current)
-    return getattr(analysis, name)(current, area)
 
 
 def has_graph() -> bool:
     return store().has_graph()
 
 
-def gaps(area: str | None = None) -> list[Row]:
-    return _run("gaps", dataset_key(), area, None)
+@st.cache_data(show_spinner=False, max_entries=512)
+def _call(name: str, key: str, args: tuple[Any, ...]) -> Any:
+    return getattr(graph(), name)(*args)
 
 
-def age_bands(area: str | None = None) -> list[Row]:
-    return _run("age_bands", dataset_key(), area, None)
+def call(name: str, *args: Any) -> Any:
+    """``Graph.NAME(*args)`` on the loaded dataset, cached until another dataset is loaded."""
+    return _call(name, dataset_key(), args)
 
 
-def misdirected(area: str | None = None) -> list[Row]:
-    return _run("misdirected", dataset_key(), area, None)
+Result = TypeVar("Result", covariant=True)
 
 
-def boundaries(area: str | None = None) -> dict[str, list[Row]]:
-    return _run("boundaries", dataset_key(), area, None)
+class ByArea(Protocol[Result]):
+    """A cached analysis of the whole dataset, or of one local authority."""
+
+    def __call__(self, area: str | None = None) -> Result: ...
+
+
+def _per_area(name: str) -> ByArea[Any]:
+    def analysis(area: str | None = None) -> Any:
+        return call(name, area)
+
+    analysis.__name__ = analysis.__qualname__ = name
+    analysis.__doc__ = f"``Graph.{name}(area)``, cached."
+    return analysis
+
+
+gaps: ByArea[list[Row]] = _per_area("gaps")
+age_bands: ByArea[list[Row]] = _per_area("age_bands")
+misdirected: ByArea[list[Row]] = _per_area("misdirected")
+boundaries: ByArea[dict[str, list[Row]]] = _per_area("boundaries")
+pathways: ByArea[Pathways] = _per_area("pathways")
+concentration: ByArea[list[Row]] = _per_area("concentration")
+assessment: ByArea[dict[str, list[Row]]] = _per_area("assessment")
+workforce: ByArea[Tables] = _per_area("workforce")
+thrive: ByArea[list[Row]] = _per_area("thrive")
+groups_left_out: ByArea[list[Row]] = _per_area("groups_left_out")
+services: ByArea[list[Row]] = _per_area("services")
+misdirected_summary: ByArea[dict[str, Any]] = _per_area("misdirected_summary")
+dead_ends: ByArea[dict[str, int]] = _per_area("dead_ends")
 
 
 def threshold_cliffs(area: str | None = None) -> list[Row]:
-    return _run("threshold_cliffs", dataset_key(), area, None)
-
-
-def pathways(area: str | None = None) -> list[Row]:
-    return _run("pathways", dataset_key(), area, None)
-
-
-def concentration(area: str | None = None) -> list[Row]:
-    return _run("concentration", dataset_key(), area, None)
+    return call("boundaries", area, "threshold_cliffs")
 
 
 def need(area: str | None = None, shares: Shares | None = None) -> list[Row]:
-    return _run("need", dataset_key(), area, shares or DEFAULT_SHARE_TEXT)
+    return call("need", area, *(shares or DEFAULT_SHARE_TEXT))
 
 
-def assessment(area: str | None = None) -> dict[str, list[Row]]:
-    return _run("assessment", dataset_key(), area, None)
-
-
-def workforce(area: str | None = None) -> dict[str, Any]:
-    return _run("workforce", dataset_key(), area, None)
-
-
-def thrive(area: str | None = None) -> list[Row]:
-    return _run("thrive", dataset_key(), area, None)
-
-
-def groups_left_out(area: str | None = None) -> list[Row]:
-    return _run("groups_left_out", dataset_key(), area, None)
-
-
-def services(area: str | None = None) -> list[Row]:
-    return _run("services", dataset_key(), area, None)
+def per_area(
+    metric: str, level: str | None = None, stage: str | None = None, shares: Shares | None = None
+) -> dict[str, float | None]:
+    """One figure per local authority (see ``Graph.per_area``)."""
+    return call("per_area", metric, level, stage, shares or DEFAULT_SHARE_TEXT)
 
 
 def info() -> dict[str, Any]:
-    return _run("info", dataset_key(), None, None)
+    return call("info")
 
 
 def local_authority_codes() -> list[str]:
-    return _run("local_authority_codes", dataset_key(), None, None)
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def _area_names(key: str) -> dict[str, str]:
-    return {row["area_code"]: row["area_name"] for row in analysis.gaps(store())}
+    return [row["code"] for row in call("local_authorities")]
 
 
 def area_names() -> dict[str, str]:
     """Local authority names by code."""
-    return _area_names(dataset_key())
-
-
-@st.cache_resource(show_spinner=False, max_entries=1)
-def _referral_links(key: str) -> tuple[Row, ...]:
-    # A resource, not data: a national dataset has a million links, and st.cache_data would
-    # unpickle a fresh copy on every rerun. Callers only read it.
-    from nestmap.interop import dataset_tables
-
-    header, *rows = dataset_tables(store())["referrals"]
-    links = (dict(zip(header, row, strict=True)) for row in rows)
-    return tuple({**link, "count": int(link["count"]) if link["count"] else None} for link in links)
-
-
-def referral_links() -> tuple[Row, ...]:
-    """Every referral link of the loaded dataset (any status), counts as ints or None."""
-    return _referral_links(dataset_key())
-
-
-@st.cache_data(show_spinner=False, max_entries=8)
-def _service_names(key: str) -> dict[str, str]:
-    return {row["id"]: row["name"] for row in services()}
+    return call("area_names")
 
 
 def service_names() -> dict[str, str]:
-    return _service_names(dataset_key())
+    """Service names by id."""
+    return call("service_names")
+
+
+def region_name() -> str | None:
+    return call("region_name")
 
 
 @st.cache_resource(show_spinner=False, max_entries=1)
-def _active_successors(key: str) -> dict[str, list[str]]:
-    from nestmap.dashboard.network import successors
+def _referral_links(key: str) -> Table:
+    # A resource, not data: a national dataset has a million links, and st.cache_data would
+    # unpickle a fresh copy on every rerun. Callers only read it.
+    return graph().referral_links()
 
-    active = {row["id"] for row in services() if row["status"] == "active"}
-    return successors(referral_links(), active)
 
-
-def active_successors() -> dict[str, list[str]]:
-    """Who each active service refers to among active services (for showing pathway chains)."""
-    return _active_successors(dataset_key())
+def referral_links() -> Table:
+    """Every referral link of the loaded dataset (any status), counts as ints or None."""
+    return _referral_links(dataset_key())
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -169,8 +150,3 @@ def _read_only(key: str, cypher: str, limit: int, timeout_s: float) -> Any:
 def read_only(cypher: str, limit: int, timeout_s: float) -> tuple[list[str], list[list[Any]], bool]:
     """User-written Cypher through the store's read-only guard; errors are not cached."""
     return _read_only(dataset_key(), cypher, limit, timeout_s)
-
-
-def clear() -> None:
-    """Forget every cached result (after this process loaded a new dataset)."""
-    _run.clear()

@@ -1,7 +1,10 @@
-"""Every table on every page: shown, and exported to CSV and XLSX.
+"""Every table on every page: shown in plain words, and exported to CSV and XLSX.
 
-Lists inside a cell are joined with ``|`` (the input format's list separator), so an exported
-table reads the same way as the dataset it came from.
+On the page a table reads without a glossary: human column headers, service and local
+authority names instead of their ids (the ids stay in hidden columns an analyst can show from
+the table's toolbar), lists as lists. The frame itself keeps the analysis's keys, and the
+downloads keep them too, with lists joined by ``|`` (the input format's list separator), so an
+exported table reads like the CLI's CSV and the dataset it came from.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 import io
 import re
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 import streamlit as st
@@ -21,16 +24,94 @@ from nestmap.dashboard.filters import current
 MAX_SHOWN_ROWS = 20_000
 
 
+# Column headers on the page (other columns: their key with spaces, capitalised).
+LABELS: dict[str, str] = {
+    "area_code": "Local authority code",
+    "area_name": "Local authority",
+    "level": "Level of need",
+    "specialised_services": "Specialised services",
+    "any_services": "Services (any focus)",
+    "from_service": "From",
+    "from_name": "From",
+    "to_service": "To",
+    "to_name": "To",
+    "count": "Referrals a year",
+    "kinds": "Interfaces",
+    "below": "Below the child-protection threshold",
+    "above": "Within child protection",
+    "entry_service": "Entry point",
+    "entry_name": "Entry point",
+    "destination": "Destination",
+    "destination_name": "Destination",
+    "hops": "Referral links",
+    "service_id": "Service",
+    "id": "Service",
+    "name": "Name",
+    "onward": "Can pass on",
+    "assessing_services": "Services assessing the relationship",
+    "supporting_fathers": "Supporting fathers and partners",
+    "not_recorded": "Nothing recorded",
+    "thrive_group": "THRIVE grouping",
+    "practitioners_level_2_3": "Practitioners at AiMH levels 2-3",
+}
+# An id column and the column that already holds its name (the id is then only hidden).
+NAME_BESIDE: dict[str, str] = {
+    "area_code": "area_name",
+    "id": "name",
+    "service_id": "name",
+    "entry_service": "entry_name",
+    "destination": "destination_name",
+    "from_service": "from_name",
+    "to_service": "to_name",
+}
+# Columns of service ids (one or a list) shown by name when no name column is beside them.
+SERVICE_COLUMNS = frozenset(
+    {
+        "specialised_services",
+        "any_services",
+        "from_service",
+        "to_service",
+        "entry_service",
+        "destination",
+        "service_id",
+        "below",
+        "above",
+        "assessing_services",
+        "supporting_fathers",
+        "not_recorded",
+        "services_added",
+        "services_retired",
+    }
+)
+
+
+def label(column: str) -> str:
+    """A column's header on the page."""
+    return LABELS.get(column) or column.replace("_", " ").capitalize()
+
+
 def _cell(value: Any) -> Any:
+    """A list stays a list (of text); a mapping becomes a list of ``key:value``."""
     if isinstance(value, list | tuple):
-        return "|".join("" if item is None else str(item) for item in value)
+        return ["" if item is None else str(item) for item in value]
     if isinstance(value, Mapping):
-        return "|".join(f"{key}:{item}" for key, item in value.items())
+        return [f"{key}:{item}" for key, item in value.items()]
     return value
 
 
+def _joined(table: pd.DataFrame) -> pd.DataFrame:
+    """List cells joined by ``|`` (for the downloads)."""
+    joined = table.copy()
+    for column in joined.columns:
+        if any(isinstance(value, list) for value in joined[column]):
+            joined[column] = [
+                "|".join(value) if isinstance(value, list) else value for value in joined[column]
+            ]
+    return joined
+
+
 def frame(rows: Iterable[Mapping[str, Any]], columns: list[str] | None = None) -> pd.DataFrame:
-    """Rows of an analysis as a DataFrame with list cells joined by ``|``."""
+    """Rows of an analysis as a DataFrame; lists stay lists (joined only in downloads)."""
     records = [{key: _cell(value) for key, value in row.items()} for row in rows]
     table = pd.DataFrame.from_records(records, columns=columns)
     if columns is not None:
@@ -63,7 +144,7 @@ def display_safe(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def csv_bytes(table: pd.DataFrame) -> bytes:
-    return table.to_csv(index=False).encode("utf-8")
+    return _joined(table).to_csv(index=False).encode("utf-8")
 
 
 def xlsx_bytes(table: pd.DataFrame, sheet: str = "table") -> bytes:
@@ -74,7 +155,7 @@ def xlsx_bytes(table: pd.DataFrame, sheet: str = "table") -> bytes:
     worksheet = workbook.active
     worksheet.title = re.sub(r"[\[\]:*?/\\]", "_", sheet)[:31] or "table"
     worksheet.append([str(column) for column in table.columns])
-    for record in table.itertuples(index=False):
+    for record in _joined(table).itertuples(index=False):
         worksheet.append([_excel_value(value) for value in record])
     for row in worksheet.iter_rows(min_row=2):
         for cell in row:
@@ -86,6 +167,8 @@ def xlsx_bytes(table: pd.DataFrame, sheet: str = "table") -> bytes:
 
 
 def _excel_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return "|".join(value)
     if value is None or (not isinstance(value, str | bytes) and pd.isna(value)):
         return None
     if hasattr(value, "item"):  # numpy scalars
@@ -98,27 +181,30 @@ def show(
     name: str,
     *,
     styled: Any = None,
-    height: int | str = "auto",
+    height: int | Literal["auto", "stretch", "content"] = "auto",
     column_config: dict[str, Any] | None = None,
 ) -> None:
-    """The table, then its CSV and XLSX downloads (hidden in presentation mode).
+    """The table in plain words, then its CSV and XLSX downloads (hidden in presentation mode).
 
     ``name`` is the file name stem and the widget key; ``styled`` an optional pandas Styler of
-    the same table.
+    the same table (shown as it is, with the same headers and hidden id columns).
     """
+    shown, config, order = for_people(table, names=styled is None)
+    config.update(column_config or {})
     if len(table) > MAX_SHOWN_ROWS:
         st.caption(
             f"Showing the first {MAX_SHOWN_ROWS:,} of {len(table):,} rows; the downloads have "
             "them all."
         )
-        table_shown: Any = table.head(MAX_SHOWN_ROWS)
+        table_shown: Any = shown.head(MAX_SHOWN_ROWS)
     else:
-        table_shown = styled if styled is not None else table
+        table_shown = styled if styled is not None else shown
     st.dataframe(
         table_shown,
         hide_index=True,
         height=height,
-        column_config=column_config,
+        column_config=config,
+        column_order=order,
         width="stretch",
     )
     if current().present:
@@ -150,3 +236,50 @@ def download(place: Any, label: str, data: Any, file_name: str, key: str | None 
         on_click="ignore",
         icon=":material/download:",
     )
+
+
+def for_people(
+    table: pd.DataFrame, names: bool = True
+) -> tuple[pd.DataFrame, dict[str, Any], list[str]]:
+    """The table as a page shows it: (data, column settings, visible columns in order).
+
+    An id column beside its name column is hidden; a column of service ids (or an area code)
+    with no name beside it gets a column of names in its place, the ids hidden after it
+    (``names``: add such columns; off for a Styler, which styles the table as it is)."""
+    shown = table.copy()
+    config: dict[str, Any] = {}
+    order: list[str] = []
+    for column in table.columns:
+        header = label(str(column))
+        if NAME_BESIDE.get(str(column)) in table.columns:
+            config[column] = st.column_config.Column(f"{header} (id)")
+            continue
+        lookup = _names_for(str(column)) if names else None
+        if lookup is not None:
+            named = f"{column} (names)"
+            shown[named] = [_named(value, lookup) for value in table[column]]
+            config[named] = st.column_config.Column(header)
+            config[column] = st.column_config.Column(f"{header} (id)")
+            order.append(named)
+            continue
+        config[column] = st.column_config.Column(header)
+        order.append(column)
+    return shown, config, order
+
+
+def _names_for(column: str) -> dict[str, str] | None:
+    from nestmap.dashboard import state
+
+    if column not in SERVICE_COLUMNS and column != "area_code":
+        return None
+    if not state.has_graph():
+        return None
+    return state.area_names() if column == "area_code" else state.service_names()
+
+
+def _named(value: Any, lookup: dict[str, str]) -> Any:
+    if isinstance(value, list):
+        return [lookup.get(item, item) for item in value]
+    if isinstance(value, str):
+        return lookup.get(value, value)
+    return value

@@ -15,7 +15,7 @@ from nestmap.graph.readonly import check_read_only
 from nestmap.graph.records import GraphRows, graph_rows
 from nestmap.graph.store import GraphStore, Progress
 from nestmap.loaders.dataset import Dataset
-from nestmap.loaders.read import gc_paused
+from nestmap.memory import gc_paused
 
 # Node tables first: link tables refer to them.
 _COPY_ORDER: tuple[tuple[str, str], ...] = (
@@ -101,14 +101,14 @@ class EmbeddedStore(GraphStore):
             self._close_handles()
 
     def run(self, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        table = self.run_arrow(name, params)
+        table = self.run_table(name, params)
         # Arrow builds the row dicts in C++: at 400k rows ~10x faster than get_all(). The
         # collector is paused meanwhile: millions of new containers would trigger repeated
         # full collections that find nothing to free (a third of the time at that size).
         with gc_paused():
             return table.to_pylist()
 
-    def run_arrow(self, name: str, params: dict[str, Any] | None = None) -> Any:
+    def run_table(self, name: str, params: dict[str, Any] | None = None) -> Any:
         """Run the named query; the result as one ``pyarrow.Table`` (columnar, for large
         results: analyses sort and shape them without a Python object per cell)."""
         text = queries.load(name, self.dialect)

@@ -111,8 +111,10 @@ class Neo4jStore(GraphStore):
                 session.run(statement).consume()
             with session.begin_transaction() as tx:
                 report("clearing the previous graph")
-                while tx.run(queries.load("clear_graph"), batch=10_000).single()["deleted"]:
-                    pass
+                while True:  # in batches: one huge delete would hold every node in memory
+                    cleared = tx.run(queries.load("clear_graph"), batch=10_000).single()
+                    if cleared is None or not cleared["deleted"]:
+                        break
                 for name, key in _WRITES:
                     batch_rows = getattr(rows, key)
                     if batch_rows:

@@ -1,4 +1,4 @@
-"""Turn a validated Dataset into the graph's node and link rows (SPEC.md section 2).
+"""Turn a validated Dataset into the graph's node and link rows (docs/analyses.md, "The graph").
 
 Both engines write exactly these rows, so the graph is the same whichever engine holds it.
 """

@@ -27,6 +27,15 @@ class GraphStore(ABC):
     def run(self, name: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run the named read query with parameters; rows as dicts."""
 
+    def run_table(self, name: str, params: dict[str, Any] | None = None) -> Any:
+        """The named read query's result as one ``pyarrow.Table`` (columnar: analyses sort and
+        shape large results without a Python object per cell). Engines that can hand Arrow over
+        directly override this; the default builds it from ``run``'s rows (types inferred; no
+        rows gives a table without columns)."""
+        import pyarrow as pa
+
+        return pa.Table.from_pylist(self.run(name, params))
+
     @abstractmethod
     def run_read_only(
         self, cypher: str, params: dict[str, Any] | None, limit: int, timeout_s: float

@@ -1,4 +1,4 @@
-"""Datasets in and out: the loaded graph back to SPEC.md section 1 files, and a blank template
+"""Datasets in and out: the loaded graph back to docs/data-format.md's files, and a blank template
 workbook with dropdowns for every enumerated column."""
 
 from nestmap.interop.dataset_files import (

@@ -1,4 +1,4 @@
-"""Write the loaded dataset in exactly the input format (SPEC.md section 1)."""
+"""Write the loaded dataset in exactly the input format (docs/data-format.md)."""
 
 from __future__ import annotations
 

@@ -122,7 +122,7 @@ def _read_csv_folder(folder: Path, warnings: list[str]) -> tuple[list[dict], dic
     if (folder / "locations.csv").is_file():
         _check_locations(_csv_rows(folder / "locations.csv", ("id",)), "locations.csv", warnings)
     for service in services:
-        service["service_areas"] = areas.get(service["id"], [])
+        service["service_areas"] = areas.get(service["id"], [])  # type: ignore[assignment]
     return services, organisations
 
 

@@ -1,4 +1,4 @@
-"""Read and validate a mapping dataset (SPEC.md section 1)."""
+"""Read and validate a mapping dataset (docs/data-format.md)."""
 
 from __future__ import annotations
 

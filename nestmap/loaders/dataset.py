@@ -63,7 +63,7 @@ class StaffPost:
 
 @dataclass
 class Dataset:
-    """A whole mapping dataset, every rule of SPEC.md section 1 already checked."""
+    """A whole mapping dataset, every rule of docs/data-format.md already checked."""
 
     name: str
     areas: list[Area]

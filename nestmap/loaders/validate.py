@@ -1,4 +1,4 @@
-"""Check every rule of SPEC.md section 1 and build the validated Dataset.
+"""Check every rule of docs/data-format.md and build the validated Dataset.
 
 All violations are collected (never the first only) and raised together as one InputError,
 each located by file, row, column and value.
@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from nestmap import vocabulary as v
 from nestmap.errors import InputError, Problem
 from nestmap.loaders.dataset import Area, Dataset, Offer, Referral, Service, StaffPost
-from nestmap.loaders.read import RawDataset, RawTable, gc_paused
+from nestmap.loaders.read import RawDataset, RawTable
+from nestmap.memory import gc_paused
 
 _TRUE = {"true", "yes", "1"}
 _FALSE = {"false", "no", "0"}
@@ -276,7 +278,10 @@ def validate(raw: RawDataset) -> Dataset:
     referrals = checker.referrals(parsed["referrals"] or [], services)
     workforce = checker.workforce(parsed["workforce"] or [], services)
     if parsed["offers"] is not None:
-        checker.every_service_offers(parsed["services"] or [], services, offers)
+        # A service whose offers rows all failed their own checks has rows in offers: those
+        # problems are reported, "no row in offers" would only repeat them.
+        with_rows = _cells(raw.tables["offers"], "service_id")
+        checker.every_service_offers(parsed["services"] or [], services, offers, with_rows)
     if checker.problems:
         raise InputError(checker.problems)
     return Dataset(
@@ -289,6 +294,14 @@ def validate(raw: RawDataset) -> Dataset:
         file_hashes=raw.file_hashes,
         origin=raw.origin,
     )
+
+
+def _cells(table: RawTable, column: str) -> set[str]:
+    """Every (stripped) value in ``column`` of ``table``, whether its row parsed or not."""
+    if column not in table.header:
+        return set()
+    position = table.header.index(column)
+    return {cells[position].strip() for _, cells in table.rows if position < len(cells)}
 
 
 def local_authorities_in(areas: dict[str, Area]) -> dict[str, set[str]]:
@@ -430,7 +443,7 @@ class _Checker:
         ok = True
         if not self.areas_known:
             return None
-        for code in row.values["areas"]:  # type: ignore[union-attr]
+        for code in row.values["areas"]:  # type: ignore[attr-defined]
             if code not in areas:
                 reason = "no area has this code in areas"
             elif not expanded[code]:
@@ -508,9 +521,13 @@ class _Checker:
         ]
 
     def every_service_offers(
-        self, rows: list[Row], services: dict[str, Service], offers: list[Offer]
+        self,
+        rows: list[Row],
+        services: dict[str, Service],
+        offers: list[Offer],
+        with_rows: AbstractSet[str] = frozenset(),
     ) -> None:
-        offering = {offer.service_id for offer in offers}
+        offering = {offer.service_id for offer in offers} | with_rows
         for row in rows:
             service_id = str(row.values["id"])
             if service_id in services and service_id not in offering:

@@ -1,4 +1,4 @@
-// Uniqueness constraints for the nestmap graph (SPEC.md section 2); idempotent.
+// Uniqueness constraints for the nestmap graph (docs/analyses.md, "The graph"); idempotent.
 CREATE CONSTRAINT area_code IF NOT EXISTS FOR (a:Area) REQUIRE a.code IS UNIQUE;
 CREATE CONSTRAINT service_id IF NOT EXISTS FOR (s:Service) REQUIRE s.id IS UNIQUE;
 CREATE CONSTRAINT level_name IF NOT EXISTS FOR (l:Level) REQUIRE l.name IS UNIQUE;

@@ -69,8 +69,8 @@ def interfaces_table(key: str, area: str | None) -> pd.DataFrame:
 
 
 links = interfaces_table(state.dataset_key(), chosen.la)
-kinds = sorted({kind for cell in links["kinds"] for kind in cell.split("|") if kind})
+kinds = sorted({kind for cell in links["kinds"] for kind in cell if kind})
 if kinds and not chosen.present:
     picked = st.multiselect("Interface kinds", kinds, default=kinds, key="boundaries_kinds")
-    links = links[links["kinds"].map(lambda cell: bool(set(cell.split("|")) & set(picked)))]
+    links = links[links["kinds"].map(lambda cell: bool(set(cell) & set(picked)))]
 tables.show(links, "interfaces")

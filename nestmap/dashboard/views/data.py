@@ -12,7 +12,6 @@ import streamlit as st
 from nestmap.dashboard import layout, state, tables
 from nestmap.dashboard.text import md
 from nestmap.errors import InputError, NestmapError
-from nestmap.loaders import read_dataset_bytes
 
 chosen = layout.start(
     "Data",
@@ -34,7 +33,9 @@ uploaded = st.file_uploader(
 )
 if uploaded is not None and st.button("Replace the graph with this dataset", type="primary"):
     try:
-        dataset = read_dataset_bytes(uploaded.name, uploaded.getvalue())
+        # Graph.load checks every rule first and replaces the graph only when all pass.
+        with st.spinner("Loading..."):
+            state.graph().load(uploaded.getvalue(), name=uploaded.name)
     except InputError as exc:
         st.session_state["data_problems"] = (
             uploaded.file_id,
@@ -44,8 +45,6 @@ if uploaded is not None and st.button("Replace the graph with this dataset", typ
     except (NestmapError, ValueError) as exc:
         st.session_state["data_problems"] = (uploaded.file_id, str(exc), [])
     else:
-        with st.spinner("Loading..."):
-            store.replace(dataset)
         st.cache_data.clear()
         st.session_state.pop("data_problems", None)
         st.session_state["upload_generation"] = generation + 1

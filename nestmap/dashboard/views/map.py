@@ -26,24 +26,13 @@ if not chosen.present:
 
 codes = state.local_authority_codes()
 names = state.area_names()
-values: dict[str, float | None] = dict.fromkeys(codes, 0)
-if metric == "gap cells":
-    for row in state.gaps():
-        if (chosen.level in (None, row["level"])) and (chosen.stage in (None, row["stage"])):
-            values[row["area_code"]] = (values[row["area_code"]] or 0) + int(row["gap"])
-elif metric == "demand shortfall":
-    for row in state.need(None, st.session_state.get("need_shares")):
-        if chosen.level in (None, row["level"]):
-            if row["shortfall"] is None:
-                values[row["area_code"]] = None
-            elif values[row["area_code"]] is not None:
-                values[row["area_code"]] = (values[row["area_code"]] or 0) + row["shortfall"]
-else:
-    covers = {s["id"]: s["covers"] for s in state.services()}
-    for row in state.misdirected():
-        for code in covers.get(row["from_service"], []):
-            if code in values:
-                values[code] = (values[code] or 0) + (row["count"] or 0)
+# The figures per LA come from nestmap.analysis.per_area (the filters apply as the captions say).
+values = state.per_area(
+    metric.replace(" ", "_"),
+    chosen.level,
+    chosen.stage if metric == "gap cells" else None,
+    st.session_state.get("need_shares"),
+)
 
 shapes = boundaries()
 missing = [code for code in codes if code not in shapes]

@@ -35,8 +35,8 @@ shares = tuple(f"{st.session_state[f'need_share_{level}']:.4f}" for level in NEE
 # Kept for the Overview and Map pages, which show the same shortfall.
 st.session_state["need_shares"] = (shares[0], shares[1], shares[2])
 inputs[3].caption(
-    "Shares are assumptions: the general-population alternative is lower (DOMAIN: secure "
-    "55-60%, insecure 25-30%, disorganised 15%)."
+    "Shares are assumptions: the general-population alternative is lower (secure "
+    "55-60%, insecure 25-30%, disorganised 15%; see the project's docs/vocabulary.md)."
 )
 
 rows = state.need(chosen.la, st.session_state["need_shares"])

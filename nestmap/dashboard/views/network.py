@@ -57,14 +57,19 @@ else:
         (r["from_service"], r["to_service"], r["reason"]): r["problems"]
         for r in state.misdirected(chosen.la)
     }
-    dead_ends = {r["entry_service"] for r in state.pathways(chosen.la) if r["destination"] is None}
+    pathways = state.pathways(chosen.la)
+    dead_ends = {r["entry_service"] for r in pathways if r["destination"] is None}
+    shown = {n["id"] for n in selection.nodes}
+    dead_pairs = sum(r["destination"] is None and r["entry_service"] in shown for r in pathways)
+    dead_services = len(dead_ends & shown)
     shown_misdirected = sum(
         (e["from_service"], e["to_service"], e["reason"]) in misdirected for e in selection.edges
     )
     st.caption(
         f"{len(selection.nodes):,} services · {len(selection.edges):,} referral links · "
-        f"{shown_misdirected:,} misdirected · "
-        f"{len(dead_ends & {n['id'] for n in selection.nodes}):,} dead-end entry points"
+        f"{shown_misdirected:,} misdirected · dead ends: {dead_services:,} entry-point "
+        f"service{'' if dead_services == 1 else 's'}, {dead_pairs:,} local authority × entry "
+        "point pairs (as on Overview)"
     )
     height = 760 if chosen.present else 680
     drawing = network.network_html(
@@ -86,7 +91,8 @@ else:
             LEVEL_COLOURS, ("blue", "green", "orange", "violet"), strict=True
         )
     )
-    st.caption(f"Levels: {legend} · :red[━] misdirected link")
+    st.caption(f"Node colour, the highest level of need offered: {legend}")
+    st.html(network.legend_html())
 
 if not chosen.present and selection.nodes and not selection.too_large:
     with st.expander("Links shown", expanded=False):

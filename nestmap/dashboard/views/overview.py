@@ -1,5 +1,7 @@
 """Overview: the region at a glance, and the headline findings as figures."""
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from nestmap.dashboard import layout, state
@@ -18,7 +20,8 @@ la_codes = state.local_authority_codes()
 catalogue = state.services(area)
 names = state.area_names()
 
-where = md(names.get(area, area)) if area else md(info.get("dataset") or "the loaded dataset")
+region = state.region_name() or info.get("dataset") or "the loaded dataset"
+where = md(names.get(area, area)) if area else md(region)
 st.subheader(f"At a glance: {where}")
 counts = st.columns(4)
 counts[0].metric(
@@ -48,18 +51,14 @@ def gap_cells(key: str, area: str | None) -> tuple[str, str]:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def misdirected_referrals(key: str, area: str | None) -> tuple[str, str]:
-    misdirected = state.misdirected(area)
-    total = sum(row["count"] for row in state.concentration(area))
-    relationship = sum(
-        row["count"] or 0 for row in misdirected if row["reason"] == "parent_infant_relationship"
-    )
+    found = state.misdirected_summary(area)
     share = (
-        f"{relationship / total:.0%} of parent-infant relationship referrals go where that "
-        "support is not."
-        if total
+        f"{found['relationship_share']:.0%} of parent-infant relationship referrals go where "
+        "that support is not."
+        if found["relationship_share"] is not None
         else "No parent-infant relationship referral volumes recorded."
     )
-    return f"{sum(row['count'] or 0 for row in misdirected):,}", share
+    return f"{found['referrals']:,}", share
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -75,18 +74,19 @@ def threshold_cliffs(key: str, area: str | None) -> tuple[str, str]:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def dead_ends(key: str, area: str | None) -> tuple[str, str]:
-    pathways = state.pathways(area)
-    dead = sum(row["destination"] is None for row in pathways)
+    found = state.dead_ends(area)
     return (
-        f"{dead:,} of {len(pathways):,}",
-        "Universal entry points with no referral chain to specialised help within 6 links.",
+        f"{found['pairs']:,} of {found['of_pairs']:,}",
+        "Universal entry points with no referral chain to specialised help within 6 links, "
+        "counted once per local authority they serve "
+        f"({found['services']:,} of {found['of_services']:,} services).",
     )
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def practitioners(key: str, area: str | None) -> tuple[str, str]:
     return (
-        f"{state.workforce(area)['practitioners_level_2_3']:,}",
+        f"{state.workforce(area).figures['practitioners_level_2_3']:,}",
         "Infant mental health competency (AiMH UK framework) across the workforce recorded.",
     )
 
@@ -103,7 +103,7 @@ def shortfall(key: str, area: str | None, shares: tuple[str, str, str] | None) -
 st.subheader("Headline findings")
 # Cached per dataset version: the figures are small even when the rows behind them are not.
 key = state.dataset_key()
-findings = [
+findings: list[tuple[str, Callable[..., tuple[str, str]], str, str]] = [
     ("Gap cells", gap_cells, "coverage", "Coverage matrix"),
     ("Misdirected referrals a year", misdirected_referrals, "referrals", "Referrals"),
     ("Threshold cliffs", threshold_cliffs, "boundaries", "Boundaries"),

@@ -4,9 +4,6 @@ import pandas as pd
 import streamlit as st
 
 from nestmap.dashboard import layout, state, tables
-from nestmap.dashboard.network import referral_chain
-
-MAX_CHAINS = 2_000
 
 chosen = layout.start(
     "Pathways",
@@ -20,22 +17,20 @@ layout.filter_note(chosen, ("la",))
 rows = state.pathways(chosen.la)
 names = state.service_names()
 area_names = state.area_names()
-# Chains are traced here from the dataset's links (pathways gives only the two ends); for a
-# national table that is too many searches per page view, so it waits for an LA filter.
-show_chains = len(rows) <= MAX_CHAINS
-following = state.active_successors() if show_chains else {}
-
-dead = [r for r in rows if r["destination"] is None]
+dead = state.dead_ends(chosen.la)
 columns = st.columns(2)
-columns[0].metric("Entry points (LA x service)", f"{len(rows):,}")
-columns[1].metric("Dead ends", f"{len(dead):,}")
+columns[0].metric("Entry points (local authority × service)", f"{dead['of_pairs']:,}")
+columns[1].metric(
+    "Dead ends (local authority × service)",
+    f"{dead['pairs']:,}",
+    help=f"{dead['services']:,} of {dead['of_services']:,} entry-point services are a dead end "
+    "in at least one local authority.",
+)
 
 table = []
-for r in rows:
-    path = ""
-    if show_chains and r["destination"] is not None:
-        chain = referral_chain(r["entry_service"], r["destination"], r["hops"], following)
-        path = " → ".join(names.get(s, s) for s in chain) if chain else ""
+# Each chain is the one the pathways analysis found (nestmap.analysis.pathways).
+for r, chain in zip(rows, rows.chains, strict=True):
+    path = " → ".join(names.get(s, s) for s in chain) if chain else ""
     table.append(
         {
             "area_code": r["area_code"],
@@ -79,6 +74,5 @@ tables.show(
 if not chosen.present:
     st.caption(
         "Dead ends are highlighted. The path is one shortest chain of referral links "
-        "through active services (several may tie)."
-        + ("" if show_chains else " Choose a local authority in the sidebar to see the paths.")
+        "through active services (several may tie: of those, the one through the smallest ids)."
     )

@@ -1,5 +1,7 @@
 """Query: a read-only Cypher console for analysts (row limit, timeout, writes refused)."""
 
+from typing import Any
+
 import pandas as pd
 import streamlit as st
 
@@ -35,7 +37,7 @@ if submitted:
     try:
         columns, rows, truncated = state.read_only(cypher, int(limit), float(timeout))
     except ReadOnlyError as exc:
-        outcome = {"state": "refused", "message": str(exc)}
+        outcome: dict[str, Any] | None = {"state": "refused", "message": str(exc)}
     except QueryTimeoutError as exc:
         outcome = {"state": "timed out", "message": str(exc)}
     except NestmapError as exc:

@@ -228,8 +228,8 @@ if not chosen.present:
         "· dark green with ✓: a gap this scenario closes."
     )
 names = state.service_names()
-added_names = {
-    service.get("id"): str(service.get("name") or service.get("id"))
+added_names: dict[str, str] = {
+    str(service.get("id")): str(service.get("name") or service.get("id"))
     for service in document.get("add_services") or []
     if isinstance(service, dict)
 }

@@ -15,7 +15,7 @@ layout.filter_note(chosen, ("la", "stage"))
 found = state.workforce(chosen.la)
 
 st.subheader("Workforce")
-st.metric("Practitioners at AiMH levels 2-3", f"{found['practitioners_level_2_3']:,}")
+st.metric("Practitioners at AiMH levels 2-3", f"{found.figures['practitioners_level_2_3']:,}")
 if found["areas"]:
     st.plotly_chart(
         figures.workforce_bars(found["areas"], chosen.present),

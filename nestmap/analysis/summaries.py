@@ -1,0 +1,141 @@
+"""Lookups and per-LA figures built on the analyses, for pages and reports that summarise.
+
+The dashboard shows these as they are: it counts nothing itself, so a figure on a page is the
+same as the one a notebook gets from ``nestmap.Graph``.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from nestmap.analysis._shape import Row
+from nestmap.analysis.core import (
+    _local_authorities,
+    concentration,
+    gaps,
+    misdirected,
+    need,
+    pathways,
+)
+from nestmap.analysis.extra import services
+from nestmap.graph import GraphStore
+
+AREA_METRICS = ("gap_cells", "demand_shortfall", "misdirected_referrals")
+
+
+def local_authorities(store: GraphStore, area: str | None = None) -> list[Row]:
+    """The local authorities (all, or the one asked for) by code: ``code``, ``name``,
+    ``under2_population``."""
+    return [
+        {"code": la["code"], "name": la["name"], "under2_population": la["under2_population"]}
+        for la in _local_authorities(store, area)
+    ]
+
+
+def service_names(store: GraphStore) -> dict[str, str]:
+    """Service names by id (every status)."""
+    return {row["id"]: row["name"] for row in store.run("export_services")}
+
+
+def region_name(store: GraphStore) -> str | None:
+    """The name of the one region the local authorities are part of, else None."""
+    areas = store.run("export_areas")
+    parents = {row["parent_code"] for row in areas if row["kind"] == "local_authority"}
+    names = {row["code"]: row["name"] for row in areas if row["kind"] == "region"}
+    if len(parents) == 1 and (parent := parents.pop()) in names:
+        return str(names[parent])
+    return None
+
+
+def referral_links(store: GraphStore) -> list[Row]:
+    """Every referral link of the loaded dataset (services of any status), by from_service,
+    to_service, reason; ``count`` an int or None."""
+    rows = [
+        {
+            "from_service": row["from_service"],
+            "to_service": row["to_service"],
+            "reason": row["reason"],
+            "count": int(row["count"]) if row["count"] is not None else None,
+            "source": row["source"],
+        }
+        for row in store.run("export_referrals")
+    ]
+    rows.sort(key=lambda r: (r["from_service"], r["to_service"], r["reason"]))
+    return rows
+
+
+def misdirected_summary(store: GraphStore, area: str | None = None) -> dict[str, Any]:
+    """The misdirected headline: referrals a year on misdirected links (blank counts as 0),
+    and of the parent-infant relationship referrals (as in ``concentration``) how many are on
+    misdirected links and their ``relationship_share`` (4 places; None when none recorded)."""
+    from nestmap.analysis.core import _share
+
+    rows = misdirected(store, area)
+    relationship_total = sum(row["count"] for row in concentration(store, area))
+    relationship = sum(
+        row["count"] or 0 for row in rows if row["reason"] == "parent_infant_relationship"
+    )
+    return {
+        "links": len(rows),
+        "referrals": sum(row["count"] or 0 for row in rows),
+        "relationship_referrals": relationship,
+        "relationship_total": relationship_total,
+        "relationship_share": _share(relationship, relationship_total)
+        if relationship_total
+        else None,
+    }
+
+
+def dead_ends(store: GraphStore, area: str | None = None) -> dict[str, int]:
+    """Dead ends of ``pathways``, in both units pages use: ``pairs`` (LA x entry point rows
+    with no destination, of ``of_pairs``) and ``services`` (entry points that are a dead end
+    in at least one LA, of ``of_services``)."""
+    rows = pathways(store, area)
+    dead = [row for row in rows if row["destination"] is None]
+    return {
+        "pairs": len(dead),
+        "of_pairs": len(rows),
+        "services": len({row["entry_service"] for row in dead}),
+        "of_services": len({row["entry_service"] for row in rows}),
+    }
+
+
+def per_area(
+    store: GraphStore,
+    metric: str,
+    level: str | None = None,
+    stage: str | None = None,
+    shares: dict[str, Decimal] | None = None,
+) -> dict[str, float | None]:
+    """One figure per local authority (every LA, by code):
+
+    - ``gap_cells``: gap cells of ``gaps`` (only ``level``/``stage`` when given);
+    - ``demand_shortfall``: the sum of ``need``'s shortfall over its levels (only ``level``),
+      None for an LA without a population;
+    - ``misdirected_referrals``: referrals a year on misdirected links, counted in every LA the
+      referring service covers (blank counts as 0).
+    """
+    values: dict[str, float | None] = {la["code"]: 0 for la in _local_authorities(store, None)}
+    if metric == "gap_cells":
+        for row in gaps(store):
+            if level in (None, row["level"]) and stage in (None, row["stage"]):
+                values[row["area_code"]] = (values[row["area_code"]] or 0) + int(row["gap"])
+    elif metric == "demand_shortfall":
+        for row in need(store, None, shares):
+            if level not in (None, row["level"]):
+                continue
+            code = row["area_code"]
+            if row["shortfall"] is None:
+                values[code] = None
+            elif values[code] is not None:
+                values[code] = round((values[code] or 0) + row["shortfall"], 1)
+    elif metric == "misdirected_referrals":
+        covers: dict[str, list[str]] = {row["id"]: row["covers"] for row in services(store)}
+        for row in misdirected(store):
+            for code in covers.get(row["from_service"], ()):
+                if code in values:
+                    values[code] = (values[code] or 0) + (row["count"] or 0)
+    else:
+        raise ValueError(f"unknown metric {metric!r}; one of {', '.join(AREA_METRICS)}")
+    return values

@@ -1,0 +1,148 @@
+"""The README's examples are true: every ``$ command`` block is run on the seed region (a fresh
+graph in a temporary folder) and its output compared with what the README shows, as
+sqlite-utils and datasette keep their documentation honest. The ``python`` blocks run too.
+
+After a change that alters outputs (new seed data, a new column), regenerate the shown outputs:
+
+    NESTMAP_UPDATE_README=1 python -m pytest tests/test_readme_examples.py
+
+then read the diff of README.md before committing it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import nestmap
+
+README = Path(__file__).parent.parent / "README.md"
+# What the README shows for the places that differ from machine to machine.
+SHOWN_DB = "/home/me/.local/share/nestmap/graph.lbug"
+SHOWN_SEED = "/home/me/.venv/lib/python3.11/site-packages/nestmap/seed_data/cwm_taf_morgannwg"
+UPDATE = os.environ.get("NESTMAP_UPDATE_README") == "1"
+
+_BLOCK = re.compile(r"^```\n(\$ .*?)^```\n", re.MULTILINE | re.DOTALL)
+_PYTHON = re.compile(r"^```python\n(.*?)^```\n", re.MULTILINE | re.DOTALL)
+
+
+def _examples(text: str) -> list[tuple[str, str]]:
+    """(command, shown output) for every ``$ `` line of every example block, in order."""
+    found = []
+    for block in _BLOCK.finditer(text):
+        command, output = None, []
+        for line in block.group(1).splitlines():
+            if line.startswith("$ "):
+                if command is not None:
+                    found.append((command, "\n".join(output)))
+                command, output = line[2:], []
+            else:
+                output.append(line)
+        found.append((str(command), "\n".join(output)))
+    return found
+
+
+def normalise(text: str) -> str:
+    """What may differ between runs and machines: durations, load times, file hashes, and the
+    alignment that follows from their widths."""
+    text = re.sub(r"\b\d+\.\d+ s\b", "N s", text)
+    text = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(\+\d\d:\d\d|Z)?", "TIME", text)
+    text = re.sub(r"\b[0-9a-f]{12,64}\b", "HASH", text)
+    lines = [
+        re.sub(r"-{3,}", "---", re.sub(r" +", " ", line)).rstrip() for line in text.split("\n")
+    ]
+    return "\n".join(lines).strip("\n")
+
+
+def _broken_copy(seed: Path, target: Path) -> Path:
+    """The seed region with the README's two mistakes: a level of ``tier3``, a ghost target."""
+    shutil.copytree(seed, target)
+    for name, column, value in (("offers.csv", 1, "tier3"), ("referrals.csv", 1, "ghost")):
+        path = target / name
+        lines = path.read_text(encoding="utf-8").split("\n")
+        cells = lines[1].split(",")
+        cells[column] = value
+        lines[1] = ",".join(cells)
+        path.write_text("\n".join(lines), encoding="utf-8")
+    return target
+
+
+@pytest.fixture(scope="module")
+def session(tmp_path_factory: pytest.TempPathFactory):
+    """A shell session's folder and environment: a fresh graph, the venv's commands first."""
+    folder = tmp_path_factory.mktemp("readme")
+    _broken_copy(nestmap.seed(), folder / "broken")
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("NESTMAP_") and key != "PYTHONPATH"
+    }
+    env["NESTMAP_DB"] = str(folder / "graph.lbug")
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env["COLUMNS"] = "200"
+    return folder, env
+
+
+def _run(command: str, folder: Path, env: dict[str, str]) -> str:
+    completed = subprocess.run(
+        ["bash", "-c", command],
+        cwd=folder,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=300,
+    )
+    shown = completed.stdout.replace(env["NESTMAP_DB"], SHOWN_DB)
+    return shown.replace(str(nestmap.seed()), SHOWN_SEED).rstrip("\n")
+
+
+def test_readme_command_examples_print_what_the_readme_shows(session):
+    folder, env = session
+    text = README.read_text(encoding="utf-8")
+    examples = _examples(text)
+    assert len(examples) >= 15 and examples[0][0].startswith("nestmap load")
+    actual = [(command, _run(command, folder, env)) for command, _shown in examples]
+    if UPDATE:
+        README.write_text(_rewrite(text, dict(actual)), encoding="utf-8")
+        return
+    for (command, shown), (_, got) in zip(examples, actual, strict=True):
+        assert normalise(got) == normalise(shown), f"$ {command}\n--- README ---\n{shown}"
+
+
+def _rewrite(text: str, outputs: dict[str, str]) -> str:
+    """The README with every example block's outputs replaced by ``outputs`` (by command)."""
+
+    def block(match: re.Match[str]) -> str:
+        lines = []
+        for line in match.group(1).splitlines():
+            if line.startswith("$ "):
+                lines.append(line)
+                if outputs[line[2:]]:
+                    lines += [shown.rstrip() for shown in outputs[line[2:]].split("\n")]
+        return "```\n" + "\n".join(lines) + "\n```\n"
+
+    return _BLOCK.sub(block, text)
+
+
+def test_readme_python_examples_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("NESTMAP_NEO4J_URI", raising=False)
+    monkeypatch.setenv("NESTMAP_DB", str(tmp_path / "default.lbug"))
+    blocks = _PYTHON.findall(README.read_text(encoding="utf-8"))
+    assert blocks, "the README shows the Python API"
+    for code in blocks:
+        exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
+
+
+def test_normalise_keeps_what_matters():
+    shown = "Loaded 'x' into /a (embedded) in 1.1 s\nloaded_at  2026-11-23T17:38:22+00:00"
+    got = "Loaded 'x' into /a (embedded) in 12.7 s\nloaded_at  2026-11-28T08:00:01+00:00"
+    assert normalise(shown) == normalise(got)
+    assert normalise("count  3") != normalise("count  7")
