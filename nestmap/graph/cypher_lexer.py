@@ -56,6 +56,7 @@ class Token:
     kind: str
     value: str  # words as written; backtick names unescaped; strings as written (with quotes)
     start: int  # offset in the text, for messages
+    end: int  # just past the token
 
     @property
     def upper(self) -> str:
@@ -86,21 +87,21 @@ def tokenize(text: str) -> list[Token]:
             i = _line_comment_end(text, i)
         elif char == "'" or char == '"':
             end = _string_end(text, i)
-            tokens.append(Token(STRING, text[i:end], i))
+            tokens.append(Token(STRING, text[i:end], i, end))
             i = end
         elif char == "`":
             end, name = _backtick_end(text, i)
-            tokens.append(Token(QUOTED, name, i))
+            tokens.append(Token(QUOTED, name, i, end))
             i = end
         elif char in _WORD_START:
             end = i + 1
             while end < length and text[end] in _WORD_PART:
                 end += 1
-            tokens.append(Token(WORD, text[i:end], i))
+            tokens.append(Token(WORD, text[i:end], i, end))
             i = end
         elif char in _DIGITS or (char == "." and i + 1 < length and text[i + 1] in _DIGITS):
             end = _number_end(text, i)
-            tokens.append(Token(NUMBER, text[i:end], i))
+            tokens.append(Token(NUMBER, text[i:end], i, end))
             i = end
         elif char == "$":
             end = i + 1
@@ -108,10 +109,10 @@ def tokenize(text: str) -> list[Token]:
                 end += 1
             if end == i + 1:
                 raise CypherLexError(f"a '$' without a parameter name at {where(text, i)}")
-            tokens.append(Token(PARAMETER, text[i:end], i))
+            tokens.append(Token(PARAMETER, text[i:end], i, end))
             i = end
         elif char in PUNCTUATION:
-            tokens.append(Token(PUNCT, char, i))
+            tokens.append(Token(PUNCT, char, i, i + 1))
             i += 1
         else:
             raise CypherLexError(
