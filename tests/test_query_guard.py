@@ -356,18 +356,23 @@ def test_every_statement_the_engine_knows_is_refused_or_a_reading_start(engine):
 
 # -- generated texts ---------------------------------------------------------------------------
 
-FORBIDDEN_PIECES = [
-    f"LOAD FROM '{CANARY}' RETURN *",
-    f"COPY (RETURN 1) TO '{TARGET}.csv'",
-    f"EXPORT DATABASE '{TARGET}'",
-    f"CALL read_csv_serial('{CANARY}') RETURN *",
-    "CALL `read_csv_serial`('x') RETURN *",
-    "read_npy('x')",
-    "CALL enable_zone_map=false",
-    "; CREATE (:X)",
-    "UNINSTALL httpfs",
-    "CREATE (:X)",
-]
+
+def forbidden_pieces(canary: str, target: str) -> list[str]:
+    """Statements and calls that read ``canary``, write ``target`` or change the session."""
+    return [
+        f"LOAD FROM '{canary}' (header=false) RETURN *",
+        f'LOAD FROM "{canary}" (header=false) RETURN *',
+        f"COPY (RETURN 1) TO '{target}.csv'",
+        f"EXPORT DATABASE '{target}'",
+        f"CALL read_csv_serial('{canary}') RETURN *",
+        f"CALL `read_csv_serial`('{canary}') RETURN *",
+        f"read_npy('{canary}')",
+        "CALL enable_zone_map=false",
+        "; CREATE (:X)",
+        "UNINSTALL httpfs",
+    ]
+
+
 TRICKS = [
     "/*",
     "*/",
@@ -391,13 +396,24 @@ TRICKS = [
     " ",
     ";",
 ]
-PLAIN = ["RETURN 1", "+ 2", "AS x", "MATCH (s:Service)", "s.name", ",", "1"]
 
 
-def _pieces() -> st.SearchStrategy[str]:
-    return st.lists(
-        st.sampled_from(FORBIDDEN_PIECES + TRICKS + PLAIN), min_size=1, max_size=14
-    ).map("".join)
+def query_texts(canary: str = CANARY, target: str = TARGET) -> st.SearchStrategy[str]:
+    """A reading query followed by comments, strings and backtick names that wrap forbidden
+    statements, with stray quotes, stars, slashes, escapes and semicolons between."""
+    inner = st.lists(st.sampled_from(forbidden_pieces(canary, target) + TRICKS), max_size=5).map(
+        "".join
+    )
+    part = st.one_of(
+        inner.map(lambda body: f" /*{body}*/ "),
+        inner.map(lambda body: f" //{body}\n"),
+        inner.map(lambda body: f", '{body}'"),
+        inner.map(lambda body: f', "{body}"'),
+        inner.map(lambda body: f" AS `{body}`"),
+        st.sampled_from(forbidden_pieces(canary, target) + TRICKS),
+    )
+    prefix = st.sampled_from(["RETURN 1 AS a", "MATCH (s:Service) RETURN s.name AS a"])
+    return st.builds(lambda head, parts: head + "".join(parts), prefix, st.lists(part, max_size=4))
 
 
 # A reference tokeniser written straight from ladybug's lexer rules (Cypher.g4), as regular
@@ -450,7 +466,7 @@ def _ours(text: str) -> list[tuple[str, str]] | None:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(_pieces())
+@given(query_texts())
 def test_the_lexer_matches_the_grammar_on_generated_texts(text):
     reference = _reference_tokens(text)
     ours = _ours(text)
