@@ -105,7 +105,8 @@ if outcome is not None:
                 "returned more (the row limit, or the result's size limit)."
             )
         else:
-            st.success(f"{len(outcome['rows']):,} rows.")
+            count = len(outcome["rows"])
+            st.success(f"{count:,} row{'' if count == 1 else 's'}.")
         if outcome.get("cells_cut"):
             st.caption(f"{outcome['cells_cut']:,} long cells were cut.")
         table = pd.DataFrame(outcome["rows"], columns=outcome["columns"])
