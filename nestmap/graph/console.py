@@ -45,6 +45,10 @@ RESULT_BYTES = 16 * 2**20
 GRACE_S = 1.0
 STARTUP_S = 30.0  # starting Python and opening the graph, on a busy machine
 DEFAULT_MEMORY_MB = 1024
+# At most this many workers at once per server process (each may take its memory budget):
+# ``NESTMAP_QUERY_WORKERS``, default 2. A query waits up to its timeout for a free slot.
+_WORKERS = os.environ.get("NESTMAP_QUERY_WORKERS", "")
+_SLOTS = threading.BoundedSemaphore(int(_WORKERS) if _WORKERS.isdigit() and _WORKERS != "0" else 2)
 
 
 def memory_limit_mb() -> int:
@@ -111,7 +115,15 @@ def run_console_query(
         "threads": 2,
         "sandbox": os.environ.get("NESTMAP_QUERY_SANDBOX", "1") != "0",
     }
-    answer = _run_worker(request, timeout_s)
+    if not _SLOTS.acquire(timeout=timeout_s):
+        raise QueryStoppedError(
+            "the query was not started: other console queries are using every worker; "
+            "try again in a moment"
+        )
+    try:
+        answer = _run_worker(request, timeout_s)
+    finally:
+        _SLOTS.release()
     status = answer.get("status")
     if status == "ok":
         return ConsoleResult(

@@ -13,7 +13,6 @@ import datetime
 import decimal
 import json
 import math
-import resource
 import sys
 import uuid
 from typing import Any
@@ -54,7 +53,9 @@ def _answer(document: dict[str, Any]) -> None:
 def run(request: dict[str, Any]) -> dict[str, Any]:
     """Open, sandbox, run, collect (bounded); the answer document."""
     address_space = int(request["address_space_bytes"])
-    if address_space > 0:
+    if address_space > 0 and sys.platform != "win32":
+        import resource  # POSIX only
+
         resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
     # The guard again, in case the worker is started by anything but nestmap.graph.console.
     from nestmap.errors import ReadOnlyError
