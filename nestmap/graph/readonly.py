@@ -169,6 +169,9 @@ def check_read_only(cypher: str, dialect: str = "embedded") -> list[Token]:
     del dialect  # one set of rules: anything either engine could read otherwise is refused
     if len(cypher) > MAX_QUERY_CHARS:
         _refuse(f"the query is {len(cypher):,} characters long; the limit is {MAX_QUERY_CHARS:,}")
+    if "\x00" in cypher:
+        # The engine's C interface may end the text at a NUL: never let it see less than we do.
+        _refuse("the query contains a NUL character")
     try:
         tokens = tokenize(cypher)
     except CypherLexError as exc:
