@@ -167,6 +167,12 @@ def test_texts_the_engines_could_read_otherwise_are_refused(text):
         check_read_only(text)
 
 
+def test_long_runs_of_one_word_are_checked_in_one_pass():
+    check_read_only("RETURN 1 AS " + "AS " * 3000 + "x")  # alternating keyword and alias
+    with pytest.raises(ReadOnlyError, match="LOAD"):
+        check_read_only("RETURN 1 AS " + "AS " * 3001 + "LOAD")
+
+
 def test_64_kb_of_escaped_quotes_is_refused_by_length_and_lexed_in_one_pass():
     text = "RETURN '" + "\\'" * 32_768
     with pytest.raises(ReadOnlyError, match="10,000"):

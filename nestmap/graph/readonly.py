@@ -191,15 +191,16 @@ def check_read_only(cypher: str, dialect: str = "embedded") -> list[Token]:
             f"a query must start with MATCH, OPTIONAL MATCH, WITH, UNWIND, RETURN or CALL, "
             f"not {shown!r}"
         )
+    names = _name_positions(tokens)
     for index, token in enumerate(tokens):
         if token.kind not in (WORD, QUOTED):
             continue
         following = tokens[index + 1] if index + 1 < len(tokens) else None
         opens_call = following is not None and following.kind == PUNCT and following.value == "("
         if opens_call and not (token.kind == WORD and token.upper in _BEFORE_PARENTHESIS):
-            _check_call_target(cypher, tokens, index)
+            _check_call_target(cypher, tokens, index, names)
             continue
-        if token.kind == QUOTED or _is_name_position(tokens, index):
+        if token.kind == QUOTED or names[index]:
             continue  # a name: backtick names and properties, labels, aliases are never keywords
         word = token.upper
         if word == "CALL":
@@ -215,19 +216,18 @@ def check_read_only(cypher: str, dialect: str = "embedded") -> list[Token]:
     return tokens
 
 
-def _is_name_position(tokens: list[Token], index: int) -> bool:
-    """Whether the word at ``index`` can only be a name: a property key after '.', a label or
-    relationship type after ':', an alias or variable after AS."""
-    if index == 0:
-        return False
-    previous = tokens[index - 1]
-    if previous.kind == PUNCT and previous.value in (".", ":"):
-        return True
-    return (
-        previous.kind == WORD
-        and previous.upper == "AS"
-        and not _is_name_position(tokens, index - 1)
-    )
+def _name_positions(tokens: list[Token]) -> list[bool]:
+    """For each token, whether a word there can only be a name: a property key after '.', a
+    label or relationship type after ':', an alias or variable after the keyword AS. One
+    forward pass (``AS AS AS`` is AS, the alias "AS", then AS again)."""
+    names = [False] * len(tokens)
+    for index in range(1, len(tokens)):
+        previous = tokens[index - 1]
+        if previous.kind == PUNCT and previous.value in (".", ":"):
+            names[index] = True
+        elif previous.kind == WORD and previous.upper == "AS" and not names[index - 1]:
+            names[index] = True
+    return names
 
 
 def _dotted_name(tokens: list[Token], index: int) -> tuple[list[str], int]:
@@ -245,13 +245,13 @@ def _dotted_name(tokens: list[Token], index: int) -> tuple[list[str], int]:
     return parts, start
 
 
-def _check_call_target(cypher: str, tokens: list[Token], index: int) -> None:
+def _check_call_target(cypher: str, tokens: list[Token], index: int, names: list[bool]) -> None:
     """``name(`` at ``index``: a procedure after CALL, else a function; both allow-listed."""
     parts, start = _dotted_name(tokens, index)
     name = normalise_name(parts)
     before = tokens[start - 1] if start else None
     called = before is not None and before.kind == WORD and before.upper == "CALL"
-    if called and not _is_name_position(tokens, start - 1):
+    if called and not names[start - 1]:
         if name not in READ_PROCEDURES:
             _refuse(
                 f"CALL {name} is not allowed (at {where(cypher, tokens[start].start)}); "
