@@ -211,6 +211,20 @@ def test_forbid_file_access_reports_what_it_did():
     assert forbid_file_access is not None
 
 
+@pytest.mark.parametrize(("cypher", "named"), ATTACKS)
+def test_the_neo4j_engine_applies_the_same_guard_before_connecting(cypher, named):
+    """Refused before the driver is used: the URI points at nothing that listens."""
+    from nestmap.graph.neo4j_store import Neo4jStore
+
+    store = Neo4jStore("bolt://127.0.0.1:9", None, None, None)
+    try:
+        with pytest.raises(ReadOnlyError) as refused:
+            store.run_read_only(cypher, None, 10, 5)
+        assert named.lower() in str(refused.value).lower()
+    finally:
+        store.close()
+
+
 # -- generated texts in the real engine ----------------------------------------------------------
 
 

@@ -50,8 +50,13 @@ with st.form("query_form"):
         "Timeout (seconds)", min_value=1, max_value=MAX_TIMEOUT_S, value=10
     )
     submitted = st.form_submit_button("Run", type="primary")
+limits = (
+    describe_limits(int(limit), float(timeout))
+    if state.store().engine == "embedded"
+    else f"at most {int(limit):,} rows and {float(timeout):g} s, in a Neo4j read transaction"
+)
 st.caption(
-    f"Limits: {describe_limits(int(limit), float(timeout))}; one statement of at most "
+    f"Limits: {limits}; one statement of at most "
     f"{MAX_QUERY_CHARS:,} characters. Allowed: MATCH, OPTIONAL MATCH, WITH, UNWIND, WHERE, "
     "RETURN, ORDER BY, SKIP, LIMIT, UNION, functions of their arguments and CALL show\\_tables() "
     "or table\\_info('Service')."
