@@ -157,7 +157,8 @@ def active_successors() -> dict[str, list[str]]:
     return _active_successors(dataset_key())
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+# Few entries: a console result may be up to nestmap.graph.console.RESULT_BYTES.
+@st.cache_data(show_spinner=False, max_entries=8)
 def _read_only(key: str, cypher: str, limit: int, timeout_s: float) -> Any:
     return store().console(cypher, limit, timeout_s)
 
