@@ -197,6 +197,18 @@ def check_read_only(cypher: str, dialect: str = "embedded") -> list[Token]:
             continue
         following = tokens[index + 1] if index + 1 < len(tokens) else None
         opens_call = following is not None and following.kind == PUNCT and following.value == "("
+        refused_keyword = (
+            token.kind == WORD
+            and not names[index]
+            and token.upper in ENGINE_KEYWORDS
+            and token.upper not in ALLOWED_KEYWORDS
+        )
+        if refused_keyword:
+            _refuse(
+                f"{token.upper} is not allowed (at {where(cypher, token.start)}); the console "
+                "runs reading queries only: MATCH, OPTIONAL MATCH, WITH, UNWIND, WHERE, "
+                "RETURN, ORDER BY, SKIP, LIMIT, UNION and CALL of catalogue procedures"
+            )
         if opens_call and not (token.kind == WORD and token.upper in _BEFORE_PARENTHESIS):
             _check_call_target(cypher, tokens, index, names)
             continue
@@ -205,14 +217,6 @@ def check_read_only(cypher: str, dialect: str = "embedded") -> list[Token]:
         word = token.upper
         if word == "CALL":
             _check_call_clause(cypher, tokens, index)
-        elif word in ALLOWED_KEYWORDS:
-            continue
-        elif word in ENGINE_KEYWORDS:
-            _refuse(
-                f"{word} is not allowed (at {where(cypher, token.start)}); the console "
-                "runs reading queries only: MATCH, OPTIONAL MATCH, WITH, UNWIND, WHERE, "
-                "RETURN, ORDER BY, SKIP, LIMIT, UNION and CALL of catalogue procedures"
-            )
     return tokens
 
 
