@@ -159,6 +159,54 @@ def info(db: Path | None, fmt: str) -> None:
     click.echo(render(rows, fmt), nl=False)
 
 
+@app.command()
+@click.argument("cypher")
+@click.option(
+    "--limit",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+    help="Most rows to return (more are cut, with a note on stderr).",
+)
+@click.option(
+    "--timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 3600),
+    help="Seconds the query may run before it is stopped.",
+)
+@format_option
+@db_option
+@clean_errors
+def query(cypher: str, limit: int, timeout: float, fmt: str, db: Path | None) -> None:
+    """Run one read-only Cypher query (the dashboard's Query console) and print its rows.
+
+    Only reading queries pass (MATCH, OPTIONAL MATCH, WITH, UNWIND, WHERE, RETURN, ORDER BY,
+    SKIP, LIMIT, UNION, CALL show_tables() / table_info(...)): anything else is refused with
+    the reason (exit 2). On the embedded engine the query runs in a worker process without
+    file access, with a memory cap (NESTMAP_QUERY_MEMORY_MB, default 1024) and the timeout;
+    a query stopped or crashing there exits 1 with a plain message.
+    """
+    from nestmap.output import render
+
+    result = _store(db).console(cypher, limit, timeout)
+    rows = [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+    if result.truncated:
+        click.echo(f"note: truncated: showing the first {len(rows):,} rows", err=True)
+    if result.cells_cut:
+        click.echo(f"note: {result.cells_cut:,} long cells were cut", err=True)
+    if fmt == "table" and not rows:
+        click.echo("(no rows)")
+        return
+    click.echo(render(rows, fmt) if fmt != "json" else _json_rows(rows), nl=False)
+
+
+def _json_rows(rows: list[dict[str, Any]]) -> str:
+    from nestmap.output import to_json
+
+    return to_json(rows) + "\n"
+
+
 def _analysis_command(name: str, help_text: str, extra: list[Callable] | None = None):
     def decorate(compute: Callable[..., Any]) -> Callable[..., Any]:
         @app.command(name=name, help=help_text)

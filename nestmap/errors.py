@@ -86,3 +86,11 @@ class ReadOnlyError(UsageError):
 
 class QueryTimeoutError(NestmapError):
     """A query ran past its time limit and was stopped."""
+
+
+class QueryStoppedError(NestmapError):
+    """A console query was stopped for going over its memory limit (its worker ended)."""
+
+
+class QueryCrashedError(NestmapError):
+    """The engine crashed while running a console query (only its worker process ended)."""

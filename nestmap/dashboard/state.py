@@ -142,11 +142,13 @@ def referral_links() -> Table:
     return _referral_links(dataset_key())
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+# Few entries: a console result may be up to nestmap.graph.console.RESULT_BYTES.
+@st.cache_data(show_spinner=False, max_entries=8)
 def _read_only(key: str, cypher: str, limit: int, timeout_s: float) -> Any:
-    return store().run_read_only(cypher, None, limit, timeout_s)
+    return store().console(cypher, limit, timeout_s)
 
 
-def read_only(cypher: str, limit: int, timeout_s: float) -> tuple[list[str], list[list[Any]], bool]:
-    """User-written Cypher through the store's read-only guard; errors are not cached."""
+def read_only(cypher: str, limit: int, timeout_s: float) -> Any:
+    """User-written Cypher through the console's guard and worker (a ConsoleResult); errors
+    (refused, stopped, crashed) are not cached."""
     return _read_only(dataset_key(), cypher, limit, timeout_s)

@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from nestmap import queries
-from nestmap.errors import NestmapError, NoGraphError, QueryTimeoutError, UsageError
-from nestmap.graph.readonly import check_read_only
+from nestmap.errors import NestmapError, NoGraphError, UsageError
+from nestmap.graph.console import ConsoleResult, run_console_query
 from nestmap.graph.records import GraphRows, graph_rows
 from nestmap.graph.store import GraphStore, Progress
 from nestmap.loaders.dataset import Dataset
@@ -122,29 +122,13 @@ class EmbeddedStore(GraphStore):
     def run_read_only(
         self, cypher: str, params: dict[str, Any] | None, limit: int, timeout_s: float
     ) -> tuple[list[str], list[list[Any]], bool]:
-        check_read_only(cypher)
-        with self._lock:
-            conn = self._connection()
-            conn.set_query_timeout(max(1, int(timeout_s * 1000)))
-            try:
-                result = conn.execute(cypher, params or {})
-                if isinstance(result, list):  # several statements: show the last
-                    for extra in result[:-1]:
-                        extra.close()
-                    result = result[-1]
-                columns = result.get_column_names()
-                rows: list[list[Any]] = []
-                while result.has_next() and len(rows) <= limit:
-                    rows.append(result.get_next())
-                result.close()
-            except RuntimeError as exc:
-                message = str(exc)
-                if "interrupt" in message.lower() or "timeout" in message.lower():
-                    raise QueryTimeoutError(f"the query timed out after {timeout_s:g} s") from None
-                raise NestmapError(f"the query failed: {message}") from None
-            finally:
-                conn.set_query_timeout(0)
-        return columns, rows[:limit], len(rows) > limit
+        result = run_console_query(self.path, cypher, limit, timeout_s, params=params)
+        return result.columns, result.rows, result.truncated
+
+    def console(self, cypher: str, limit: int, timeout_s: float) -> ConsoleResult:
+        """In a worker process with its own read-only connection, memory cap, time limit and
+        no file access; the store's lock is not taken (other queries go on meanwhile)."""
+        return run_console_query(self.path, cypher, limit, timeout_s)
 
     # -- loading -------------------------------------------------------------------------
     def replace(self, dataset: Dataset, progress: Progress | None = None) -> None:

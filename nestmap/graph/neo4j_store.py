@@ -74,7 +74,9 @@ class Neo4jStore(GraphStore):
     ) -> tuple[list[str], list[list[Any]], bool]:
         import neo4j
 
-        check_read_only(cypher)
+        # The same allow-list as the embedded console (no LOAD CSV, no apoc.* / dbms.*
+        # procedures or functions, backtick names normalised), then a read transaction.
+        check_read_only(cypher, "neo4j")
 
         def work(tx: Any) -> tuple[list[str], list[list[Any]], bool]:
             result = tx.run(cypher, params or {})
@@ -82,7 +84,7 @@ class Neo4jStore(GraphStore):
             for record in result:
                 if len(rows) == limit:
                     return list(result.keys()), rows, True
-                rows.append(list(record.values()))
+                rows.append([_plain(value) for value in record.values()])
             return list(result.keys()), rows, False
 
         query_work = neo4j.unit_of_work(timeout=timeout_s)(work)
@@ -127,3 +129,25 @@ class Neo4jStore(GraphStore):
 
     def close(self) -> None:
         self._driver.close()
+
+
+def _plain(value: Any) -> Any:
+    """A Neo4j value as plain data (nodes and links as their properties), for JSON and tables."""
+    import neo4j.graph
+
+    if isinstance(value, neo4j.graph.Node):
+        return {"_labels": sorted(value.labels), **{k: _plain(v) for k, v in value.items()}}
+    if isinstance(value, neo4j.graph.Relationship):
+        return {"_type": value.type, **{k: _plain(v) for k, v in value.items()}}
+    if isinstance(value, neo4j.graph.Path):
+        return {
+            "_nodes": [_plain(node) for node in value.nodes],
+            "_relationships": [_plain(link) for link in value.relationships],
+        }
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)  # dates, times, durations, points

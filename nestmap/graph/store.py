@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nestmap.errors import NestmapError
+from nestmap.graph.console import ConsoleResult
 from nestmap.loaders.dataset import Dataset
 
 Progress = Callable[[str], None]
@@ -41,6 +42,12 @@ class GraphStore(ABC):
         self, cypher: str, params: dict[str, Any] | None, limit: int, timeout_s: float
     ) -> tuple[list[str], list[list[Any]], bool]:
         """Run user-written Cypher that must not write: (columns, rows, truncated)."""
+
+    def console(self, cypher: str, limit: int, timeout_s: float) -> ConsoleResult:
+        """A Query console statement: the guard, then the engine's own limits (the embedded
+        engine runs it in a bounded worker process; see nestmap.graph.console)."""
+        columns, rows, truncated = self.run_read_only(cypher, None, limit, timeout_s)
+        return ConsoleResult(columns, rows, truncated, 0, f"{self.engine}: read transaction")
 
     @abstractmethod
     def replace(self, dataset: Dataset, progress: Progress | None = None) -> None:
