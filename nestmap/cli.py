@@ -45,6 +45,8 @@ def clean_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             click.echo(f"error: {exc}; nothing was changed:", err=True)
             for problem in exc.problems:
                 click.echo(f"  {problem}", err=True)
+            if exc.more_note():
+                click.echo(f"  {exc.more_note()}", err=True)
             sys.exit(exc.exit_code)
         except NestmapError as exc:
             _fail(str(exc), exc.exit_code)
