@@ -37,6 +37,15 @@ class Problem:
     value: str | None
     reason: str
 
+    # A problem names a value, it does not reproduce it: a hostile cell may be 32,767
+    # characters, and a thousand of them would flood a terminal or a page.
+    shown_chars = 120
+
+    def __post_init__(self) -> None:
+        if self.value is not None and len(self.value) > self.shown_chars:
+            shortened = self.value[: self.shown_chars] + f"… ({len(self.value):,} characters)"
+            object.__setattr__(self, "value", shortened)
+
     def __str__(self) -> str:
         where = self.file
         if self.row is not None:
