@@ -50,7 +50,8 @@ MAX_NESTING = 50
 _CHUNK = 64 * 1024
 
 
-def _size(limit: int) -> str:
+def size_text(limit: int) -> str:
+    """A bound in bytes as people read it (``256 MiB``)."""
     return f"{limit // MIB} MiB" if limit >= MIB else f"{limit:,} bytes"
 
 
@@ -92,8 +93,7 @@ def _declared_entries(data: bytes) -> int | None:
 class InflateBudget:
     """What is left of MAX_INFLATED_BYTES for one archive, shared by its members."""
 
-    left: int = MAX_INFLATED_BYTES
-    used: list[str] = field(default_factory=list)
+    left: int = field(default_factory=lambda: MAX_INFLATED_BYTES)
 
 
 def member_chunks(
@@ -101,10 +101,11 @@ def member_chunks(
     info: zipfile.ZipInfo,
     label: str,
     budget: InflateBudget,
-    limit: int = MAX_FILE_BYTES,
+    limit: int | None = None,
 ) -> Iterator[bytes]:
-    """The member's bytes as it inflates, stopping with InputError at ``limit`` or when the
-    archive's budget runs out; its declared size is never trusted."""
+    """The member's bytes as it inflates, stopping with InputError at ``limit`` (default
+    MAX_FILE_BYTES) or when the archive's budget runs out; its declared size is never trusted."""
+    limit = MAX_FILE_BYTES if limit is None else limit
     seen = 0
     try:
         with archive.open(info) as stream:
@@ -112,9 +113,14 @@ def member_chunks(
                 seen += len(chunk)
                 if seen > limit:
                     raise InputError(
-                        [Problem(label, None, None, None, f"inflates to more than {_size(limit)}")]
+                        [
+                            Problem(
+                                label, None, None, None, f"inflates to more than {size_text(limit)}"
+                            )
+                        ]
                     )
-                if seen > budget.left:
+                budget.left -= len(chunk)  # as it inflates: members are read side by side
+                if budget.left < 0:
                     raise InputError(
                         [
                             Problem(
@@ -122,7 +128,8 @@ def member_chunks(
                                 None,
                                 None,
                                 None,
-                                f"the archive inflates to more than {_size(MAX_INFLATED_BYTES)}",
+                                "the archive inflates to more than "
+                                + size_text(MAX_INFLATED_BYTES),
                             )
                         ]
                     )
@@ -133,8 +140,6 @@ def member_chunks(
         raise InputError([Problem(label, None, None, None, f"cannot be unpacked: {exc}")]) from None
     except RuntimeError as exc:  # an encrypted member
         raise InputError([Problem(label, None, None, None, f"cannot be unpacked: {exc}")]) from None
-    finally:
-        budget.left -= seen
 
 
 def member_bytes(

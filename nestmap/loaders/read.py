@@ -17,17 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nestmap.errors import InputError, Problem
-from nestmap.loaders.limits import (
-    MAX_CELL_CHARS,
-    MAX_CELLS_PER_ROW,
-    MAX_FILE_BYTES,
-    MAX_LINE_BYTES,
-    MAX_ROWS,
-    InflateBudget,
-    check_workbook,
-    member_chunks,
-    open_zip,
-)
+from nestmap.loaders import limits
+from nestmap.loaders.limits import InflateBudget, check_workbook, member_chunks, open_zip
 
 TABLES: tuple[str, ...] = ("areas", "services", "offers", "referrals", "workforce")
 OPTIONAL_TABLES: frozenset[str] = frozenset({"workforce"})
@@ -106,16 +97,18 @@ def read_raw_bytes(filename: str, data: bytes) -> RawDataset:
 
 
 def _bounded_file_bytes(path: Path, label: str) -> bytes:
-    """A file's bytes, refused past MAX_FILE_BYTES (read no further than the bound)."""
+    """A file's bytes, refused past limits.MAX_FILE_BYTES (read no further than the bound)."""
     with path.open("rb") as handle:
-        data = handle.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
-        raise InputError([Problem(label, None, None, None, f"larger than {_mib(MAX_FILE_BYTES)}")])
+        data = handle.read(limits.MAX_FILE_BYTES + 1)
+    if len(data) > limits.MAX_FILE_BYTES:
+        raise InputError(
+            [Problem(label, None, None, None, f"larger than {_mib(limits.MAX_FILE_BYTES)}")]
+        )
     return data
 
 
 def _mib(limit: int) -> str:
-    return f"{limit // (1024 * 1024)} MiB"
+    return limits.size_text(limit)
 
 
 def _file_chunks(path: Path, label: str) -> Iterator[bytes]:
@@ -123,9 +116,9 @@ def _file_chunks(path: Path, label: str) -> Iterator[bytes]:
     with path.open("rb") as handle:
         while chunk := handle.read(64 * 1024):
             seen += len(chunk)
-            if seen > MAX_FILE_BYTES:
+            if seen > limits.MAX_FILE_BYTES:
                 raise InputError(
-                    [Problem(label, None, None, None, f"larger than {_mib(MAX_FILE_BYTES)}")]
+                    [Problem(label, None, None, None, f"larger than {_mib(limits.MAX_FILE_BYTES)}")]
                 )
             yield chunk
 
@@ -197,7 +190,7 @@ def _text_lines(
     errors: list[Problem],
     on_read: Callable[[str], None] | None,
 ) -> Iterator[str]:
-    """The file's lines as text, decoded batch by batch, never longer than MAX_LINE_BYTES; a
+    """The file's lines as text, decoded batch by batch, never longer than limits.MAX_LINE_BYTES; a
     problem (bad UTF-8, a bound) is recorded in ``errors`` and ends the lines."""
     digest = hashlib.sha256()
     pending = b""
@@ -212,11 +205,9 @@ def _text_lines(
             pending += chunk
             cut = pending.rfind(b"\n") + 1
             batch, pending = pending[:cut], pending[cut:]
-            if len(pending) > MAX_LINE_BYTES:
-                errors.append(
-                    Problem(label, line + batch.count(b"\n"), None, None,
-                            f"a line longer than {_mib(MAX_LINE_BYTES)}; reading stopped here")
-                )  # fmt: skip
+            if len(pending) > limits.MAX_LINE_BYTES:
+                reason = f"a line longer than {_mib(limits.MAX_LINE_BYTES)}; reading stopped here"
+                errors.append(Problem(label, line + batch.count(b"\n"), None, None, reason))
                 return
             if batch:
                 # Lines end at \n, \r\n or \r only, as csv expects (not str.splitlines'
@@ -264,9 +255,11 @@ def _add_csv(
     if header_cells is None or not any(cell.strip() for cell in header_cells):
         problems.append(Problem(label, 1, None, None, "the header row is missing"))
         return
-    if len(header_cells) > MAX_CELLS_PER_ROW:
+    if len(header_cells) > limits.MAX_CELLS_PER_ROW:
         problems.append(
-            Problem(label, 1, None, None, f"more than {MAX_CELLS_PER_ROW} columns in the header")
+            Problem(
+                label, 1, None, None, f"more than {limits.MAX_CELLS_PER_ROW} columns in the header"
+            )
         )
         return
     header = [cell.strip() for cell in header_cells]
@@ -293,31 +286,35 @@ def _bounded_rows(table: RawTable, records: Iterable[list[str]]) -> Iterator[tup
     characters per cell; a row past a bound is a problem (and not passed on)."""
     label, header, errors = table.label, table.header, table.errors
     for number, cells in enumerate(records, start=2):
-        if number - 1 > MAX_ROWS:
-            errors.append(
-                Problem(
-                    label, number, None, None, f"more than {MAX_ROWS:,} rows; reading stopped here"
-                )
-            )
-            return
-        if len(cells) > MAX_CELLS_PER_ROW:
+        if number - 1 > limits.MAX_ROWS:
             errors.append(
                 Problem(
                     label,
                     number,
                     None,
                     None,
-                    f"a row of {len(cells):,} cells; at most {MAX_CELLS_PER_ROW}",
+                    f"more than {limits.MAX_ROWS:,} rows; reading stopped here",
+                )
+            )
+            return
+        if len(cells) > limits.MAX_CELLS_PER_ROW:
+            errors.append(
+                Problem(
+                    label,
+                    number,
+                    None,
+                    None,
+                    f"a row of {len(cells):,} cells; at most {limits.MAX_CELLS_PER_ROW}",
                 )
             )
             continue
-        if cells and max(map(len, cells)) > MAX_CELL_CHARS:
-            index = next(i for i, cell in enumerate(cells) if len(cell) > MAX_CELL_CHARS)
+        if cells and max(map(len, cells)) > limits.MAX_CELL_CHARS:
+            index = next(i for i, cell in enumerate(cells) if len(cell) > limits.MAX_CELL_CHARS)
             column = header[index] if index < len(header) else None
-            errors.append(
-                Problem(label, number, column, cells[index][:40] + "…",
-                        f"a cell of {len(cells[index]):,} characters; at most {MAX_CELL_CHARS:,}")
-            )  # fmt: skip
+            reason = (
+                f"a cell of {len(cells[index]):,} characters; at most {limits.MAX_CELL_CHARS:,}"
+            )
+            errors.append(Problem(label, number, column, cells[index], reason))
             continue
         yield number, cells
 
@@ -373,7 +370,7 @@ def _sheet_records(label: str, sheet: object, errors: list[Problem]) -> Iterator
             row = list(values)
             while row and row[-1] is None:  # styled but empty cells at the end
                 row.pop()
-            if len(row) > MAX_CELLS_PER_ROW:
+            if len(row) > limits.MAX_CELLS_PER_ROW:
                 # Kept long enough to be reported by the row bound, without its text.
                 yield [""] * len(row)
                 continue

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nestmap.scenarios.compare import change_rows
+from nestmap.spreadsheet import text_not_formulas
 from nestmap.vocabulary import LEVELS, STAGES
 
 _CSS = """
@@ -181,5 +182,5 @@ def report_xlsx(
         for cell in ws[1]:
             cell.font = Font(bold=True)
     buffer = io.BytesIO()
-    book.save(buffer)
+    text_not_formulas(book).save(buffer)  # names are user text, never formulas
     return buffer.getvalue()

@@ -13,6 +13,7 @@ from nestmap.dashboard import layout, state, tables
 from nestmap.dashboard.text import md
 from nestmap.errors import InputError, NestmapError
 from nestmap.loaders import read_dataset_bytes
+from nestmap.loaders.limits import extract_zip
 
 chosen = layout.start(
     "Data",
@@ -38,7 +39,7 @@ if uploaded is not None and st.button("Replace the graph with this dataset", typ
     except InputError as exc:
         st.session_state["data_problems"] = (
             uploaded.file_id,
-            str(exc),
+            str(exc) + (f" ({exc.more_note()})" if exc.more_note() else ""),
             [problem.as_dict() for problem in exc.problems],
         )
     except (NestmapError, ValueError) as exc:
@@ -97,18 +98,10 @@ else:
     tables.show(tables.frame(state.services()), "services")
 
 
-def _safe_extract(data: bytes, target: Path) -> Path:
-    """Unpack a zip of ORUK CSVs (no absolute or parent paths); the folder with services.csv."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        for member in archive.infolist():
-            parts = PurePosixPath(member.filename).parts
-            if member.is_dir() or not parts or parts[0] == "/" or ".." in parts:
-                continue
-            if parts[0].startswith("__MACOSX"):
-                continue
-            destination = target.joinpath(*parts)
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            destination.write_bytes(archive.read(member))
+def _safe_extract(name: str, data: bytes, target: Path) -> Path:
+    """Unpack a zip of ORUK CSVs within the upload bounds (members, sizes counted while
+    inflating, no absolute or parent paths); the folder with services.csv."""
+    extract_zip(data, target, PurePosixPath(name.replace("\\", "/")).name)
     found = sorted(target.rglob("services.csv"), key=lambda path: len(path.parts))
     return found[0].parent if found else target
 
@@ -120,7 +113,7 @@ def _import_oruk(name: str, data: bytes, companion: bytes | None) -> dict:
     with tempfile.TemporaryDirectory(prefix="nestmap-oruk-") as scratch:
         folder = Path(scratch)
         if name.lower().endswith(".zip"):
-            source = _safe_extract(data, folder / "source")
+            source = _safe_extract(name, data, folder / "source")
         else:
             # Under its own name, so that problems name the file the user uploaded.
             own = PurePosixPath(name.replace("\\", "/")).name
