@@ -106,15 +106,37 @@ def app() -> None:
     """nestmap: map a region's parent-infant services as a graph and find its gaps."""
 
 
-def load_dataset_into(store: Any, path: Path, progress: Callable[[str], None]) -> dict[str, Any]:
-    """Validate the dataset at ``path`` and replace the graph with it; return ``info``."""
+def load_dataset_into(
+    store: Any, path: Path, progress: Callable[[str], None], by: str = ""
+) -> dict[str, Any]:
+    """Validate the dataset at ``path`` and replace the graph with it, recording ``by`` as who
+    loaded it; return ``info``."""
     from nestmap.analysis import info
     from nestmap.loaders import read_dataset
 
     progress("reading and validating")
     dataset = read_dataset(path)
+    dataset.loaded_by = by or os_user()
     store.replace(dataset, progress)
     return info(store)
+
+
+def os_user() -> str:
+    """The operating-system user running this command (who made a change, by default)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+
+
+by_option = click.option(
+    "--by",
+    default=None,
+    metavar="NAME",
+    help="Who is making this change, for `nestmap versions` (default: your OS user name).",
+)
 
 
 @app.command()
@@ -127,14 +149,15 @@ def load_dataset_into(store: Any, path: Path, progress: Callable[[str], None]) -
     type=click.IntRange(0),
     help="How many previous datasets to keep for `nestmap versions` / `rollback`.",
 )
+@by_option
 @clean_errors
-def load(path: Path, db: Path | None, keep: int) -> None:
+def load(path: Path, db: Path | None, keep: int, by: str | None) -> None:
     """Replace the graph with the dataset at PATH (CSV folder, .xlsx or .zip), all or nothing."""
     from nestmap.graph import open_store
 
     started = time.monotonic()
     store = open_store(db, keep_versions=keep)
-    summary = load_dataset_into(store, path, _Progress())
+    summary = load_dataset_into(store, path, _Progress(), by or "")
     counts = ", ".join(f"{count} {label}" for label, count in summary["nodes"].items())
     links = ", ".join(f"{count} {kind}" for kind, count in summary["links"].items())
     click.echo(
@@ -160,7 +183,10 @@ def info(db: Path | None, fmt: str) -> None:
         click.echo(to_json(summary))
         return
     rows = [{"what": "engine", "value": summary["engine"]}]
-    rows += [{"what": key, "value": summary[key]} for key in ("location", "dataset", "loaded_at")]
+    rows += [
+        {"what": key, "value": summary[key]}
+        for key in ("location", "dataset", "loaded_at", "loaded_by")
+    ]
     rows += [{"what": f"nodes {k}", "value": v} for k, v in summary["nodes"].items()]
     rows += [{"what": f"links {k}", "value": v} for k, v in summary["links"].items()]
     from nestmap.output import render
@@ -324,6 +350,10 @@ def _run_dashboard(db: Path | None, port: int, address: str) -> None:
         "false",
         "--server.fileWatcherType",
         "none",
+        # Also set in the app's config.toml; repeated here so that no other config file
+        # (~/.streamlit, the working folder) can turn stack traces back on for users.
+        "--client.showErrorDetails",
+        "none",
     ]
     try:
         completed = subprocess.run(command, env=env, check=False)
@@ -424,7 +454,8 @@ def template(out: Path) -> None:
 @format_option
 @clean_errors
 def versions(db: Path | None, fmt: str) -> None:
-    """The previous datasets kept by loads (oldest first), for compare and rollback."""
+    """The previous datasets kept by loads (oldest first), for compare and rollback: who loaded
+    each, and who replaced it (by a load or a rollback) and when."""
     from nestmap.output import render
 
     rows = [
@@ -432,6 +463,9 @@ def versions(db: Path | None, fmt: str) -> None:
             "version": v["version"],
             "dataset": v["name"],
             "loaded_at": v["loaded_at"],
+            "loaded_by": v.get("loaded_by"),
+            "replaced_at": v.get("replaced_at"),
+            "replaced_by": v.get("replaced_by"),
             "files": ", ".join(
                 f"{name} {digest[:12]}" for name, digest in json.loads(v["file_hashes"]).items()
             ),
@@ -444,11 +478,12 @@ def versions(db: Path | None, fmt: str) -> None:
 @app.command()
 @click.argument("version", type=int)
 @db_option
+@by_option
 @clean_errors
-def rollback(version: int, db: Path | None) -> None:
+def rollback(version: int, db: Path | None, by: str | None) -> None:
     """Make kept VERSION the current graph again (the current one is kept as a version)."""
     store = _store(db)
-    store.rollback(version)
+    store.rollback(version, by or os_user())
     click.echo(f"rolled back to version {version} ({store.location})")
 
 
