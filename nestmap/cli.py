@@ -320,20 +320,56 @@ def _groups_left_out(store: Any, area: str | None) -> Any:
     return groups_left_out(store, area)
 
 
-def _run_dashboard(db: Path | None, port: int, address: str) -> None:
-    """Start the Streamlit app on the chosen graph (this process waits for it)."""
+_GRANT_ENV = (
+    "NESTMAP_EDITOR_SECRET_FILE",
+    "NESTMAP_EDITOR_SECRET",
+    "NESTMAP_EDITOR_EMAILS",
+    "NESTMAP_OPEN_EDITING",
+)
+
+
+def _editor_grant(secret_file: Path | None, emails: tuple[str, ...]) -> dict[str, str]:
+    """The dashboard server's editing grant as environment variables (see dashboard/access.py);
+    empty: read-only (unless NESTMAP_EDITOR_SECRET is set in the environment)."""
+    from nestmap.errors import UsageError
+
+    if secret_file is not None and emails:
+        raise UsageError("give either --editor-secret-file or --editor-email, not both")
+    if secret_file is not None:
+        try:
+            secret = secret_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read the editor secret file {secret_file}: {exc}") from None
+        if len(secret) < 8:
+            raise UsageError(
+                f"the editor secret in {secret_file} is too short: use at least 8 characters"
+            )
+        return {"NESTMAP_EDITOR_SECRET_FILE": str(secret_file.resolve())}
+    if emails:
+        return {"NESTMAP_EDITOR_EMAILS": ",".join(email.strip() for email in emails)}
+    secret = os.environ.get("NESTMAP_EDITOR_SECRET", "")
+    return {"NESTMAP_EDITOR_SECRET": secret} if secret.strip() else {}
+
+
+def _run_dashboard(
+    db: Path | None, port: int, address: str, grant: dict[str, str] | None = None
+) -> None:
+    """Start the Streamlit app on the chosen graph (this process waits for it); ``grant``
+    allows editing (see dashboard/access.py): without it the dashboard is read-only."""
     import subprocess
 
     from nestmap.graph import open_store
 
     app_file = Path(__file__).parent / "dashboard" / "app.py"
-    env = dict(os.environ)
+    env = {key: value for key, value in os.environ.items() if key not in _GRANT_ENV}
+    env.update(grant or {})
     store = open_store(db)
     if store.engine == "embedded":
         env["NESTMAP_DB"] = store.location
         env.pop("NESTMAP_NEO4J_URI", None)
     store.close()
     click.echo(f"nestmap dashboard on http://{address}:{port} ({store.location})", err=True)
+    click.echo(f"  {_grant_words(grant or {})}", err=True)
     command = [
         sys.executable,
         "-m",
@@ -363,9 +399,36 @@ def _run_dashboard(db: Path | None, port: int, address: str) -> None:
         _fail(f"the dashboard stopped with exit code {completed.returncode}", 1)
 
 
+def _grant_words(grant: dict[str, str]) -> str:
+    if "NESTMAP_OPEN_EDITING" in grant:
+        return "anyone who opens it may change the map (demo on this computer)"
+    if "NESTMAP_EDITOR_SECRET_FILE" in grant or "NESTMAP_EDITOR_SECRET" in grant:
+        return "read-only; editors unlock changes with the editor secret on the Data page"
+    if "NESTMAP_EDITOR_EMAILS" in grant:
+        return "read-only; editors sign in on the Data page (st.login)"
+    return "read-only: nobody can change the map from the dashboard"
+
+
 port_option = click.option("--port", default=8501, show_default=True, type=int)
 address_option = click.option(
     "--address", default="localhost", show_default=True, help="Interface to listen on."
+)
+
+
+editor_secret_option = click.option(
+    "--editor-secret-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Allow editing: a file holding a shared editor secret, typed on the Data page to "
+    "unlock changes (also $NESTMAP_EDITOR_SECRET). Without a grant the dashboard is read-only.",
+)
+editor_email_option = click.option(
+    "--editor-email",
+    "editor_emails",
+    multiple=True,
+    metavar="EMAIL",
+    help="Allow editing to this e-mail once signed in (Streamlit's st.login, configured by "
+    "[auth] in .streamlit/secrets.toml); repeatable; '*' for anyone signed in.",
 )
 
 
@@ -373,10 +436,18 @@ address_option = click.option(
 @db_option
 @port_option
 @address_option
+@editor_secret_option
+@editor_email_option
 @clean_errors
-def dashboard(db: Path | None, port: int, address: str) -> None:
-    """Start the dashboard on the chosen graph."""
-    _run_dashboard(db, port, address)
+def dashboard(
+    db: Path | None,
+    port: int,
+    address: str,
+    editor_secret_file: Path | None,
+    editor_emails: tuple[str, ...],
+) -> None:
+    """Start the dashboard on the chosen graph (read-only unless an editor grant is given)."""
+    _run_dashboard(db, port, address, _editor_grant(editor_secret_file, editor_emails))
 
 
 def demo_db_path() -> Path:
@@ -385,13 +456,27 @@ def demo_db_path() -> Path:
     return default_db_path().with_name("demo.lbug")
 
 
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
 @app.command()
 @db_option
 @port_option
 @address_option
+@editor_secret_option
+@editor_email_option
 @clean_errors
-def demo(db: Path | None, port: int, address: str) -> None:
-    """Load the bundled seed region into a demo database (once) and start the dashboard."""
+def demo(
+    db: Path | None,
+    port: int,
+    address: str,
+    editor_secret_file: Path | None,
+    editor_emails: tuple[str, ...],
+) -> None:
+    """Load the bundled seed region into a demo database (once) and start the dashboard.
+
+    On this computer only (the default address) anyone may change the demo map; served on
+    another address it is read-only unless an editor grant is given."""
     from nestmap.analysis import info as graph_info
     from nestmap.graph import open_store
     from nestmap.loaders.read import read_raw
@@ -401,9 +486,12 @@ def demo(db: Path | None, port: int, address: str) -> None:
     seed_hashes = read_raw(seed_path()).file_hashes
     if not store.has_graph() or graph_info(store)["file_hashes"] != seed_hashes:
         click.echo(f"loading the seed region into {store.location}", err=True)
-        load_dataset_into(store, seed_path(), _Progress())
+        load_dataset_into(store, seed_path(), _Progress(), "nestmap demo")
     store.close()
-    _run_dashboard(target, port, address)
+    grant = _editor_grant(editor_secret_file, editor_emails)
+    if not grant and address in _LOOPBACK:
+        grant = {"NESTMAP_OPEN_EDITING": "1"}
+    _run_dashboard(target, port, address, grant)
 
 
 @app.command()
