@@ -464,3 +464,54 @@ def test_dashboard_csv_downloads_neutralise_formulas_and_cli_csv_stays_exact(
     listed = CliRunner().invoke(app, ["thrive", "--format", "csv", "--db", store.location])
     assert "@SUM(1+1)" in listed.output and "'@SUM" not in listed.output
     store.close()
+
+
+# ---- smaller: a full disk during a load ---------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path):
+    """A 1.5 MB tmpfs: room for the hand dataset's graph, not for the seed region beside it.
+    Needs the right to mount (root in a container); skipped elsewhere."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1500k", "tmpfs", str(mount)],
+        capture_output=True,
+    )
+    if done.returncode != 0:
+        pytest.skip("cannot mount a small file system here")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], check=False)
+
+
+def test_a_full_disk_during_a_load_is_a_plain_failure_and_leaves_nothing(small_disk):
+    """On main: "Transaction committed successfully … durable" and 0-byte .lock files left."""
+    from nestmap.cli import seed_path
+
+    db = small_disk / "graph.lbug"
+    first = subprocess.run(
+        [sys.executable, "-m", "nestmap.cli", "load", str(HAND), "--db", str(db)],
+        capture_output=True,
+        text=True,
+    )
+    assert first.returncode == 0, first.stderr
+    before = sorted(path.name for path in small_disk.iterdir())
+    done = subprocess.run(
+        [sys.executable, "-m", "nestmap.cli", "load", str(seed_path()), "--db", str(db)],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1, done.stderr
+    assert "the new graph could not be written" in done.stderr
+    assert "nothing was changed" in done.stderr
+    assert "committed" not in done.stderr and "durable" not in done.stderr
+    assert "Traceback" not in done.stderr
+    assert sorted(path.name for path in small_disk.iterdir()) == before  # no .lock files
+    from nestmap.graph import open_store
+
+    store = open_store(db)
+    assert analysis.info(store)["dataset"] == "hand"
+    store.close()

@@ -188,8 +188,20 @@ class EmbeddedStore(GraphStore):
         building = self.path.with_name(f".{self.path.name}.loading-{os.getpid()}")
         _remove_build(building)
         try:
-            fill(building)
-            _fsync(building)
+            failure = None
+            try:
+                fill(building)
+                _fsync(building)
+            except (RuntimeError, OSError) as exc:
+                failure = _write_failure(self.path, exc)
+            if failure is not None:
+                # The engine's handles die with the exception's traceback, and their
+                # destructor writes lock files beside the half-built file (a full disk left
+                # 0-byte .lock files): collect them now, before the cleanup below.
+                import gc
+
+                gc.collect()
+                raise NestmapError(failure)
             with self._lock:
                 self._close_handles()
                 kept = self._snapshot_current()
@@ -322,6 +334,7 @@ def build_database(path: Path, rows: GraphRows, report: Progress) -> None:
     import pandas as pd
 
     db = ladybug.Database(str(path))
+    conn = None
     try:
         conn = ladybug.Connection(db)
         for statement in queries.statements(queries.load("schema", "embedded")):
@@ -348,8 +361,11 @@ def build_database(path: Path, rows: GraphRows, report: Progress) -> None:
             frame = pd.DataFrame(tables[key], dtype=object)  # noqa: F841 - read by COPY
             conn.execute(f"COPY {table} FROM frame")
         conn.execute(queries.load("write_dataset", "embedded"), rows.dataset)
-        conn.close()
     finally:
+        # Both handles closed here, even on failure: a handle left to the garbage collector
+        # checkpoints at exit and leaves its lock files behind after the cleanup has run.
+        if conn is not None:
+            conn.close()
         db.close()
 
 
@@ -364,6 +380,21 @@ def _with_covers(rows: GraphRows) -> list[dict[str, object]]:
     for link in rows.covers:
         covers.setdefault(link["from"], []).append(link["to"])
     return [{**service, "covers": covers.get(service["id"], [])} for service in rows.services]
+
+
+def _write_failure(path: Path, exc: BaseException) -> str:
+    """A plain message for a failed build. The engine words a failed final write as
+    "Transaction committed successfully … durable": true of the half-built file, which is then
+    deleted, and misleading to a user whose graph was not changed at all."""
+    message = str(exc)
+    if "No space left on device" in message or getattr(exc, "errno", None) == 28:
+        reason = "no space left on the device"
+    else:
+        reason = message.split("Original error: ")[-1].split(": ", 1)[-1] if message else "error"
+    return (
+        f"the new graph could not be written beside {path} ({reason}); nothing was changed: "
+        "the previous graph is as it was"
+    )
 
 
 def _fsync(path: Path) -> None:
