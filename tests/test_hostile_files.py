@@ -515,3 +515,20 @@ def test_a_full_disk_during_a_load_is_a_plain_failure_and_leaves_nothing(small_d
     store = open_store(db)
     assert analysis.info(store)["dataset"] == "hand"
     store.close()
+
+
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "nested more than 50 levels deep"),
+        (b"[1, 2", "not valid JSON"),
+        (b"\xff\xfe", "not UTF-8 text"),
+        (b"1" * 5000, "not valid JSON"),
+    ],
+)
+def test_read_json_is_bounded(data, reason):
+    with pytest.raises(InputError) as caught:
+        limits.read_json(data, "x.json")
+    assert caught.value.problems[0].file == "x.json"
+    assert caught.value.problems[0].reason.startswith(reason)
+    assert limits.read_json(b'{"a": [1, {"b": 2}]}', "ok.json") == {"a": [1, {"b": 2}]}

@@ -17,6 +17,7 @@ import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 from nestmap.errors import InputError, Problem
 
@@ -243,3 +244,27 @@ def nesting_depth(value: object, limit: int = MAX_NESTING) -> int:
             return deepest
         stack.extend((child, depth) for child in children)
     return deepest
+
+
+def read_json(data: bytes, label: str, max_depth: int = MAX_NESTING) -> Any:
+    """JSON from an untrusted file within bounds: at most MAX_FILE_BYTES, UTF-8, nested at most
+    ``max_depth`` deep (100,000 nested brackets would otherwise end in a RecursionError).
+    Anything else is an InputError naming ``label`` (for the ORUK import and scenario files)."""
+    import json
+
+    def refuse(reason: str) -> InputError:
+        return InputError([Problem(label, None, None, None, reason)])
+
+    if len(data) > MAX_FILE_BYTES:
+        raise refuse(f"larger than {size_text(MAX_FILE_BYTES)}")
+    try:
+        document = json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise refuse("not UTF-8 text") from None
+    except RecursionError:
+        raise refuse(f"nested more than {max_depth} levels deep") from None
+    except ValueError as exc:  # JSONDecodeError, and numbers past Python's digit limit
+        raise refuse(f"not valid JSON: {exc}") from None
+    if nesting_depth(document, max_depth) > max_depth:
+        raise refuse(f"nested more than {max_depth} levels deep")
+    return document
