@@ -21,6 +21,19 @@ SECRET = "correct horse battery staple"
 GRANTS = (access.SECRET_FILE_ENV, access.SECRET_ENV, access.EMAILS_ENV, access.OPEN_ENV)
 
 
+@pytest.fixture(autouse=True)
+def _forget_stores():
+    """Each test here opens its own graph, which the dashboard keeps open in its resource
+    cache; the engine reserves a large address range per open database, so release them."""
+    yield
+    import gc
+
+    import streamlit as st
+
+    st.cache_resource.clear()
+    gc.collect()
+
+
 def _app(monkeypatch: pytest.MonkeyPatch, db: str, stem: str = "data", **grant: str) -> AppTest:
     monkeypatch.setenv("NESTMAP_DB", db)
     monkeypatch.delenv("NESTMAP_NEO4J_URI", raising=False)
@@ -182,3 +195,83 @@ def test_urls_in_a_scenario_are_not_links(seed_copy, monkeypatch):
     for raw in ("http://", "https://", "www.", "boss@evil"):
         assert raw not in shown.replace("\\", ""), raw
     assert "\u2060" in shown
+
+
+# ---- the grant as `nestmap dashboard` / `nestmap demo` start the server ------------------------
+
+
+@pytest.fixture
+def started(monkeypatch):
+    """What `streamlit run` would be started with: its command and environment (the server
+    itself is started for real by the browser tests)."""
+    import subprocess
+
+    seen: dict = {}
+
+    def run(command, env, check):
+        seen["command"], seen["env"] = command, env
+        return subprocess.CompletedProcess(command, 0)
+
+    monkeypatch.setattr(subprocess, "run", run)
+    for name in GRANTS:
+        monkeypatch.delenv(name, raising=False)
+    return seen
+
+
+def test_dashboard_is_read_only_by_default_and_hides_error_details(seed_copy, started, monkeypatch):
+    from click.testing import CliRunner
+
+    from nestmap.cli import app
+
+    monkeypatch.setenv(access.OPEN_ENV, "1")  # inherited from a shell: not a grant
+    result = CliRunner().invoke(app, ["dashboard", "--db", str(seed_copy)])
+    assert result.exit_code == 0, result.output
+    assert not set(GRANTS) & set(started["env"])
+    assert "read-only: nobody can change the map" in result.output
+    command = started["command"]
+    assert command[command.index("--client.showErrorDetails") + 1] == "none"
+
+
+def test_dashboard_with_a_secret_file(seed_copy, started, tmp_path):
+    from click.testing import CliRunner
+
+    from nestmap.cli import app
+
+    secret = tmp_path / "secret"
+    secret.write_text("short\n")
+    result = CliRunner().invoke(
+        app, ["dashboard", "--db", str(seed_copy), "--editor-secret-file", str(secret)]
+    )
+    assert result.exit_code == 2 and "too short" in result.output
+    secret.write_text(SECRET + "\n")
+    result = CliRunner().invoke(
+        app, ["dashboard", "--db", str(seed_copy), "--editor-secret-file", str(secret)]
+    )
+    assert result.exit_code == 0, result.output
+    assert started["env"][access.SECRET_FILE_ENV] == str(secret.resolve())
+    assert SECRET not in " ".join(started["command"])  # never on a command line
+    both = CliRunner().invoke(
+        app,
+        ["dashboard", "--db", str(seed_copy), "--editor-secret-file", str(secret)]
+        + ["--editor-email", "a@example.org"],
+    )
+    assert both.exit_code == 2
+
+
+def test_demo_allows_edits_on_this_computer_only(tmp_path, started):
+    from click.testing import CliRunner
+
+    from nestmap.cli import app
+
+    db = tmp_path / "demo.lbug"
+    local = CliRunner().invoke(app, ["demo", "--db", str(db)])
+    assert local.exit_code == 0, local.output
+    assert started["env"].get(access.OPEN_ENV) == "1"
+    served = CliRunner().invoke(app, ["demo", "--db", str(db), "--address", "0.0.0.0"])
+    assert served.exit_code == 0, served.output
+    assert access.OPEN_ENV not in started["env"]
+    from nestmap.graph import open_store
+
+    store = open_store(db)
+    assert analysis.info(store)["loaded_by"] == "nestmap demo"
+    store.close()

@@ -424,3 +424,25 @@ def test_with_the_secret_a_change_in_the_browser_records_who(tmp_path_factory, b
     store = open_store(server.db)
     assert store.changes()[-1]["by"] == "Browser Test"
     store.close()
+
+
+def test_urls_in_a_pasted_scenario_are_text_not_links(dashboard, page):
+    """Markdown auto-linking (issue 12, smaller): a scenario's name, description and source
+    naming a URL, a www. address or an e-mail address show as text, never as a link."""
+    _open(page, dashboard.url, "scenarios", ["Paste YAML or JSON"])
+    page.get_by_text("Paste YAML or JSON").click()
+    _settled(page)
+    box = page.get_by_label("Scenario (YAML or JSON, in the format of the bundled options)")
+    box.fill(
+        "name: Team at http://evil.example/x\n"
+        "description: See www.evil.example or write to boss@evil.example\n"
+        "source: https://evil.example/report\n"
+        "costs: [{item: x, amount: 1}]\n"
+    )
+    box.press("Control+Enter")
+    _settled(page)
+    page.get_by_text("evil.example/x", exact=False).first.wait_for(state="visible")
+    page.get_by_text("write to boss@", exact=False).first.wait_for(state="visible")
+    links = page.locator('a[href*="evil"]')
+    assert links.count() == 0, links.evaluate_all("links => links.map(a => a.outerHTML)")
+    page.screenshot(path=str(ARTIFACTS / "scenario-urls.png"))
