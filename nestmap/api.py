@@ -123,10 +123,13 @@ PATHWAYS_COLUMNS = ("area_code", "entry_service", "destination", "hops")
 class QueryResult(Table):
     """Rows of a user-written query; ``truncated`` when there were more than the limit."""
 
-    def __init__(self, columns: list[str], rows: list[list[Any]], truncated: bool):
+    def __init__(
+        self, columns: list[str], rows: list[list[Any]], truncated: bool, cells_cut: int = 0
+    ):
         super().__init__((dict(zip(columns, row, strict=True)) for row in rows), columns)
         self.columns = list(columns)
         self.truncated = truncated
+        self.cells_cut = cells_cut  # cells shortened to the console's cell limit
 
 
 def _open(where: str | Path | None, keep: int) -> GraphStore:
@@ -206,12 +209,14 @@ class Graph:
         *,
         name: str | None = None,
         progress: Progress | None = None,
+        by: str | None = None,
     ) -> dict[str, Any]:
         """Validate a dataset and replace the graph with it, all or nothing; return ``info``.
 
         ``source``: a CSV folder, an .xlsx workbook or a .zip of CSVs; or the bytes of a
         workbook or zip with its file ``name`` (an upload). ``keep`` overrides how many
-        earlier datasets are kept. Bad input raises ``InputError`` with every problem and
+        earlier datasets are kept; ``by`` names who loaded it (default: the OS user), shown by
+        ``versions``. Bad input raises ``InputError`` with every problem and
         leaves the previous graph as it was."""
         from nestmap.loaders import read_dataset, read_dataset_bytes
 
@@ -223,6 +228,7 @@ class Graph:
             dataset = read_dataset_bytes(name, source)
         else:
             dataset = read_dataset(source)
+        dataset.loaded_by = by or os_user()
         if keep is not None and hasattr(self.store, "keep_versions"):
             self.store.keep_versions = keep
         self.store.replace(dataset, report)
@@ -232,9 +238,10 @@ class Graph:
         """The earlier datasets kept by loads, oldest first."""
         return self.store.versions()
 
-    def rollback(self, version: int) -> None:
-        """Make kept ``version`` the current graph (the current one is kept as a version)."""
-        self.store.rollback(version)
+    def rollback(self, version: int, by: str | None = None) -> None:
+        """Make kept ``version`` the current graph (the current one is kept as a version);
+        ``by`` names who asked (default: the OS user)."""
+        self.store.rollback(version, by or os_user())
 
     # -- what is loaded ---------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
@@ -451,10 +458,11 @@ class Graph:
         return out
 
     def query(self, cypher: str, limit: int = 1000, timeout: float = 10.0) -> QueryResult:
-        """Run read-only Cypher (the store's guard refuses writes): at most ``limit`` rows,
-        stopped after ``timeout`` seconds."""
-        columns, rows, truncated = self.store.run_read_only(cypher, None, limit, timeout)
-        return QueryResult(columns, rows, truncated)
+        """Run read-only Cypher as the Query console does (nestmap.graph.readonly's guard
+        refuses anything but reading the graph; the embedded engine runs it in a bounded worker
+        process): at most ``limit`` rows, stopped after ``timeout`` seconds."""
+        found = self.store.console(cypher, limit, timeout)
+        return QueryResult(found.columns, found.rows, found.truncated, found.cells_cut)
 
 
 GAPS_COLUMNS = (
@@ -479,6 +487,16 @@ def _about(what: str) -> Iterator[None]:
         yield
     except InputError as exc:
         raise exc.about(what) from None
+
+
+def os_user() -> str:
+    """The operating-system user running this process (who made a change, by default)."""
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name and no passwd entry (some containers)
+        return f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
 
 
 def _scenario_document(document: dict[str, Any] | str | Path) -> dict[str, Any]:

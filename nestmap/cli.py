@@ -37,6 +37,8 @@ def clean_errors(command: Callable[..., Any]) -> Callable[..., Any]:
             click.echo(f"error: {exc}; nothing was changed:", err=True)
             for problem in exc.problems:
                 click.echo(f"  {problem}", err=True)
+            if exc.more_note():
+                click.echo(f"  {exc.more_note()}", err=True)
             sys.exit(exc.exit_code)
         except NoGraphError as exc:
             _fail(str(exc) + _demo_hint(), exc.exit_code)
@@ -111,6 +113,14 @@ def app() -> None:
     """nestmap: map a region's parent-infant services as a graph and find its gaps."""
 
 
+by_option = click.option(
+    "--by",
+    default=None,
+    metavar="NAME",
+    help="Who is making this change, for `nestmap versions` (default: your OS user name).",
+)
+
+
 @app.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @db_option
@@ -121,12 +131,13 @@ def app() -> None:
     type=click.IntRange(0),
     help="How many previous datasets to keep for `nestmap versions` / `rollback`.",
 )
+@by_option
 @clean_errors
-def load(path: Path, db: Path | None, keep: int) -> None:
+def load(path: Path, db: Path | None, keep: int, by: str | None) -> None:
     """Replace the graph with the dataset at PATH (CSV folder, .xlsx or .zip), all or nothing."""
     started = time.monotonic()
     with _graph(db, keep) as graph:
-        summary = graph.load(path, progress=_Progress())
+        summary = graph.load(path, progress=_Progress(), by=by)
     counts = ", ".join(f"{count} {label}" for label, count in summary["nodes"].items())
     links = ", ".join(f"{count} {kind}" for kind, count in summary["links"].items())
     click.echo(
@@ -151,7 +162,10 @@ def info(db: Path | None, fmt: str) -> None:
         click.echo(to_json(summary))
         return
     rows = [{"what": "engine", "value": summary["engine"]}]
-    rows += [{"what": key, "value": summary[key]} for key in ("location", "dataset", "loaded_at")]
+    rows += [
+        {"what": key, "value": summary[key]}
+        for key in ("location", "dataset", "loaded_at", "loaded_by")
+    ]
     rows += [{"what": f"nodes {k}", "value": v} for k, v in summary["nodes"].items()]
     rows += [{"what": f"links {k}", "value": v} for k, v in summary["links"].items()]
     from nestmap.output import render
@@ -189,8 +203,9 @@ def query(cypher: str, limit: int, timeout: float, fmt: str, db: Path | None) ->
     """
     from nestmap.output import render
 
-    result = _store(db).console(cypher, limit, timeout)
-    rows = [dict(zip(result.columns, row, strict=True)) for row in result.rows]
+    with _graph(db) as graph:
+        result = graph.query(cypher, limit, timeout)
+    rows = list(result)
     if result.truncated:
         click.echo(f"note: truncated: showing the first {len(rows):,} rows", err=True)
     if result.cells_cut:
@@ -324,19 +339,55 @@ def _groups_left_out(graph: Graph, area: str | None) -> Any:
     return graph.groups_left_out(area)
 
 
-def _run_dashboard(db: Path | None, port: int, address: str) -> None:
+_GRANT_ENV = (
+    "NESTMAP_EDITOR_SECRET_FILE",
+    "NESTMAP_EDITOR_SECRET",
+    "NESTMAP_EDITOR_EMAILS",
+    "NESTMAP_OPEN_EDITING",
+)
+
+
+def _editor_grant(secret_file: Path | None, emails: tuple[str, ...]) -> dict[str, str]:
+    """The dashboard server's editing grant as environment variables (see dashboard/access.py);
+    empty: read-only (unless NESTMAP_EDITOR_SECRET is set in the environment)."""
+    from nestmap.errors import UsageError
+
+    if secret_file is not None and emails:
+        raise UsageError("give either --editor-secret-file or --editor-email, not both")
+    if secret_file is not None:
+        try:
+            secret = secret_file.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read the editor secret file {secret_file}: {exc}") from None
+        if len(secret) < 8:
+            raise UsageError(
+                f"the editor secret in {secret_file} is too short: use at least 8 characters"
+            )
+        return {"NESTMAP_EDITOR_SECRET_FILE": str(secret_file.resolve())}
+    if emails:
+        return {"NESTMAP_EDITOR_EMAILS": ",".join(email.strip() for email in emails)}
+    secret = os.environ.get("NESTMAP_EDITOR_SECRET", "")
+    return {"NESTMAP_EDITOR_SECRET": secret} if secret.strip() else {}
+
+
+def _run_dashboard(
+    db: Path | None, port: int, address: str, grant: dict[str, str] | None = None
+) -> None:
     """Start the Streamlit app on the chosen graph (this process waits for it, and stops it
-    when stopped itself: see nestmap.serve)."""
+    when stopped itself: see nestmap.serve); ``grant`` allows editing (see
+    dashboard/access.py): without it the dashboard is read-only."""
     from nestmap import serve
 
     serve.check_port(address, port)
     app_file = Path(__file__).parent / "dashboard" / "app.py"
-    env = dict(os.environ)
+    env = {key: value for key, value in os.environ.items() if key not in _GRANT_ENV}
+    env.update(grant or {})
     with _graph(db) as graph:
         if graph.engine == "embedded":
             env["NESTMAP_DB"] = graph.location
             env.pop("NESTMAP_NEO4J_URI", None)
     click.echo(f"nestmap dashboard on http://{address}:{port} ({graph.location})", err=True)
+    click.echo(f"  {_grant_words(grant or {})}", err=True)
     command = [
         sys.executable,
         "-m",
@@ -353,6 +404,10 @@ def _run_dashboard(db: Path | None, port: int, address: str) -> None:
         "false",
         "--server.fileWatcherType",
         "none",
+        # Also set in the app's config.toml; repeated here so that no other config file
+        # (~/.streamlit, the working folder) can turn stack traces back on for users.
+        "--client.showErrorDetails",
+        "none",
     ]
     code = serve.run_child(command, env)
     if code not in (None, 0, -2, -15, 130, 143):
@@ -363,9 +418,36 @@ def _run_dashboard(db: Path | None, port: int, address: str) -> None:
         )
 
 
+def _grant_words(grant: dict[str, str]) -> str:
+    if "NESTMAP_OPEN_EDITING" in grant:
+        return "anyone who opens it may change the map (demo on this computer)"
+    if "NESTMAP_EDITOR_SECRET_FILE" in grant or "NESTMAP_EDITOR_SECRET" in grant:
+        return "read-only; editors unlock changes with the editor secret on the Data page"
+    if "NESTMAP_EDITOR_EMAILS" in grant:
+        return "read-only; editors sign in on the Data page (st.login)"
+    return "read-only: nobody can change the map from the dashboard"
+
+
 port_option = click.option("--port", default=8501, show_default=True, type=int)
 address_option = click.option(
     "--address", default="localhost", show_default=True, help="Interface to listen on."
+)
+
+
+editor_secret_option = click.option(
+    "--editor-secret-file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Allow editing: a file holding a shared editor secret, typed on the Data page to "
+    "unlock changes (also $NESTMAP_EDITOR_SECRET). Without a grant the dashboard is read-only.",
+)
+editor_email_option = click.option(
+    "--editor-email",
+    "editor_emails",
+    multiple=True,
+    metavar="EMAIL",
+    help="Allow editing to this e-mail once signed in (Streamlit's st.login, configured by "
+    "[auth] in .streamlit/secrets.toml); repeatable; '*' for anyone signed in.",
 )
 
 
@@ -373,10 +455,18 @@ address_option = click.option(
 @db_option
 @port_option
 @address_option
+@editor_secret_option
+@editor_email_option
 @clean_errors
-def dashboard(db: Path | None, port: int, address: str) -> None:
-    """Start the dashboard on the chosen graph."""
-    _run_dashboard(db, port, address)
+def dashboard(
+    db: Path | None,
+    port: int,
+    address: str,
+    editor_secret_file: Path | None,
+    editor_emails: tuple[str, ...],
+) -> None:
+    """Start the dashboard on the chosen graph (read-only unless an editor grant is given)."""
+    _run_dashboard(db, port, address, _editor_grant(editor_secret_file, editor_emails))
 
 
 def demo_db_path() -> Path:
@@ -385,13 +475,27 @@ def demo_db_path() -> Path:
     return default_db_path().with_name("demo.lbug")
 
 
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
 @app.command()
 @db_option
 @port_option
 @address_option
+@editor_secret_option
+@editor_email_option
 @clean_errors
-def demo(db: Path | None, port: int, address: str) -> None:
-    """Load the bundled seed region into a demo database (once) and start the dashboard."""
+def demo(
+    db: Path | None,
+    port: int,
+    address: str,
+    editor_secret_file: Path | None,
+    editor_emails: tuple[str, ...],
+) -> None:
+    """Load the bundled seed region into a demo database (once) and start the dashboard.
+
+    On this computer only (the default address) anyone may change the demo map; served on
+    another address it is read-only unless an editor grant is given."""
     from nestmap import serve
     from nestmap.loaders.read import read_raw
 
@@ -401,14 +505,17 @@ def demo(db: Path | None, port: int, address: str) -> None:
         seed_hashes = read_raw(seed_path()).file_hashes
         if not graph.has_dataset() or graph.info()["file_hashes"] != seed_hashes:
             click.echo(f"loading the seed region into {graph.location}", err=True)
-            graph.load(seed_path(), progress=_Progress())
+            graph.load(seed_path(), progress=_Progress(), by="nestmap demo")
         # The demo keeps its own graph so that it never replaces the user's: say where it is.
         click.echo(
             f"the demo graph is at {graph.location}; to use it with other commands, add "
             f"--db {_quoted(graph.location)} (e.g. nestmap gaps --db {_quoted(graph.location)})",
             err=True,
         )
-    _run_dashboard(target, port, address)
+    grant = _editor_grant(editor_secret_file, editor_emails)
+    if not grant and address in _LOOPBACK:
+        grant = {"NESTMAP_OPEN_EDITING": "1"}
+    _run_dashboard(target, port, address, grant)
 
 
 def _quoted(path: str) -> str:
@@ -453,7 +560,8 @@ def template(out: Path) -> None:
 @format_option
 @clean_errors
 def versions(db: Path | None, fmt: str) -> None:
-    """The previous datasets kept by loads (oldest first), for compare and rollback."""
+    """The previous datasets kept by loads (oldest first), for compare and rollback: who loaded
+    each, and who replaced it (by a load or a rollback) and when."""
     from nestmap.output import render
 
     rows = [
@@ -461,6 +569,9 @@ def versions(db: Path | None, fmt: str) -> None:
             "version": v["version"],
             "dataset": v["name"],
             "loaded_at": v["loaded_at"],
+            "loaded_by": v.get("loaded_by"),
+            "replaced_at": v.get("replaced_at"),
+            "replaced_by": v.get("replaced_by"),
             "files": ", ".join(
                 f"{name} {digest[:12]}" for name, digest in json.loads(v["file_hashes"]).items()
             ),
@@ -478,11 +589,12 @@ def _kept_versions(db: Path | None) -> list[dict[str, Any]]:
 @app.command()
 @click.argument("version", type=int)
 @db_option
+@by_option
 @clean_errors
-def rollback(version: int, db: Path | None) -> None:
+def rollback(version: int, db: Path | None, by: str | None) -> None:
     """Make kept VERSION the current graph again (the current one is kept as a version)."""
     with _graph(db) as graph:
-        graph.rollback(version)
+        graph.rollback(version, by=by)
     click.echo(f"rolled back to version {version} ({graph.location})")
 
 

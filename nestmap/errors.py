@@ -37,6 +37,15 @@ class Problem:
     value: str | None
     reason: str
 
+    # A problem names a value, it does not reproduce it: a hostile cell may be 32,767
+    # characters, and a thousand of them would flood a terminal or a page.
+    shown_chars = 120
+
+    def __post_init__(self) -> None:
+        if self.value is not None and len(self.value) > self.shown_chars:
+            shortened = self.value[: self.shown_chars] + f"… ({len(self.value):,} characters)"
+            object.__setattr__(self, "value", shortened)
+
     def __str__(self) -> str:
         where = self.file
         if self.row is not None:
@@ -60,24 +69,72 @@ class InputError(NestmapError):
     """The dataset breaks the input contract; carries every problem found (exit code 2)."""
 
     exit_code = 2
+    # The first this many problems (in file and row order) are kept and listed; the rest are
+    # only counted (nestmap.loaders.limits.MAX_PROBLEMS_SHOWN says the same).
+    shown_at_most = 1_000
 
-    def __init__(self, problems: list[Problem], what: str = "the dataset"):
-        self.problems = sorted(problems, key=_problem_key)
+    def __init__(
+        self,
+        problems: list[Problem],
+        what: str = "the dataset",
+        *,
+        counting_stopped: bool = False,
+    ):
+        ordered = sorted(problems, key=_problem_key)
+        self.total = len(ordered)
+        self.problems = ordered[: self.shown_at_most]
+        # Problems found but not listed, and whether checking stopped before the end (then
+        # ``total`` is a lower bound).
+        self.more = self.total - len(self.problems)
+        self.counting_stopped = counting_stopped
         self.what = what
         super().__init__(self.problems, what)
 
     def __str__(self) -> str:
-        count = len(self.problems)
-        return f"{count} problem{'s' if count != 1 else ''} in {self.what}"
+        count = f"at least {self.total:,}" if self.counting_stopped else f"{self.total:,}"
+        return f"{count} problem{'s' if self.total != 1 else ''} in {self.what}"
 
     def about(self, what: str) -> InputError:
         """The same problems, said to be in ``what`` (a scenario file, an ORUK directory)."""
         self.what = what
         return self
 
+    def more_note(self) -> str | None:
+        """A line saying how many problems are not listed, or None when all are."""
+        if not self.more:
+            return None
+        if self.counting_stopped:
+            return (
+                f"… and at least {self.more:,} further problems, not listed (checking stopped "
+                f"at {self.total:,}; mend the ones above first)"
+            )
+        return f"… and {self.more:,} further problems, not listed (mend the ones above first)"
+
 
 def _problem_key(p: Problem) -> tuple:
     return (p.file, p.row if p.row is not None else -1, p.column or "", p.reason)
+
+
+class TooManyProblems(Exception):
+    """Raised by a bounded problem list when checking should stop (see ProblemList)."""
+
+
+class ProblemList(list[Problem]):
+    """A list of problems that stops the check (raises TooManyProblems) past ``limit``, so a
+    hostile file costs bounded time and memory however many rows it breaks."""
+
+    def __init__(self, limit: int = 100_000):
+        super().__init__()
+        self.limit = limit
+
+    def append(self, problem: Problem) -> None:  # type: ignore[override]
+        super().append(problem)
+        if len(self) >= self.limit:
+            raise TooManyProblems
+
+    def extend(self, problems) -> None:  # type: ignore[override]
+        for problem in problems:
+            self.append(problem)
 
 
 class ReadOnlyError(UsageError):

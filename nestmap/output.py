@@ -23,7 +23,9 @@ def _cell(value: Any, list_sep: str) -> str:
 
 
 def to_json(document: Any) -> str:
-    return json.dumps(document, ensure_ascii=False, indent=2)
+    # allow_nan=False: a NaN or infinity would print as `NaN`/`Infinity`, which is not JSON.
+    # Inputs are range-checked so none should arrive; if one does, fail loudly instead.
+    return json.dumps(document, ensure_ascii=False, indent=2, allow_nan=False)
 
 
 def to_csv(rows: list[dict[str, Any]], columns: list[str] | None = None) -> str:

@@ -70,13 +70,26 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-class Dashboard:
-    """A ``streamlit run`` of the installed app on its own port and database."""
+# The editor secret the test servers are started with (issue 12: read-only without a grant).
+EDITOR_SECRET = "browser-test-editor-secret"
+GRANT_ENV = (
+    "NESTMAP_EDITOR_SECRET_FILE",
+    "NESTMAP_EDITOR_SECRET",
+    "NESTMAP_EDITOR_EMAILS",
+    "NESTMAP_OPEN_EDITING",
+)
 
-    def __init__(self, db: Path, workdir: Path):
+
+class Dashboard:
+    """A ``streamlit run`` of the installed app on its own port and database; ``grant`` is the
+    editing grant's environment (none: read-only, as ``nestmap dashboard`` serves it)."""
+
+    def __init__(self, db: Path, workdir: Path, grant: dict[str, str] | None = None):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, "NESTMAP_DB": str(db)}
+        self.db = db
+        env = {key: value for key, value in os.environ.items() if key not in GRANT_ENV}
+        env.update({"NESTMAP_DB": str(db), **(grant or {})})
         env.pop("NESTMAP_NEO4J_URI", None)
         self.log = (workdir / "streamlit.log").open("w")
         self.process = subprocess.Popen(
@@ -127,10 +140,16 @@ class Dashboard:
         self.log.close()
 
 
-def _start(tmp_path_factory: pytest.TempPathFactory, name: str) -> Dashboard:
+def _start(
+    tmp_path_factory: pytest.TempPathFactory,
+    name: str,
+    grant: dict[str, str] | None = None,
+) -> Dashboard:
     workdir = tmp_path_factory.mktemp(name)
     load_into(workdir / "graph.lbug", seed_path()).close()
-    return Dashboard(workdir / "graph.lbug", workdir)
+    if grant is None:
+        grant = {"NESTMAP_EDITOR_SECRET": EDITOR_SECRET}
+    return Dashboard(workdir / "graph.lbug", workdir, grant)
 
 
 @pytest.fixture(scope="module")
@@ -276,8 +295,18 @@ def _zip(folder: Path, broken: dict[str, str] | None = None) -> bytes:
     return buffer.getvalue()
 
 
+def _unlock_editing(tab, name: str = "Browser Test") -> None:
+    """Type the editor secret on the Data page (the test servers are started with it)."""
+    tab.get_by_label("Your name (recorded with each change you make)").fill(name)
+    tab.get_by_label("Editor secret").fill(EDITOR_SECRET)
+    tab.get_by_role("button", name="Unlock editing").click()
+    _settled(tab)
+    tab.get_by_text("You can change the map").wait_for(state="visible")
+
+
 def _upload(tab, base: str, path: Path) -> None:
     _open(tab, base, "data", ["Load a dataset"])
+    _unlock_editing(tab)
     tab.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(path))
     tab.get_by_role("button", name="Replace the graph with this dataset").click()
     _settled(tab)
@@ -349,3 +378,71 @@ def test_xss_payloads_show_as_text_and_never_run(tmp_path_factory, browser, tmp_
     finally:
         context.close()
         server.stop()
+
+
+def test_a_served_dashboard_without_the_grant_offers_no_way_to_change_the_map(
+    tmp_path_factory, browser
+):
+    """As `nestmap dashboard` serves it by default: every page, no control that changes the
+    map (no upload, no replace, no rollback, no unlock), downloads still there."""
+    server = _start(tmp_path_factory, "readonly", grant={})
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(30_000)
+    try:
+        changing = ("Replace the graph", "Make this version", "Unlock editing", "Sign in to edit")
+        for stem, expected in PAGES.items():
+            _open(tab, server.url, stem, expected)
+            buttons = " | ".join(tab.get_by_role("button").all_inner_texts())
+            assert not any(label in buttons for label in changing), (stem, buttons)
+        _open(tab, server.url, "data", ["This dashboard is read-only"])
+        assert tab.locator('[data-testid="stFileUploader"]').count() == 0
+        tab.get_by_role("button", name="Dataset as XLSX").wait_for(state="visible")
+        tab.screenshot(path=str(ARTIFACTS / "data-read-only.png"))
+    finally:
+        context.close()
+        server.stop()
+
+
+def test_with_the_secret_a_change_in_the_browser_records_who(tmp_path_factory, browser, tmp_path):
+    server = _start(tmp_path_factory, "editor")
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(30_000)
+    try:
+        upload = tmp_path / "seed.zip"
+        upload.write_bytes(_zip(seed_path()))
+        _upload(tab, server.url, upload)
+        tab.get_by_text("Loaded seed.zip").wait_for(state="visible")
+        tab.get_by_text("recorded as loaded by Browser Test").first.wait_for(state="visible")
+        tab.screenshot(path=str(ARTIFACTS / "data-editor.png"))
+    finally:
+        context.close()
+        server.stop()
+    from nestmap.graph import open_store
+
+    store = open_store(server.db)
+    assert store.changes()[-1]["by"] == "Browser Test"
+    store.close()
+
+
+def test_urls_in_a_pasted_scenario_are_text_not_links(dashboard, page):
+    """Markdown auto-linking (issue 12, smaller): a scenario's name, description and source
+    naming a URL, a www. address or an e-mail address show as text, never as a link."""
+    _open(page, dashboard.url, "scenarios", ["Paste YAML or JSON"])
+    page.get_by_text("Paste YAML or JSON").click()
+    _settled(page)
+    box = page.get_by_label("Scenario (YAML or JSON, in the format of the bundled options)")
+    box.fill(
+        "name: Team at http://evil.example/x\n"
+        "description: See www.evil.example or write to boss@evil.example\n"
+        "source: https://evil.example/report\n"
+        "costs: [{item: x, amount: 1}]\n"
+    )
+    box.press("Control+Enter")
+    _settled(page)
+    page.get_by_text("evil.example/x", exact=False).first.wait_for(state="visible")
+    page.get_by_text("write to boss@", exact=False).first.wait_for(state="visible")
+    links = page.locator('a[href*="evil"]')
+    assert links.count() == 0, links.evaluate_all("links => links.map(a => a.outerHTML)")
+    page.screenshot(path=str(ARTIFACTS / "scenario-urls.png"))

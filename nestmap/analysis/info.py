@@ -18,6 +18,7 @@ def info(store: GraphStore) -> dict[str, object]:
         "dataset": meta.get("name"),
         "origin": meta.get("origin"),
         "loaded_at": meta.get("loaded_at"),
+        "loaded_by": meta.get("loaded_by") or None,
         "file_hashes": json.loads(meta["file_hashes"]) if meta.get("file_hashes") else {},
         "nodes": dict(sorted(nodes.items())),
         "links": dict(sorted(links.items())),

@@ -1,13 +1,17 @@
 """nestmap's dashboard: ``streamlit run nestmap/dashboard/app.py`` with ``NESTMAP_DB`` set.
 
 Navigation is ours (``st.navigation`` hidden, sidebar links that carry the filters), so that the
-URL keeps the filters from page to page.
+URL keeps the filters from page to page. Whatever a page raises ends here as a plain message:
+the dashboard is served to teams, and a stack trace is for the server's log, not for them.
 """
+
+import logging
 
 import streamlit as st
 
-from nestmap.dashboard import filters, layout, state
-from nestmap.errors import NestmapError
+from nestmap.dashboard import filters, layout, state, tables
+from nestmap.dashboard.text import md
+from nestmap.errors import InputError, NestmapError
 
 st.set_page_config(page_title="nestmap", page_icon=":material/hub:", layout="wide")
 
@@ -33,7 +37,7 @@ try:
     if state.has_graph():
         la_names = state.area_names()
 except NestmapError as exc:
-    st.error(f"The graph cannot be read: {exc}")
+    st.error(f"The graph cannot be read: {md(exc)}")
 
 st.sidebar.markdown("### nestmap")
 nav = st.sidebar.container()
@@ -47,4 +51,24 @@ st.html(layout.BASE_CSS)
 if chosen.present:
     st.html(layout.PRESENTATION_CSS)
 
-page.run()
+# Streamlit's st.stop and st.rerun are BaseExceptions: they pass through these handlers.
+try:
+    page.run()
+except InputError as exc:
+    st.error(f"{md(exc)}. Nothing was changed.")
+    if exc.more_note():
+        st.caption(md(exc.more_note()))
+    tables.show(
+        tables.frame(
+            [p.as_dict() for p in exc.problems], ["file", "row", "column", "value", "reason"]
+        ),
+        "problems",
+    )
+except NestmapError as exc:
+    st.error(f"This page cannot be shown: {md(exc)}")
+except Exception:
+    logging.getLogger("nestmap.dashboard").exception("a dashboard page failed")
+    st.error(
+        "This page failed unexpectedly; nothing was changed. The details are in the dashboard "
+        "server's log."
+    )

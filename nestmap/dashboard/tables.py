@@ -18,6 +18,7 @@ import pandas as pd
 import streamlit as st
 
 from nestmap.dashboard.filters import current
+from nestmap.spreadsheet import spreadsheet_csv_cell, text_not_formulas
 
 # A national dataset has hundreds of thousands of misdirected links: the browser gets a page's
 # worth, the CSV/XLSX downloads get everything.
@@ -144,7 +145,15 @@ def display_safe(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def csv_bytes(table: pd.DataFrame) -> bytes:
-    return _joined(table).to_csv(index=False).encode("utf-8")
+    """The table as CSV for a spreadsheet: text that starts like a formula (``=``, ``+``, ``-``,
+    ``@``, tab, carriage return) gets a leading ``'`` (OWASP), so opening it runs nothing."""
+    safe = _joined(table)
+    for column in safe.columns:
+        if not pd.api.types.is_numeric_dtype(safe[column]):
+            safe[column] = safe[column].map(spreadsheet_csv_cell)
+    safe.columns = [spreadsheet_csv_cell(str(column)) for column in safe.columns]
+    # CRLF, as spreadsheets expect (RFC 4180): with it, a cell holding a bare \r is quoted.
+    return safe.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
 
 
 def xlsx_bytes(table: pd.DataFrame, sheet: str = "table") -> bytes:
@@ -157,12 +166,8 @@ def xlsx_bytes(table: pd.DataFrame, sheet: str = "table") -> bytes:
     worksheet.append([str(column) for column in table.columns])
     for record in _joined(table).itertuples(index=False):
         worksheet.append([_excel_value(value) for value in record])
-    for row in worksheet.iter_rows(min_row=2):
-        for cell in row:
-            if cell.data_type == "f":
-                cell.data_type = "s"
     buffer = io.BytesIO()
-    workbook.save(buffer)
+    text_not_formulas(workbook).save(buffer)
     return buffer.getvalue()
 
 

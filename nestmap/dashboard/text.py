@@ -23,9 +23,27 @@ def esc(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=False)
 
 
+# Streamlit's markdown (remark-gfm) turns URLs, www. names and e-mail addresses in plain text
+# into links after escapes are resolved, so escaping cannot stop it: an invisible WORD JOINER
+# (U+2060) inside each pattern does, and the text reads the same.
+_AUTOLINKS = (
+    (re.compile(r"(:)(//)"), "\\1\u2060\\2"),
+    (re.compile(r"(?i)(www)(\.)"), "\\1\u2060\\2"),
+    (re.compile(r"(@)"), "\\1\u2060"),
+)
+
+
+def no_autolinks(text: str) -> str:
+    """``text`` with URLs, www. names and e-mail addresses kept from becoming links."""
+    for pattern, replacement in _AUTOLINKS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
 def md(value: object) -> str:
-    """Text safe to put inside Streamlit markdown: HTML escaped, markdown syntax neutralised."""
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", esc(value))
+    """Text safe to put inside Streamlit markdown: HTML escaped, markdown syntax neutralised,
+    never a link."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", esc(no_autolinks("" if value is None else str(value))))
 
 
 def shorten(text: str, limit: int = 32) -> str:

@@ -113,11 +113,29 @@ class EmbeddedStore(GraphStore):
         results: analyses sort and shape them without a Python object per cell)."""
         text = queries.load(name, self.dialect)
         with self._lock:
-            result = self._connection().execute(text, params or {})
+            try:
+                result = self._connection().execute(text, params or {})
+            except RuntimeError as exc:
+                if name == "dataset_info" and "loaded_by" in str(exc):
+                    # A graph loaded before nestmap recorded who loaded it.
+                    return self._run_text(text.replace(",\n       d.loaded_by AS loaded_by", ""))
+                # Our own queries fail only on a file that is not a nestmap graph (an empty
+                # file opens as an empty database, without our tables) or a damaged one.
+                raise NestmapError(
+                    f"the graph at {self.path} cannot be read: it is empty, damaged or not a "
+                    f"nestmap graph ({exc}); load a dataset again with `nestmap load PATH`"
+                ) from None
             try:
                 return result.get_as_arrow(0)  # 0: the whole result as one chunk
             finally:
                 result.close()
+
+    def _run_text(self, text: str) -> Any:
+        result = self._connection().execute(text, {})
+        try:
+            return result.get_as_arrow(0)
+        finally:
+            result.close()
 
     def run_read_only(
         self, cypher: str, params: dict[str, Any] | None, limit: int, timeout_s: float
@@ -139,27 +157,44 @@ class EmbeddedStore(GraphStore):
         """
         report = progress or (lambda _message: None)
         with gc_paused():  # a million link rows and their frames: see gc_paused
-            self._swap_in(lambda building: build_database(building, graph_rows(dataset), report))
+            kept = self._swap_in(
+                lambda building: build_database(building, graph_rows(dataset), report)
+            )
+        self._record_change("load", dataset.loaded_by, kept, dataset.name)
         report("swapped in the new graph")
 
-    def _swap_in(self, fill: Callable[[Path], object]) -> None:
+    def _swap_in(self, fill: Callable[[Path], object]) -> int | None:
         """Write the new graph with ``fill`` beside the current one, keep the current one as a
-        version, and rename the new one into place (the only step that changes the graph)."""
+        version, and rename the new one into place (the only step that changes the graph);
+        the number of the version kept, if any."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale_builds(self.path)
         building = self.path.with_name(f".{self.path.name}.loading-{os.getpid()}")
         _remove_build(building)
         try:
-            fill(building)
-            _fsync(building)
+            failure = None
+            try:
+                fill(building)
+                _fsync(building)
+            except (RuntimeError, OSError) as exc:
+                failure = _write_failure(self.path, exc)
+            if failure is not None:
+                # The engine's handles die with the exception's traceback, and their
+                # destructor writes lock files beside the half-built file (a full disk left
+                # 0-byte .lock files): collect them now, before the cleanup below.
+                import gc
+
+                gc.collect()
+                raise NestmapError(failure)
             with self._lock:
                 self._close_handles()
-                self._snapshot_current()
+                kept = self._snapshot_current()
                 os.replace(building, self.path)
                 _fsync(self.path.parent)
         finally:
             _remove_build(building)
         self._prune_versions()
+        return kept
 
     # -- versions ------------------------------------------------------------------------
     @property
@@ -174,10 +209,10 @@ class EmbeddedStore(GraphStore):
                 found[int(number)] = file
         return dict(sorted(found.items()))
 
-    def _snapshot_current(self) -> None:
+    def _snapshot_current(self) -> int | None:
         """Keep the graph about to be replaced as the next version (a hard link: no copy)."""
         if self.keep_versions <= 0 or not self.path.exists():
-            return
+            return None
         self.versions_dir.mkdir(exist_ok=True)
         number = max(self._version_files(), default=0) + 1
         target = self.versions_dir / f"v{number}.lbug"
@@ -187,6 +222,46 @@ class EmbeddedStore(GraphStore):
             import shutil
 
             shutil.copy2(self.path, target)
+        return number
+
+    # -- who changed the graph -----------------------------------------------------------
+    @property
+    def changes_file(self) -> Path:
+        """One JSON line per change (load or rollback): when, what, by whom, which version it
+        kept. A rollback makes an old file current byte for byte, so who did it is kept here
+        rather than in the graph."""
+        return self.versions_dir / "changes.jsonl"
+
+    def _record_change(self, action: str, by: str, kept: int | None, detail: str) -> None:
+        import json
+        from datetime import UTC, datetime
+
+        entry = {
+            "at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "action": action,
+            "by": by or "",
+            "kept_version": kept,
+            "detail": detail,
+        }
+        self.versions_dir.mkdir(parents=True, exist_ok=True)
+        with self.changes_file.open("a", encoding="utf-8") as log:
+            log.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+    def changes(self) -> list[dict[str, Any]]:
+        """Every recorded change, oldest first (unreadable lines are skipped)."""
+        import json
+
+        if not self.changes_file.is_file():
+            return []
+        found = []
+        for line in self.changes_file.read_text(encoding="utf-8").splitlines():
+            try:
+                entry = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(entry, dict):
+                found.append(entry)
+        return found
 
     def _prune_versions(self) -> None:
         files = self._version_files()
@@ -194,7 +269,13 @@ class EmbeddedStore(GraphStore):
             files[number].unlink(missing_ok=True)
 
     def versions(self) -> list[dict[str, Any]]:
-        """The kept previous versions, oldest first, with their dataset, load time and hashes."""
+        """The kept previous versions, oldest first, with their dataset, load time and hashes,
+        who loaded each, and who replaced it (the change that kept it) and when."""
+        replaced = {
+            entry.get("kept_version"): entry
+            for entry in self.changes()
+            if entry.get("kept_version") is not None
+        }
         found = []
         for number, file in self._version_files().items():
             snapshot = EmbeddedStore(file, keep_versions=0)
@@ -204,18 +285,31 @@ class EmbeddedStore(GraphStore):
                 continue  # an unreadable leftover is not a version
             finally:
                 snapshot.close()
-            found.append({"version": number, "path": str(file), **info})
+            change = replaced.get(number, {})
+            found.append(
+                {
+                    "version": number,
+                    "path": str(file),
+                    **info,
+                    "loaded_by": info.get("loaded_by") or None,
+                    "replaced_at": change.get("at"),
+                    "replaced_by": change.get("by") or None,
+                    "replaced_how": change.get("action"),
+                }
+            )
         return found
 
-    def rollback(self, version: int) -> None:
-        """Make kept version ``version`` the current graph again (the current one is kept)."""
+    def rollback(self, version: int, by: str = "") -> None:
+        """Make kept version ``version`` the current graph again (the current one is kept);
+        ``by`` names who asked, for the change log."""
         files = self._version_files()
         if version not in files:
             known = ", ".join(str(n) for n in files) or "none"
             raise UsageError(f"no version {version} is kept (kept versions: {known})")
         import shutil
 
-        self._swap_in(lambda building: shutil.copyfile(files[version], building))
+        kept = self._swap_in(lambda building: shutil.copyfile(files[version], building))
+        self._record_change("rollback", by, kept, f"to version {version}")
 
 
 def build_database(path: Path, rows: GraphRows, report: Progress) -> None:
@@ -224,6 +318,7 @@ def build_database(path: Path, rows: GraphRows, report: Progress) -> None:
     import pandas as pd
 
     db = ladybug.Database(str(path))
+    conn = None
     try:
         conn = ladybug.Connection(db)
         for statement in queries.statements(queries.load("schema", "embedded")):
@@ -250,8 +345,11 @@ def build_database(path: Path, rows: GraphRows, report: Progress) -> None:
             frame = pd.DataFrame(tables[key], dtype=object)  # noqa: F841 - read by COPY
             conn.execute(f"COPY {table} FROM frame")
         conn.execute(queries.load("write_dataset", "embedded"), rows.dataset)
-        conn.close()
     finally:
+        # Both handles closed here, even on failure: a handle left to the garbage collector
+        # checkpoints at exit and leaves its lock files behind after the cleanup has run.
+        if conn is not None:
+            conn.close()
         db.close()
 
 
@@ -266,6 +364,21 @@ def _with_covers(rows: GraphRows) -> list[dict[str, object]]:
     for link in rows.covers:
         covers.setdefault(link["from"], []).append(link["to"])
     return [{**service, "covers": covers.get(service["id"], [])} for service in rows.services]
+
+
+def _write_failure(path: Path, exc: BaseException) -> str:
+    """A plain message for a failed build. The engine words a failed final write as
+    "Transaction committed successfully … durable": true of the half-built file, which is then
+    deleted, and misleading to a user whose graph was not changed at all."""
+    message = str(exc)
+    if "No space left on device" in message or getattr(exc, "errno", None) == 28:
+        reason = "no space left on the device"
+    else:
+        reason = message.split("Original error: ")[-1].split(": ", 1)[-1] if message else "error"
+    return (
+        f"the new graph could not be written beside {path} ({reason}); nothing was changed: "
+        "the previous graph is as it was"
+    )
 
 
 def _fsync(path: Path) -> None:

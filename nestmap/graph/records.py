@@ -102,5 +102,6 @@ def graph_rows(dataset: Dataset) -> GraphRows:
             "loaded_at": loaded_at,
             "file_hashes": json.dumps(dataset.file_hashes, sort_keys=True),
             "nestmap_version": __version__,
+            "loaded_by": dataset.loaded_by,
         },
     )

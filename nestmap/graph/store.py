@@ -61,12 +61,16 @@ class GraphStore(ABC):
     def version(self) -> str:
         """A token that changes whenever a new dataset is loaded (cache key)."""
 
+    def changes(self) -> list[dict[str, Any]]:
+        """Who changed the graph, when and how (oldest first); engines without a log: none."""
+        return []
+
     def versions(self) -> list[dict[str, Any]]:
         """Previous datasets kept by loads (oldest first)."""
         raise NestmapError(f"the {self.engine} engine keeps no versions; use the embedded engine")
 
-    def rollback(self, version: int) -> None:
-        """Make a kept version the current graph."""
+    def rollback(self, version: int, by: str = "") -> None:
+        """Make a kept version the current graph; ``by`` names who asked."""
         raise NestmapError(f"the {self.engine} engine keeps no versions; use the embedded engine")
 
     def close(self) -> None:  # noqa: B027 - engines without resources need nothing

@@ -11,6 +11,7 @@ from typing import Any
 from nestmap import vocabulary as v
 from nestmap.graph import GraphStore
 from nestmap.loaders.validate import SCHEMAS
+from nestmap.spreadsheet import text_not_formulas
 
 # The input format's columns, in order: the loader's schemas are the one definition.
 COLUMNS: dict[str, list[str]] = {table: list(schema) for table, schema in SCHEMAS.items()}
@@ -135,7 +136,7 @@ def _workbook(tables: dict[str, list[list[str]]], with_guide: bool) -> bytes:
         if with_guide:
             _add_dropdowns(sheet, table, rows[0], DataValidation)
     buffer = io.BytesIO()
-    book.save(buffer)
+    text_not_formulas(book).save(buffer)
     return buffer.getvalue()
 
 

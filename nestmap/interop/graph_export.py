@@ -286,6 +286,8 @@ def to_kumu(store: GraphStore) -> bytes:
     """
     import openpyxl
 
+    from nestmap.spreadsheet import text_not_formulas
+
     elements, links = graph_elements(store)
     kept = {e.id for e in elements if e.kind in ("Service", "Area")}
     book = openpyxl.Workbook()
@@ -325,5 +327,5 @@ def to_kumu(store: GraphStore) -> bytes:
              a.get("source")]
         )  # fmt: skip
     buffer = io.BytesIO()
-    book.save(buffer)
+    text_not_formulas(book).save(buffer)  # names are user text, never formulas
     return buffer.getvalue()

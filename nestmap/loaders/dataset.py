@@ -74,3 +74,6 @@ class Dataset:
     # file name -> sha256 of its bytes, for provenance and snapshots.
     file_hashes: dict[str, str] = field(default_factory=dict)
     origin: str = ""
+    # Who is loading it (a person's name or e-mail, or the OS user on the command line): kept
+    # with the graph, shown by `nestmap versions` and on the Data page.
+    loaded_by: str = ""

@@ -10,11 +10,13 @@ import csv
 import datetime as dt
 import hashlib
 import io
-import zipfile
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from nestmap.errors import InputError, Problem
+from nestmap.loaders import limits
+from nestmap.loaders.limits import InflateBudget, check_workbook, member_chunks, open_zip
 from nestmap.memory import gc_paused
 
 TABLES: tuple[str, ...] = ("areas", "services", "offers", "referrals", "workforce")
@@ -23,11 +25,16 @@ OPTIONAL_TABLES: frozenset[str] = frozenset({"workforce"})
 
 @dataclass
 class RawTable:
-    """One table as read; ``label`` names it in messages (``services.csv``, ``x.xlsx[offers]``)."""
+    """One table as read; ``label`` names it in messages (``services.csv``, ``x.xlsx[offers]``).
+
+    ``rows`` is read lazily, once, by validation (a file is never held whole as rows: a
+    hostile one stops at the first bound it breaks); what reading them found wrong (bad UTF-8,
+    a broken quote, a bound) is in ``errors`` once they have been read."""
 
     label: str
     header: list[str]
-    rows: list[tuple[int, list[str]]]
+    rows: Iterable[tuple[int, list[str]]]
+    errors: list[Problem] = field(default_factory=list)
 
 
 @dataclass
@@ -35,6 +42,7 @@ class RawDataset:
     name: str
     origin: str
     tables: dict[str, RawTable]
+    # File name -> sha256; for a zip, filled in as each member is read through.
     file_hashes: dict[str, str]
     # Whole-file problems found while reading (a missing or unreadable file); validation
     # goes on with the other files so that every problem is reported at once.
@@ -50,10 +58,10 @@ def read_raw(path: str | Path) -> RawDataset:
     if path.is_dir():
         return _read_folder(path)
     suffix = path.suffix.lower()
-    if suffix == ".xlsx":
-        return _read_workbook(path.name, path.read_bytes(), path.stem, str(path))
-    if suffix == ".zip":
-        return _read_zip(path.name, path.read_bytes(), path.stem, str(path))
+    if suffix in (".xlsx", ".zip"):
+        data = _bounded_file_bytes(path, path.name)
+        read = _read_workbook if suffix == ".xlsx" else _read_zip
+        return read(path.name, data, path.stem, str(path))
     raise InputError(
         [Problem(path.name, None, None, None, "expected a folder of CSV files, an .xlsx or a .zip")]
     )
@@ -70,6 +78,33 @@ def read_raw_bytes(filename: str, data: bytes) -> RawDataset:
     raise InputError([Problem(filename, None, None, None, "expected an .xlsx workbook or a .zip")])
 
 
+def _bounded_file_bytes(path: Path, label: str) -> bytes:
+    """A file's bytes, refused past limits.MAX_FILE_BYTES (read no further than the bound)."""
+    with path.open("rb") as handle:
+        data = handle.read(limits.MAX_FILE_BYTES + 1)
+    if len(data) > limits.MAX_FILE_BYTES:
+        raise InputError(
+            [Problem(label, None, None, None, f"larger than {_mib(limits.MAX_FILE_BYTES)}")]
+        )
+    return data
+
+
+def _mib(limit: int) -> str:
+    return limits.size_text(limit)
+
+
+def _file_chunks(path: Path, label: str) -> Iterator[bytes]:
+    seen = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(64 * 1024):
+            seen += len(chunk)
+            if seen > limits.MAX_FILE_BYTES:
+                raise InputError(
+                    [Problem(label, None, None, None, f"larger than {_mib(limits.MAX_FILE_BYTES)}")]
+                )
+            yield chunk
+
+
 def _read_folder(folder: Path) -> RawDataset:
     tables: dict[str, RawTable] = {}
     hashes: dict[str, str] = {}
@@ -80,17 +115,21 @@ def _read_folder(folder: Path) -> RawDataset:
             if table not in OPTIONAL_TABLES:
                 problems.append(Problem(file.name, None, None, None, "required file is missing"))
             continue
-        data = file.read_bytes()
-        hashes[file.name] = hashlib.sha256(data).hexdigest()
-        _add_csv(tables, problems, table, file.name, data)
+        # Hashed first, in one bounded pass: `nestmap demo` compares hashes without loading.
+        try:
+            digest = hashlib.sha256()
+            for chunk in _file_chunks(file, file.name):
+                digest.update(chunk)
+        except InputError as exc:
+            problems.extend(exc.problems)
+            continue
+        hashes[file.name] = digest.hexdigest()
+        _add_csv(tables, problems, table, file.name, _file_chunks(file, file.name))
     return RawDataset(folder.name, str(folder), tables, hashes, problems)
 
 
 def _read_zip(filename: str, data: bytes, name: str, origin: str) -> RawDataset:
-    try:
-        archive = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile:
-        raise InputError([Problem(filename, None, None, None, "not a valid zip archive")]) from None
+    archive = open_zip(data, filename)
     # CSVs may sit at the top of the archive or inside one folder; macOS adds __MACOSX noise.
     members = {
         Path(info.filename).name: info
@@ -102,6 +141,7 @@ def _read_zip(filename: str, data: bytes, name: str, origin: str) -> RawDataset:
     tables: dict[str, RawTable] = {}
     hashes: dict[str, str] = {}
     problems: list[Problem] = []
+    budget = InflateBudget()
     for table in TABLES:
         member = members.get(f"{table}.csv")
         if member is None:
@@ -110,37 +150,162 @@ def _read_zip(filename: str, data: bytes, name: str, origin: str) -> RawDataset:
                     Problem(f"{filename}:{table}.csv", None, None, None, "required file is missing")
                 )
             continue
-        content = archive.read(member)
-        hashes[f"{table}.csv"] = hashlib.sha256(content).hexdigest()
-        _add_csv(tables, problems, table, f"{table}.csv", content)
+        label = f"{table}.csv"
+        _add_csv(
+            tables,
+            problems,
+            table,
+            label,
+            member_chunks(archive, member, label, budget),
+            on_read=lambda digest, label=label: hashes.__setitem__(label, digest),
+        )
     return RawDataset(name, origin, tables, hashes, problems)
 
 
-def _add_csv(
-    tables: dict[str, RawTable], problems: list[Problem], table: str, label: str, data: bytes
-) -> None:
+class _ReadStop(Exception):
+    """Reading a file stopped at a problem (already recorded)."""
+
+
+def _text_lines(
+    label: str,
+    chunks: Iterator[bytes],
+    errors: list[Problem],
+    on_read: Callable[[str], None] | None,
+) -> Iterator[str]:
+    """The file's lines as text, decoded batch by batch, never longer than limits.MAX_LINE_BYTES; a
+    problem (bad UTF-8, a bound) is recorded in ``errors`` and ends the lines."""
+    digest = hashlib.sha256()
+    pending = b""
+    line = 1
+    first = True
     try:
-        text = data.decode("utf-8-sig")
+        for chunk in chunks:
+            digest.update(chunk)
+            if first and chunk:
+                chunk = chunk.removeprefix(b"\xef\xbb\xbf")
+                first = False
+            pending += chunk
+            cut = pending.rfind(b"\n") + 1
+            batch, pending = pending[:cut], pending[cut:]
+            if len(pending) > limits.MAX_LINE_BYTES:
+                reason = f"a line longer than {_mib(limits.MAX_LINE_BYTES)}; reading stopped here"
+                errors.append(Problem(label, line + batch.count(b"\n"), None, None, reason))
+                return
+            if batch:
+                # Lines end at \n, \r\n or \r only, as csv expects (not str.splitlines'
+                # Unicode breaks, which may sit inside a name).
+                yield from io.StringIO(_decode(label, batch, line, errors), newline="")
+                line += batch.count(b"\n")
+        if pending:
+            yield from io.StringIO(_decode(label, pending, line, errors), newline="")
+    except InputError as exc:  # a bound of the zip (inflated size)
+        errors.extend(exc.problems)
+        return
+    except _ReadStop:
+        return
+    if on_read is not None:
+        on_read(digest.hexdigest())
+
+
+def _decode(label: str, batch: bytes, line: int, errors: list[Problem]) -> str:
+    try:
+        return batch.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        problems.append(Problem(label, line, None, None, f"not UTF-8 text (byte {exc.start})"))
-        return
+        where = line + batch[: exc.start].count(b"\n")
+        errors.append(Problem(label, where, None, None, f"not UTF-8 text (byte {exc.start})"))
+        raise _ReadStop from None
+
+
+def _add_csv(
+    tables: dict[str, RawTable],
+    problems: list[Problem],
+    table: str,
+    label: str,
+    chunks: Iterator[bytes],
+    on_read: Callable[[str], None] | None = None,
+) -> None:
+    errors: list[Problem] = []
+    records = csv.reader(_text_lines(label, chunks, errors, on_read), strict=True)
     try:
-        records = list(csv.reader(io.StringIO(text, newline=""), strict=True))
+        header_cells = next(records, None)
     except csv.Error as exc:
-        problems.append(Problem(label, None, None, None, f"not a valid CSV file: {exc}"))
+        problems.append(Problem(label, 1, None, None, f"not a valid CSV file: {exc}"))
         return
-    if not records or not any(cell.strip() for cell in records[0]):
+    if errors:
+        problems.extend(errors)
+        return
+    if header_cells is None or not any(cell.strip() for cell in header_cells):
         problems.append(Problem(label, 1, None, None, "the header row is missing"))
         return
-    header = [cell.strip() for cell in records[0]]
-    rows = [(index, cells) for index, cells in enumerate(records[1:], start=2)]
-    tables[table] = RawTable(label, header, rows)
+    if len(header_cells) > limits.MAX_CELLS_PER_ROW:
+        problems.append(
+            Problem(
+                label, 1, None, None, f"more than {limits.MAX_CELLS_PER_ROW} columns in the header"
+            )
+        )
+        return
+    header = [cell.strip() for cell in header_cells]
+    raw = RawTable(label, header, [], errors)
+    raw.rows = _bounded_rows(raw, _csv_records(label, records, errors))
+    tables[table] = raw
+
+
+def _csv_records(
+    label: str, records: Iterator[list[str]], errors: list[Problem]
+) -> Iterator[list[str]]:
+    line_num = getattr(records, "line_num", 0)
+    try:
+        yield from records
+    except csv.Error as exc:
+        line_num = getattr(records, "line_num", line_num)
+        errors.append(
+            Problem(label, None, None, None, f"not a valid CSV file (line {line_num}): {exc}")
+        )
+
+
+def _bounded_rows(table: RawTable, records: Iterable[list[str]]) -> Iterator[tuple[int, list[str]]]:
+    """Number the data rows (header = row 1) and hold each to the bounds: rows, cells per row,
+    characters per cell; a row past a bound is a problem (and not passed on)."""
+    label, header, errors = table.label, table.header, table.errors
+    for number, cells in enumerate(records, start=2):
+        if number - 1 > limits.MAX_ROWS:
+            errors.append(
+                Problem(
+                    label,
+                    number,
+                    None,
+                    None,
+                    f"more than {limits.MAX_ROWS:,} rows; reading stopped here",
+                )
+            )
+            return
+        if len(cells) > limits.MAX_CELLS_PER_ROW:
+            errors.append(
+                Problem(
+                    label,
+                    number,
+                    None,
+                    None,
+                    f"a row of {len(cells):,} cells; at most {limits.MAX_CELLS_PER_ROW}",
+                )
+            )
+            continue
+        if cells and max(map(len, cells)) > limits.MAX_CELL_CHARS:
+            index = next(i for i, cell in enumerate(cells) if len(cell) > limits.MAX_CELL_CHARS)
+            column = header[index] if index < len(header) else None
+            reason = (
+                f"a cell of {len(cells[index]):,} characters; at most {limits.MAX_CELL_CHARS:,}"
+            )
+            errors.append(Problem(label, number, column, cells[index], reason))
+            continue
+        yield number, cells
 
 
 def _read_workbook(filename: str, data: bytes, name: str, origin: str) -> RawDataset:
     import openpyxl
 
+    # An .xlsx is a zip of XML parts: bounded and DTD-free before openpyxl reads any of it.
+    check_workbook(data, filename)
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds for a damaged file
@@ -157,21 +322,43 @@ def _read_workbook(filename: str, data: bytes, name: str, origin: str) -> RawDat
             if table not in OPTIONAL_TABLES:
                 problems.append(Problem(label, None, None, None, "required sheet is missing"))
             continue
-        records = [
-            [_cell_text(value) for value in row]
-            for row in book[sheet_name].iter_rows(values_only=True)
-        ]
-        if not records or not any(cell.strip() for cell in records[0]):
+        sheet = book[sheet_name]
+        # The sheet's declared size is not trusted (a hostile one claims a million columns):
+        # rows are as long as their cells.
+        sheet.reset_dimensions()
+        errors: list[Problem] = []
+        records = _sheet_records(label, sheet, errors)
+        header_cells = next(records, None)
+        if errors:
+            problems.extend(errors)
+            continue
+        if header_cells is None or not any(cell.strip() for cell in header_cells):
             problems.append(Problem(label, 1, None, None, "the header row is missing"))
             continue
-        header = [cell.strip() for cell in records[0]]
+        header = [cell.strip() for cell in header_cells]
         # Trailing empty header cells are formatting, not columns.
         while header and not header[-1]:
             header.pop()
-        rows = [(index, cells) for index, cells in enumerate(records[1:], start=2)]
-        tables[table] = RawTable(label, header, rows)
-    book.close()
+        raw = RawTable(label, header, [], errors)
+        raw.rows = _bounded_rows(raw, records)
+        tables[table] = raw
     return RawDataset(name, origin, tables, {filename: hashlib.sha256(data).hexdigest()}, problems)
+
+
+def _sheet_records(label: str, sheet: object, errors: list[Problem]) -> Iterator[list[str]]:
+    """A sheet's rows as text cells; a damaged sheet is a problem that ends them."""
+    try:
+        for values in sheet.iter_rows(values_only=True):  # type: ignore[attr-defined]
+            row = list(values)
+            while row and row[-1] is None:  # styled but empty cells at the end
+                row.pop()
+            if len(row) > limits.MAX_CELLS_PER_ROW:
+                # Kept long enough to be reported by the row bound, without its text.
+                yield [""] * len(row)
+                continue
+            yield [_cell_text(value) for value in row]
+    except Exception as exc:  # openpyxl's parser raises many kinds for damaged XML
+        errors.append(Problem(label, None, None, None, f"not a readable sheet ({exc})"))
 
 
 def _cell_text(value: object) -> str:

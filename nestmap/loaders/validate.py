@@ -12,8 +12,9 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 
 from nestmap import vocabulary as v
-from nestmap.errors import InputError, Problem
+from nestmap.errors import InputError, Problem, ProblemList, TooManyProblems
 from nestmap.loaders.dataset import Area, Dataset, Offer, Referral, Service, StaffPost
+from nestmap.loaders.limits import MAX_COUNT, MAX_PROBLEMS_COUNTED
 from nestmap.loaders.read import RawDataset, RawTable
 from nestmap.memory import gc_paused
 
@@ -47,16 +48,24 @@ def _enum(values: tuple[str, ...]) -> Parser:
     return parse
 
 
-def _integer(low: int, high: int | None = None) -> Parser:
+def _integer(low: int, high: int = MAX_COUNT) -> Parser:
+    """A whole number in [low, high]. Columns without a bound of their own are held to
+    MAX_COUNT, far inside the engine's 64-bit integers, so sums over every row stay exact."""
+
     def parse(value: str) -> int:
-        try:
-            number = int(value)
-        except ValueError:
-            raise Invalid("must be a whole number") from None
-        if number < low or (high is not None and number > high):
-            bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-            raise Invalid(f"must be {bound}")
-        return number
+        # Digits only (after a sign): int() would also take "1_000" and, past 4,300 digits,
+        # spend its time refusing; a number longer than the bound's digits is out of range.
+        digits = value[1:] if value[:1] in ("-", "+") else value
+        if not digits.isascii() or not digits.isdigit():
+            raise Invalid("must be a whole number")
+        number = int(value) if len(digits) <= len(str(high)) else high + 1
+        if low <= number <= high:
+            return number
+        if high != MAX_COUNT:
+            raise Invalid(f"must be between {low} and {high}")
+        if number < low:
+            raise Invalid(f"must be at least {low}")
+        raise Invalid(f"must be at most {MAX_COUNT:,} (a larger number cannot be counted exactly)")
 
     return parse
 
@@ -70,13 +79,19 @@ def _boolean(value: str) -> bool:
     raise Invalid("must be true or false (also yes/no, 1/0)")
 
 
+# An FTE is one post's share of a full-time week: bounded so that sums stay finite numbers.
+MAX_FTE = 1_000
+
+
 def _positive_number(value: str) -> float:
+    if len(value) > 40:
+        raise Invalid("must be a number")
     try:
         number = float(value)
     except ValueError:
         raise Invalid("must be a number") from None
-    if not math.isfinite(number) or number <= 0:
-        raise Invalid("must be a number greater than 0")
+    if not math.isfinite(number) or number <= 0 or number > MAX_FTE:
+        raise Invalid(f"must be a number greater than 0 and at most {MAX_FTE:,}")
     return number
 
 
@@ -181,10 +196,16 @@ def _show(value: object) -> str | None:
 
 
 def parse_table(
-    table: RawTable, schema: dict[str, Column], problems: list[Problem]
+    table: RawTable,
+    schema: dict[str, Column],
+    problems: list[Problem],
+    declared: set[str] | None = None,
 ) -> list[Row] | None:
     """Check the header and every cell's own rule; return rows whose cells all parsed, or None
-    when the header is unusable (a required column is missing)."""
+    when the header is unusable (a required column is missing).
+
+    ``declared`` (when given) collects the ``id`` of every row, valid or not, so that a link to
+    a service whose own row is broken is not also reported as a link to an unknown service."""
     header = table.header
     seen: set[str] = set()
     for name in header:
@@ -213,6 +234,7 @@ def parse_table(
         for name, column in schema.items()
     ]
     width, label = len(header), table.label
+    id_position = header.index("id") if "id" in header else width
     rows: list[Row] = []
     for number, cells in table.rows:
         count = len(cells)
@@ -231,6 +253,8 @@ def parse_table(
                 continue
         if not "".join(cells).strip():
             continue  # blank lines and empty spreadsheet rows carry nothing
+        if declared is not None and id_position < count:
+            declared.add(cells[id_position].strip())
         values: dict[str, object] = {}
         ok = True
         for name, position, parse, required in columns:
@@ -250,6 +274,7 @@ def parse_table(
                     ok = False
         if ok:
             rows.append(Row(label, number, values))
+    problems.extend(table.errors)  # what reading the rows found (known once they are read)
     return rows
 
 
@@ -261,9 +286,21 @@ def validate(raw: RawDataset) -> Dataset:
     it (e.g. offers naming services) are skipped rather than repeated for every row.
     """
     checker = _Checker()
+    try:
+        return _validate(raw, checker)
+    except TooManyProblems:
+        raise InputError(checker.problems, counting_stopped=True) from None
+
+
+def _validate(raw: RawDataset, checker: _Checker) -> Dataset:
     checker.problems.extend(raw.problems)
     parsed: dict[str, list[Row] | None] = {
-        table: parse_table(raw.tables[table], SCHEMAS[table], checker.problems)
+        table: parse_table(
+            raw.tables[table],
+            SCHEMAS[table],
+            checker.problems,
+            checker.declared_ids if table == "services" else None,
+        )
         if table in raw.tables
         else None
         for table in SCHEMAS
@@ -334,7 +371,8 @@ class _Checker:
     """The cross-row rules; collects problems instead of stopping at the first."""
 
     def __init__(self) -> None:
-        self.problems: list[Problem] = []
+        # Bounded: checking stops at MAX_PROBLEMS_COUNTED (see validate).
+        self.problems: list[Problem] = ProblemList(MAX_PROBLEMS_COUNTED)
         # Every id declared in services, valid or not: a link to a service whose own row is
         # broken is not also reported as a link to an unknown service.
         self.declared_ids: set[str] = set()
@@ -433,7 +471,7 @@ class _Checker:
                 source=str(values["source"]),
                 covers=tuple(sorted(covers)),
             )
-        self.declared_ids = set(first_row)
+        self.declared_ids |= set(first_row)
         return services
 
     def _covers(

@@ -32,6 +32,7 @@ from typing import Any
 
 from nestmap.errors import InputError, Problem
 from nestmap.interop.dataset_files import cell_text
+from nestmap.loaders.limits import MAX_COUNT, MAX_NESTING, MAX_SCENARIO_BYTES, nesting_depth
 from nestmap.loaders.validate import OFFERS, REFERRALS, SERVICES, WORKFORCE, Column, Invalid
 
 SERVICE_FIELDS = tuple(SERVICES)
@@ -150,25 +151,71 @@ def read_scenario(path: str | Path) -> dict[str, Any]:
 
 
 def parse_document(filename: str, data: bytes) -> dict[str, Any]:
-    """The raw document (YAML or JSON by suffix; YAML also reads JSON)."""
+    """The raw document (YAML or JSON by suffix; YAML also reads JSON).
+
+    Bounded before and while parsing: at most MAX_SCENARIO_BYTES, lists and mappings nested
+    at most MAX_NESTING deep, and no YAML anchors or aliases (expanding aliases is how a
+    445-byte "billion laughs" file becomes gigabytes)."""
+
+    def refuse(reason: str) -> InputError:
+        return InputError([Problem(filename, None, None, None, reason)])
+
+    if len(data) > MAX_SCENARIO_BYTES:
+        raise refuse(f"larger than {MAX_SCENARIO_BYTES // 1024:,} KiB; a scenario is a few KiB")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        raise InputError([Problem(filename, None, None, None, "not UTF-8 text")]) from None
+        raise refuse("not UTF-8 text") from None
+    kind = "JSON" if filename.lower().endswith(".json") else "YAML"
     try:
-        if filename.lower().endswith(".json"):
-            document = json.loads(text)
-        else:
-            import yaml
-
-            document = yaml.safe_load(text)
+        document = json.loads(text) if kind == "JSON" else _load_yaml(text)
+    except RecursionError:
+        raise refuse(f"nested more than {MAX_NESTING} levels deep") from None
+    except _Refused as exc:
+        raise refuse(str(exc)) from None
     except Exception as exc:  # both parsers raise their own error types
-        reason = f"not valid {'JSON' if filename.lower().endswith('.json') else 'YAML'}: {exc}"
-        raise InputError([Problem(filename, None, None, None, reason)]) from None
+        raise refuse(f"not valid {kind}: {exc}") from None
+    if nesting_depth(document) > MAX_NESTING:
+        raise refuse(f"nested more than {MAX_NESTING} levels deep")
     if not isinstance(document, dict):
-        raise InputError([Problem(filename, None, None, None, "must be a mapping with a name")])
+        raise refuse("must be a mapping with a name")
     document["__file__"] = filename
     return document
+
+
+class _Refused(Exception):
+    """The YAML uses a feature scenario files do not allow (the message says which)."""
+
+
+def _load_yaml(text: str) -> Any:
+    import yaml
+
+    class ScenarioLoader(yaml.SafeLoader):
+        """SafeLoader without anchors and aliases, and with a bound on nesting."""
+
+        depth = 0
+
+        def compose_node(self, parent: Any, index: Any) -> Any:
+            event = self.peek_event()
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                line = event.start_mark.line + 1
+                raise _Refused(
+                    f"line {line}: YAML anchors and aliases (&name, *name) are not allowed in "
+                    "scenario files; write the value out"
+                )
+            self.depth += 1
+            if self.depth > MAX_NESTING:
+                raise _Refused(f"nested more than {MAX_NESTING} levels deep")
+            try:
+                return super().compose_node(parent, index)
+            finally:
+                self.depth -= 1
+
+    loader = ScenarioLoader(text)
+    try:
+        return loader.get_single_data()
+    finally:
+        loader.dispose()
 
 
 class _Checker:
@@ -275,7 +322,9 @@ def _check_added_services(
             check.fail(f"{path}.min_age_months", low, f"greater than max_age_months ({high})")
         cost = service.get("annual_cost")
         if cost is not None and not _is_amount(cost):
-            check.fail(f"{path}.annual_cost", cost, "must be a number of pounds, 0 or more")
+            check.fail(
+                f"{path}.annual_cost", cost, f"must be a number of pounds, 0 to {MAX_COUNT:,}"
+            )
         offers = _check_rows(
             check, service.get("offers"), f"{path}.offers", OFFERS, ("service_id",)
         )
@@ -290,12 +339,13 @@ def _check_added_services(
 
 
 def _is_amount(value: Any) -> bool:
-    return (
-        isinstance(value, int | float)
-        and not isinstance(value, bool)
-        and math.isfinite(value)
-        and value >= 0
-    )
+    """Pounds, 0 to MAX_COUNT: a 400-digit whole number must not reach float() (it overflows)
+    and two 1e308 costs must not add up to infinity."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if isinstance(value, int):
+        return 0 <= value <= MAX_COUNT
+    return math.isfinite(value) and 0 <= value <= MAX_COUNT
 
 
 def _check_rows(
@@ -411,7 +461,9 @@ def _check_costs(check: _Checker, body: dict) -> list[dict[str, Any]]:
             continue
         if not _is_amount(cost.get("amount")):
             check.fail(
-                f"{path}.amount", cost.get("amount"), "must be a number of pounds, 0 or more"
+                f"{path}.amount",
+                cost.get("amount"),
+                f"must be a number of pounds, 0 to {MAX_COUNT:,}",
             )
             continue
         costs.append(

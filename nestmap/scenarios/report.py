@@ -12,6 +12,7 @@ from typing import Any
 
 from nestmap.scenarios.compare import change_rows
 from nestmap.scenarios.model import cost_lines
+from nestmap.spreadsheet import text_not_formulas
 from nestmap.vocabulary import LEVELS, STAGES
 
 _CSS = """
@@ -191,5 +192,5 @@ def report_xlsx(
         for cell in ws[1]:
             cell.font = Font(bold=True)
     buffer = io.BytesIO()
-    book.save(buffer)
+    text_not_formulas(book).save(buffer)  # names are user text, never formulas
     return buffer.getvalue()

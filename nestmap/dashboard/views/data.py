@@ -9,9 +9,10 @@ from pathlib import Path, PurePosixPath
 
 import streamlit as st
 
-from nestmap.dashboard import layout, state, tables
+from nestmap.dashboard import access, layout, state, tables
 from nestmap.dashboard.text import md
 from nestmap.errors import InputError, NestmapError
+from nestmap.loaders.limits import extract_zip
 
 chosen = layout.start(
     "Data",
@@ -27,19 +28,24 @@ if notice:
     st.success(notice)
 
 st.subheader("Load a dataset")
-generation = st.session_state.setdefault("upload_generation", 0)
-uploaded = st.file_uploader(
-    "Dataset file (.zip of CSVs or .xlsx)", type=["zip", "xlsx"], key=f"upload_{generation}"
-)
+# Changing the map needs a grant given when the server started (nestmap/dashboard/access.py).
+access.controls()
+uploaded = None
+if access.can_edit():
+    generation = st.session_state.setdefault("upload_generation", 0)
+    uploaded = st.file_uploader(
+        "Dataset file (.zip of CSVs or .xlsx)", type=["zip", "xlsx"], key=f"upload_{generation}"
+    )
 if uploaded is not None and st.button("Replace the graph with this dataset", type="primary"):
     try:
+        who = access.require_editor()
         # Graph.load checks every rule first and replaces the graph only when all pass.
         with st.spinner("Loading..."):
-            state.graph().load(uploaded.getvalue(), name=uploaded.name)
+            state.graph().load(uploaded.getvalue(), name=uploaded.name, by=who)
     except InputError as exc:
         st.session_state["data_problems"] = (
             uploaded.file_id,
-            str(exc),
+            str(exc) + (f" ({exc.more_note()})" if exc.more_note() else ""),
             [problem.as_dict() for problem in exc.problems],
         )
     except (NestmapError, ValueError) as exc:
@@ -48,7 +54,10 @@ if uploaded is not None and st.button("Replace the graph with this dataset", typ
         st.cache_data.clear()
         st.session_state.pop("data_problems", None)
         st.session_state["upload_generation"] = generation + 1
-        st.session_state["data_loaded_notice"] = f"Loaded {uploaded.name}: every page now shows it."
+        st.session_state["data_loaded_notice"] = (
+            f"Loaded {md(uploaded.name)}: every page now shows it (recorded as loaded by "
+            f"{md(who)})."
+        )
         st.rerun()
 
 failed = st.session_state.get("data_problems")
@@ -62,6 +71,42 @@ if failed and uploaded is not None and failed[0] == uploaded.file_id:
             tables.frame(problems, ["file", "row", "column", "value", "reason"]), "problems"
         )
 
+
+def _history() -> None:
+    """Who changed the map and when, the kept versions, and (for editors) a rollback."""
+    changes = store.changes()
+    try:
+        kept = store.versions()
+    except NestmapError:  # an engine that keeps no versions
+        kept = []
+    if not changes and not kept:
+        return
+    st.subheader("Changes and kept versions")
+    if changes:
+        st.markdown("**Who changed the map** (newest first)")
+        tables.show(
+            tables.frame(list(reversed(changes)), ["at", "action", "by", "detail", "kept_version"]),
+            "changes",
+        )
+    if kept:
+        st.markdown("**Kept versions** (each load keeps the graph it replaces)")
+        columns = ["version", "name", "loaded_at", "loaded_by", "replaced_at", "replaced_by"]
+        tables.show(tables.frame(kept, columns), "versions")
+    if kept and access.can_edit() and not chosen.present:
+        line = st.container(horizontal=True, vertical_alignment="bottom")
+        numbers = [row["version"] for row in kept]
+        version = line.selectbox("Version", numbers, index=len(numbers) - 1, key="rollback_pick")
+        if line.button("Make this version the current graph", key="rollback_run"):
+            who = access.require_editor()
+            store.rollback(int(version), who)
+            st.cache_data.clear()
+            st.session_state["data_loaded_notice"] = (
+                f"Version {int(version)} is the current graph again (recorded as rolled back by "
+                f"{md(who)})."
+            )
+            st.rerun()
+
+
 st.subheader("Loaded dataset")
 if not store.has_graph():
     st.info("No dataset is loaded yet.")
@@ -72,8 +117,9 @@ else:
     columns[0].metric("Local authorities", f"{len(state.local_authority_codes()):,}")
     columns[1].metric("Services", f"{info['nodes'].get('Service', 0):,}")
     columns[2].metric("Referral links", f"{info['links'].get('REFERS_TO', 0):,}")
+    loaded_by = f" by {md(info['loaded_by'])}" if info.get("loaded_by") else ""
     st.caption(
-        f"Loaded {md(info.get('loaded_at'))} from {md(info.get('origin'))} · "
+        f"Loaded {md(info.get('loaded_at'))}{loaded_by} from {md(info.get('origin'))} · "
         f"{md(info.get('engine'))} graph at {md(info.get('location'))}"
     )
     if not chosen.present:
@@ -94,20 +140,13 @@ else:
         )
     st.markdown("**Service catalogue** (every status)")
     tables.show(tables.frame(state.services()), "services")
+    _history()
 
 
-def _safe_extract(data: bytes, target: Path) -> Path:
-    """Unpack a zip of ORUK CSVs (no absolute or parent paths); the folder with services.csv."""
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        for member in archive.infolist():
-            parts = PurePosixPath(member.filename).parts
-            if member.is_dir() or not parts or parts[0] == "/" or ".." in parts:
-                continue
-            if parts[0].startswith("__MACOSX"):
-                continue
-            destination = target.joinpath(*parts)
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            destination.write_bytes(archive.read(member))
+def _safe_extract(name: str, data: bytes, target: Path) -> Path:
+    """Unpack a zip of ORUK CSVs within the upload bounds (members, sizes counted while
+    inflating, no absolute or parent paths); the folder with services.csv."""
+    extract_zip(data, target, PurePosixPath(name.replace("\\", "/")).name)
     found = sorted(target.rglob("services.csv"), key=lambda path: len(path.parts))
     return found[0].parent if found else target
 
@@ -119,7 +158,7 @@ def _import_oruk(name: str, data: bytes, companion: bytes | None) -> dict:
     with tempfile.TemporaryDirectory(prefix="nestmap-oruk-") as scratch:
         folder = Path(scratch)
         if name.lower().endswith(".zip"):
-            source = _safe_extract(data, folder / "source")
+            source = _safe_extract(name, data, folder / "source")
         else:
             # Under its own name, so that problems name the file the user uploaded.
             own = PurePosixPath(name.replace("\\", "/")).name

@@ -13,6 +13,7 @@ from nestmap.dashboard import figures, layout, state, tables
 from nestmap.dashboard.geo import ATTRIBUTION, boundaries
 from nestmap.dashboard.text import esc, md
 from nestmap.errors import InputError, NestmapError
+from nestmap.loaders.limits import MAX_SCENARIO_BYTES
 from nestmap.scenarios import (
     bundled_scenarios,
     change_rows,
@@ -112,6 +113,8 @@ try:
             "Scenario (YAML or JSON, in the format of the bundled options)",
             height=220,
             key="scenario_text",
+            # A scenario is a few KiB; the bound is the scenario files' own.
+            max_chars=MAX_SCENARIO_BYTES,
         )
         if typed.strip():
             document = parse_document("scenario.yaml", typed.encode("utf-8"))
