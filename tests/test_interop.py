@@ -19,7 +19,8 @@ from nestmap.interop import to_gexf, to_graphml, to_kumu
 from nestmap.interop.oruk import import_oruk
 from nestmap.loaders import read_dataset
 
-ORUK = Path(__file__).resolve().parents[2] / "shared" / "reference" / "oruk-uk-profile" / "examples"
+# Vendored Open Referral UK examples (CC BY-SA 4.0; see tests/data/oruk/uk-profile/SOURCE.md).
+ORUK = Path(__file__).resolve().parent / "data" / "oruk" / "uk-profile" / "examples"
 SERVICE_ID = "ac148810-d857-441c-9679-408f346de14b"
 
 

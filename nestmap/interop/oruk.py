@@ -25,7 +25,6 @@ import io
 import json
 import re
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -65,16 +64,12 @@ class ImportResult:
 
 
 def _ons_names() -> tuple[dict[str, str], dict[str, tuple[str, str]]]:
-    folder = resources.files(__package__) / "reference"
-    names: dict[str, str] = {}
-    with (folder / "ons_lad20_names_codes_uk.csv").open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            names[row["LAD20CD"]] = row["LAD20NM"]
-    boards: dict[str, tuple[str, str]] = {}
-    with (folder / "ons_ua19_to_lhb19_wales.csv").open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            boards[row["UA19CD"]] = (row["LHB19CD"], row["LHB19NM"])
-            names.setdefault(row["UA19CD"], row["UA19NM"])
+    """Current LA names by code, and each LA's region (health board or ICB) code and name."""
+    from nestmap import geography
+
+    las = geography.local_authorities()
+    names = {code: la.name for code, la in las.items()}
+    boards = {code: (la.region_code, la.region_name) for code, la in las.items()}
     return names, boards
 
 
