@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import csv
-import io
 import subprocess
 import sys
 from pathlib import Path
 
 import networkx as nx
-import openpyxl
 import pytest
 from conftest import load_into
 
 from nestmap import analysis
 from nestmap.errors import InputError
-from nestmap.interop import to_gexf, to_graphml, to_kumu
+from nestmap.interop import to_gexf, to_graphml
 from nestmap.interop.oruk import import_oruk
 from nestmap.loaders import read_dataset
 
@@ -49,17 +47,6 @@ def test_gexf_parses_with_networkx(seed_store, tmp_path):
     path.write_bytes(to_gexf(seed_store))
     graph = nx.read_gexf(path)
     assert (graph.number_of_nodes(), graph.number_of_edges()) == _counts(seed_store)
-
-
-def test_kumu_workbook_has_kumus_columns(seed_store):
-    book = openpyxl.load_workbook(io.BytesIO(to_kumu(seed_store)))
-    elements, connections = book["Elements"], book["Connections"]
-    assert [c.value for c in elements[1]][:5] == ["ID", "Label", "Type", "Description", "Tags"]
-    assert [c.value for c in connections[1]][:5] == ["From", "To", "Type", "Direction", "Tags"]
-    assert elements.max_row - 1 == 32 + 4  # services and areas
-    ids = {row[0] for row in elements.iter_rows(min_row=2, values_only=True)}
-    for row in connections.iter_rows(min_row=2, values_only=True):
-        assert row[0] in ids and row[1] in ids
 
 
 def test_oruk_service_full_json_field_by_field(tmp_path):
