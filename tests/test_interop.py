@@ -59,7 +59,7 @@ def test_oruk_service_full_json_field_by_field(tmp_path):
     assert row["status"] == "active"
     assert row["min_age_months"] == "144"  # 12 years
     assert row["max_age_months"] == "216"  # 100 years, capped at 18
-    assert row["source"] == f"Open Referral UK service {SERVICE_ID}"
+    assert row["source"] == f"Open Referral service {SERVICE_ID}"
     for unknown in ("sector", "stages", "threshold", "self_referral", "assesses_relationship"):
         assert row[unknown] == ""
     missing = {(item["file"], item["column"]) for item in result.to_fill_in}
