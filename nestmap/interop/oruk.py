@@ -801,9 +801,15 @@ def _check_out(out: Path) -> list[str]:
     written: list[str] = []
     if marker.is_file():
         try:
-            written = list(json.loads(marker.read_text(encoding="utf-8"))["files"])
+            listed = json.loads(marker.read_text(encoding="utf-8"))["files"]
         except (OSError, ValueError, KeyError, TypeError):
-            written = []
+            listed = []
+        # Plain names in this folder only: a manifest is never a way to reach other files.
+        written = [
+            name
+            for name in listed
+            if isinstance(name, str) and name == Path(name).name and name not in ("", ".", "..")
+        ]
     others = [name for name in present if name not in {*written, MARKER}]
     if not marker.is_file() or others:
         raise _fail(
@@ -843,7 +849,8 @@ def _write(
         partial.write_text(text, encoding="utf-8")
         os.replace(partial, out / name)
     for stale in set(previous) - set(files):
-        (out / stale).unlink(missing_ok=True)  # e.g. a workforce.csv of an older import
+        if (out / stale).is_file():
+            (out / stale).unlink()  # e.g. a workforce.csv of an older import
     (out / MARKER).write_text(
         json.dumps({"written_by": "nestmap import oruk", "files": sorted(files)}, indent=1),
         encoding="utf-8",
