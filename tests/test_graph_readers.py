@@ -127,7 +127,8 @@ def test_kumu_ids_are_selectable_and_connections_are_unique(seed_store):
     ]
     element_rows = list(elements.iter_rows(min_row=2, values_only=True))
     ids = [row[0] for row in element_rows]
-    assert len(ids) == len(set(ids)) == 32 + 4  # services and areas
+    services, areas = analysis.services(seed_store), seed_store.run("export_areas")
+    assert len(ids) == len(set(ids)) == len(services) + len(areas)
     # Kumu's docs: an id with "_" cannot be selected from the map's search.
     assert all(re.fullmatch(r"[A-Za-z0-9-]+", element_id) for element_id in ids)
     rows = list(connections.iter_rows(min_row=2, values_only=True))
@@ -135,10 +136,18 @@ def test_kumu_ids_are_selectable_and_connections_are_unique(seed_store):
     assert len(connection_ids) == len(set(connection_ids))
     assert all(row[1] in ids and row[2] in ids for row in rows)
     # Pairs of services linked for more than one reason stay separate connections.
-    pairs = collections.Counter((row[1], row[2]) for row in rows)
-    assert any(count > 1 for count in pairs.values())
     nestmap_ids = dict(zip(ids, (row[-1] for row in element_rows), strict=True))
     assert nestmap_ids["service-ctm-health-visiting"] == "service:ctm_health_visiting"
+    kumu = {nestmap: kumu_id for kumu_id, nestmap in nestmap_ids.items()}
+    referrals = collections.Counter(
+        (kumu[f"service:{r['from_service']}"], kumu[f"service:{r['to_service']}"])
+        for r in seed_store.run("export_referrals")
+    )
+    assert any(count > 1 for count in referrals.values())  # the seed has parallel links
+    connected = collections.Counter(
+        (row[1], row[2]) for row in rows if row[1].startswith("service-") and row[3] != "covers"
+    )
+    assert connected == referrals
 
 
 def test_kumu_ids_stay_unique_when_cleaning_makes_them_clash():
