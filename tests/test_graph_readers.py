@@ -195,3 +195,22 @@ def test_the_blank_template_is_not_a_dataset(tmp_path):
     assert run.returncode == 2
     assert "no services" in run.stderr
     assert not (tmp_path / "g.lbug").exists()
+
+
+def test_xml_exports_stay_well_formed_for_a_graph_with_a_control_character(
+    hand_store, monkeypatch, tmp_path
+):
+    """A graph written around the loader (e.g. straight into Neo4j) could hold a control
+    character; the XML exports replace it rather than write an ill-formed file."""
+    from xml.etree import ElementTree
+
+    from nestmap.interop import graph_export
+
+    elements, links = graph_export.graph_elements(hand_store)
+    elements[0].label = "Bad\x0bname\x01"
+    monkeypatch.setattr(graph_export, "graph_elements", lambda _store: (elements, links))
+    for writer in (graph_export.to_graphml, graph_export.to_gexf):
+        path = tmp_path / "out.xml"
+        path.write_bytes(writer(hand_store))
+        ElementTree.parse(path)  # raises on ill-formed XML
+        assert "Bad\ufffdname\ufffd" in path.read_text(encoding="utf-8")

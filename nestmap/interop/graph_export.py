@@ -233,11 +233,18 @@ def _data(parent: ET.Element, scope: str, values: dict[str, Any]) -> None:
         ET.SubElement(parent, "data", {"key": f"{scope}_{name}"}).text = _value_text(value)
 
 
+# Characters XML 1.0 cannot hold. The loader refuses them, so a loaded graph has none; this is
+# the last guard for a graph written some other way (e.g. straight into Neo4j): the file stays
+# well-formed, with U+FFFD where such a character was.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def _xml(root: ET.Element) -> bytes:
     ET.indent(root)
     buffer = io.BytesIO()
     ET.ElementTree(root).write(buffer, encoding="utf-8", xml_declaration=True)
-    return buffer.getvalue()
+    text = buffer.getvalue().decode("utf-8")
+    return _NOT_XML.sub("\ufffd", text).encode("utf-8")
 
 
 _GEXF_TYPES = {"boolean": "boolean", "long": "long", "double": "double", "string": "string"}
