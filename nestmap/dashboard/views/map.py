@@ -57,14 +57,14 @@ if missing:
         f"older codes are mapped by `nestmap import`): {listed}{more}. "
         "Their values are in the table below."
     )
+# The health boards / ICBs holding the drawn authorities, outlined for orientation.
+known = geography.local_authorities()
+outlines = tuple(
+    region_boundaries()[code]
+    for code in sorted({known[c].region_code for c in codes if c in known and c in shapes})
+    if code in region_boundaries()
+)
 if len(missing) < len(codes):
-    # The health boards / ICBs holding the drawn authorities, outlined for orientation.
-    known = geography.local_authorities()
-    outlines = tuple(
-        region_boundaries()[code]
-        for code in sorted({known[c].region_code for c in codes if c in known})
-        if code in region_boundaries()
-    )
     st.plotly_chart(
         figures.boundary_map(shapes, values, names, metric, chosen.present, outlines),
         width="stretch",
