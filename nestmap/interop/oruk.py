@@ -293,6 +293,8 @@ def _read_json(path: Path, warnings: list[str]) -> tuple[str, str, list[_Service
         document = json.loads(path.read_bytes().decode("utf-8-sig"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise _fail(label, f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise _fail(label, "not valid JSON: nested too deeply") from None
     items: list[tuple[str, Any]]
     if isinstance(document, dict) and isinstance(document.get("contents"), list):
         shape, items = "HSDS 3.x paged list", _indexed("contents", document["contents"])
