@@ -82,7 +82,9 @@ def test_outpost_page_maps_organisation_and_ages_in_years(tmp_path):
             assert row["min_age_months"] == str(item["min_age"] * 12)
     assert rows["2"]["provider"] == "Thomley"
     unnamed = sum(1 for item in page["content"] if not item["organisation"]["name"])
-    assert any(f"{unnamed} services' organisation has no name" in w for w in result.warnings)
+    assert any(
+        f"{unnamed} services' organisation has no name in the file" in w for w in result.warnings
+    )
 
 
 def test_outpost_needs_referral_gives_self_referral(tmp_path):

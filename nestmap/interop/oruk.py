@@ -274,7 +274,14 @@ def _read_csv_folder(folder: Path, warnings: list[str]) -> tuple[str, str, list[
             warnings.append(f"both {single}.csv and {plural}.csv are present; neither is used")
     if "locations" in tables:
         _check_locations(_csv_rows(tables["locations"], ("id",))[1], "locations.csv", warnings)
-    _organisation_names(services, organisations, label, warnings)
+    if "organizations" not in tables and any(s.organization_id for s in services):
+        count = sum(1 for s in services if s.organization_id)
+        warnings.append(
+            f"{label}: {count} services name an organization_id but there is no "
+            "organizations.csv; their provider is left blank"
+        )
+    else:
+        _organisation_names(services, organisations, label, warnings)
     _unmapped_fields(services, set(header), label, warnings)
     return shape, label, services
 
@@ -460,8 +467,8 @@ def _organisation_names(
         )
     if unnamed:
         warnings.append(
-            f"{label}: {len(unnamed)} services' organisation has no name; their provider is "
-            "left blank"
+            f"{label}: {len(unnamed)} services' organisation has no name in the file; their "
+            "provider is left blank"
         )
 
 
