@@ -725,27 +725,41 @@ def import_group() -> None:
     "--companion",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="CSV keyed by oruk_service_id with what ORUK does not carry (see README).",
+    help="CSV keyed by oruk_service_id with what Open Referral does not carry (see README).",
+)
+@click.option(
+    "--keep-first",
+    is_flag=True,
+    help="Keep the first record of each id and leave out later duplicates and records "
+    "without an id or name (each reported), instead of refusing the directory.",
 )
 @clean_errors
-def import_oruk_command(source: Path, out: Path, companion: Path | None) -> None:
-    """Map an Open Referral UK directory (CSV folder or service JSON) to a dataset folder."""
-    from nestmap.interop.oruk import import_oruk
+def import_oruk_command(source: Path, out: Path, companion: Path | None, keep_first: bool) -> None:
+    """Map an Open Referral directory (HSDS 1.x/3.x, ORUK; CSV folder or JSON) to a dataset."""
+    from nestmap.interop.oruk import FILL_FILE, WARNINGS_FILE, import_oruk
 
     try:
-        result = import_oruk(source, out, companion)
+        result = import_oruk(source, out, companion, keep_first=keep_first)
     except InputError as exc:
         raise exc.about("the ORUK directory or its companion CSV") from None
-    for warning in result.warnings:
+    shown = 20
+    for warning in result.warnings[:shown]:
         click.echo(f"warning: {warning}", err=True)
-    click.echo(f"wrote {result.services} services to {out}")
+    if len(result.warnings) > shown:
+        click.echo(
+            f"warning: ... and {len(result.warnings) - shown:,} more (all in "
+            f"{out / WARNINGS_FILE})",
+            err=True,
+        )
+    click.echo(f"read {source.name} as: {result.shape}")
+    click.echo(f"wrote {result.services:,} services to {out}")
     if result.to_fill_in:
         click.echo(
-            f"{len(result.to_fill_in)} things to fill in before `nestmap load` "
-            f"(listed in {out / 'TO_FILL_IN.csv'}):"
+            f"{len(result.to_fill_in):,} things to fill in before `nestmap load` "
+            f"(every one listed in {out / FILL_FILE}):"
         )
-        for item in result.to_fill_in:
-            click.echo(f"  {item['file']} {item['id']} {item['column']}: {item['what']}")
+        for file, column, count in result.fill_in_summary():
+            click.echo(f"  {file} {column}: {count:,}")
 
 
 @app.command()

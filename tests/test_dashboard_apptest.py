@@ -197,12 +197,13 @@ def test_map_notes_codes_without_boundary(tmp_path, monkeypatch):
     folder = tmp_path / "elsewhere"
     folder.mkdir()
     for csv_file in seed_path().glob("*.csv"):
-        text = csv_file.read_text(encoding="utf-8").replace("W06000024", "E06000001")
+        # England and Wales are bundled; a Scottish council is not.
+        text = csv_file.read_text(encoding="utf-8").replace("W06000024", "S12000036")
         (folder / csv_file.name).write_text(text, encoding="utf-8")
     store = load_into(tmp_path / "graph.lbug", folder)
     app = _app(monkeypatch, store.location, "map")
     notes = " ".join(str(info.value) for info in app.info)
-    assert "No bundled boundary for 1 of 3" in notes and "E06000001" in notes
+    assert "No bundled boundary for 1 of 3" in notes and "S12000036" in notes
     assert len(app.get("plotly_chart")) == 1
     store.close()
 

@@ -14,8 +14,8 @@ import nestmap.dashboard
 from nestmap.scenarios import bundled_scenarios
 
 APP = str(nestmap.dashboard.APP_PATH)
-ORUK = Path(__file__).resolve().parents[2] / "shared" / "reference" / "oruk-uk-profile" / "examples"
-needs_oruk = pytest.mark.skipif(not ORUK.is_dir(), reason="the ORUK examples are not present")
+# Vendored Open Referral UK examples (CC BY-SA 4.0; see tests/data/oruk/uk-profile/SOURCE.md).
+ORUK = Path(__file__).resolve().parent / "data" / "oruk" / "uk-profile" / "examples"
 
 
 def _app(monkeypatch: pytest.MonkeyPatch, db: str, stem: str) -> AppTest:
@@ -148,7 +148,6 @@ def _oruk_app(monkeypatch, db: str, name: str, data: bytes, companion: bytes | N
     return app
 
 
-@needs_oruk
 def test_oruk_json_is_mapped_with_what_to_fill_in(seed_store, monkeypatch):
     companion = (
         b"oruk_service_id,sector,areas,stages\n"
@@ -170,7 +169,6 @@ def test_oruk_json_is_mapped_with_what_to_fill_in(seed_store, monkeypatch):
     assert download is not None
 
 
-@needs_oruk
 def test_oruk_csv_zip_is_mapped_and_warns(seed_store, monkeypatch):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import csv
-import io
 import subprocess
 import sys
 from pathlib import Path
 
 import networkx as nx
-import openpyxl
 import pytest
 from conftest import load_into
 
 from nestmap import analysis
 from nestmap.errors import InputError
-from nestmap.interop import to_gexf, to_graphml, to_kumu
+from nestmap.interop import to_gexf, to_graphml
 from nestmap.interop.oruk import import_oruk
 from nestmap.loaders import read_dataset
 
-ORUK = Path(__file__).resolve().parents[2] / "shared" / "reference" / "oruk-uk-profile" / "examples"
+# Vendored Open Referral UK examples (CC BY-SA 4.0; see tests/data/oruk/uk-profile/SOURCE.md).
+ORUK = Path(__file__).resolve().parent / "data" / "oruk" / "uk-profile" / "examples"
 SERVICE_ID = "ac148810-d857-441c-9679-408f346de14b"
 
 
@@ -50,17 +49,6 @@ def test_gexf_parses_with_networkx(seed_store, tmp_path):
     assert (graph.number_of_nodes(), graph.number_of_edges()) == _counts(seed_store)
 
 
-def test_kumu_workbook_has_kumus_columns(seed_store):
-    book = openpyxl.load_workbook(io.BytesIO(to_kumu(seed_store)))
-    elements, connections = book["Elements"], book["Connections"]
-    assert [c.value for c in elements[1]][:5] == ["ID", "Label", "Type", "Description", "Tags"]
-    assert [c.value for c in connections[1]][:5] == ["From", "To", "Type", "Direction", "Tags"]
-    assert elements.max_row - 1 == 32 + 4  # services and areas
-    ids = {row[0] for row in elements.iter_rows(min_row=2, values_only=True)}
-    for row in connections.iter_rows(min_row=2, values_only=True):
-        assert row[0] in ids and row[1] in ids
-
-
 def test_oruk_service_full_json_field_by_field(tmp_path):
     result = import_oruk(ORUK / "service_full.json", tmp_path / "out")
     with (tmp_path / "out" / "services.csv").open(encoding="utf-8") as handle:
@@ -71,7 +59,7 @@ def test_oruk_service_full_json_field_by_field(tmp_path):
     assert row["status"] == "active"
     assert row["min_age_months"] == "144"  # 12 years
     assert row["max_age_months"] == "216"  # 100 years, capped at 18
-    assert row["source"] == f"Open Referral UK service {SERVICE_ID}"
+    assert row["source"] == f"Open Referral service {SERVICE_ID}"
     for unknown in ("sector", "stages", "threshold", "self_referral", "assesses_relationship"):
         assert row[unknown] == ""
     missing = {(item["file"], item["column"]) for item in result.to_fill_in}

@@ -10,7 +10,7 @@ import pytest
 from conftest import load_into
 
 from nestmap import analysis
-from nestmap.errors import NestmapError, ReadOnlyError
+from nestmap.errors import InputError, NestmapError, ReadOnlyError
 from nestmap.interop import export_dataset, template_workbook, write_csv_folder
 from nestmap.loaders import read_dataset, read_dataset_bytes
 
@@ -101,9 +101,10 @@ def test_template_has_every_sheet_a_guide_and_dropdowns(tmp_path: Path):
     assert [c.value for c in offers[1]] == ["service_id", "level", "focus", "interventions"]
     formulas = [dv.formula1 for dv in offers.data_validations.dataValidation]
     assert '"universal,targeted,statutory,specialist"' in formulas
-    # An empty template is a valid, empty dataset.
-    dataset = read_dataset_bytes("template.xlsx", data)
-    assert dataset.services == [] and dataset.areas == []
+    # The blank template is not a dataset: loading it would replace the graph with nothing.
+    with pytest.raises(InputError) as caught:
+        read_dataset_bytes("template.xlsx", data)
+    assert [p.reason for p in caught.value.problems] == ["no services: the dataset is empty"]
 
 
 def test_template_filled_with_the_hand_rows_loads(tmp_path: Path, hand_store):

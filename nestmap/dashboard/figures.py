@@ -199,8 +199,10 @@ def boundary_map(
     names: dict[str, str],
     metric: str,
     present: bool = False,
+    outlines: tuple[Boundary, ...] = (),
 ) -> go.Figure:
-    """The LAs with a value, coloured by it; other bundled boundaries drawn grey for context.
+    """The LAs with a value, coloured by it; neighbouring bundled boundaries drawn grey for
+    context and the regions' ``outlines`` (health boards, ICBs) as dark lines.
 
     Drawn as filled polygons on plain axes (lon/lat, aspect corrected for latitude): no map
     tiles and no topojson download, so it renders offline.
@@ -209,10 +211,13 @@ def boundary_map(
     numbers = [v for code in drawn if (v := values[code]) is not None]
     top = max(numbers) if numbers else 0
     fig = go.Figure()
-    for code, boundary in boundaries.items():
-        if code in values:
-            continue
-        fig.add_trace(_polygon(boundary, "#f2f2f2", "#c8c8c8", esc(boundary.name), hover=False))
+    view = _view([boundaries[code] for code in drawn])
+    # All of England and Wales is bundled: only the neighbours in view are drawn, as one trace.
+    context = [
+        b for code, b in boundaries.items() if code not in values and _overlaps(b.bbox, view)
+    ]
+    if context:
+        fig.add_trace(_polygons(context, "#f2f2f2", "#c8c8c8"))
     for code in drawn:
         value = values[code]
         colour = "#ffffff" if value is None else _shade(value, top)
@@ -229,6 +234,18 @@ def boundary_map(
                 text=[f"<b>{label}</b><br>{shown}"],
                 mode="text",
                 textfont={"size": 17 if present else 13, "color": "#111111"},
+                hoverinfo="skip",
+                showlegend=False,
+            )
+        )
+    for outline in outlines:
+        xs, ys = _ring_lines([outline])
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=ys,
+                mode="lines",
+                line={"color": "#222222", "width": 2.6},
                 hoverinfo="skip",
                 showlegend=False,
             )
@@ -268,6 +285,45 @@ def boundary_map(
         hoverlabel={"font": {"size": 16 if present else 13}},
     )
     return fig
+
+
+def _view(drawn: list[Boundary]) -> tuple[float, float, float, float]:
+    """The drawn LAs' bounding box, padded by half its size (the context worth showing)."""
+    if not drawn:
+        return (0.0, 0.0, 0.0, 0.0)
+    boxes = [b.bbox for b in drawn]
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
+    pad_x, pad_y = (x1 - x0) * 0.5 + 0.05, (y1 - y0) * 0.5 + 0.05
+    return (x0 - pad_x, y0 - pad_y, x1 + pad_x, y1 + pad_y)
+
+
+def _overlaps(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
+
+
+def _ring_lines(shapes: list[Boundary]) -> tuple[list[float | None], list[float | None]]:
+    xs: list[float | None] = []
+    ys: list[float | None] = []
+    for shape in shapes:
+        for ring in shape.rings:
+            xs += [point[0] for point in ring] + [None]
+            ys += [point[1] for point in ring] + [None]
+    return xs, ys
+
+
+def _polygons(shapes: list[Boundary], fill: str, line: str):
+    xs, ys = _ring_lines(shapes)
+    return go.Scatter(
+        x=xs,
+        y=ys,
+        fill="toself",
+        fillcolor=fill,
+        mode="lines",
+        line={"color": line, "width": 1.0},
+        hoverinfo="skip",
+        showlegend=False,
+    )
 
 
 def _shade(value: float, top: float) -> str:

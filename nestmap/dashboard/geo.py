@@ -1,7 +1,8 @@
-"""The bundled ONS local-authority boundaries (Wales), read once per process.
+"""The bundled ONS boundaries of every local authority in England and Wales and of the regions
+above them (Welsh local health boards, English Integrated Care Boards), read once per process.
 
 Source and licence: ``assets/ATTRIBUTION``. Only polygons' outer rings are drawn (the
-super-generalised Welsh boundaries have no holes that matter at this scale).
+ultra-generalised outlines have no holes that matter at a region's scale).
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-BOUNDARIES_FILE = "wales_lad_bsc2016_onsvisual.geojson"
+BOUNDARIES_FILE = "boundaries_ew.geojson"
 ATTRIBUTION = (
     "Boundaries: Source: Office for National Statistics licensed under the Open Government "
-    "Licence v.3.0. Contains OS data © Crown copyright and database right."
+    "Licence v.3.0. Contains OS data © Crown copyright and database right 2025."
 )
 
 Point = tuple[float, float]
@@ -43,17 +44,27 @@ class Boundary:
 
 
 @lru_cache(maxsize=1)
-def boundaries() -> dict[str, Boundary]:
-    """Every bundled boundary by ONS code."""
+def _features() -> tuple[dict[str, Boundary], dict[str, Boundary]]:
     source = resources.files("nestmap.dashboard") / "assets" / BOUNDARIES_FILE
     data = json.loads(source.read_text(encoding="utf-8"))
-    found: dict[str, Boundary] = {}
+    found: tuple[dict[str, Boundary], dict[str, Boundary]] = ({}, {})
     for feature in data["features"]:
         geometry = feature["geometry"]
         polygons = (
             [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
         )
         rings = tuple(tuple((x, y) for x, y in polygon[0]) for polygon in polygons)
-        code = feature["properties"]["areacd"]
-        found[code] = Boundary(code, feature["properties"]["areanm"], rings)
+        props = feature["properties"]
+        kind = 0 if props["kind"] == "local_authority" else 1
+        found[kind][props["code"]] = Boundary(props["code"], props["name"], rings)
     return found
+
+
+def boundaries() -> dict[str, Boundary]:
+    """Every bundled local authority boundary (England and Wales) by ONS code."""
+    return _features()[0]
+
+
+def region_boundaries() -> dict[str, Boundary]:
+    """Outlines of the Welsh local health boards and English ICBs, by ONS code."""
+    return _features()[1]

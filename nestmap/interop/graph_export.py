@@ -8,6 +8,7 @@ be coloured in Gephi or Kumu. Written with the standard library: no network libr
 from __future__ import annotations
 
 import io
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
@@ -90,7 +91,13 @@ def graph_elements(store: GraphStore) -> tuple[list[Element], list[Link]]:
                 f"service:{service['id']}",
                 "Service",
                 service["name"],
-                {key: value for key, value in service.items() if key not in ("offers", "covers")}
+                # The service's own id is ``service_id``: an attribute named ``id`` collides
+                # with the node id in GraphML readers (igraph drops the vertex ids).
+                {
+                    ("service_id" if key == "id" else key): value
+                    for key, value in service.items()
+                    if key not in ("offers", "covers")
+                }
                 | {
                     "levels": list(offers),
                     "specialised_levels": [lvl for lvl, f in offers.items() if f == "specialised"],
@@ -226,11 +233,18 @@ def _data(parent: ET.Element, scope: str, values: dict[str, Any]) -> None:
         ET.SubElement(parent, "data", {"key": f"{scope}_{name}"}).text = _value_text(value)
 
 
+# Characters XML 1.0 cannot hold. The loader refuses them, so a loaded graph has none; this is
+# the last guard for a graph written some other way (e.g. straight into Neo4j): the file stays
+# well-formed, with U+FFFD where such a character was.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
 def _xml(root: ET.Element) -> bytes:
     ET.indent(root)
     buffer = io.BytesIO()
     ET.ElementTree(root).write(buffer, encoding="utf-8", xml_declaration=True)
-    return buffer.getvalue()
+    text = buffer.getvalue().decode("utf-8")
+    return _NOT_XML.sub("\ufffd", text).encode("utf-8")
 
 
 _GEXF_TYPES = {"boolean": "boolean", "long": "long", "double": "double", "string": "string"}
@@ -246,14 +260,14 @@ def to_gexf(store: GraphStore) -> bytes:
     graph = ET.SubElement(root, "graph", {"defaultedgetype": "directed", "mode": "static"})
     node_types = {"kind": "string", **_attribute_types(elements)}
     edge_types = {"kind": "string", **_attribute_types(links)}
+    # Numeric attribute ids with the names as titles: readers that key attributes by a numeric
+    # id (graphology-gexf, behind sigma.js and Gephi Lite) then show the titles.
     for scope, types in (("node", node_types), ("edge", edge_types)):
         block = ET.SubElement(graph, "attributes", {"class": scope})
         for index, (name, kind) in enumerate(types.items()):
-            ET.SubElement(
-                block, "attribute", {"id": f"{scope[0]}{index}", "title": name, "type": kind}
-            )
-    node_ids = {name: f"n{index}" for index, name in enumerate(node_types)}
-    edge_ids = {name: f"e{index}" for index, name in enumerate(edge_types)}
+            ET.SubElement(block, "attribute", {"id": str(index), "title": name, "type": kind})
+    node_ids = {name: str(index) for index, name in enumerate(node_types)}
+    edge_ids = {name: str(index) for index, name in enumerate(edge_types)}
     nodes = ET.SubElement(graph, "nodes")
     for element in elements:
         node = ET.SubElement(nodes, "node", {"id": element.id, "label": element.label})
@@ -277,27 +291,45 @@ def _gexf_values(parent: ET.Element, ids: dict[str, str], values: dict[str, Any]
         ET.SubElement(block, "attvalue", {"for": ids[name], "value": _value_text(value)})
 
 
+def kumu_ids(ids: list[str]) -> dict[str, str]:
+    """Kumu element ids for nestmap ids: letters, digits and ``-`` only (Kumu's docs: an id
+    with ``_`` cannot be selected from the map's search), unique (``-2``, ``-3`` on a clash)."""
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for original in ids:
+        base = re.sub(r"[^A-Za-z0-9]+", "-", original).strip("-") or "element"
+        candidate, n = base, 1
+        while candidate.lower() in used:
+            n += 1
+            candidate = f"{base}-{n}"
+        used.add(candidate.lower())
+        out[original] = candidate
+    return out
+
+
 def to_kumu(store: GraphStore) -> bytes:
     """Kumu's spreadsheet import: an Elements sheet and a Connections sheet.
 
-    Elements carry ``ID`` (stable, referenced by connections), ``Label``, ``Type``,
-    ``Description`` and ``Tags``; connections ``From``, ``To``, ``Type``, ``Direction`` and
-    ``Tags``. Services and areas become elements; referral links and coverage connections.
+    Elements carry ``ID`` (stable, selector-friendly, referenced by connections), ``Label``,
+    ``Type``, ``Description`` and ``Tags``, and the nestmap id; connections carry their own
+    unique ``ID`` (Kumu merges parallel connections otherwise: a pair of services can have
+    links for several reasons), ``From``, ``To``, ``Type``, ``Direction`` and ``Tags``. Services
+    and areas become elements; referral links and coverage connections.
     """
     import openpyxl
 
     from nestmap.spreadsheet import text_not_formulas
 
     elements, links = graph_elements(store)
-    kept = {e.id for e in elements if e.kind in ("Service", "Area")}
+    kept_elements = [e for e in elements if e.kind in ("Service", "Area")]
+    ids = kumu_ids([e.id for e in kept_elements])
     book = openpyxl.Workbook()
     sheet = book.active
     sheet.title = "Elements"
     sheet.append(["ID", "Label", "Type", "Description", "Tags", "Sector", "Status", "Levels",
-                  "Specialised levels", "Threshold", "Stages", "Gap cells", "Source"])  # fmt: skip
-    for element in elements:
-        if element.id not in kept:
-            continue
+                  "Specialised levels", "Threshold", "Stages", "Gap cells", "Source",
+                  "nestmap id"])  # fmt: skip
+    for element in kept_elements:
         a = element.attributes
         tags = []
         if a.get("specialised"):
@@ -307,24 +339,27 @@ def to_kumu(store: GraphStore) -> bytes:
         if a.get("gap_cells"):
             tags.append("has gaps")
         sheet.append(
-            [element.id, element.label, element.kind, a.get("provider") or a.get("kind") or "",
-             "|".join(tags), a.get("sector"), a.get("status"), _joined(a.get("levels")),
-             _joined(a.get("specialised_levels")), a.get("threshold"), _joined(a.get("stages")),
-             a.get("gap_cells"), a.get("source")]
+            [ids[element.id], element.label, element.kind,
+             a.get("provider") or a.get("kind") or "", "|".join(tags), a.get("sector"),
+             a.get("status"), _joined(a.get("levels")), _joined(a.get("specialised_levels")),
+             a.get("threshold"), _joined(a.get("stages")), a.get("gap_cells"), a.get("source"),
+             element.id]
         )  # fmt: skip
     connections = book.create_sheet("Connections")
-    connections.append(["From", "To", "Type", "Direction", "Tags", "Count", "Source"])
+    connections.append(["ID", "From", "To", "Type", "Direction", "Tags", "Count", "Source"])
+    number = 0
     for link in links:
-        if link.source not in kept or link.target not in kept:
+        if link.source not in ids or link.target not in ids:
             continue
         a = link.attributes
         kind = a.get("reason") or link.kind.lower()
         tags = list(a.get("problems") or []) + list(a.get("interfaces") or [])
         if a.get("misdirected"):
             tags.append("misdirected")
+        number += 1
         connections.append(
-            [link.source, link.target, kind, "directed", "|".join(tags), a.get("count"),
-             a.get("source")]
+            [f"connection-{number}", ids[link.source], ids[link.target], kind, "directed",
+             "|".join(tags), a.get("count"), a.get("source")]
         )  # fmt: skip
     buffer = io.BytesIO()
     text_not_formulas(book).save(buffer)  # names are user text, never formulas

@@ -7,6 +7,7 @@ each located by file, row, column and value.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -259,6 +260,16 @@ def parse_table(
         ok = True
         for name, position, parse, required in columns:
             raw = cells[position].strip() if position < count else ""
+            if not raw.isprintable() and (bad := _CONTROL.search(raw)):
+                # Refused, not stripped: XML exports and XLSX cells cannot hold them, and a
+                # silent change to a name or id would hide where the data came from.
+                problems.append(
+                    Problem(label, number, name, raw.encode("unicode_escape").decode("ascii"),
+                            f"contains a control character (U+{ord(bad.group()):04X}); "
+                            "remove it")
+                )  # fmt: skip
+                ok = False
+                continue
             if not raw:
                 values[name] = None
                 if required:
@@ -276,6 +287,11 @@ def parse_table(
             rows.append(Row(label, number, values))
     problems.extend(table.errors)  # what reading the rows found (known once they are read)
     return rows
+
+
+# Characters XML 1.0 and spreadsheet cells cannot hold: C0 controls other than tab, line feed
+# and carriage return, and the non-characters U+FFFE/U+FFFF.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 @gc_paused()
@@ -307,6 +323,13 @@ def _validate(raw: RawDataset, checker: _Checker) -> Dataset:
     }
     if "workforce" not in raw.tables:
         parsed["workforce"] = []  # optional: absent is fine
+    services_table = raw.tables.get("services")
+    if services_table is not None and parsed["services"] == []:
+        if not any(p.file == services_table.label for p in checker.problems):
+            # The blank template (or an emptied sheet) would replace the graph with nothing.
+            checker.problems.append(
+                Problem(services_table.label, None, None, None, "no services: the dataset is empty")
+            )
     areas = checker.areas(parsed["areas"] or [])
     checker.areas_known = parsed["areas"] is not None
     services = checker.services(parsed["services"] or [], areas)

@@ -2,8 +2,9 @@
 
 import streamlit as st
 
+from nestmap import geography
 from nestmap.dashboard import figures, layout, state, tables
-from nestmap.dashboard.geo import ATTRIBUTION, boundaries
+from nestmap.dashboard.geo import ATTRIBUTION, boundaries, region_boundaries
 from nestmap.dashboard.text import md
 
 chosen = layout.start(
@@ -41,17 +42,30 @@ if missing:
     more = f" and {len(missing) - 20:,} more" if len(missing) > 20 else ""
     st.info(
         f"No bundled boundary for {len(missing):,} of {len(codes):,} local authorities "
-        f"(the map ships the 22 Welsh unitary authorities): {listed}{more}. "
+        f"(the map ships every local authority in England and Wales, ONS April 2025 codes; "
+        f"older codes are mapped by `nestmap import`): {listed}{more}. "
         "Their values are in the table below."
     )
+# The health boards / ICBs holding the drawn authorities, outlined for orientation.
+known = geography.local_authorities()
+outlines = tuple(
+    region_boundaries()[code]
+    for code in sorted({known[c].region_code for c in codes if c in known and c in shapes})
+    if code in region_boundaries()
+)
 if len(missing) < len(codes):
     st.plotly_chart(
-        figures.boundary_map(shapes, values, names, metric, chosen.present),
+        figures.boundary_map(shapes, values, names, metric, chosen.present, outlines),
         width="stretch",
         config={"displaylogo": False, "scrollZoom": False},
     )
     if chosen.la and chosen.la in values:
         st.caption(f"Selected in the sidebar: {md(names.get(chosen.la, chosen.la))}.")
+if outlines:
+    st.caption(
+        "Dark outline: " + ", ".join(md(outline.name) for outline in outlines) + " (ONS "
+        "health board / Integrated Care Board boundaries)."
+    )
 st.caption(ATTRIBUTION)
 
 table = [
