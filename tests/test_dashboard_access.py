@@ -203,16 +203,17 @@ def test_urls_in_a_scenario_are_not_links(seed_copy, monkeypatch):
 @pytest.fixture
 def started(monkeypatch):
     """What `streamlit run` would be started with: its command and environment (the server
-    itself is started for real by the browser tests)."""
-    import subprocess
+    itself is started for real by the browser tests and tests/test_cli.py)."""
+    from nestmap import serve
 
     seen: dict = {}
 
-    def run(command, env, check):
+    def run_child(command, env):
         seen["command"], seen["env"] = command, env
-        return subprocess.CompletedProcess(command, 0)
+        return 0
 
-    monkeypatch.setattr(subprocess, "run", run)
+    monkeypatch.setattr(serve, "run_child", run_child)
+    monkeypatch.setattr(serve, "check_port", lambda address, port: None)
     for name in GRANTS:
         monkeypatch.delenv(name, raising=False)
     return seen
