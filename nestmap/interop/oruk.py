@@ -31,6 +31,7 @@ from typing import Any
 
 from nestmap.errors import InputError, Problem
 from nestmap.interop.dataset_files import COLUMNS
+from nestmap.vocabulary import MAX_AGE_MONTHS
 
 ONS_CODE = re.compile(r"\b[EWSN]\d{8}\b")
 COMPANION_COLUMNS = (
@@ -170,7 +171,7 @@ def _check_locations(locations: list[dict], label: str, warnings: list[str]) -> 
 
 
 def _months(service: dict[str, Any], column: str, warnings: list[str]) -> str:
-    """An ORUK age in years as months, capped at nestmap's 216 (18 years)."""
+    """An ORUK age in years as months, capped at nestmap's MAX_AGE_MONTHS (18 years)."""
     years, service_id = service.get(column), service["id"]
     if years in (None, ""):
         return ""
@@ -179,11 +180,12 @@ def _months(service: dict[str, Any], column: str, warnings: list[str]) -> str:
     except (TypeError, ValueError):
         warnings.append(f"service {service_id}: {column} {years!r} is not a number; left blank")
         return ""
-    if months > 216:
+    if months > MAX_AGE_MONTHS:
         warnings.append(
-            f"service {service_id}: {column} {years} years is past 18; recorded as 216 months"
+            f"service {service_id}: {column} {years} years is past 18; "
+            f"recorded as {MAX_AGE_MONTHS} months"
         )
-        months = 216
+        months = MAX_AGE_MONTHS
     return str(max(0, months))
 
 

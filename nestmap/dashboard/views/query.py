@@ -18,8 +18,9 @@ EXAMPLE = (
 
 chosen = layout.start(
     "Query",
-    "Read-only Cypher against the loaded graph (nodes Area, Service, Level; links PART_OF, "
-    "COVERS, OFFERS, REFERS_TO). Writes are refused. Results can be downloaded as CSV.",
+    "Read-only Cypher against the loaded graph (nodes Area, Service, Level, StaffPost, Dataset; "
+    "links PART_OF, COVERS, OFFERS, REFERS_TO, STAFFED_BY; every property is described in the "
+    "project's docs/analyses.md). Writes are refused. Results can be downloaded as CSV.",
     "query",
 )
 if not state.has_graph():
