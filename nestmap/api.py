@@ -223,7 +223,7 @@ class Graph:
             dataset = read_dataset_bytes(name, source)
         else:
             dataset = read_dataset(source)
-        if keep is not None and hasattr(self.store, "keep_versions"):
+        if keep is not None:
             self.store.keep_versions = keep
         self.store.replace(dataset, report)
         return self.info()
@@ -373,6 +373,18 @@ class Graph:
         from nestmap.analysis import dead_ends
 
         return dead_ends(self.store, area)
+
+    def headline(
+        self,
+        name: str,
+        area: str | None = None,
+        shares: tuple[str | None, str | None, str | None] | None = None,
+    ) -> dict[str, Any]:
+        """One headline figure of the Overview: services, gap_cells, misdirected,
+        threshold_cliffs, dead_ends, practitioners or shortfall (see analysis.headline)."""
+        from nestmap.analysis import headline, parse_shares
+
+        return headline(self.store, name, area, parse_shares(*(shares or ())))
 
     def per_area(
         self,

@@ -292,3 +292,26 @@ def test_region_name_and_names(seed_graph):
     assert seed_graph.area_names()["W06000024"] == "Merthyr Tydfil"
     names = seed_graph.service_names()
     assert set(names) == {row["id"] for row in seed_graph.services()}
+
+
+def test_headlines_are_the_analyses_figures(seed_graph):
+    gaps = seed_graph.gaps()
+    assert seed_graph.headline("gap_cells") == {
+        "gaps": sum(r["gap"] for r in gaps),
+        "cells": len(gaps),
+    }
+    cliffs = seed_graph.boundaries(part="threshold_cliffs")
+    assert seed_graph.headline("threshold_cliffs")["cliff"] == sum(
+        r["status"] == "cliff" for r in cliffs
+    )
+    active = [s for s in seed_graph.services() if s["status"] == "active"]
+    assert seed_graph.headline("services") == {
+        "active": len(active),
+        "universal": sum("universal" in s["offers"] for s in active),
+    }
+    # The report's finding 5: seven practitioners at AiMH levels 2-3.
+    assert seed_graph.headline("practitioners") == {"level_2_3": 7}
+    total = sum(r["shortfall"] for r in seed_graph.need(area="W06000013"))
+    assert seed_graph.headline("shortfall", "W06000013") == {"total": round(total, 1)}
+    with pytest.raises(ValueError):
+        seed_graph.headline("everything")

@@ -17,6 +17,9 @@ class GraphStore(ABC):
 
     engine: str = ""
     dialect: str = "neo4j"
+    # How many earlier datasets a load keeps for versions/rollback (engines that keep none
+    # ignore it).
+    keep_versions: int = 0
 
     @property
     @abstractmethod
