@@ -287,11 +287,16 @@ class Graph:
         parts = Tables({name: Table(rows) for name, rows in found.items()})
         return parts[part] if part else parts
 
-    def pathways(self, area: str | None = None) -> Pathways:
+    def pathways(self, area: str | None = None, chains: bool = True) -> Pathways:
         """Per LA and universal entry point, the nearest specialised destination (or a dead
-        end), with the chain of services that leads there in ``.chains``."""
+        end), with the chain of services that leads there in ``.chains`` (``chains=False``
+        skips keeping them, as the command line does: ``.chains`` is then all None)."""
         from nestmap.analysis import pathways
 
+        if not chains:
+            return Pathways(
+                {**row, "chain": None} for row in pathways(self.store, area, chains=False)
+            )
         return Pathways(pathways(self.store, area, chains=True))
 
     def concentration(self, area: str | None = None) -> Table:
