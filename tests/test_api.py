@@ -315,3 +315,22 @@ def test_headlines_are_the_analyses_figures(seed_graph):
     assert seed_graph.headline("shortfall", "W06000013") == {"total": round(total, 1)}
     with pytest.raises(ValueError):
         seed_graph.headline("everything")
+
+
+def test_misdirected_per_area_counts_each_la_the_source_covers(hand_store):
+    graph = nestmap.Graph.over(hand_store)
+    covers = {row["id"]: row["covers"] for row in graph.services()}
+    expected = dict.fromkeys(("E1", "E2", "E3", "F1"), 0)
+    for row in graph.misdirected():
+        for code in covers[row["from_service"]]:
+            expected[code] += row["count"] or 0
+    assert graph.per_area("misdirected_referrals") == expected
+    assert any(expected.values())
+
+
+def test_a_store_is_a_context_manager(tmp_path):
+    from nestmap.graph import open_store
+
+    with open_store(tmp_path / "g.lbug") as store:
+        store.replace(__import__("nestmap.loaders", fromlist=["x"]).read_dataset(HAND))
+        assert store.has_graph()

@@ -67,3 +67,9 @@ class GraphStore(ABC):
 
     def close(self) -> None:  # noqa: B027 - engines without resources need nothing
         """Release handles."""
+
+    def __enter__(self) -> GraphStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
