@@ -229,7 +229,7 @@ class Graph:
         else:
             dataset = read_dataset(source)
         dataset.loaded_by = by or os_user()
-        if keep is not None and hasattr(self.store, "keep_versions"):
+        if keep is not None:
             self.store.keep_versions = keep
         self.store.replace(dataset, report)
         return self.info()
@@ -300,11 +300,16 @@ class Graph:
         parts = Tables({name: Table(rows) for name, rows in found.items()})
         return parts[part] if part else parts
 
-    def pathways(self, area: str | None = None) -> Pathways:
+    def pathways(self, area: str | None = None, chains: bool = True) -> Pathways:
         """Per LA and universal entry point, the nearest specialised destination (or a dead
-        end), with the chain of services that leads there in ``.chains``."""
+        end), with the chain of services that leads there in ``.chains`` (``chains=False``
+        skips keeping them, as the command line does: ``.chains`` is then all None)."""
         from nestmap.analysis import pathways
 
+        if not chains:
+            return Pathways(
+                {**row, "chain": None} for row in pathways(self.store, area, chains=False)
+            )
         return Pathways(pathways(self.store, area, chains=True))
 
     def concentration(self, area: str | None = None) -> Table:
@@ -386,6 +391,18 @@ class Graph:
         from nestmap.analysis import dead_ends
 
         return dead_ends(self.store, area)
+
+    def headline(
+        self,
+        name: str,
+        area: str | None = None,
+        shares: tuple[str | None, str | None, str | None] | None = None,
+    ) -> dict[str, Any]:
+        """One headline figure of the Overview: services, gap_cells, misdirected,
+        threshold_cliffs, dead_ends, practitioners or shortfall (see analysis.headline)."""
+        from nestmap.analysis import headline, parse_shares
+
+        return headline(self.store, name, area, parse_shares(*(shares or ())))
 
     def per_area(
         self,

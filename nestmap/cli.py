@@ -287,7 +287,7 @@ def _boundaries(graph: Graph, area: str | None, part: str | None = None) -> Any:
 
 @_analysis_command("pathways", "From each universal entry point, the nearest specialised help.")
 def _pathways(graph: Graph, area: str | None) -> Any:
-    return graph.pathways(area)
+    return graph.pathways(area, chains=False)
 
 
 @_analysis_command("concentration", "Where parent-infant relationship referrals go.")

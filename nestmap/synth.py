@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from nestmap.loaders.validate import SCHEMAS
-from nestmap.vocabulary import REASONS
+from nestmap.vocabulary import MAX_AGE_MONTHS, REASONS
 
 # Referral reasons in the seed region's proportions (35 / 17 / 11 / 9 / 6 of 78).
 _REASON_WEIGHTS = {
@@ -106,7 +106,7 @@ _ARCHETYPES: tuple[_Archetype, ...] = (
         ("both",), (0, 12), ("open",), 0.0, 0.3,
     ),
     _Archetype(
-        "CAMHS", ("nhs",), 3, 0.8, ((("specialist", N),),), ("postnatal",), (0, 216),
+        "CAMHS", ("nhs",), 3, 0.8, ((("specialist", N),),), ("postnatal",), (0, MAX_AGE_MONTHS),
         ("open", "pre_statutory"), 0.0, 0.2,
     ),
     _Archetype(
@@ -129,7 +129,7 @@ _ARCHETYPES: tuple[_Archetype, ...] = (
     _Archetype(
         "Therapeutic family service", ("local_authority",), 3, 0.1,
         ((("statutory", S),), (("targeted", N), ("statutory", S))),
-        ("postnatal",), (0, 216), ("statutory",), 0.0, 0.7,
+        ("postnatal",), (0, MAX_AGE_MONTHS), ("statutory",), 0.0, 0.7,
     ),
     _Archetype(
         "Intensive family support", ("local_authority",), 2, 0.1,
@@ -303,7 +303,9 @@ def _write_services(
         for region, count in enumerate(per_region):
             for _ in range(count):
                 service_id = f"s{number:0{layout.width}d}"
-                archetype = _ARCHETYPES[bisect.bisect(_ARCHETYPE_CUM, rng.random() * 100)]
+                archetype = _ARCHETYPES[
+                    bisect.bisect(_ARCHETYPE_CUM, rng.random() * _ARCHETYPE_CUM[-1])
+                ]
                 row, offer_rows, home = _service(rng, service_id, archetype, region, layout)
                 service_writer.writerow((*row, source))
                 offer_writer.writerows(offer_rows)

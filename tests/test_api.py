@@ -292,3 +292,45 @@ def test_region_name_and_names(seed_graph):
     assert seed_graph.area_names()["W06000024"] == "Merthyr Tydfil"
     names = seed_graph.service_names()
     assert set(names) == {row["id"] for row in seed_graph.services()}
+
+
+def test_headlines_are_the_analyses_figures(seed_graph):
+    gaps = seed_graph.gaps()
+    assert seed_graph.headline("gap_cells") == {
+        "gaps": sum(r["gap"] for r in gaps),
+        "cells": len(gaps),
+    }
+    cliffs = seed_graph.boundaries(part="threshold_cliffs")
+    assert seed_graph.headline("threshold_cliffs")["cliff"] == sum(
+        r["status"] == "cliff" for r in cliffs
+    )
+    active = [s for s in seed_graph.services() if s["status"] == "active"]
+    assert seed_graph.headline("services") == {
+        "active": len(active),
+        "universal": sum("universal" in s["offers"] for s in active),
+    }
+    # The report's finding 5: seven practitioners at AiMH levels 2-3.
+    assert seed_graph.headline("practitioners") == {"level_2_3": 7}
+    total = sum(r["shortfall"] for r in seed_graph.need(area="W06000013"))
+    assert seed_graph.headline("shortfall", "W06000013") == {"total": round(total, 1)}
+    with pytest.raises(ValueError):
+        seed_graph.headline("everything")
+
+
+def test_misdirected_per_area_counts_each_la_the_source_covers(hand_store):
+    graph = nestmap.Graph.over(hand_store)
+    covers = {row["id"]: row["covers"] for row in graph.services()}
+    expected = dict.fromkeys(("E1", "E2", "E3", "F1"), 0)
+    for row in graph.misdirected():
+        for code in covers[row["from_service"]]:
+            expected[code] += row["count"] or 0
+    assert graph.per_area("misdirected_referrals") == expected
+    assert any(expected.values())
+
+
+def test_a_store_is_a_context_manager(tmp_path):
+    from nestmap.graph import open_store
+
+    with open_store(tmp_path / "g.lbug") as store:
+        store.replace(__import__("nestmap.loaders", fromlist=["x"]).read_dataset(HAND))
+        assert store.has_graph()

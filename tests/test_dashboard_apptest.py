@@ -329,3 +329,28 @@ def test_many_local_authorities(tmp_path, monkeypatch):
     reached = table[table["outcome"] != "dead end"]
     assert (reached["path"].str.count("→") == reached["hops"]).all()
     store.close()
+
+
+def test_tables_show_names_and_headers_with_ids_hidden(seed_store, monkeypatch):
+    monkeypatch.setenv("NESTMAP_DB", seed_store.location)
+    monkeypatch.delenv("NESTMAP_NEO4J_URI", raising=False)
+    rows = analysis.misdirected(seed_store)
+    shown, config, order = tables.for_people(tables.frame(rows))
+    names = {row["id"]: row["name"] for row in analysis.services(seed_store)}
+    # Names in place of ids, the ids kept (hidden, showable), lists as lists.
+    assert order[:2] == ["from_service (names)", "to_service (names)"]
+    assert "from_service" not in order and "from_service" in shown.columns
+    assert shown["from_service (names)"].tolist() == [names[r["from_service"]] for r in rows]
+    assert config["from_service (names)"]["label"] == "From"
+    assert config["count"]["label"] == "Referrals a year"
+    assert shown["problems"].tolist() == [r["problems"] for r in rows]
+    # A name beside its id: the id is only hidden, and the name's header says where it is.
+    gaps = analysis.gaps(seed_store)
+    shown, config, order = tables.for_people(tables.frame(gaps))
+    assert "area_code" not in order and order[0] == "area_name"
+    assert "Local authority code (id)" in config["area_name"]["help"]
+    assert shown["specialised_services (names)"].tolist() == [
+        [names[s] for s in r["specialised_services"]] for r in gaps
+    ]
+    # Downloads keep the analysis's keys, lists joined as in the input files.
+    assert tables.csv_bytes(tables.frame(gaps)).decode().splitlines()[0].startswith("area_code,")

@@ -192,7 +192,7 @@ def _open(tab, base: str, stem: str, expected: list[str]) -> float:
     """Visit a page, wait for its texts; the seconds it took."""
     started = time.monotonic()
     path, _, query = stem.partition("?")
-    # The default page lives at the root ("/overview" is "page not found" there).
+    # The default page lives at the root (/overview leads there too).
     path = "" if path == "overview" else path
     tab.goto(f"{base}/{path}" + (f"?{query}" if query else ""))
     _settled(tab)
@@ -247,12 +247,12 @@ def test_coverage_shows_gap_for_targeted_postnatal_in_every_la(dashboard, page):
 
 def test_filters_live_in_the_url_and_survive_navigation(dashboard, page):
     _open(page, dashboard.url, "pathways?la=W06000024&stage=postnatal", ["Dead ends"])
-    page.get_by_text("Filtered by la = W06000024").wait_for(state="visible")
+    page.get_by_text("Showing local authority Merthyr Tydfil").wait_for(state="visible")
     page.locator('[data-testid="stSidebar"]').get_by_text("Boundaries").click()
     _settled(page)
     page.get_by_text("Threshold cliffs per local authority").wait_for(state="visible")
     assert "la=W06000024" in page.url and "stage=postnatal" in page.url
-    page.get_by_text("Filtered by la = W06000024, stage = postnatal").wait_for(state="visible")
+    page.get_by_text("Showing local authority Merthyr Tydfil, postnatal").wait_for(state="visible")
 
 
 def test_presentation_mode_enlarges_text_and_hides_downloads(dashboard, page):

@@ -17,6 +17,7 @@ from nestmap.analysis.extra import assessment, groups_left_out, services, thrive
 from nestmap.analysis.info import info
 from nestmap.analysis.summaries import (
     dead_ends,
+    headline,
     local_authorities,
     misdirected_summary,
     per_area,
@@ -34,6 +35,7 @@ __all__ = [
     "concentration",
     "gaps",
     "groups_left_out",
+    "headline",
     "info",
     "local_authorities",
     "local_authority_codes",

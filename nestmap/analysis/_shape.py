@@ -26,8 +26,11 @@ def round_half_away(value: Fraction | Decimal | int, places: int) -> float:
         return float(exact.quantize(quantum, rounding=ROUND_HALF_UP))
 
 
-def sorted_ids(values: list[Any] | None) -> list[str]:
-    return sorted(str(value) for value in values or [] if value is not None)
+def ids(values: list[Any] | None) -> list[str]:
+    """A collected list of ids without its nulls, sorted by code point."""
+    found = [value for value in values or () if value is not None]
+    found.sort()
+    return found
 
 
 def level_rank(level: str) -> int:

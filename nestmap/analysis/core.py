@@ -19,6 +19,7 @@ from typing import Any
 from nestmap.analysis._shape import (
     Row,
     area_param,
+    ids,
     level_rank,
     round_half_away,
 )
@@ -81,13 +82,6 @@ def _columns(
     return columns
 
 
-def _ids(values: list[Any] | None) -> list[str]:
-    """A collected list of ids without its nulls, sorted by code point."""
-    ids = [value for value in values or () if value is not None]
-    ids.sort()
-    return ids
-
-
 def _local_authorities(store: GraphStore, area: str | None) -> list[Row]:
     """The LAs (all, or the one asked for), by code: the rows of the analyses' matrices."""
     code = area_param(store, area)
@@ -109,7 +103,7 @@ def gaps(store: GraphStore, area: str | None = None) -> list[Row]:
         for level in LEVELS:
             for stage in STAGES:
                 cell = served.get((la["code"], level, stage))
-                specialised = _ids(cell["specialised_services"]) if cell else []
+                specialised = ids(cell["specialised_services"]) if cell else []
                 rows.append(
                     {
                         "area_code": la["code"],
@@ -117,7 +111,7 @@ def gaps(store: GraphStore, area: str | None = None) -> list[Row]:
                         "level": level,
                         "stage": stage,
                         "specialised_services": specialised,
-                        "any_services": _ids(cell["any_services"]) if cell else [],
+                        "any_services": ids(cell["any_services"]) if cell else [],
                         "gap": not specialised,
                     }
                 )
@@ -281,7 +275,7 @@ def boundary_links(store: GraphStore, area: str | None = None) -> list[Row]:
     found = _columns(
         store,
         "boundary_links",
-        {"area": area_param(store, area)},
+        {"area": area_param(store, area), "max_age_months": MAX_AGE_MONTHS},
         (("from_service", False), ("to_service", False), ("reason", False)),
         INTERFACE_KINDS,
     )
@@ -317,8 +311,8 @@ def threshold_cliffs(store: GraphStore, area: str | None = None) -> list[Row]:
     for la in las:
         for stage in STAGES:
             cell = served.get((la["code"], stage))
-            below = _ids(cell["below"]) if cell else []
-            above = _ids(cell["above"]) if cell else []
+            below = ids(cell["below"]) if cell else []
+            above = ids(cell["above"]) if cell else []
             status = "ok" if below and above else "none" if not below and not above else "cliff"
             rows.append(
                 {

@@ -3,16 +3,12 @@ THRIVE and groups left out (dads and partners)."""
 
 from __future__ import annotations
 
-from nestmap.analysis._shape import Row, area_param, level_rank, sorted_ids, stage_order
+from nestmap.analysis._shape import Row, area_param, ids, level_rank, stage_order
 from nestmap.graph import GraphStore
 from nestmap.vocabulary import AIMH_LEVELS, STAGES, THRIVE_GROUP
 
-THRIVE_ORDER = (
-    "Getting Advice and Signposting",
-    "Getting Help",
-    "Getting More Help",
-    "Getting Risk Support",
-)
+# The groupings in the order of their levels (as vocabulary.THRIVE_GROUP lists them).
+_THRIVE_RANK = {group: rank for rank, group in enumerate(THRIVE_GROUP.values())}
 
 
 def assessment(store: GraphStore, area: str | None = None) -> dict[str, list[Row]]:
@@ -36,7 +32,7 @@ def assessment(store: GraphStore, area: str | None = None) -> dict[str, list[Row
             "area_code": row["area_code"],
             "area_name": row["area_name"],
             "stage": row["stage"],
-            "assessing_services": sorted_ids(row["assessing_services"]),
+            "assessing_services": ids(row["assessing_services"]),
             "services": int(row["services"]),
             "gap": not row["assessing_services"],
         }
@@ -94,7 +90,7 @@ def thrive(store: GraphStore, area: str | None = None) -> list[Row]:
         }
         for row in store.run("thrive", {"area": area_param(store, area)})
     ]
-    rows.sort(key=lambda r: (THRIVE_ORDER.index(r["thrive_group"]), r["service_id"]))
+    rows.sort(key=lambda r: (_THRIVE_RANK[r["thrive_group"]], r["service_id"]))
     return rows
 
 
@@ -104,8 +100,8 @@ def groups_left_out(store: GraphStore, area: str | None = None) -> list[Row]:
         {
             "area_code": row["area_code"],
             "area_name": row["area_name"],
-            "supporting_fathers": sorted_ids(row["supporting_fathers"]),
-            "not_recorded": sorted_ids(row["not_recorded"]),
+            "supporting_fathers": ids(row["supporting_fathers"]),
+            "not_recorded": ids(row["not_recorded"]),
             "services": int(row["services"]),
         }
         for row in store.run("groups_left_out", {"area": area_param(store, area)})
@@ -124,7 +120,7 @@ def services(store: GraphStore, area: str | None = None) -> list[Row]:
             {
                 **row,
                 "areas": list(row["areas"]),
-                "covers": sorted_ids(row["covers"]),
+                "covers": ids(row["covers"]),
                 "stages": sorted(row["stages"], key=stage_order),
                 "offers": dict(sorted(offers.items(), key=lambda item: level_rank(item[0]))),
                 "specialised": "specialised" in offers.values(),

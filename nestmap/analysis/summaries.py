@@ -139,3 +139,58 @@ def per_area(
     else:
         raise ValueError(f"unknown metric {metric!r}; one of {', '.join(AREA_METRICS)}")
     return values
+
+
+HEADLINES = (
+    "services",
+    "gap_cells",
+    "misdirected",
+    "threshold_cliffs",
+    "dead_ends",
+    "practitioners",
+    "shortfall",
+)
+
+
+def headline(
+    store: GraphStore,
+    name: str,
+    area: str | None = None,
+    shares: dict[str, Decimal] | None = None,
+) -> dict[str, Any]:
+    """One of the Overview's headline figures (each alone, so a page can show them as they
+    come):
+
+    - ``services``: ``active`` services and ``universal`` (active with a universal offer);
+    - ``gap_cells``: ``gaps`` of ``cells`` in the gaps matrix;
+    - ``misdirected``: see ``misdirected_summary``;
+    - ``threshold_cliffs``: LA x stage rows per status (``cliff``, ``none``, ``ok``);
+    - ``dead_ends``: see ``dead_ends``;
+    - ``practitioners``: ``level_2_3``, practitioners at AiMH levels 2-3;
+    - ``shortfall``: ``total``, need's shortfall summed over LAs and levels (1 place).
+    """
+    from nestmap.analysis.core import threshold_cliffs
+    from nestmap.analysis.extra import workforce
+
+    if name == "services":
+        active = [row for row in services(store, area) if row["status"] == "active"]
+        return {
+            "active": len(active),
+            "universal": sum("universal" in row["offers"] for row in active),
+        }
+    if name == "gap_cells":
+        rows = gaps(store, area)
+        return {"gaps": sum(row["gap"] for row in rows), "cells": len(rows)}
+    if name == "misdirected":
+        return misdirected_summary(store, area)
+    if name == "threshold_cliffs":
+        statuses = [row["status"] for row in threshold_cliffs(store, area)]
+        return {status: statuses.count(status) for status in ("cliff", "none", "ok")}
+    if name == "dead_ends":
+        return dict(dead_ends(store, area))
+    if name == "practitioners":
+        return {"level_2_3": workforce(store, area)["practitioners_level_2_3"]}
+    if name == "shortfall":
+        total = sum(row["shortfall"] or 0 for row in need(store, area, shares))
+        return {"total": round(total, 1)}
+    raise ValueError(f"unknown headline {name!r}; one of {', '.join(HEADLINES)}")

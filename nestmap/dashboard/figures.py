@@ -18,7 +18,7 @@ Row = dict[str, Any]
 
 # Cell states of the coverage matrix, in colour-scale order.
 GAP, SPECIALISED, NON_SPECIALISED, NONE = 0, 1, 2, 3
-_CELL_COLOURS = ("#d7301f", "#1a9850", "#74add1", "#e6e6e6")
+CELL_COLOURS = ("#d7301f", "#1a9850", "#74add1", "#e6e6e6")
 LEVEL_COLOURS = {
     "universal": "#4e79a7",
     "targeted": "#59a14f",
@@ -28,7 +28,7 @@ LEVEL_COLOURS = {
 MAX_COVERAGE_PANELS = 24
 
 
-def _discrete_scale(colours: tuple[str, ...]) -> list[list[Any]]:
+def discrete_scale(colours: tuple[str, ...]) -> list[list[Any]]:
     step = 1 / len(colours)
     scale: list[list[Any]] = []
     for i, colour in enumerate(colours):
@@ -104,7 +104,7 @@ def coverage_heatmap(
                 texttemplate="%{text}",
                 textfont={"size": 18 if present else 13},
                 hovertemplate="%{customdata}<extra></extra>",
-                colorscale=_discrete_scale(_CELL_COLOURS),
+                colorscale=discrete_scale(CELL_COLOURS),
                 zmin=-0.5,
                 zmax=3.5,
                 showscale=False,
@@ -441,7 +441,7 @@ def cliffs_heatmap(
             texttemplate="%{text}",
             textfont={"size": 18 if present else 14},
             hovertemplate="%{customdata}<extra></extra>",
-            colorscale=_discrete_scale(("#1a9850", "#fdae61", "#d7301f")),
+            colorscale=discrete_scale(("#1a9850", "#fdae61", "#d7301f")),
             zmin=-0.5,
             zmax=2.5,
             showscale=False,

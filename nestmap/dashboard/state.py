@@ -108,6 +108,11 @@ def per_area(
     return call("per_area", metric, level, stage, shares or DEFAULT_SHARE_TEXT)
 
 
+def headline(name: str, area: str | None = None, shares: Shares | None = None) -> dict[str, Any]:
+    """One of the Overview's figures (see ``Graph.headline``)."""
+    return call("headline", name, area, shares or DEFAULT_SHARE_TEXT)
+
+
 def info() -> dict[str, Any]:
     return call("info")
 

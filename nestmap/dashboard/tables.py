@@ -254,22 +254,31 @@ def for_people(
     shown = table.copy()
     config: dict[str, Any] = {}
     order: list[str] = []
+    # Name columns whose id column is hidden beside them: their header says where the id is.
+    beside = {
+        NAME_BESIDE[str(c)]: str(c) for c in table.columns if NAME_BESIDE.get(str(c)) in table
+    }
     for column in table.columns:
         header = label(str(column))
-        if NAME_BESIDE.get(str(column)) in table.columns:
+        if str(column) in NAME_BESIDE and NAME_BESIDE[str(column)] in table.columns:
             config[column] = st.column_config.Column(f"{header} (id)")
             continue
         lookup = _names_for(str(column)) if names else None
         if lookup is not None:
             named = f"{column} (names)"
             shown[named] = [_named(value, lookup) for value in table[column]]
-            config[named] = st.column_config.Column(header)
+            config[named] = st.column_config.Column(header, help=_ID_HELP.format(f"{header} (id)"))
             config[column] = st.column_config.Column(f"{header} (id)")
             order.append(named)
             continue
-        config[column] = st.column_config.Column(header)
+        hidden = beside.get(str(column))
+        help_text = _ID_HELP.format(f"{label(hidden)} (id)") if hidden else None
+        config[column] = st.column_config.Column(header, help=help_text)
         order.append(column)
     return shown, config, order
+
+
+_ID_HELP = "Ids: show the hidden column '{}' from the table's toolbar (Show/hide columns)."
 
 
 def _names_for(column: str) -> dict[str, str] | None:

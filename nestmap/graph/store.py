@@ -18,6 +18,9 @@ class GraphStore(ABC):
 
     engine: str = ""
     dialect: str = "neo4j"
+    # How many earlier datasets a load keeps for versions/rollback (engines that keep none
+    # ignore it).
+    keep_versions: int = 0
 
     @property
     @abstractmethod
@@ -75,3 +78,9 @@ class GraphStore(ABC):
 
     def close(self) -> None:  # noqa: B027 - engines without resources need nothing
         """Release handles."""
+
+    def __enter__(self) -> GraphStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()

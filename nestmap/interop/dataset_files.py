@@ -160,6 +160,11 @@ def _typed(table: str, column: str, cell: str) -> Any:
     return cell
 
 
+# A spreadsheet's last row: the dropdowns cover every row a user can fill in (a range is one
+# string in the file, whatever its length).
+LAST_SHEET_ROW = 1_048_576
+
+
 def _add_dropdowns(sheet: Any, table: str, header: list[str], validation_type: Any) -> None:
     from openpyxl.utils import get_column_letter
 
@@ -176,7 +181,7 @@ def _add_dropdowns(sheet: Any, table: str, header: list[str], validation_type: A
             errorTitle=f"{column}",
             error=f"{column} must be one of: {', '.join(choices)}",
         )
-        rule.add(f"{letter}2:{letter}5000")
+        rule.add(f"{letter}2:{letter}{LAST_SHEET_ROW}")
         sheet.add_data_validation(rule)
 
 

@@ -96,15 +96,16 @@ def _positive_number(value: str) -> float:
     return number
 
 
-def _list_of(item: Parser, at_least_one: bool) -> Parser:
+def _list_of(item: Parser) -> Parser:
+    """A |-separated list of ``item``s. Never empty: a blank cell is null before any parser
+    runs (a required list column reports "a value is required")."""
+
     def parse(value: str) -> tuple:
         items = [part.strip() for part in value.split("|")]
         if any(part == "" for part in items):
             raise Invalid("has an empty item in its |-separated list")
         if len(set(items)) != len(items):
             raise Invalid("lists the same item twice")
-        if at_least_one and not items:
-            raise Invalid("needs at least one item")
         return tuple(item(part) for part in items)
 
     return parse
@@ -116,7 +117,7 @@ def _enum_list(values: tuple[str, ...]) -> Parser:
             raise Invalid(f"has {value!r}; items must be {', '.join(values)}")
         return value
 
-    return _list_of(parse_item, at_least_one=True)
+    return _list_of(parse_item)
 
 
 AREAS = {
@@ -133,7 +134,7 @@ SERVICES = {
     "provider": Column(_text, False),
     "sector": Column(_enum(v.SECTORS), True),
     "status": Column(_enum(v.STATUSES), False),
-    "areas": Column(_list_of(_text, at_least_one=True), True),
+    "areas": Column(_list_of(_text), True),
     "stages": Column(_enum_list(v.STAGES), True),
     "min_age_months": Column(_integer(0, v.MAX_AGE_MONTHS), False),
     "max_age_months": Column(_integer(0, v.MAX_AGE_MONTHS), False),
@@ -148,7 +149,7 @@ OFFERS = {
     "service_id": Column(_text, True),
     "level": Column(_enum(v.LEVELS), True),
     "focus": Column(_enum(v.FOCUSES), True),
-    "interventions": Column(_list_of(_text, at_least_one=False), False),
+    "interventions": Column(_list_of(_text), False),
 }
 REFERRALS = {
     "from_service": Column(_text, True),

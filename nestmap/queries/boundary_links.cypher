@@ -11,8 +11,8 @@ WITH src, r, tgt,
      'postnatal' IN src.stages AND 'postnatal' IN tgt.stages
        AND (src.min_age_months IS NOT NULL OR src.max_age_months IS NOT NULL)
        AND (tgt.min_age_months IS NOT NULL OR tgt.max_age_months IS NOT NULL)
-       AND (coalesce(src.max_age_months, 216) < coalesce(tgt.min_age_months, 0)
-            OR coalesce(tgt.max_age_months, 216) < coalesce(src.min_age_months, 0)) AS age_mismatch,
+       AND (coalesce(src.max_age_months, $max_age_months) < coalesce(tgt.min_age_months, 0)
+            OR coalesce(tgt.max_age_months, $max_age_months) < coalesce(src.min_age_months, 0)) AS age_mismatch,
      shared_areas > 0 AND shared_areas < source_areas AS geography_partial,
      shared_areas = 0 AS geography_none,
      NOT any(stage IN src.stages WHERE stage IN tgt.stages) AS stage_handover

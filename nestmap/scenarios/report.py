@@ -5,8 +5,8 @@ The HTML has no scripts and no external resources; every piece of user text is e
 
 from __future__ import annotations
 
-import html
 import io
+import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,20 +28,36 @@ td.num { text-align: right; } td { overflow-wrap: anywhere; }
 """
 
 
-def _e(value: Any) -> str:
-    return html.escape("" if value is None else str(value))
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
 
 
-def _table(header: list[str], rows: list[list[Any]], classes: list[list[str]] | None = None) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
-    body = []
+def _element(
+    tag: str, text: Any = None, parent: ET.Element | None = None, **attrs: str
+) -> ET.Element:
+    """An element (its text escaped on output, as every attribute is), added to ``parent``."""
+    element = ET.Element(tag, attrs) if parent is None else ET.SubElement(parent, tag, attrs)
+    if text is not None:
+        element.text = _text(text)
+    return element
+
+
+def _table(
+    parent: ET.Element,
+    header: list[str],
+    rows: list[list[Any]],
+    classes: list[list[str]] | None = None,
+) -> None:
+    table = _element("table", parent=parent)
+    head = _element("tr", parent=_element("thead", parent=table))
+    for name in header:
+        _element("th", name, head)
+    body = _element("tbody", parent=table)
     for index, row in enumerate(rows):
-        cells = []
+        line = _element("tr", parent=body)
         for column, value in enumerate(row):
             css = classes[index][column] if classes else ""
-            cells.append(f'<td class="{css}">{_e(value)}</td>' if css else f"<td>{_e(value)}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+            _element("td", value, line, **({"class": css} if css else {}))
 
 
 def _money(amount: float | None) -> str:
@@ -56,58 +72,78 @@ def report_html(
     need_before: list[dict],
     need_after: list[dict],
 ) -> str:
-    """The before/after report as one self-contained HTML page."""
+    """The before/after report as one self-contained HTML page (built as elements, so every
+    piece of user text is escaped by the serialiser rather than by hand)."""
     scenario = summary
     closed = {
         tuple(c["key"])
         for c in comparison["changes"]
         if c["analysis"] == "gaps" and c["change"] == "closed"
     }
-    parts = [
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>{_e(scenario['name'])} — nestmap scenario report</title>",
-        f"<style>{_CSS}</style></head><body>",
-        f"<h1>{_e(scenario['name'])}</h1>",
-        f"<p class='muted'>nestmap scenario report, {datetime.now(UTC):%d %B %Y}. "
-        f"Source: {_e(scenario.get('source') or 'not given')}</p>",
-        f"<p>{_e(scenario.get('description'))}</p>",
-        "<div class='figures'>",
-        _figure("Families a year", f"{scenario.get('families_a_year', 0):,}"),
-        _figure("Cost per family (report's basis)", _money(scenario.get("cost_per_family"))),
-        _figure("Total annual cost", _money(scenario.get("total_cost"))),
-        _figure("Total per family", _money(scenario.get("total_cost_per_family"))),
-        _figure("Gap cells closed", comparison["summary"]["gap_cells_closed"]),
-        _figure("Gap cells opened", comparison["summary"]["gap_cells_opened"]),
-        "</div>",
-        "<p class='muted'>" + "<br>".join(_e(line) for line in cost_lines(scenario)) + "</p>",
-        "<h2>Coverage: specialised support by level and stage</h2>",
-        "<p class='muted'>Red: no specialised service (a gap). Green: a gap this scenario closes."
-        "</p>",
-        _coverage(gaps_before, gaps_after, closed),
-        "<h2>Demand and capacity (families a year)</h2>",
-        _need(need_before, need_after),
-        "<h2>Every change</h2>",
-    ]
+    page = _element("html", lang="en")
+    head = _element("head", parent=page)
+    _element("meta", parent=head, charset="utf-8")
+    _element("title", f"{_text(scenario['name'])} — nestmap scenario report", head)
+    _element("style", _CSS, head)
+    body = _element("body", parent=page)
+    _element("h1", scenario["name"], body)
+    _element(
+        "p",
+        f"nestmap scenario report, {datetime.now(UTC):%d %B %Y}. "
+        f"Source: {_text(scenario.get('source') or 'not given')}",
+        body,
+        **{"class": "muted"},
+    )
+    _element("p", scenario.get("description"), body)
+    figures = _element("div", parent=body, **{"class": "figures"})
+    for label, value in (
+        ("Families a year", f"{scenario.get('families_a_year', 0):,}"),
+        ("Cost per family (report's basis)", _money(scenario.get("cost_per_family"))),
+        ("Total annual cost", _money(scenario.get("total_cost"))),
+        ("Total per family", _money(scenario.get("total_cost_per_family"))),
+        ("Gap cells closed", comparison["summary"]["gap_cells_closed"]),
+        ("Gap cells opened", comparison["summary"]["gap_cells_opened"]),
+    ):
+        figure = _element("div", parent=figures, **{"class": "figure"})
+        _element("span", label, figure, **{"class": "muted"})
+        _element("b", value, figure)
+    costs = _element("p", parent=body, **{"class": "muted"})
+    for number, line in enumerate(cost_lines(scenario)):
+        if number:
+            _element("br", parent=costs)
+            costs[-1].tail = line
+        else:
+            costs.text = line
+    _element("h2", "Coverage: specialised support by level and stage", body)
+    _element(
+        "p",
+        "Red: no specialised service (a gap). Green: a gap this scenario closes.",
+        body,
+        **{"class": "muted"},
+    )
+    _coverage(body, gaps_before, gaps_after, closed)
+    _element("h2", "Demand and capacity (families a year)", body)
+    _need(body, need_before, need_after)
+    _element("h2", "Every change", body)
     rows = change_rows(comparison)
-    parts.append(
+    if rows:
         _table(
+            body,
             ["analysis", "change", "key", "before", "after"],
             [[r["analysis"], r["change"], r["key"], r["before"], r["after"]] for r in rows],
         )
-        if rows
-        else "<p>No analysis changes.</p>"
-    )
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    else:
+        _element("p", "No analysis changes.", body)
+    return "<!doctype html>\n" + ET.tostring(page, encoding="unicode", method="html")
 
 
-def _figure(label: str, value: Any) -> str:
-    return f"<div class='figure'><span class='muted'>{_e(label)}</span><b>{_e(value)}</b></div>"
-
-
-def _coverage(before: list[dict], after: list[dict], closed: set[tuple]) -> str:
+def _coverage(
+    parent: ET.Element, before: list[dict], after: list[dict], closed: set[tuple]
+) -> None:
     areas = sorted({(r["area_code"], r["area_name"]) for r in after})
+    # Both by key: one pass over each list (a national matrix has tens of thousands of cells).
     old = {(r["area_code"], r["level"], r["stage"]): r for r in before}
+    new = {(r["area_code"], r["level"], r["stage"]): r for r in after}
     header = ["local authority", "level"] + [f"{stage} before / after" for stage in STAGES]
     rows, classes = [], []
     for code, name in areas:
@@ -115,8 +151,7 @@ def _coverage(before: list[dict], after: list[dict], closed: set[tuple]) -> str:
             row, css = [f"{name} ({code})", level], ["", ""]
             for stage in STAGES:
                 key = (code, level, stage)
-                now = next(r for r in after if (r["area_code"], r["level"], r["stage"]) == key)
-                was = old.get(key)
+                now, was = new[key], old.get(key)
                 was_text = (
                     "gap" if was is None or was["gap"] else ", ".join(was["specialised_services"])
                 )
@@ -125,10 +160,10 @@ def _coverage(before: list[dict], after: list[dict], closed: set[tuple]) -> str:
                 css.append("closed" if key in closed else ("gap" if now["gap"] else ""))
             rows.append(row)
             classes.append(css)
-    return _table(header, rows, classes)
+    _table(parent, header, rows, classes)
 
 
-def _need(before: list[dict], after: list[dict]) -> str:
+def _need(parent: ET.Element, before: list[dict], after: list[dict]) -> None:
     old = {(r["area_code"], r["level"]): r for r in before}
     rows = []
     for row in after:
@@ -139,7 +174,7 @@ def _need(before: list[dict], after: list[dict]) -> str:
         )  # fmt: skip
     header = ["area", "level", "demand", "capacity before", "capacity after", "shortfall before",
               "shortfall after"]  # fmt: skip
-    return _table(header, rows)
+    _table(parent, header, rows)
 
 
 def report_xlsx(

@@ -17,7 +17,7 @@ layout.filter_note(chosen, ("la",))
 area = chosen.la
 info = state.info()
 la_codes = state.local_authority_codes()
-catalogue = state.services(area)
+catalogue = state.headline("services", area)
 names = state.area_names()
 
 region = state.region_name() or info.get("dataset") or "the loaded dataset"
@@ -26,7 +26,7 @@ st.subheader(f"At a glance: {where}")
 counts = st.columns(4)
 counts[0].metric(
     "Services",
-    f"{sum(s['status'] == 'active' for s in catalogue):,}",
+    f"{catalogue['active']:,}",
     help="Active services (all statuses are on the Data page).",
 )
 counts[1].metric("Local authorities", f"{len(la_codes) if not area else 1:,}")
@@ -35,16 +35,16 @@ counts[2].metric(
 )
 counts[3].metric(
     "Universal services",
-    f"{sum('universal' in s['offers'] and s['status'] == 'active' for s in catalogue):,}",
+    f"{catalogue['universal']:,}",
     help="Active services with a universal offer: where families first meet the system.",
 )
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def gap_cells(key: str, area: str | None) -> tuple[str, str]:
-    gaps = state.gaps(area)
+    found = state.headline("gap_cells", area)
     return (
-        f"{sum(row['gap'] for row in gaps):,} of {len(gaps):,}",
+        f"{found['gaps']:,} of {found['cells']:,}",
         "LA x level x stage cells with no specialised parent-infant relationship support.",
     )
 
@@ -63,12 +63,11 @@ def misdirected_referrals(key: str, area: str | None) -> tuple[str, str]:
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def threshold_cliffs(key: str, area: str | None) -> tuple[str, str]:
-    cliffs = state.threshold_cliffs(area)
-    none = sum(row["status"] == "none" for row in cliffs)
+    found = state.headline("threshold_cliffs", area)
     return (
-        f"{sum(row['status'] == 'cliff' for row in cliffs):,}",
+        f"{found['cliff']:,}",
         "LA x stage where specialised help stops at the child-protection threshold "
-        f"({none:,} more with none on either side).",
+        f"({found['none']:,} more with none on either side).",
     )
 
 
@@ -86,16 +85,16 @@ def dead_ends(key: str, area: str | None) -> tuple[str, str]:
 @st.cache_data(show_spinner=False, max_entries=64)
 def practitioners(key: str, area: str | None) -> tuple[str, str]:
     return (
-        f"{state.workforce(area).figures['practitioners_level_2_3']:,}",
+        f"{state.headline('practitioners', area)['level_2_3']:,}",
         "Infant mental health competency (AiMH UK framework) across the workforce recorded.",
     )
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def shortfall(key: str, area: str | None, shares: tuple[str, str, str] | None) -> tuple[str, str]:
-    need = state.need(area, shares)
+    found = state.headline("shortfall", area, shares)
     return (
-        f"{sum(row['shortfall'] or 0 for row in need):,.0f}",
+        f"{found['total']:,.0f}",
         "Estimated demand for specialised help not met by capacity, summed over LAs and levels.",
     )
 

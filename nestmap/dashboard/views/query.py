@@ -34,8 +34,9 @@ MAX_TIMEOUT_S = 300
 
 chosen = layout.start(
     "Query",
-    "Read-only Cypher against the loaded graph (nodes Area, Service, Level; links PART_OF, "
-    "COVERS, OFFERS, REFERS_TO). Only reading queries run; results can be downloaded as CSV.",
+    "Read-only Cypher against the loaded graph (nodes Area, Service, Level, StaffPost, Dataset; "
+    "links PART_OF, COVERS, OFFERS, REFERS_TO, STAFFED_BY; every property is described in the "
+    "project's docs/analyses.md). Writes are refused. Results can be downloaded as CSV.",
     "query",
 )
 if not state.has_graph():

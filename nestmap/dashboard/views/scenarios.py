@@ -219,7 +219,7 @@ def _mark_closed(fig: go.Figure, rows: list[Row], levels: list[str], stages: lis
             z=z,
             text=text,
             zmax=CLOSED + 0.5,
-            colorscale=figures._discrete_scale((*figures._CELL_COLOURS, CLOSED_COLOUR)),
+            colorscale=figures.discrete_scale((*figures.CELL_COLOURS, CLOSED_COLOUR)),
         )
         trace.textfont = {"color": "#ffffff", "size": trace.textfont.size}
 

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from nestmap.analysis.extra import THRIVE_ORDER
 from nestmap.dashboard import layout, state, tables
+from nestmap.vocabulary import THRIVE_GROUP
 
 chosen = layout.start(
     "THRIVE",
@@ -19,6 +19,7 @@ if chosen.level:
 if chosen.focus:
     rows = [r for r in rows if r["focus"] == chosen.focus]
 
+THRIVE_ORDER = tuple(dict.fromkeys(THRIVE_GROUP.values()))  # in the order of their levels
 groups = st.columns(len(THRIVE_ORDER))
 for column, group in zip(groups, THRIVE_ORDER, strict=True):
     members = [r for r in rows if r["thrive_group"] == group]

@@ -8,8 +8,8 @@ WITH src, r, tgt,
      'postnatal' IN src.stages AND 'postnatal' IN tgt.stages
        AND (src.min_age_months IS NOT NULL OR src.max_age_months IS NOT NULL)
        AND (tgt.min_age_months IS NOT NULL OR tgt.max_age_months IS NOT NULL)
-       AND (coalesce(src.max_age_months, 216) < coalesce(tgt.min_age_months, 0)
-            OR coalesce(tgt.max_age_months, 216) < coalesce(src.min_age_months, 0)) AS age_mismatch,
+       AND (coalesce(src.max_age_months, $max_age_months) < coalesce(tgt.min_age_months, 0)
+            OR coalesce(tgt.max_age_months, $max_age_months) < coalesce(src.min_age_months, 0)) AS age_mismatch,
      list_has_any(src.covers, tgt.covers) AS shares_area,
      list_has_all(tgt.covers, src.covers) AS covers_all,
      NOT list_has_any(src.stages, tgt.stages) AS stage_handover
