@@ -174,7 +174,7 @@ def age_band_heatmap(
                 texttemplate="%{text}",
                 textfont={"size": 18 if present else 13},
                 hovertemplate="%{customdata}<extra></extra>",
-                colorscale=_discrete_scale(_CELL_COLOURS),
+                colorscale=discrete_scale(CELL_COLOURS),
                 zmin=-0.5,
                 zmax=3.5,
                 showscale=False,
