@@ -10,7 +10,8 @@ chosen = layout.start(
     "Demand for a level in an area = children under two x the share expected to need it "
     "(the report's high-adversity defaults: 8% targeted, 9% specialist = 2% short-term + 7% "
     "longer-term, 13% statutory risk support). Capacity = families a year that services with "
-    "specialised work at that level can take (a regional service shared by population).",
+    "specialised work at that level can take, each service counted once: split evenly across "
+    "the levels it works at, then a regional service shared by population.",
     "need",
 )
 layout.filter_note(chosen, ("la", "level"))

@@ -47,7 +47,11 @@ def gap_cells(key: str, area: str | None) -> tuple[str, str]:
 
 
 def _relationship_share(part: int, total: int) -> str:
-    return f"{part / total:.0%} of parent-infant relationship referrals recorded" if total else ""
+    return (
+        f"They are {part / total:.0%} of the parent-infant relationship referrals recorded"
+        if total
+        else ""
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -83,7 +87,7 @@ def _misdirected_card(rows: list, area: str | None, what: str) -> tuple[str, str
     share = _relationship_share(relationship, total)
     explanation = (
         f"Referrals recorded (survey mentions or referrals a year, as each link's source says) "
-        f"{what}" + (f" Parent-infant relationship referrals: {share}." if share else "")
+        f"{what}" + (f" {share}." if share else "")
     )
     marked = provenance.illustrative_volume(rows)
     caveat = (
@@ -167,14 +171,15 @@ findings = [
 # Each card is computed as it is drawn, so a large dataset fills the page progressively.
 PER_ROW = 4
 for start in range(0, len(findings), PER_ROW):
-    columns = st.columns(PER_ROW, border=True)
+    # Borders on the cards only: a short last row leaves no empty frame.
+    columns = st.columns(PER_ROW)
     for column, (label, figure, stem, page_title) in zip(
         columns, findings[start : start + PER_ROW], strict=False
     ):
         arguments: tuple = (key, area)
         if figure is shortfall:
             arguments = (key, area, st.session_state.get("need_shares"))
-        with column:
+        with column.container(border=True, height="stretch"):
             with st.spinner(f"{label}..."):
                 value, explanation, *caveat = figure(*arguments)
             st.metric(label, value)
