@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+import pandas as pd
 import streamlit as st
 
 from nestmap.dashboard import state
@@ -31,18 +32,52 @@ def link_is_illustrative(link: Mapping[str, Any]) -> bool:
     return str(link.get("source") or "").strip().lower().startswith(ILLUSTRATIVE)
 
 
-def illustrative_volume(rows: Iterable[Mapping[str, Any]]) -> int:
-    """Of these misdirected or referral rows, the referrals counted on illustrative links."""
-    marked = {
+@st.cache_resource(show_spinner=False, max_entries=1)
+def _illustrative_links(key: str) -> frozenset[tuple[str, str, str]]:
+    # A resource: built once per dataset version from up to a million links, only read.
+    return frozenset(
         (link["from_service"], link["to_service"], link["reason"])
         for link in state.referral_links()
         if link_is_illustrative(link)
-    }
+    )
+
+
+def illustrative_links() -> frozenset[tuple[str, str, str]]:
+    """(from_service, to_service, reason) of every link whose source marks it illustrative."""
+    return _illustrative_links(state.dataset_key())
+
+
+def illustrative_volume(rows: Iterable[Mapping[str, Any]]) -> int:
+    """Of these misdirected or referral rows, the referrals counted on illustrative links."""
+    marked = illustrative_links()
+    if not marked:
+        return 0
     return sum(
         row["count"] or 0
         for row in rows
         if (row["from_service"], row["to_service"], row["reason"]) in marked
     )
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _illustrative_relationship_volume(key: str) -> int:
+    return illustrative_volume(
+        link for link in state.referral_links() if link["reason"] == "parent_infant_relationship"
+    )
+
+
+def illustrative_relationship_volume() -> int:
+    """Parent-infant relationship referrals recorded on links marked illustrative."""
+    return _illustrative_relationship_volume(state.dataset_key())
+
+
+def illustrative_volume_of_table(table: pd.DataFrame) -> int:
+    """The same for a table with from_service, to_service, reason and count columns."""
+    marked = illustrative_links()
+    if not marked or table.empty:
+        return 0
+    keys = pd.MultiIndex.from_frame(table[["from_service", "to_service", "reason"]])
+    return int(table.loc[keys.isin(list(marked)), "count"].fillna(0).sum())
 
 
 def illustrative_workforce(service_ids: Iterable[str]) -> list[str]:

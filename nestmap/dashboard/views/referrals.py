@@ -39,9 +39,7 @@ if concentration:
         f"{top['share']:.0%}" if top["share"] is not None else "n/a",
         help="Share of parent-infant relationship referrals going to the top destination.",
     )
-    marked = provenance.illustrative_volume(
-        link for link in state.referral_links() if link["reason"] == "parent_infant_relationship"
-    )
+    marked = provenance.illustrative_relationship_volume()
     if marked:
         provenance.note(
             f"{marked:,} of the parent-infant relationship referrals recorded are counted on "
@@ -110,7 +108,7 @@ split[1].metric(
     help="Referrals recorded on misdirected links whose target has no route on to specialised "
     "help for the family's local authority.",
 )
-marked = provenance.illustrative_volume(table.to_dict("records"))
+marked = provenance.illustrative_volume_of_table(table)
 if marked:
     provenance.note(
         f"{marked:,} of the {int(table['count'].fillna(0).sum()):,} referrals recorded here are "
