@@ -1,12 +1,8 @@
-"""Where a figure's numbers come from, said beside the figure.
+"""Where a figure's numbers come from, said beside the figure on the page.
 
-A mapping dataset names the source of every service and referral link (SPEC.md section 1), and
-a value the source does not give is marked ``illustrative:`` there. A figure that rests on such
-values says so — how much of it — so that no one presents a placeholder as a finding. Areas
-and workforce rows have no source column: the seed region names its workforce placeholders in
-the staffed service's source (``illustrative: workforce row``), and the bundled seed region's
-births and under-2 population are illustrative (its README), which the pages say when that
-dataset is the one loaded.
+The conventions (what counts as illustrative) are in ``nestmap.provenance``; this module caches
+them per loaded dataset version and draws the badge. A figure that rests on illustrative values
+says so — and how much — so that no one presents a placeholder as a finding.
 """
 
 from __future__ import annotations
@@ -17,46 +13,26 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from nestmap import provenance as rules
 from nestmap.dashboard import state
 
-ILLUSTRATIVE = "illustrative"
-WORKFORCE_MARK = "illustrative: workforce row"
 BADGE = ":orange-badge[:material/info: Illustrative]"
 
 
-def link_is_illustrative(link: Mapping[str, Any]) -> bool:
-    """The link itself (and so its count) is a modelling assumption: its source says so first.
-
-    A source that quotes the report first and marks only a field illustrative later (a report
-    total split across referrers) keeps the report's total, so it is not counted here."""
-    return str(link.get("source") or "").strip().lower().startswith(ILLUSTRATIVE)
-
-
 @st.cache_resource(show_spinner=False, max_entries=1)
-def _illustrative_links(key: str) -> frozenset[tuple[str, str, str]]:
+def _illustrative_links(key: str) -> frozenset[rules.LinkKey]:
     # A resource: built once per dataset version from up to a million links, only read.
-    return frozenset(
-        (link["from_service"], link["to_service"], link["reason"])
-        for link in state.referral_links()
-        if link_is_illustrative(link)
-    )
+    return rules.illustrative_links(state.referral_links())
 
 
-def illustrative_links() -> frozenset[tuple[str, str, str]]:
+def illustrative_links() -> frozenset[rules.LinkKey]:
     """(from_service, to_service, reason) of every link whose source marks it illustrative."""
     return _illustrative_links(state.dataset_key())
 
 
 def illustrative_volume(rows: Iterable[Mapping[str, Any]]) -> int:
     """Of these misdirected or referral rows, the referrals counted on illustrative links."""
-    marked = illustrative_links()
-    if not marked:
-        return 0
-    return sum(
-        row["count"] or 0
-        for row in rows
-        if (row["from_service"], row["to_service"], row["reason"]) in marked
-    )
+    return rules.illustrative_volume(rows, illustrative_links())
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -82,19 +58,17 @@ def illustrative_volume_of_table(table: pd.DataFrame) -> int:
 
 def illustrative_workforce(service_ids: Iterable[str]) -> list[str]:
     """The services among these whose workforce rows their source marks as illustrative."""
-    sources = {row["id"]: str(row.get("source") or "") for row in state.services()}
-    return sorted(s for s in service_ids if WORKFORCE_MARK in sources.get(s, "").lower())
+    wanted = set(service_ids)
+    return sorted(
+        row["id"]
+        for row in state.services()
+        if row["id"] in wanted and rules.workforce_is_illustrative(row)
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def _is_bundled_seed(key: str) -> bool:
-    from nestmap.cli import SEED_REGION, seed_path
-    from nestmap.loaders.read import read_raw
-
-    loaded = state.info()
-    if loaded.get("dataset") != SEED_REGION:
-        return False
-    return loaded.get("file_hashes") == read_raw(seed_path()).file_hashes
+    return rules.is_bundled_seed(state.info())
 
 
 def bundled_seed() -> bool:
@@ -110,12 +84,7 @@ def note(text: str) -> None:
 def population_note() -> None:
     """Demand rests on each LA's under-2 population, which areas.csv gives without a source."""
     if bundled_seed():
-        note(
-            "Demand rests on the seed region's under-2 population, which is illustrative: about "
-            "4,000 births a year implied by the Parent-Infant Foundation's article (\"around "
-            "2000 local babies each year\" ÷ the report's 50% insecure or disorganised), split "
-            "by Census 2021 population — not an ONS births figure."
-        )
+        note(rules.SEED_POPULATION_NOTE)
     else:
         st.caption(
             "Demand rests on each local authority's under-2 population as loaded (areas.csv "
