@@ -4,6 +4,9 @@ against (benchmarks/national.py) and checked against (tests/test_synth.py).
 
 It assumes a valid dataset (as ``nestmap load`` would accept) and returns rows exactly as
 ``nestmap.analysis.gaps`` / ``misdirected`` do: the same keys, lists sorted, the same order.
+Misdirected's ``onward`` is computed by hops in plain Python (``_onward``) and, for small
+datasets, by a breadth-first search from each target (``onward_by_search``); the other analyses,
+age_bands included, have plain-Python references below.
 """
 
 from __future__ import annotations

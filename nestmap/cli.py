@@ -304,6 +304,15 @@ def _concentration(graph: Graph, area: str | None) -> Any:
             "--specialist-share", default=None, help="Share needing specialist work [0.09]."
         ),
         click.option("--statutory-share", default=None, help="Share needing risk support [0.13]."),
+        click.option(
+            "--preset",
+            type=click.Choice(["high_adversity", "general_population"]),
+            default="high_adversity",
+            show_default=True,
+            help="The shares to start from: the report's high-adversity CTM values, or its "
+            "general-population distribution mapped to the levels (README); a --*-share "
+            "option overrides its level.",
+        ),
     ],
 )
 def _need(
@@ -312,8 +321,17 @@ def _need(
     targeted_share: str | None = None,
     specialist_share: str | None = None,
     statutory_share: str | None = None,
+    preset: str = "high_adversity",
 ) -> Any:
-    return graph.need(area, targeted_share, specialist_share, statutory_share)
+    from nestmap.vocabulary import SHARE_PRESETS
+
+    start = SHARE_PRESETS[preset]
+    return graph.need(
+        area,
+        targeted_share or start["targeted"],
+        specialist_share or start["specialist"],
+        statutory_share or start["statutory"],
+    )
 
 
 @_analysis_command(

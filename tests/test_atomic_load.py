@@ -81,7 +81,7 @@ def whole_graph(db: Path) -> str:
     try:
         summary = analysis.info(store)
         if summary["dataset"] == "hand":
-            assert summary["nodes"]["Service"] == 13 and summary["links"]["REFERS_TO"] == 17
+            assert summary["nodes"]["Service"] == 14 and summary["links"]["REFERS_TO"] == 17
         else:
             assert summary["dataset"] == "big"
             assert summary["nodes"]["Service"] == 4000 and summary["links"]["REFERS_TO"] == 40000

@@ -68,11 +68,25 @@ def referral_links(store: GraphStore) -> list[Row]:
 def misdirected_summary(store: GraphStore, area: str | None = None) -> dict[str, Any]:
     """The misdirected headline: referrals a year on misdirected links (blank counts as 0),
     and of the parent-infant relationship referrals (as in ``concentration``) how many are on
-    misdirected links and their ``relationship_share`` (4 places; None when none recorded)."""
-    from nestmap.analysis.core import _share
-
+    misdirected links and their ``relationship_share`` (4 places; None when none recorded);
+    the same figures for the links with an ``onward`` route and for the dead ends (under the
+    keys ``onward`` and ``dead_end``)."""
     rows = misdirected(store, area)
     relationship_total = sum(row["count"] for row in concentration(store, area))
+    found = _misdirected_figures(rows, relationship_total)
+    found["relationship_total"] = relationship_total
+    found["onward"] = _misdirected_figures(
+        [row for row in rows if row["onward"]], relationship_total
+    )
+    found["dead_end"] = _misdirected_figures(
+        [row for row in rows if not row["onward"]], relationship_total
+    )
+    return found
+
+
+def _misdirected_figures(rows: list[Row], relationship_total: int) -> dict[str, Any]:
+    from nestmap.analysis.core import _share
+
     relationship = sum(
         row["count"] or 0 for row in rows if row["reason"] == "parent_infant_relationship"
     )
@@ -80,7 +94,6 @@ def misdirected_summary(store: GraphStore, area: str | None = None) -> dict[str,
         "links": len(rows),
         "referrals": sum(row["count"] or 0 for row in rows),
         "relationship_referrals": relationship,
-        "relationship_total": relationship_total,
         "relationship_share": _share(relationship, relationship_total)
         if relationship_total
         else None,

@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from nestmap.dashboard import layout, state
+from nestmap.dashboard import layout, provenance, state
 from nestmap.dashboard.text import md
 
 chosen = layout.start(
@@ -49,16 +49,50 @@ def gap_cells(key: str, area: str | None) -> tuple[str, str]:
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def misdirected_referrals(key: str, area: str | None) -> tuple[str, str]:
-    found = state.misdirected_summary(area)
-    share = (
-        f"{found['relationship_share']:.0%} of parent-infant relationship referrals go where "
-        "that support is not."
-        if found["relationship_share"] is not None
-        else "No parent-infant relationship referral volumes recorded."
+def _relationship_share(share: float | None) -> str:
+    return (
+        f" They are {share:.0%} of the parent-infant relationship referrals recorded."
+        if share is not None
+        else ""
     )
-    return f"{found['referrals']:,}", share
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def misdirected_onward(key: str, area: str | None) -> tuple[str, str, str]:
+    """Referrals recorded to where the support is not, but whence the family can go on."""
+    return _misdirected_card(
+        area,
+        "onward",
+        "sent where the support asked for is not, to a service that can pass the family on to "
+        "specialised help (a chain of up to 6 referrals).",
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def misdirected_dead_end(key: str, area: str | None) -> tuple[str, str, str]:
+    """Referrals recorded to where the support is not, with no route on from there."""
+    return _misdirected_card(
+        area,
+        "dead_end",
+        "sent where the support asked for is not, to a service with no route on to "
+        "specialised help: a dead end.",
+    )
+
+
+def _misdirected_card(area: str | None, part: str, what: str) -> tuple[str, str, str]:
+    found = state.headline("misdirected", area)[part]
+    explanation = (
+        f"Referrals recorded (survey mentions or referrals a year, as each link's source says) "
+        f"{what}" + _relationship_share(found["relationship_share"])
+    )
+    onward = part == "onward"
+    rows = [row for row in state.misdirected(area) if row["onward"] is onward]
+    marked = provenance.illustrative_volume(rows)
+    volume = found["referrals"]
+    caveat = (
+        f"{marked:,} of the {volume:,} are counted on links marked illustrative." if marked else ""
+    )
+    return f"{volume:,}", explanation, caveat
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -83,19 +117,40 @@ def dead_ends(key: str, area: str | None) -> tuple[str, str]:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def practitioners(key: str, area: str | None) -> tuple[str, str]:
-    return (
-        f"{state.headline('practitioners', area)['level_2_3']:,}",
-        "Infant mental health competency (AiMH UK framework) across the workforce recorded.",
+def practitioners(key: str, area: str | None) -> tuple[str, str, str]:
+    posts = [row for row in state.workforce(area)["services"] if row["practitioners_level_2_3"]]
+    scope = (
+        f"Posts serving this local authority (region-wide teams included); the whole dataset "
+        f"has {state.headline('practitioners', None)['level_2_3']:,}. Never add up local "
+        "authorities' figures."
+        if area
+        else "Infant mental health competency (AiMH UK framework) across the workforce recorded."
     )
+    marked = provenance.illustrative_workforce(row["service_id"] for row in posts)
+    caveat = (
+        f"How these posts are split between services, their roles and levels are illustrative "
+        f"in {len(marked)} of the {len(posts)} services' records."
+        if marked
+        else ""
+    )
+    return f"{state.headline('practitioners', area)['level_2_3']:,}", scope, caveat
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def shortfall(key: str, area: str | None, shares: tuple[str, str, str] | None) -> tuple[str, str]:
+def shortfall(
+    key: str, area: str | None, shares: tuple[str, str, str] | None
+) -> tuple[str, str, str]:
     found = state.headline("shortfall", area, shares)
+    caveat = (
+        "Demand rests on the seed region's illustrative under-2 population (about 4,000 births "
+        "a year from the Foundation's article, not an ONS figure)."
+        if provenance.bundled_seed()
+        else ""
+    )
     return (
         f"{found['total']:,.0f}",
         "Estimated demand for specialised help not met by capacity, summed over LAs and levels.",
+        caveat,
     )
 
 
@@ -104,26 +159,31 @@ st.subheader("Headline findings")
 key = state.dataset_key()
 findings: list[tuple[str, Callable[..., tuple[str, str]], str, str]] = [
     ("Gap cells", gap_cells, "coverage", "Coverage matrix"),
-    ("Misdirected referrals a year", misdirected_referrals, "referrals", "Referrals"),
+    ("Misdirected, with an onward route", misdirected_onward, "referrals", "Referrals"),
+    ("Misdirected, to a dead end", misdirected_dead_end, "referrals", "Referrals"),
     ("Threshold cliffs", threshold_cliffs, "boundaries", "Boundaries"),
     ("Dead-end entry points", dead_ends, "pathways", "Pathways"),
     ("Practitioners at AiMH levels 2-3", practitioners, "workforce", "Workforce & assessment"),
     ("Demand shortfall (families a year)", shortfall, "need", "Need & capacity"),
 ]
 # Each card is computed as it is drawn, so a large dataset fills the page progressively.
-for start in range(0, len(findings), 3):
-    columns = st.columns(3, border=True)
+PER_ROW = 4
+for start in range(0, len(findings), PER_ROW):
+    # Borders on the cards only: a short last row leaves no empty frame.
+    columns = st.columns(PER_ROW)
     for column, (label, figure, stem, page_title) in zip(
-        columns, findings[start : start + 3], strict=False
+        columns, findings[start : start + PER_ROW], strict=False
     ):
         arguments: tuple = (key, area)
         if figure is shortfall:
             arguments = (key, area, st.session_state.get("need_shares"))
-        with column:
+        with column.container(border=True, height="stretch"):
             with st.spinner(f"{label}..."):
-                value, explanation = figure(*arguments)
+                value, explanation, *caveat = figure(*arguments)
             st.metric(label, value)
             st.caption(explanation)
+            if caveat and caveat[0]:
+                provenance.note(caveat[0])  # the figure rests on illustrative values
             layout.link(stem, f"{page_title} →")
 
 if not chosen.present:

@@ -1,0 +1,92 @@
+"""Where a figure's numbers come from, said beside the figure on the page.
+
+The conventions (what counts as illustrative) are in ``nestmap.provenance``; this module caches
+them per loaded dataset version and draws the badge. A figure that rests on illustrative values
+says so — and how much — so that no one presents a placeholder as a finding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from nestmap import provenance as rules
+from nestmap.dashboard import state
+
+BADGE = ":orange-badge[:material/info: Illustrative]"
+
+
+@st.cache_resource(show_spinner=False, max_entries=1)
+def _illustrative_links(key: str) -> frozenset[rules.LinkKey]:
+    # A resource: built once per dataset version from up to a million links, only read.
+    return rules.illustrative_links(state.referral_links())
+
+
+def illustrative_links() -> frozenset[rules.LinkKey]:
+    """(from_service, to_service, reason) of every link whose source marks it illustrative."""
+    return _illustrative_links(state.dataset_key())
+
+
+def illustrative_volume(rows: Iterable[Mapping[str, Any]]) -> int:
+    """Of these misdirected or referral rows, the referrals counted on illustrative links."""
+    return rules.illustrative_volume(rows, illustrative_links())
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _illustrative_relationship_volume(key: str) -> int:
+    return illustrative_volume(
+        link for link in state.referral_links() if link["reason"] == "parent_infant_relationship"
+    )
+
+
+def illustrative_relationship_volume() -> int:
+    """Parent-infant relationship referrals recorded on links marked illustrative."""
+    return _illustrative_relationship_volume(state.dataset_key())
+
+
+def illustrative_volume_of_table(table: pd.DataFrame) -> int:
+    """The same for a table with from_service, to_service, reason and count columns."""
+    marked = illustrative_links()
+    if not marked or table.empty:
+        return 0
+    keys = pd.MultiIndex.from_frame(table[["from_service", "to_service", "reason"]])
+    return int(table.loc[keys.isin(list(marked)), "count"].fillna(0).sum())
+
+
+def illustrative_workforce(service_ids: Iterable[str]) -> list[str]:
+    """The services among these whose workforce rows their source marks as illustrative."""
+    wanted = set(service_ids)
+    return sorted(
+        row["id"]
+        for row in state.services()
+        if row["id"] in wanted and rules.workforce_is_illustrative(row)
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _is_bundled_seed(key: str) -> bool:
+    return rules.is_bundled_seed(state.info())
+
+
+def bundled_seed() -> bool:
+    """The bundled seed region, unchanged, is what is loaded."""
+    return _is_bundled_seed(state.dataset_key())
+
+
+def note(text: str) -> None:
+    """An 'illustrative' badge and what rests on illustrative values, under a figure."""
+    st.caption(f"{BADGE} {text}")
+
+
+def population_note() -> None:
+    """Demand rests on each LA's under-2 population, which areas.csv gives without a source."""
+    if bundled_seed():
+        note(rules.SEED_POPULATION_NOTE)
+    else:
+        st.caption(
+            "Demand rests on each local authority's under-2 population as loaded (areas.csv "
+            "records no source for it): say where it comes from when you present it."
+        )
