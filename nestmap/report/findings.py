@@ -750,8 +750,9 @@ def _need(data: ReportData) -> Finding:
             title,
             [
                 [
-                    "No local authority has an under-2 population recorded, so demand cannot be "
-                    "estimated."
+                    "No local authority has an ",
+                    Term("under-2"),
+                    " population recorded, so demand cannot be estimated.",
                 ]
             ],
         )
@@ -792,7 +793,9 @@ def _need(data: ReportData) -> Finding:
         sentences.append(
             [
                 Figure("need.las_without_population", count(blank)),
-                " local authorities have no under-2 population recorded and are left out.",
+                " local authorities have no ",
+                Term("under-2"),
+                " population recorded: they have no demand and take no share of capacity.",
             ]
         )
     return Finding("need", title, sentences)
