@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from nestmap.dashboard import layout, state
+from nestmap.dashboard import layout, report_download, state
 from nestmap.dashboard.text import md
 
 chosen = layout.start(
@@ -128,6 +128,7 @@ for start in range(0, len(findings), 3):
             layout.link(stem, f"{page_title} →")
 
 if not chosen.present:
+    report_download.download_block(area)
     st.caption(
         f"Dataset: {md(info.get('dataset'))} · loaded {md(info.get('loaded_at'))} · "
         f"{md(info.get('engine'))} graph at {md(info.get('location'))}"
