@@ -142,7 +142,8 @@ class ReportData:
             return f"{la['name']} ({la['code']})"
         if len(self.regions) == 1:
             return str(self.regions[0]["name"])
-        return str(self.dataset.get("dataset") or "the loaded dataset")
+        name = str(self.dataset.get("dataset") or "the loaded dataset")
+        return f"{name}: {len(self.las):,} local authorities in {len(self.regions):,} regions"
 
 
 def collect(
@@ -387,17 +388,20 @@ def _gaps(data: ReportData) -> Finding:
     cells_named: list[Segment | list[Segment]] = [
         Term(f"{level} {stage}") for level, stage in widest
     ]
-    sentences.append(
-        [
-            "No specialised service for ",
-            *_list_names(cells_named),
-            " work in ",
-            Figure("gaps.widest", count(most)),
-            " of ",
-            Figure("gaps.las", count(len(by_la))),
-            " local authorities" + (" (the most widespread gap)." if len(by_la) > 1 else "."),
-        ]
-    )
+    if len(by_la) == 1:
+        sentences.append(["No specialised service for ", *_list_names(cells_named), " work."])
+    else:
+        sentences.append(
+            [
+                "No specialised service for ",
+                *_list_names(cells_named),
+                " work in ",
+                Figure("gaps.widest", count(most)),
+                " of ",
+                Figure("gaps.las", count(len(by_la))),
+                " local authorities (the most widespread gap).",
+            ]
+        )
     return Finding("coverage", title, sentences)
 
 

@@ -84,8 +84,8 @@ ol.toc a { color: inherit; text-decoration: none; flex: 1; } ol.toc .page { min-
 .figure, .fig { font-weight: 700; } .term { white-space: nowrap; }
 table { border-collapse: collapse; margin: .4rem 0 .9rem; font-size: .82rem; width: 100%; }
 thead { display: table-header-group; } tr { break-inside: avoid; }
-th, td { border: 1px solid #d5dbe1; padding: .22rem .4rem; text-align: left; vertical-align: top;
-  overflow-wrap: break-word; }
+th, td { border: 1px solid #d5dbe1; padding: .22rem .4rem; text-align: left; vertical-align: top; }
+td.free { overflow-wrap: anywhere; }
 th { background: #eef2f5; } td.num, th.num { text-align: right; white-space: nowrap; }
 td.gap, span.gap { color: #a50f15; font-weight: 600; } td.ok { color: #1a6b3a; }
 .panels { display: flex; flex-wrap: wrap; gap: .8rem 1.2rem; }
