@@ -33,7 +33,15 @@ from typing import Any
 
 HERE = Path(__file__).resolve().parent
 FULL = {"areas": 400, "services": 50_000, "links": 1_000_000}
-ANALYSES = ("gaps", "misdirected", "boundaries", "pathways", "concentration", "need")
+ANALYSES = (
+    "gaps",
+    "misdirected",
+    "boundaries",
+    "pathways",
+    "concentration",
+    "need",
+    "age_bands",
+)
 COMPARED = ("gaps", "misdirected")
 TARGETS = {"load_s": 60.0, "rss_mb": 2048.0, "analysis_s": 1.0, "pathways_s": 5.0}
 
@@ -220,7 +228,7 @@ def _check_all(dataset: str, db: str) -> dict[str, bool]:
     store = open_store(Path(db))
     codes = analysis.local_authority_codes(store)
     names = ("gaps", "misdirected", "boundary_links", "threshold_cliffs", "pathways")
-    names += ("concentration", "need")
+    names += ("concentration", "need", "age_bands")
     checks = {}
     for name in names:
         for where in (None, codes[0], codes[-1]):

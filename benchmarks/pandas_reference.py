@@ -8,6 +8,7 @@ It assumes a valid dataset (as ``nestmap load`` would accept) and returns rows e
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -141,6 +142,7 @@ def misdirected(tables: dict[str, pd.DataFrame], area: str | None = None) -> lis
     codes = problems.loc[found.index].to_numpy() @ [1 << bit for bit in range(len(names))]
     combos = [[n for bit, n in enumerate(names) if code >> bit & 1] for code in range(16)]
     counts = found["count"].astype(object).where(~found["blank"], None)
+    onward = _onward(tables, found["from_service"].tolist(), found["to_service"].tolist())
     return [
         {
             "from_service": source,
@@ -148,16 +150,83 @@ def misdirected(tables: dict[str, pd.DataFrame], area: str | None = None) -> lis
             "reason": reason,
             "count": count,
             "problems": list(combos[code]),
+            "onward": further,
         }
-        for source, target, reason, count, code in zip(
+        for source, target, reason, count, code, further in zip(
             found["from_service"].tolist(),
             found["to_service"].tolist(),
             found["reason"].tolist(),
             counts.tolist(),
             codes.tolist(),
+            onward,
             strict=True,
         )
     ]
+
+
+def _onward(tables: dict[str, pd.DataFrame], sources: list[str], targets: list[str]) -> list:
+    """Per link, SPEC's ``onward``: the target is active and, for some LA the source covers, a
+    chain of 0-6 links through active services leads from it to a destination of that LA.
+
+    By hops, in plain Python: ``within[s]`` = the LAs (as the bits of one int) one of whose
+    destinations s reaches in at most h links, from h = 0 (the LAs s is itself a destination
+    of) to h = 6, each step the or of the services s refers to. Fast enough for the national
+    yardstick; ``onward_by_search`` below reads the definition even more literally."""
+    facts = _facts(tables)
+    status, covered = facts["status"], facts["covers"]
+    active = {s for s, v in status.items() if v == "active"}
+    destinations = _specialised(tables, ("targeted", "specialist")) & active
+    bit = {la: 1 << i for i, la in enumerate(sorted({la for s in covered for la in covered[s]}))}
+    following = _following(tables, active)
+    own = {s: sum(bit[la] for la in covered.get(s, ())) for s in destinations}
+    within = dict(own)
+    for _ in range(6):
+        step = dict(own)
+        for source, targets_of in following.items():
+            mask = step.get(source, 0)
+            for target in targets_of:
+                mask |= within.get(target, 0)
+            if mask:
+                step[source] = mask
+        within = step
+    answers = []
+    for source, target in zip(sources, targets, strict=True):
+        wanted = sum(bit[la] for la in covered.get(source, ()))
+        answers.append(target in active and bool(within.get(target, 0) & wanted))
+    return answers
+
+
+def _following(tables: dict[str, pd.DataFrame], active: set[str]) -> dict[str, set[str]]:
+    """The services each active service refers families to, active ones only (any reason)."""
+    following: dict[str, set[str]] = {}
+    links = tables["referrals"]
+    for source, target in zip(
+        links["from_service"].tolist(), links["to_service"].tolist(), strict=True
+    ):
+        if source in active and target in active:
+            following.setdefault(source, set()).add(target)
+    return following
+
+
+def onward_by_search(tables: dict[str, pd.DataFrame]) -> Callable[[str, str], bool]:
+    """A function giving one link's ``onward`` (source, target) by a breadth-first search of
+    at most 6 links from its target: SPEC read literally, for small datasets."""
+    facts = _facts(tables)
+    active = {s for s, v in facts["status"].items() if v == "active"}
+    destinations = _specialised(tables, ("targeted", "specialist")) & active
+    following = _following(tables, active)
+
+    def onward(source: str, target: str) -> bool:
+        if target not in active:
+            return False
+        wanted = facts["covers"].get(source, set())
+        seen, frontier = {target}, {target}
+        for _ in range(6):
+            frontier = {t for s in frontier for t in following.get(s, ())} - seen
+            seen |= frontier
+        return any(facts["covers"].get(s, set()) & wanted for s in seen & destinations)
+
+    return onward
 
 
 # -- the other analyses: reference implementations to check nestmap's rows at any scale ---------
@@ -334,6 +403,13 @@ def need(tables: dict[str, pd.DataFrame], area: str | None = None) -> list[dict]
     population = {
         c: int(p) for c, p in zip(las["code"], las["under2_population"], strict=True) if p != ""
     }
+    offers = tables["offers"]
+    need_levels: dict[str, set[str]] = {}
+    for service, level, focus in zip(
+        offers["service_id"], offers["level"], offers["focus"], strict=True
+    ):
+        if focus == "specialised" and level in NEED_SHARES:
+            need_levels.setdefault(service, set()).add(level)
     rows = []
     for code in las["code"] if area is None else [area]:
         for level in ("targeted", "statutory", "specialist"):  # level rank order
@@ -349,7 +425,11 @@ def need(tables: dict[str, pd.DataFrame], area: str | None = None) -> list[dict]
                 if facts["status"][service] != "active" or code not in facts["covers"][service]:
                     continue
                 served = sum(population.get(la, 0) for la in facts["covers"][service])
-                capacity += Fraction((facts["capacity"][service] or 0) * population[code], served)
+                # Counted once: split evenly across the need levels it works at.
+                k = len(need_levels[service])
+                capacity += Fraction(
+                    (facts["capacity"][service] or 0) * population[code], served * k
+                )
             rows.append(
                 {
                     "area_code": code,
@@ -399,4 +479,44 @@ def pathways(tables: dict[str, pd.DataFrame], area: str | None = None) -> list[d
                  "hops": length}
             )  # fmt: skip
     rows.sort(key=lambda r: (r["area_code"], r["entry_service"]))
+    return rows
+
+
+AGE_BANDS = (("0-5", 0, 5), ("6-11", 6, 11), ("12-17", 12, 17), ("18-23", 18, 23))
+
+
+def age_bands(tables: dict[str, pd.DataFrame], area: str | None = None) -> list[dict]:
+    """Per LA x level x band: the active postnatal services covering the LA with a specialised
+    offer at the level whose age range (blank bound: 0 or 216) overlaps the band, inclusive."""
+    facts = _facts(tables)
+    areas, offers = tables["areas"], tables["offers"]
+    codes = sorted(areas.loc[areas["kind"] == "local_authority", "code"])
+    specialised = offers[offers["focus"] == "specialised"]
+    rows = []
+    for code in codes if area is None else [area]:
+        for level in LEVELS:
+            at_level = set(specialised.loc[specialised["level"] == level, "service_id"])
+            for band, start, end in AGE_BANDS:
+                found = []
+                for service in at_level:
+                    low, high = facts["ages"][service]
+                    low = 0 if low is None else low
+                    high = 216 if high is None else high
+                    if (
+                        facts["status"][service] == "active"
+                        and code in facts["covers"].get(service, ())
+                        and "postnatal" in facts["stages"][service]
+                        and low <= end
+                        and high >= start
+                    ):
+                        found.append(service)
+                rows.append(
+                    {
+                        "area_code": code,
+                        "level": level,
+                        "band": band,
+                        "specialised_services": sorted(found),
+                        "gap": not found,
+                    }
+                )
     return rows

@@ -196,7 +196,22 @@ def _gaps(store: Any, area: str | None) -> Any:
     return gaps(store, area)
 
 
-@_analysis_command("misdirected", "Referral links sent where the support asked for is not.")
+@_analysis_command(
+    "age-bands",
+    "Specialised postnatal help by the child's age (0-5, 6-11, 12-17, 18-23 months) per LA x "
+    "level; gap = nothing specialised for that age.",
+)
+def _age_bands(store: Any, area: str | None) -> Any:
+    from nestmap.analysis import age_bands
+
+    return age_bands(store, area)
+
+
+@_analysis_command(
+    "misdirected",
+    "Referral links sent where the support asked for is not; onward = the family can still "
+    "reach specialised help from there (0-6 links).",
+)
 def _misdirected(store: Any, area: str | None) -> Any:
     from nestmap.analysis import misdirected
 
@@ -476,7 +491,7 @@ def scenario_list() -> None:
 @clean_errors
 def scenario_validate(file: Path, db: Path | None) -> None:
     """Check FILE (YAML or JSON) against the loaded dataset; exit 2 with every problem."""
-    from nestmap.scenarios import scenario_dataset
+    from nestmap.scenarios import cost_lines, scenario_dataset
 
     store = _store(db)
     found, dataset = scenario_dataset(store, _scenario_document(file))
@@ -485,8 +500,10 @@ def scenario_validate(file: Path, db: Path | None) -> None:
         f"{file}: valid — {summary['name']!r}: adds {len(found.add_services)} services, retires "
         f"{len(found.retire_services)}, changes {len(found.change_services)}, adds "
         f"{len(found.add_referrals)} and removes {len(found.remove_referrals)} referral links; "
-        f"{summary['families_a_year']} families a year for £{summary['total_cost']:,.0f}"
+        f"{summary['families_a_year']} families a year"
     )
+    for line in cost_lines(summary):
+        click.echo(f"  {line}")
 
 
 def _print_comparison(result: dict[str, Any], fmt: str) -> None:
@@ -500,7 +517,15 @@ def _print_comparison(result: dict[str, Any], fmt: str) -> None:
     if fmt == "csv":
         click.echo(render(rows, "csv"), nl=False)
         return
-    summary = result["summary"]
+    summary = dict(result["summary"])
+    scenario = summary.pop("scenario", None)
+    if scenario is not None:
+        from nestmap.scenarios import cost_lines
+
+        click.echo(f"scenario: {scenario['name']}")
+        click.echo(f"families_a_year: {scenario['families_a_year']:,}")
+        for line in cost_lines(scenario):
+            click.echo(f"  {line}")
     for key, value in summary.items():
         if isinstance(value, dict):
             value = ", ".join(f"{k}: {v}" for k, v in value.items()) or "none"

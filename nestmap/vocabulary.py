@@ -20,6 +20,14 @@ REASONS: tuple[str, ...] = (
 )
 AIMH_LEVELS: tuple[int, ...] = (0, 1, 2, 3)
 MAX_AGE_MONTHS = 216
+# The postnatal age bands of the age_bands analysis (SPEC.md section 3): months after birth,
+# inclusive, youngest first.
+AGE_BANDS: tuple[tuple[str, int, int], ...] = (
+    ("0-5", 0, 5),
+    ("6-11", 6, 11),
+    ("12-17", 12, 17),
+    ("18-23", 18, 23),
+)
 
 # THRIVE grouping of each level (DOMAIN.md; the report recommends THRIVE over tiers).
 # "Thriving" is the state families are in without a service, so no level maps to it.

@@ -5,7 +5,10 @@ The dataset: region R1 = E1 (pop 1000), E2 (3000), E3 (blank); region R2 = F1 (5
 Edge cases: an inactive service (old) as a target and as a source; region-wide services (gp, hv,
 fit, pmh across R1; camhs across R1 and R2); blank counts; referral cycles (gp<->hv, pim<->fit);
 a tie in pathways (hv reaches bim and pim in one hop); services with offers at two levels with
-different focus (hv, bim); an entry point that is itself a destination (bim).
+different focus (hv, bim); an entry point that is itself a destination (bim, late); capacity at
+two need levels (pim: targeted and specialist; late: targeted and statutory, plus universal,
+which is no need level); age ranges that touch a band's edge (bim 0-12, late 23-), are open
+(far: both bounds blank) or start after the last band (fit 24-60).
 """
 
 from __future__ import annotations
@@ -75,11 +78,11 @@ EXPECTED_GAPS = {
     ("E3", "specialist", "antenatal"): ([], ["pmh"]),
     ("E3", "specialist", "postnatal"): ([], ["camhs", "pmh"]),
     ("F1", "universal", "antenatal"): ([], []),
-    ("F1", "universal", "postnatal"): ([], []),
+    ("F1", "universal", "postnatal"): (["late"], ["late"]),
     ("F1", "targeted", "antenatal"): ([], []),
-    ("F1", "targeted", "postnatal"): (["far"], ["far"]),
+    ("F1", "targeted", "postnatal"): (["far", "late"], ["far", "late"]),
     ("F1", "statutory", "antenatal"): ([], []),
-    ("F1", "statutory", "postnatal"): ([], []),
+    ("F1", "statutory", "postnatal"): (["late"], ["late"]),
     ("F1", "specialist", "antenatal"): ([], []),
     ("F1", "specialist", "postnatal"): ([], ["camhs"]),
 }
@@ -108,24 +111,86 @@ def test_unknown_area_is_a_usage_error_listing_known_codes(hand_store):
 
 
 def test_misdirected_by_hand(hand_store):
+    # onward: can the family still reach a destination (a specialised targeted or specialist
+    # service) of one of the source's LAs from the target, in 0-6 links through active services?
     assert analysis.misdirected(hand_store) == [
+        # hv -> pim, a destination of E1 (which gp covers): one link on.
         {"from_service": "gp", "to_service": "hv", "reason": "parent_infant_relationship",
-         "count": 50, "problems": ["not_offered"]},
+         "count": 50, "problems": ["not_offered"], "onward": True},
+        # pmh refers no one: a dead end.
         {"from_service": "hv", "to_service": "pmh", "reason": "parent_infant_relationship",
-         "count": 30, "problems": ["not_offered"]},
+         "count": 30, "problems": ["not_offered"], "onward": False},
+        # old is inactive: never onward, though it refers to pim.
         {"from_service": "hv", "to_service": "old", "reason": "parent_infant_relationship",
-         "count": 5, "problems": ["inactive_target"]},
+         "count": 5, "problems": ["inactive_target"], "onward": False},
         {"from_service": "gp", "to_service": "camhs", "reason": "parent_infant_relationship",
-         "count": 3, "problems": ["not_offered"]},
+         "count": 3, "problems": ["not_offered"], "onward": False},
+        # far is itself a destination, but of F1, which gp does not cover.
         {"from_service": "gp", "to_service": "far", "reason": "parenting",
-         "count": 2, "problems": ["out_of_area"]},
+         "count": 2, "problems": ["out_of_area"], "onward": False},
+        # pim is a destination of E1, not of E2 (tod's only LA); pim -> fit -> pim goes nowhere
+        # else.
         {"from_service": "tod", "to_service": "pim", "reason": "other",
-         "count": 1, "problems": ["out_of_area"]},
+         "count": 1, "problems": ["out_of_area"], "onward": False},
         {"from_service": "mw", "to_service": "hv", "reason": "parenting",
-         "count": None, "problems": ["wrong_stage"]},
+         "count": None, "problems": ["wrong_stage"], "onward": True},
+        # pim is a destination of E1 (which mw covers) itself: 0 links.
         {"from_service": "mw", "to_service": "pim", "reason": "parent_infant_relationship",
-         "count": None, "problems": ["wrong_stage"]},
+         "count": None, "problems": ["wrong_stage"], "onward": True},
     ]  # fmt: skip
+    assert list(analysis.misdirected(hand_store)[0]) == [
+        "from_service", "to_service", "reason", "count", "problems", "onward",
+    ]  # fmt: skip
+
+
+def chain_dataset(folder, links: int):
+    """One LA; ``src`` refers (parent-infant relationship) to ``c1``, which has no specialised
+    offer; c1 -> c2 -> ... -> c<links> -> ``dest`` (specialised, targeted): ``links`` links from
+    c1 to dest. ``stop`` sits on a second chain, inactive, in front of ``dest``."""
+    folder.mkdir()
+    (folder / "areas.csv").write_text(
+        "code,name,kind,parent_code,under2_population,births_per_year\n"
+        "A1,Anyshire,local_authority,,100,\n"
+    )
+    services = ["src", *(f"c{i}" for i in range(1, links + 1)), "dest", "side", "stop"]
+    status = {"stop": "inactive"}
+    (folder / "services.csv").write_text(
+        "id,name,provider,sector,status,areas,stages,min_age_months,max_age_months,threshold,"
+        "self_referral,capacity_per_year,assesses_relationship,supports_fathers,source\n"
+        + "".join(
+            f"{s},{s},P,nhs,{status.get(s, 'active')},A1,postnatal,,,open,no,,false,,test\n"
+            for s in services
+        )
+    )
+    (folder / "offers.csv").write_text(
+        "service_id,level,focus,interventions\n"
+        + "".join(
+            f"{s},targeted,{'specialised' if s == 'dest' else 'non_specialised'},\n"
+            for s in services
+        )
+    )
+    chain = ["c1", *(f"c{i}" for i in range(2, links + 1)), "dest"]
+    (folder / "referrals.csv").write_text(
+        "from_service,to_service,reason,count,source\n"
+        "src,c1,parent_infant_relationship,1,test\n"
+        "src,side,parent_infant_relationship,1,test\n"
+        "side,stop,parenting,,test\n"
+        "stop,dest,parenting,,test\n"
+        + "".join(f"{a},{b},other,,test\n" for a, b in zip(chain, chain[1:], strict=False))
+    )
+    return folder
+
+
+@pytest.mark.parametrize(("links", "onward"), [(6, True), (7, False)])
+def test_onward_follows_chains_of_up_to_six_links(tmp_path, links, onward):
+    from conftest import load_into
+
+    store = load_into(tmp_path / "g.lbug", chain_dataset(tmp_path / "chain", links))
+    rows = {r["to_service"]: r["onward"] for r in analysis.misdirected(store)}
+    assert rows["c1"] is onward  # c1 -> ... -> dest: `links` links
+    # side -> stop -> dest: the chain runs through an inactive service, so side is a dead end.
+    assert rows["side"] is False
+    store.close()
 
 
 def test_misdirected_area_keeps_links_whose_source_covers_it(hand_store):
@@ -177,8 +242,8 @@ def test_threshold_cliffs_by_hand(hand_store):
         {"area_code": "E3", "stage": "postnatal", "below": [], "above": ["fit"],
          "status": "cliff"},
         {"area_code": "F1", "stage": "antenatal", "below": [], "above": [], "status": "none"},
-        {"area_code": "F1", "stage": "postnatal", "below": ["far"], "above": ["far"],
-         "status": "ok"},
+        {"area_code": "F1", "stage": "postnatal", "below": ["far", "late"],
+         "above": ["far", "late"], "status": "ok"},
     ]  # fmt: skip
 
 
@@ -203,6 +268,7 @@ def test_pathways_by_hand(hand_store):
         {"area_code": "E2", "entry_service": "tod", "destination": None, "hops": None},
         {"area_code": "E3", "entry_service": "gp", "destination": None, "hops": None},
         {"area_code": "E3", "entry_service": "hv", "destination": None, "hops": None},
+        {"area_code": "F1", "entry_service": "late", "destination": "late", "hops": 0},
     ]  # fmt: skip
 
 
@@ -229,13 +295,14 @@ def test_concentration_area_with_no_sources_is_empty(hand_store):
 
 def test_need_by_hand(hand_store):
     assert analysis.need(hand_store) == [
-        {"area_code": "E1", "level": "targeted", "demand": 80.0, "capacity": 60.0,
-         "shortfall": 20.0},
+        # pim (40 a year) works at targeted and specialist: 20 at each (counted once); bim 20.
+        {"area_code": "E1", "level": "targeted", "demand": 80.0, "capacity": 40.0,
+         "shortfall": 40.0},
         # fit (90 a year) is shared by E1 and E2 by population; E3 has none recorded.
         {"area_code": "E1", "level": "statutory", "demand": 130.0, "capacity": 22.5,
          "shortfall": 107.5},
-        {"area_code": "E1", "level": "specialist", "demand": 90.0, "capacity": 40.0,
-         "shortfall": 50.0},
+        {"area_code": "E1", "level": "specialist", "demand": 90.0, "capacity": 20.0,
+         "shortfall": 70.0},
         {"area_code": "E2", "level": "targeted", "demand": 240.0, "capacity": 30.0,
          "shortfall": 210.0},
         {"area_code": "E2", "level": "statutory", "demand": 390.0, "capacity": 67.5,
@@ -248,10 +315,12 @@ def test_need_by_hand(hand_store):
          "shortfall": None},
         {"area_code": "E3", "level": "specialist", "demand": None, "capacity": None,
          "shortfall": None},
-        {"area_code": "F1", "level": "targeted", "demand": 40.0, "capacity": 10.0,
-         "shortfall": 30.0},
-        {"area_code": "F1", "level": "statutory", "demand": 65.0, "capacity": 0.0,
-         "shortfall": 65.0},
+        # far 10 + late's 30 split across targeted and statutory (its universal offer is no
+        # need level): 15 at each.
+        {"area_code": "F1", "level": "targeted", "demand": 40.0, "capacity": 25.0,
+         "shortfall": 15.0},
+        {"area_code": "F1", "level": "statutory", "demand": 65.0, "capacity": 15.0,
+         "shortfall": 50.0},
         {"area_code": "F1", "level": "specialist", "demand": 45.0, "capacity": 0.0,
          "shortfall": 45.0},
     ]  # fmt: skip
@@ -281,6 +350,7 @@ def test_assessment_by_hand(hand_store):
         ("fit", False),
         ("gp", False),
         ("hv", False),
+        ("late", False),
         ("mw", True),
         ("tod", False),
     ]
@@ -302,8 +372,11 @@ def test_workforce_by_hand(hand_store):
 def test_thrive_groups_by_level(hand_store):
     rows = analysis.thrive(hand_store, "F1")
     assert [(r["thrive_group"], r["service_id"], r["focus"]) for r in rows] == [
+        ("Getting Advice and Signposting", "late", "specialised"),
         ("Getting Help", "far", "specialised"),
+        ("Getting Help", "late", "specialised"),
         ("Getting More Help", "camhs", "non_specialised"),
+        ("Getting Risk Support", "late", "specialised"),
     ]
 
 
@@ -312,3 +385,48 @@ def test_groups_left_out(hand_store):
     assert rows["E2"]["supporting_fathers"] == ["tod"]
     assert rows["E1"]["supporting_fathers"] == []
     assert "mw" not in rows["E1"]["not_recorded"]  # recorded as false
+
+
+def test_age_bands_by_hand(hand_store):
+    rows = analysis.age_bands(hand_store)
+    assert len(rows) == 4 * 4 * 4  # every LA x level x band
+    assert list(rows[0]) == ["area_code", "level", "band", "specialised_services", "gap"]
+    assert [(r["level"], r["band"]) for r in rows[:5]] == [
+        ("universal", "0-5"), ("universal", "6-11"), ("universal", "12-17"),
+        ("universal", "18-23"), ("targeted", "0-5"),
+    ]  # fmt: skip
+    found = {
+        (r["area_code"], r["level"], r["band"]): r["specialised_services"]
+        for r in rows
+        if not r["gap"]
+    }
+    assert found == {
+        # bim (0-12) touches 12-17 at its first month; pim is 0-24.
+        ("E1", "targeted", "0-5"): ["bim", "pim"],
+        ("E1", "targeted", "6-11"): ["bim", "pim"],
+        ("E1", "targeted", "12-17"): ["bim", "pim"],
+        ("E1", "targeted", "18-23"): ["pim"],
+        ("E1", "specialist", "0-5"): ["pim"],
+        ("E1", "specialist", "6-11"): ["pim"],
+        ("E1", "specialist", "12-17"): ["pim"],
+        ("E1", "specialist", "18-23"): ["pim"],
+        # far has no bounds (open: 0-216); late starts at 23, the last month of 18-23.
+        ("F1", "universal", "18-23"): ["late"],
+        ("F1", "targeted", "0-5"): ["far"],
+        ("F1", "targeted", "6-11"): ["far"],
+        ("F1", "targeted", "12-17"): ["far"],
+        ("F1", "targeted", "18-23"): ["far", "late"],
+        ("F1", "statutory", "18-23"): ["late"],
+    }
+    # Every other cell is a gap: E2's targeted help (old, no bounds) is inactive; fit (24-60)
+    # starts after the second birthday, so statutory help, a closed cell in gaps, shows here
+    # as a gap in every band; ante is antenatal only.
+    assert cell(analysis.gaps(hand_store), "E1", "statutory", "postnatal")["gap"] is False
+    assert all(r["gap"] for r in rows if r["level"] == "statutory" and r["area_code"] != "F1")
+
+
+def test_age_bands_area_filter(hand_store):
+    rows = analysis.age_bands(hand_store, "F1")
+    assert {r["area_code"] for r in rows} == {"F1"} and len(rows) == 16
+    with pytest.raises(UsageError):
+        analysis.age_bands(hand_store, "R2")

@@ -83,7 +83,16 @@ def test_coverage_shows_gap_for_targeted_postnatal_in_every_la(seed_store, monke
     targeted = matrix[matrix["level"] == "targeted"].set_index("area_code")
     assert sorted(targeted.index) == list(LAS)
     assert (targeted["postnatal specialised"] == "gap").all()
-    assert len(app.get("plotly_chart")) == 1
+    assert len(app.get("plotly_chart")) == 2  # the matrix, and the same by the child's age
+
+
+def test_coverage_shows_age_bands(seed_store, monkeypatch):
+    app = _app(monkeypatch, seed_store.location, "coverage", la="W06000024")
+    (shown,) = [d.value for d in app.dataframe if "band" in d.value.columns]
+    expected = analysis.age_bands(seed_store, "W06000024")
+    assert list(shown["band"]) == [r["band"] for r in expected]
+    assert list(shown["gap"]) == [r["gap"] for r in expected]
+    assert "By the child's age" in [h.value for h in app.subheader]
 
 
 def test_filters_come_from_the_url(seed_store, monkeypatch):

@@ -43,9 +43,15 @@ def test_scenarios_page_shows_option_1(seed_store, monkeypatch):
     assert metrics["Gap cells closed"] == "9"
     assert metrics["Gap cells opened"] == "0"
     assert metrics["Total cost a year"] == "£404,500"
+    # The report's basis beside the total: £329,500 / 382 = £863 (the report prints £862), and
+    # with the Head of Service £404,500 / 382 = £1,059.
+    assert metrics["Cost per family"] == "£863"
+    assert metrics["Total per family"] == "£1,059"
+    captions = " ".join(str(c.value) for c in app.caption)
+    assert "Neither includes on" in captions and "£1,000 per head" in captions
     assert len(app.get("plotly_chart")) == 4  # coverage before, after, map, shortfall
     changes = app.dataframe[0].value
-    assert (changes["change"] == "closed").sum() == 9
+    assert ((changes["analysis"] == "gaps") & (changes["change"] == "closed")).sum() == 9
     labels = {button.proto.label for button in app.get("download_button")}
     assert {"Report (HTML)", "Report (XLSX)", "CSV", "XLSX"} <= labels
 

@@ -45,6 +45,7 @@ def neo4j_store():
         "thrive",
         "groups_left_out",
         "services",
+        "age_bands",
     ],
 )
 def test_neo4j_matches_embedded(name, neo4j_store, hand_store):
@@ -60,4 +61,4 @@ def test_neo4j_info_and_read_only_console(neo4j_store, hand_store):
     columns, rows, _ = neo4j_store.run_read_only(
         "MATCH (s:Service) RETURN count(s) AS n", None, 10, 5
     )
-    assert rows == [[13]]
+    assert rows == [[14]]

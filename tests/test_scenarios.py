@@ -42,9 +42,20 @@ def test_bundled_options_reproduce_the_report(seed_store, tmp_path):
         assert "table 2" in scenario.source
         store.close()
     assert [f["families_a_year"] for f in figures.values()] == [382, 759, 1139]
-    # Salary cost from table 2 plus the Head of Service (c. GBP 75k) in every option.
+    # The report's basis (table 2): the team's salary cost / families a year, "+ on-costs".
+    # The report prints "£926 + on-costs" and "£907 + on-costs" for options 2 and 3 (702,500 /
+    # 759 = 925.56; 1,033,500 / 1,139 = 907.37) but "£ 862 + overheads" for option 1, where
+    # 329,500 / 382 = 862.57: rounded to pounds as the report rounds the other two, £863.
+    assert [f["services_cost"] for f in figures.values()] == [329500.0, 702500.0, 1033500.0]
+    assert [f["cost_per_family"] for f in figures.values()] == [863, 926, 907]
+    # Beside it, the total with the Head of Service (c. GBP 75k) in every option; ranked by
+    # the total per family option 3 looks cheapest, by the report's basis option 1 is.
     assert [f["total_cost"] for f in figures.values()] == [404500.0, 777500.0, 1108500.0]
-    assert figures["option1_minimum"]["cost_per_family"] == round(404500 / 382, 2)
+    assert [f["total_cost_per_family"] for f in figures.values()] == [1059, 1024, 973]
+    for summary in figures.values():
+        assert (
+            "on-costs" in summary["not_included"] and "£1,000 per head" in summary["not_included"]
+        )
 
 
 def test_option1_closes_targeted_postnatal_gap_in_every_la(option1, seed_store):
@@ -67,17 +78,25 @@ def test_option1_reduces_specialist_shortfall_by_its_families(option1, seed_stor
     before = {r["area_code"]: r for r in analysis.need(seed_store) if r["level"] == "specialist"}
     after = {r["area_code"]: r for r in analysis.need(store) if r["level"] == "specialist"}
     # By hand: demand = under-2 population x 0.09; the regional team's 382 families a year are
-    # shared by population (3292 + 5378 + 1330 = 10000); nothing else specialist has capacity.
+    # counted once, split across the two levels it works at (targeted and specialist: 191 at
+    # each), then shared by population (3292 + 5378 + 1330 = 10000); nothing else specialist
+    # has capacity.
     population = {"W06000013": 3292, "W06000016": 5378, "W06000024": 1330}
-    expected = {"W06000013": 170.5, "W06000016": 278.6, "W06000024": 68.9}
+    expected = {"W06000013": 233.4, "W06000016": 381.3, "W06000024": 94.3}
     for area, people in population.items():
         demand = people * 0.09
-        share = 382 * people / 10000
+        share = 382 / 2 * people / 10000
         assert before[area]["shortfall"] == round(demand, 1)
         assert after[area]["capacity"] == round(share, 1)
         assert after[area]["shortfall"] == expected[area] == round(demand - share, 1)
     reduction = sum(before[a]["shortfall"] - after[a]["shortfall"] for a in LAS)
-    assert reduction == pytest.approx(382, abs=0.15)  # three roundings to 0.1
+    assert reduction == pytest.approx(191, abs=0.15)  # three roundings to 0.1
+    targeted = {
+        when: sum(r["shortfall"] for r in analysis.need(graph) if r["level"] == "targeted")
+        for when, graph in (("before", seed_store), ("after", store))
+    }
+    # Counted once: the team's 382 families cut the two levels' shortfall by 382, not 764.
+    assert targeted["before"] - targeted["after"] + reduction == pytest.approx(382, abs=0.3)
 
 
 def test_applying_never_touches_the_loaded_graph(option1, seed_store):
@@ -240,6 +259,9 @@ def test_scenario_cli_validate_and_compare(tmp_path, hand_copy):
     )
     ok = run("scenario", "validate", option)
     assert ok.returncode == 0 and "382 families a year" in ok.stdout
+    assert "Cost per family: £863 a year" in ok.stdout
+    assert "£404,500 a year in all, £1,059 per family" in ok.stdout
+    assert "Neither includes on-costs" in ok.stdout
     compared = run("scenario", "compare", option, "--format", "json")
     assert compared.returncode == 0
     document = json.loads(compared.stdout)
@@ -272,6 +294,7 @@ def test_report_html_is_self_contained_and_escaped(hand_store):
     assert "<img" not in page and "&lt;img" in page
     assert "http" not in page.replace("http-equiv", "")  # nothing fetched from anywhere
     assert "opened" in page  # retiring bim opens a gap
+    assert "Neither includes on-costs" in page
     book = report_xlsx(
         result["summary"], result["comparison"], result["need_before"], result["need_after"]
     )
@@ -281,3 +304,32 @@ def test_report_html_is_self_contained_and_escaped(hand_store):
 
     sheets = openpyxl.load_workbook(io.BytesIO(book)).sheetnames
     assert sheets == ["Summary", "Changes", "Need"]
+
+
+def test_report_shows_cost_per_family_on_the_reports_basis_beside_the_total(seed_store):
+    from nestmap.scenarios import evaluate, report_html, report_xlsx
+
+    (path,) = [p for p in bundled_scenarios() if p.name.startswith("option2")]
+    result = evaluate(seed_store, read_scenario(path))
+    page = report_html(
+        result["summary"],
+        result["comparison"],
+        result["gaps_before"],
+        result["gaps_after"],
+        result["need_before"],
+        result["need_after"],
+    )
+    assert "Cost per family (report&#x27;s basis)</span><b>£926</b>" in page
+    assert "Total per family</span><b>£1,024</b>" in page
+    assert "training for new clinical staff" in page
+    import io
+
+    import openpyxl
+
+    book = report_xlsx(
+        result["summary"], result["comparison"], result["need_before"], result["need_after"]
+    )
+    summary = dict(
+        openpyxl.load_workbook(io.BytesIO(book))["Summary"].iter_rows(max_col=2, values_only=True)
+    )
+    assert summary["cost_per_family"] == 926 and summary["total_cost_per_family"] == 1024

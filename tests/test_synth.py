@@ -1,7 +1,8 @@
 """The synthetic generator (nestmap.synth): deterministic, valid, streaming, realistic enough for
 every analysis to have work; and every analysis on a synthetic dataset against the reference
 implementations in benchmarks/pandas_reference.py (pandas gaps and misdirected, the issue's
-yardstick, and plain-Python versions of the rest)."""
+yardstick, and plain-Python versions of the rest, misdirected's ``onward`` and age_bands
+included)."""
 
 from __future__ import annotations
 
@@ -121,8 +122,57 @@ def test_pandas_gives_the_same_rows(name: str, small: Path, small_store):
     assert problems == {"inactive_target", "not_offered", "out_of_area", "wrong_stage"}
 
 
+def test_onward_by_a_search_from_each_target(small: Path, small_store):
+    """``onward`` on every misdirected link against a breadth-first search from its target
+    (the reference's misdirected computes it by hops over bit sets; this reads SPEC literally)."""
+    tables = reference.read_tables(small)
+    rows = analysis.misdirected(small_store)
+    assert {row["onward"] for row in rows} == {True, False}  # the dataset has both
+    onward = reference.onward_by_search(tables)
+    for row in rows:
+        assert row["onward"] is onward(row["from_service"], row["to_service"]), row
+
+
+@pytest.fixture(scope="module")
+def aged(small: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small dataset with varied age ranges (the generator gives each kind of service one
+    range, so every band would look alike): bounds drawn from 0-30 months, some blank."""
+    import random
+    import shutil
+
+    folder = tmp_path_factory.mktemp("synth-aged") / "aged"
+    shutil.copytree(small, folder)
+    draw = random.Random(11)
+    services = rows(small, "services.csv")
+    for service in services:
+        low, high = sorted(draw.randint(0, 30) for _ in range(2))
+        service["min_age_months"] = "" if draw.random() < 0.15 else str(low)
+        service["max_age_months"] = "" if draw.random() < 0.15 else str(high)
+    with open(folder / "services.csv", "w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(services[0]))
+        writer.writeheader()
+        writer.writerows(services)
+    return folder
+
+
+def test_age_bands_match_the_reference_with_varied_ages(aged: Path, tmp_path: Path):
+    store = open_store(tmp_path / "aged.lbug")
+    store.replace(read_dataset(aged))
+    tables = reference.read_tables(aged)
+    for area in (None, analysis.local_authority_codes(store)[1]):
+        mine = analysis.age_bands(store, area)
+        assert mine == reference.age_bands(tables, area), area
+    # The ranges make the bands differ: some LA x level has help in one band and not another.
+    by_cell: dict[tuple[str, str], set[bool]] = {}
+    for row in analysis.age_bands(store):
+        by_cell.setdefault((row["area_code"], row["level"]), set()).add(row["gap"])
+    assert any(gaps == {True, False} for gaps in by_cell.values())
+    store.close()
+
+
 @pytest.mark.parametrize(
-    "name", ["boundary_links", "threshold_cliffs", "pathways", "concentration", "need"]
+    "name",
+    ["boundary_links", "threshold_cliffs", "pathways", "concentration", "need", "age_bands"],
 )
 def test_every_other_analysis_matches_its_reference(name: str, small: Path, small_store):
     tables = reference.read_tables(small)
@@ -156,7 +206,7 @@ class RowsOnly(GraphStore):
         return self.inner.version()
 
 
-@pytest.mark.parametrize("name", ["misdirected", "boundary_links", "pathways"])
+@pytest.mark.parametrize("name", ["misdirected", "boundary_links", "pathways", "age_bands"])
 def test_engines_without_arrow_get_the_same_rows(name: str, small_store):
     plain = RowsOnly(small_store)
     for area in (None, analysis.local_authority_codes(small_store)[0]):

@@ -2,6 +2,7 @@
 
 from nestmap.analysis._shape import local_authority_codes
 from nestmap.analysis.core import (
+    age_bands,
     boundaries,
     boundary_links,
     concentration,
@@ -16,6 +17,7 @@ from nestmap.analysis.extra import assessment, groups_left_out, services, thrive
 from nestmap.analysis.info import info
 
 __all__ = [
+    "age_bands",
     "assessment",
     "boundaries",
     "boundary_links",

@@ -1,4 +1,4 @@
-"""The six analyses of SPEC.md section 3: run the named query, shape rows to the contract.
+"""The analyses of SPEC.md section 3: run the named query, shape rows to the contract.
 
 At national scale (a million referral links) two things dominate once the queries are planned
 well: sorting and building hundreds of thousands of rows in Python. So large results come from
@@ -25,7 +25,14 @@ from nestmap.analysis._shape import (
 from nestmap.errors import UsageError
 from nestmap.graph import GraphStore
 from nestmap.loaders.read import gc_paused
-from nestmap.vocabulary import DEFAULT_SHARES, LEVELS, NEED_LEVELS, STAGES
+from nestmap.vocabulary import (
+    AGE_BANDS,
+    DEFAULT_SHARES,
+    LEVELS,
+    MAX_AGE_MONTHS,
+    NEED_LEVELS,
+    STAGES,
+)
 
 MISDIRECTED_PROBLEMS = ("inactive_target", "not_offered", "out_of_area", "wrong_stage")
 INTERFACE_KINDS = (
@@ -130,10 +137,46 @@ def gaps(store: GraphStore, area: str | None = None) -> list[Row]:
     return rows
 
 
+# -- age bands -----------------------------------------------------------------------------
+def age_bands(store: GraphStore, area: str | None = None) -> list[Row]:
+    """Specialised postnatal help by the child's age: every LA x level x band (0-5, 6-11, 12-17,
+    18-23 months), ``gap`` when no active service serving it postnatally has a specialised
+    offer at that level for any age in the band. The stage-level matrix (gaps) counts a
+    service for 0-1 month as covering the whole postnatal stage; this shows cliffs such as
+    support that stops at the first birthday."""
+    las = _local_authorities(store, area)
+    code = area if area is not None else ""
+    found: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    for row in store.run("age_bands", {"area": code}):
+        # A blank bound is open: 0 below, 216 above; ranges and bands are inclusive.
+        low = row["min_age_months"] if row["min_age_months"] is not None else 0
+        high = row["max_age_months"] if row["max_age_months"] is not None else MAX_AGE_MONTHS
+        for band, start, end in AGE_BANDS:
+            if low <= end and high >= start:
+                found[(row["area_code"], row["level"], band)].append(row["service_id"])
+    rows = []
+    for la in las:
+        for level in LEVELS:
+            for band, _, _ in AGE_BANDS:
+                services = sorted(set(found.get((la["code"], level, band), ())))
+                rows.append(
+                    {
+                        "area_code": la["code"],
+                        "level": level,
+                        "band": band,
+                        "specialised_services": services,
+                        "gap": not services,
+                    }
+                )
+    return rows
+
+
 # -- misdirected ---------------------------------------------------------------------------
 @gc_paused()
 def misdirected(store: GraphStore, area: str | None = None) -> list[Row]:
-    """Referral links whose target does not offer what is asked, or cannot take the family."""
+    """Referral links whose target does not offer what is asked, or cannot take the family;
+    ``onward`` says whether the family can still reach specialised help from where they were
+    sent ("no wrong door")."""
     found = _columns(
         store,
         "misdirected",
@@ -141,6 +184,7 @@ def misdirected(store: GraphStore, area: str | None = None) -> list[Row]:
         (("count", True), ("from_service", False), ("to_service", False), ("reason", False)),
         MISDIRECTED_PROBLEMS,
     )
+    onward = _onward(store, found["from_service"], found["to_service"])
     return [
         {
             "from_service": source,
@@ -148,16 +192,98 @@ def misdirected(store: GraphStore, area: str | None = None) -> list[Row]:
             "reason": reason,
             "count": count,
             "problems": problems,
+            "onward": further,
         }
-        for source, target, reason, count, problems in zip(
+        for source, target, reason, count, problems, further in zip(
             found["from_service"],
             found["to_service"],
             found["reason"],
             found["count"],
             found["names"],
+            onward,
             strict=True,
         )
     ]
+
+
+def _onward(store: GraphStore, sources: list[str], targets: list[str]) -> list[bool]:
+    """Per link (source, target): is the target active, with a chain of 0-6 referral links
+    through active services from it to a destination of one of the LAs the source covers?
+
+    Computed for every service at once as a bit set over the LAs that have a destination:
+    ``reach[s]`` = the LAs s is a destination of, or-ed with ``reach`` of the services s refers
+    to, six times over (one more link each time). That is 6 x (links x LAs / 64) word
+    operations, whatever the number of misdirected links; a search per (LA, target) pair
+    explores the same neighbourhoods again for every target. An inactive target refers no one
+    in the facts and is no destination, so it never reaches anything."""
+    if not sources:
+        return []
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    facts = _facts_table(store, "onward", {})
+    kind = facts.column("kind")
+    ends, links, covers = (
+        facts.filter(pc.equal(kind, k)) for k in ("destination", "link", "covers")
+    )
+    ids = _sorted_unique(
+        pa,
+        pc,
+        links.column("key"),
+        *(pc.list_flatten(t.column("services")) for t in (ends, links)),
+    )
+    las = _sorted_unique(pa, pc, ends.column("key"))  # only LAs with a destination can be reached
+    if len(ids) == 0 or len(las) == 0:
+        return [False] * len(sources)
+
+    def pairs(table: Any, key_set: Any) -> tuple[Any, Any]:
+        members = table.column("services")
+        keys = pc.take(table.column("key"), pc.list_parent_indices(members))
+        return _index(pc, keys, key_set), _index(pc, pc.list_flatten(members), ids)
+
+    reach = _reach(len(ids), len(las), *pairs(links, ids), *pairs(ends, las))
+    # Each link's source LAs as (link, LA) pairs; the target as an index into ids (-1: absent,
+    # i.e. inactive, or active with no links and no specialised offer: it reaches nothing).
+    target = _index(pc, pa.array(targets, pa.string()), ids)
+    at = pc.index_in(pa.array(sources, pa.string()), value_set=covers.column("key"))
+    source_las = pc.take(covers.column("services"), at).combine_chunks()
+    link = np.asarray(pc.list_parent_indices(source_las), dtype=np.int64)
+    la = _index(pc, pc.list_flatten(source_las), las)
+    keep = (la >= 0) & (target[link] >= 0)
+    link, la = link[keep], la[keep]
+    words = reach[target[link], la >> 6]
+    hit = (words >> (la & 63).astype(np.uint64)) & np.uint64(1)
+    onward = np.zeros(len(sources), dtype=bool)
+    onward[link[hit.astype(bool)]] = True
+    return onward.tolist()
+
+
+def _reach(n: int, n_las: int, sources: Any, targets: Any, end_las: Any, end_services: Any) -> Any:
+    """Per service, the bit set (uint64 words) of the LAs one of whose destinations it reaches
+    by a chain of 0 to MAX_HOPS links (``sources[i]`` refers to ``targets[i]``)."""
+    import numpy as np
+
+    width = (n_las + 63) // 64
+    own = np.zeros((n, width), dtype=np.uint64)
+    bits = np.left_shift(np.uint64(1), (end_las & 63).astype(np.uint64))
+    np.bitwise_or.at(own, (end_services, end_las >> 6), bits)
+    # Links as a CSR adjacency (a pair linked for several reasons counts once).
+    keys = _unique(sources * n + targets)
+    if len(keys) == 0:
+        return own
+    following, referring = keys % n, keys // n
+    has_links = np.unique(referring)  # sorted, as the links are
+    first = np.searchsorted(referring, has_links)
+    reach = own
+    for _ in range(MAX_HOPS):
+        onward = np.bitwise_or.reduceat(reach[following], first, axis=0)
+        further = own.copy()
+        further[has_links] |= onward
+        if np.array_equal(further, reach):
+            break  # nothing new within one more link: nothing new within six
+        reach = further
+    return reach
 
 
 # -- boundaries ----------------------------------------------------------------------------
@@ -288,9 +414,11 @@ def _sorted_unique(pa: Any, pc: Any, *columns: Any) -> Any:
 
 
 def _index(pc: Any, values: Any, of: Any) -> Any:
+    """Each value's position in ``of``; -1 where it is not there."""
     import numpy as np
 
-    return np.asarray(pc.index_in(values, value_set=of), dtype=np.int64)
+    found = pc.fill_null(pc.index_in(values, value_set=of), -1)
+    return np.asarray(found, dtype=np.int64)
 
 
 def _facts_table(store: GraphStore, name: str, params: dict[str, Any]) -> Any:
@@ -442,7 +570,11 @@ def need(
     area: str | None = None,
     shares: dict[str, Decimal] | None = None,
 ) -> list[Row]:
-    """Demand (under-2 population x share) against specialised capacity, per LA x level."""
+    """Demand (under-2 population x share) against specialised capacity, per LA x level.
+
+    A service's capacity is counted once: split evenly across the need levels at which it has a
+    specialised offer, then shared by population across the LAs it covers (SPEC.md section 3).
+    """
     shares = shares or parse_shares()
     las = _local_authorities(store, area)
     params = {"area": area if area is not None else "", "levels": list(NEED_LEVELS)}
@@ -470,13 +602,15 @@ def need(
 
 
 def _capacity(shares: Iterable[Sequence[Any]], population: int) -> Fraction:
-    """This LA's part of each service's capacity: capacity x population / served population
-    (summed per served population first: region-wide services share one denominator)."""
-    by_served: dict[int, int] = defaultdict(int)
-    for capacity, served in shares:
+    """This LA's part of each service's capacity: capacity / k x population / served population,
+    k being the number of need levels the service works at (its families are counted once).
+    Summed per denominator first: region-wide services share one."""
+    by_denominator: dict[int, int] = defaultdict(int)
+    for capacity, served, levels in shares:
         if served:
-            by_served[int(served)] += int(capacity)
+            by_denominator[int(served) * int(levels)] += int(capacity)
     return sum(
-        (Fraction(total * int(population), served) for served, total in by_served.items()),
+        (Fraction(total * int(population), denominator)
+         for denominator, total in by_denominator.items()),
         Fraction(0),
-    )
+    )  # fmt: skip

@@ -123,6 +123,76 @@ def coverage_heatmap(
     return fig
 
 
+def age_band_heatmap(
+    rows: list[Row],
+    area_names: dict[str, str],
+    names: dict[str, str],
+    levels: list[str],
+    present: bool = False,
+) -> go.Figure:
+    """One level x age band panel per LA (age_bands rows): red where nothing specialised helps
+    a child of that age, green with the number of services where something does."""
+    areas: dict[str, list[Row]] = {}
+    for row in rows:
+        areas.setdefault(row["area_code"], []).append(row)
+    codes = list(areas)[:MAX_COVERAGE_PANELS]
+    per_row = min(4, max(1, len(codes)))
+    grid_rows = math.ceil(len(codes) / per_row) or 1
+    fig = make_subplots(
+        rows=grid_rows,
+        cols=per_row,
+        subplot_titles=[esc(area_names.get(code, code)) for code in codes],
+        shared_yaxes=True,
+        horizontal_spacing=0.03,
+        vertical_spacing=0.12 if grid_rows > 1 else 0.0,
+    )
+    for index, code in enumerate(codes):
+        bands = list(dict.fromkeys(r["band"] for r in areas[code]))
+        by_cell = {(r["level"], r["band"]): r for r in areas[code]}
+        z, text, hover = [], [], []
+        for level in levels:
+            cells = [by_cell[(level, band)] for band in bands]
+            z.append([GAP if c["gap"] else SPECIALISED for c in cells])
+            text.append(["gap" if c["gap"] else str(len(c["specialised_services"])) for c in cells])
+            hover.append(
+                [
+                    f"<b>{esc(area_names.get(code, code))}</b><br>{level} · {c['band']} months<br>"
+                    + html_list(
+                        [name_of(s, names) for s in c["specialised_services"]],
+                        empty="no specialised service",
+                    )
+                    for c in cells
+                ]
+            )
+        fig.add_trace(
+            go.Heatmap(
+                z=z,
+                x=[f"{band} m" for band in bands],
+                y=levels,
+                text=text,
+                customdata=hover,
+                texttemplate="%{text}",
+                textfont={"size": 18 if present else 13},
+                hovertemplate="%{customdata}<extra></extra>",
+                colorscale=_discrete_scale(_CELL_COLOURS),
+                zmin=-0.5,
+                zmax=3.5,
+                showscale=False,
+                xgap=2,
+                ygap=2,
+            ),
+            row=index // per_row + 1,
+            col=index % per_row + 1,
+        )
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(
+        height=max(260, 70 * len(levels) + 90) * grid_rows,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        font={"size": 16 if present else 12},
+    )
+    return fig
+
+
 def boundary_map(
     boundaries: dict[str, Boundary],
     values: dict[str, float | None],

@@ -57,6 +57,10 @@ def gaps(area: str | None = None) -> list[Row]:
     return _run("gaps", dataset_key(), area, None)
 
 
+def age_bands(area: str | None = None) -> list[Row]:
+    return _run("age_bands", dataset_key(), area, None)
+
+
 def misdirected(area: str | None = None) -> list[Row]:
     return _run("misdirected", dataset_key(), area, None)
 

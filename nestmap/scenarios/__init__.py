@@ -7,7 +7,13 @@ from pathlib import Path
 
 from nestmap.scenarios.apply import apply_scenario, evaluate, scenario_dataset
 from nestmap.scenarios.compare import change_rows, compare
-from nestmap.scenarios.model import Scenario, check_scenario, parse_document, read_scenario
+from nestmap.scenarios.model import (
+    Scenario,
+    check_scenario,
+    cost_lines,
+    parse_document,
+    read_scenario,
+)
 from nestmap.scenarios.report import report_html, report_xlsx
 
 __all__ = [
@@ -17,6 +23,7 @@ __all__ = [
     "change_rows",
     "check_scenario",
     "compare",
+    "cost_lines",
     "evaluate",
     "parse_document",
     "read_scenario",

@@ -10,7 +10,9 @@ from typing import Any
 from nestmap import analysis
 from nestmap.analysis._shape import round_half_away
 from nestmap.graph import GraphStore
-from nestmap.vocabulary import LEVEL_RANK, NEED_LEVELS, STAGE_ORDER
+from nestmap.vocabulary import AGE_BANDS, LEVEL_RANK, NEED_LEVELS, STAGE_ORDER
+
+BAND_ORDER = {band: i for i, (band, _, _) in enumerate(AGE_BANDS)}
 
 Row = dict[str, Any]
 Key = tuple
@@ -44,8 +46,12 @@ def _diff(
 
 
 def _sort_key(item: Key) -> tuple:
-    """Keys sort in the analyses' own order: levels by rank, stages antenatal first."""
-    return tuple((LEVEL_RANK.get(part, 0), STAGE_ORDER.get(part, 0), str(part)) for part in item)
+    """Keys sort in the analyses' own order: levels by rank, stages antenatal first, age bands
+    youngest first."""
+    return tuple(
+        (LEVEL_RANK.get(part, 0), STAGE_ORDER.get(part, 0), BAND_ORDER.get(part, 0), str(part))
+        for part in item
+    )
 
 
 def _gap_change(was: dict, now: dict) -> str:
@@ -53,6 +59,15 @@ def _gap_change(was: dict, now: dict) -> str:
         return "closed"
     if now["gap"] and not was["gap"]:
         return "opened"
+    return "changed"
+
+
+def _misdirected_change(was: dict, now: dict) -> str:
+    """A link still misdirected: did the family gain or lose a route on to specialised help?"""
+    if now["onward"] and not was["onward"]:
+        return "onward_route_found"
+    if was["onward"] and not now["onward"]:
+        return "onward_route_lost"
     return "changed"
 
 
@@ -78,12 +93,25 @@ def compare(
         lambda r: {"gap": r["gap"], "specialised_services": r["specialised_services"]},
         _gap_change,
     )
-    changes += _diff(
-        "misdirected",
+    misdirected_before, misdirected_after = (
         analysis.misdirected(before),
         analysis.misdirected(after),
+    )
+    changes += _diff(
+        "misdirected",
+        misdirected_before,
+        misdirected_after,
         link,
-        lambda r: {"count": r["count"], "problems": r["problems"]},
+        lambda r: {"count": r["count"], "problems": r["problems"], "onward": r["onward"]},
+        _misdirected_change,
+    )
+    changes += _diff(
+        "age_bands",
+        analysis.age_bands(before),
+        analysis.age_bands(after),
+        lambda r: (r["area_code"], r["level"], r["band"]),
+        lambda r: {"gap": r["gap"], "specialised_services": r["specialised_services"]},
+        _gap_change,
     )
     old_bounds, new_bounds = analysis.boundaries(before), analysis.boundaries(after)
     changes += _diff(
@@ -126,7 +154,18 @@ def compare(
         lambda r: (r["area_code"], r["level"]),
         lambda r: {"demand": r["demand"], "capacity": r["capacity"], "shortfall": r["shortfall"]},
     )
-    return {"summary": _summary(changes, need_before, need_after), "changes": changes}
+    summary = _summary(changes, need_before, need_after)
+    summary["dead_end_referrals"] = {
+        "before": _dead_ends(misdirected_before),
+        "after": _dead_ends(misdirected_after),
+    }
+    return {"summary": summary, "changes": changes}
+
+
+def _dead_ends(rows: list[Row]) -> dict[str, int]:
+    """Misdirected links with no onward route, and their referral volume (blank counts as 0)."""
+    ends = [row for row in rows if not row["onward"]]
+    return {"links": len(ends), "count": sum(row["count"] or 0 for row in ends)}
 
 
 def _summary(changes: list[Row], need_before: list[Row], need_after: list[Row]) -> dict[str, Any]:
@@ -143,6 +182,8 @@ def _summary(changes: list[Row], need_before: list[Row], need_after: list[Row]) 
         "changes": {f"{name} {change}": count for (name, change), count in sorted(counts.items())},
         "gap_cells_closed": counts[("gaps", "closed")],
         "gap_cells_opened": counts[("gaps", "opened")],
+        "age_band_cells_closed": counts[("age_bands", "closed")],
+        "age_band_cells_opened": counts[("age_bands", "opened")],
         "dead_ends_resolved": counts[("pathways", "dead_end_resolved")],
         "dead_ends_appeared": counts[("pathways", "dead_end_appeared")],
         "shortfall_by_level": shortfall,

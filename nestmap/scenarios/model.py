@@ -62,15 +62,27 @@ class Scenario:
     file: str = "scenario"
 
     @property
+    def services_cost(self) -> float:
+        """The added services' annual cost (the report's team salary cost)."""
+        return sum(float(s.get("annual_cost") or 0) for s in self.add_services)
+
+    @property
+    def other_costs(self) -> float:
+        return sum(float(c["amount"]) for c in self.costs)
+
+    @property
     def total_cost(self) -> float:
-        services = sum(float(s.get("annual_cost") or 0) for s in self.add_services)
-        return services + sum(float(c["amount"]) for c in self.costs)
+        return self.services_cost + self.other_costs
 
     @property
     def families_a_year(self) -> int:
         return sum(int(s.get("capacity_per_year") or 0) for s in self.add_services)
 
     def summary(self) -> dict[str, Any]:
+        """The option's figures. ``cost_per_family`` is on the report's basis: the added
+        services' annual cost / families a year, in whole pounds (table 2: "This equates to
+        £926 + on-costs per family"); ``total_cost_per_family`` adds the other cost items (a
+        Head of Service) beside it. Neither includes what ``not_included`` names."""
         families = self.families_a_year
         return {
             "name": self.name,
@@ -78,10 +90,54 @@ class Scenario:
             "source": self.source,
             "services_added": [s["id"] for s in self.add_services],
             "services_retired": list(self.retire_services),
+            "services_cost": round(self.services_cost, 2),
+            "other_costs": [{"item": c["item"], "amount": c["amount"]} for c in self.costs],
             "total_cost": round(self.total_cost, 2),
             "families_a_year": families,
-            "cost_per_family": round(self.total_cost / families, 2) if families else None,
+            "cost_per_family": _per_family(self.services_cost, families),
+            "total_cost_per_family": _per_family(self.total_cost, families),
+            "not_included": NOT_INCLUDED,
         }
+
+
+NOT_INCLUDED = (
+    'on-costs and overheads (the report\'s costs are salaries "plus on-costs"), and training '
+    "for new clinical staff (the report estimates about £1,000 per head in their first year)"
+)
+
+
+def _per_family(cost: float, families: int) -> int | None:
+    """Pounds per family a year, rounded half away from zero to whole pounds."""
+    if not families:
+        return None
+    from decimal import ROUND_HALF_UP, Decimal
+
+    exact = Decimal(repr(cost)) / families
+    return int(exact.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def cost_lines(summary: dict[str, Any]) -> list[str]:
+    """The option's cost in words, the same on every screen and report: the cost per family on
+    the report's basis, the total with other costs beside it, and what neither includes."""
+    families = summary.get("families_a_year") or 0
+    not_included = f"Neither includes {summary.get('not_included') or NOT_INCLUDED}."
+    if not families:
+        total = summary.get("total_cost") or 0
+        return [f"No families a year added; total cost £{total:,.0f} a year.", not_included]
+    lines = [
+        f"Cost per family: £{summary['cost_per_family']:,} a year — the added services' annual "
+        f"cost £{summary['services_cost']:,.0f} ÷ {families:,} families a year (the report's "
+        "basis: team salaries ÷ families)."
+    ]
+    others = summary.get("other_costs") or []
+    if others:
+        items = "; ".join(f"{c['item']} £{c['amount']:,.0f}" for c in others)
+        lines.append(
+            f"With the other costs ({items}): £{summary['total_cost']:,.0f} a year in all, "
+            f"£{summary['total_cost_per_family']:,} per family."
+        )
+    lines.append(not_included)
+    return lines
 
 
 def read_scenario(path: str | Path) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from nestmap.scenarios.compare import change_rows
+from nestmap.scenarios.model import cost_lines
 from nestmap.vocabulary import LEVELS, STAGES
 
 _CSS = """
@@ -71,11 +72,13 @@ def report_html(
         f"<p>{_e(scenario.get('description'))}</p>",
         "<div class='figures'>",
         _figure("Families a year", f"{scenario.get('families_a_year', 0):,}"),
+        _figure("Cost per family (report's basis)", _money(scenario.get("cost_per_family"))),
         _figure("Total annual cost", _money(scenario.get("total_cost"))),
-        _figure("Cost per family", _money(scenario.get("cost_per_family"))),
+        _figure("Total per family", _money(scenario.get("total_cost_per_family"))),
         _figure("Gap cells closed", comparison["summary"]["gap_cells_closed"]),
         _figure("Gap cells opened", comparison["summary"]["gap_cells_opened"]),
         "</div>",
+        "<p class='muted'>" + "<br>".join(_e(line) for line in cost_lines(scenario)) + "</p>",
         "<h2>Coverage: specialised support by level and stage</h2>",
         "<p class='muted'>Red: no specialised service (a gap). Green: a gap this scenario closes."
         "</p>",
@@ -156,10 +159,17 @@ def report_xlsx(
         "description",
         "source",
         "families_a_year",
-        "total_cost",
+        "services_cost",
         "cost_per_family",
+        "total_cost",
+        "total_cost_per_family",
+        "not_included",
     ):
         sheet.append([key, summary.get(key)])
+    for cost in summary.get("other_costs") or []:
+        sheet.append([f"other cost: {cost['item']}", cost["amount"]])
+    for line in cost_lines(summary):
+        sheet.append(["cost in words", line])
     for key in ("gap_cells_closed", "gap_cells_opened", "dead_ends_resolved", "dead_ends_appeared"):
         sheet.append([key, comparison["summary"][key]])
     for level, values in comparison["summary"]["shortfall_by_level"].items():

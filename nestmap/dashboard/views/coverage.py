@@ -64,6 +64,27 @@ with st.expander("Every cell with its services", expanded=False):
     ]
     tables.show(tables.frame(detail), "coverage_cells")
 
+st.subheader("By the child's age")
+if not chosen.present:
+    st.caption(
+        "Specialised help after birth by the child's age in months (0-5, 6-11, 12-17, 18-23): a "
+        "service counts for an age band when its age range overlaps it (no age limit recorded: "
+        "any age). The matrix above counts a service for babies up to one month as covering "
+        "the whole postnatal stage; this shows where help stops at six months, one year or "
+        "eighteen months. Red: no specialised service for children of that age."
+    )
+if chosen.stage == "antenatal":
+    st.info("Age bands are after birth: choose the postnatal stage (or none) to see them.")
+else:
+    by_age = [r for r in state.age_bands(chosen.la) if r["level"] in levels]
+    if by_age:
+        st.plotly_chart(
+            figures.age_band_heatmap(by_age, state.area_names(), names, levels, chosen.present),
+            width="stretch",
+            config={"displaylogo": False},
+        )
+    tables.show(tables.frame(by_age), "age_bands")
+
 st.subheader("Dads and partners")
 if not chosen.present:
     st.caption(

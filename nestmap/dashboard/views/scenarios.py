@@ -16,6 +16,7 @@ from nestmap.errors import InputError, NestmapError
 from nestmap.scenarios import (
     bundled_scenarios,
     change_rows,
+    cost_lines,
     evaluate,
     parse_document,
     read_scenario,
@@ -160,13 +161,23 @@ def _money(amount: Any) -> str:
     return "—" if amount is None else f"£{amount:,.0f}"
 
 
-figures_row = st.columns(5)
+figures_row = st.columns(6)
 families = summary.get("families_a_year")
 figures_row[0].metric("Families a year", "—" if families is None else f"{families:,}")
-figures_row[1].metric("Total cost a year", _money(summary.get("total_cost")))
-figures_row[2].metric("Cost per family", _money(summary.get("cost_per_family")))
-figures_row[3].metric("Gap cells closed", f"{counts['gap_cells_closed']:,}")
-figures_row[4].metric("Gap cells opened", f"{counts['gap_cells_opened']:,}")
+figures_row[1].metric(
+    "Cost per family",
+    _money(summary.get("cost_per_family")),
+    help="The report's basis: the added services' annual cost ÷ families a year, before on-costs.",
+)
+figures_row[2].metric("Total cost a year", _money(summary.get("total_cost")))
+figures_row[3].metric(
+    "Total per family",
+    _money(summary.get("total_cost_per_family")),
+    help="With the scenario's other costs (e.g. a Head of Service), before on-costs.",
+)
+figures_row[4].metric("Gap cells closed", f"{counts['gap_cells_closed']:,}")
+figures_row[5].metric("Gap cells opened", f"{counts['gap_cells_opened']:,}")
+st.caption("  \n".join(md(line) for line in cost_lines(summary)))
 shortfall = counts.get("shortfall_by_level") or {}
 if shortfall:
     moved = st.columns(len(shortfall))
