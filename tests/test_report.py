@@ -279,11 +279,14 @@ def _option_figures(want, store, area, i, document) -> None:
     families = sum(int(s.get("capacity_per_year") or 0) for s in added)
     services_cost = sum(Decimal(str(s.get("annual_cost") or 0)) for s in added)
     other = sum(Decimal(str(c["amount"])) for c in document.get("costs") or [])
-    summary = result["summary"]
     want[f"option.{i}.families"] = families
     want[f"option.{i}.services_cost"] = services_cost
     want[f"option.{i}.total_cost"] = services_cost + other
-    want[f"option.{i}.cost_per_family"] = Decimal(str(summary["cost_per_family"]))
+    # The report's basis: the added services' cost per family; the total beside it.
+    want[f"option.{i}.cost_per_family"] = Fraction(services_cost) / families
+    want[f"option.{i}.total_cost_per_family"] = Fraction(services_cost + other) / families
+    for n, item in enumerate(document.get("costs") or []):
+        want[f"option.{i}.cost.{n}"] = Decimal(str(item["amount"]))
     want[f"option.{i}.gaps_closed"] = sum(before[c] and not after[c] for c in cells)
     want[f"option.{i}.gaps_opened"] = sum(after[c] and not before[c] for c in cells)
     for level in NEED_LEVELS:
@@ -368,8 +371,14 @@ def test_seed_report_figures_are_the_analyses(seed_store):
         "option.1.families",
         "option.3.gaps_closed",
         "provenance.links_blank_count",
+        "misdirected.onward_volume",
+        "misdirected.dead_end_volume",
+        "age_bands.gap_cells",
+        "option.1.cost_per_family",
+        "option.1.total_cost_per_family",
+        "option.1.cost.0",
     ):
-        assert key in found, key  # fmt: skip
+        assert key in found, key
     summary_has_only_marked_numbers(page)
     # The report's findings, in the seed region's numbers (DOMAIN.md findings 1, 3, 5, 6).
     assert found["gaps.gap_cells"] == ["18"] and found["gaps.cells"][0] == "24"

@@ -900,6 +900,8 @@ def _options(data: ReportData) -> list[Any]:
         key = f"option.{i}"
         families = summary.get("families_a_year") or 0
         per_family = summary.get("cost_per_family")
+        per_family_total = summary.get("total_cost_per_family")
+        others = summary.get("other_costs") or []
         cards = [
             ("Families a year", fig(f"{key}.families", count(families))),
             ("Added services' cost", fig(f"{key}.services_cost", money(option.services_cost))),
@@ -907,6 +909,12 @@ def _options(data: ReportData) -> list[Any]:
             (
                 "Cost per family",
                 fig(f"{key}.cost_per_family", money(per_family)) if per_family is not None else "-",
+            ),
+            (
+                "Total cost per family",
+                fig(f"{key}.total_cost_per_family", money(per_family_total))
+                if per_family_total is not None
+                else "-",
             ),
             ("Gap cells closed", fig(f"{key}.gaps_closed", count(option.gaps_closed))),
             ("Gap cells opened", fig(f"{key}.gaps_opened", count(option.gaps_opened))),
@@ -919,6 +927,11 @@ def _options(data: ReportData) -> list[Any]:
             ]
             for level, (before, after) in option.shortfall.items()
         ]
+        costs = [
+            [(str(item.get("item") or "-"), "free"),
+             fig(f"{key}.cost.{n}", money(item.get("amount")))]
+            for n, item in enumerate(others)
+        ]  # fmt: skip
         parts += [
             el("h3", None, f"{i}. ", el("span", {"class": "name"}, summary.get("name") or "-")),
             para(summary.get("description") or "", css="small free"),
@@ -932,21 +945,20 @@ def _options(data: ReportData) -> list[Any]:
                 ],
             ),
             table(["level", "shortfall before", "shortfall after"], rows, numeric=(1, 2)),
+            table(["other cost items", "a year"], costs, numeric=(1,)) if costs else None,
+            para(
+                "Cost per family: the added services' annual cost divided by their families a "
+                "year (the report's basis); the total cost per family adds the option's other "
+                "cost items.",
+                [" Neither includes ", el("span", {"class": "free"}, summary["not_included"]), "."]
+                if summary.get("not_included")
+                else None,
+                css="note",
+            )
+            if per_family is not None
+            else None,
         ]
-        if per_family is not None and families:
-            parts.append(para(_cost_basis(option.services_cost, summary, families), css="note"))
     return parts
-
-
-def _cost_basis(services_cost: Decimal, summary: dict[str, Any], families: int) -> str:
-    """Say which cost the cost per family divides (the scenario summary decides)."""
-    per_family = Decimal(str(summary["cost_per_family"]))
-    if abs(per_family - services_cost / families) < Decimal("0.01"):
-        return (
-            "Cost per family: the added services' annual cost divided by their families a "
-            "year (the report's basis); the total adds the option's other cost items."
-        )
-    return "Cost per family: the total annual cost divided by the families a year."
 
 
 def _covers(codes: Sequence[str], la_names: Mapping[str, str], area: str | None) -> str:
