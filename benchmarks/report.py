@@ -60,7 +60,10 @@ def contents(pdf: Path) -> list[str]:
         check=False,
     )
     lines = done.stdout.split("Contents", 1)[-1].splitlines()
-    return [re.sub(r"\s{2,}", " … ", line.strip()) for line in lines if re.search(r"\d$", line)]
+    entries = [line.strip() for line in lines if re.search(r"\d$", line)]
+    return [
+        re.sub(r"\s{2,}", " … ", line) for line in entries if not re.fullmatch(r"\d+ / \d+", line)
+    ]
 
 
 def national_dataset(root: Path, scale: float, seed: int) -> Path:

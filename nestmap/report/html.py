@@ -515,7 +515,7 @@ def _age_bands(data: ReportData, limit: int | None) -> list[Any]:
         for band in bands:
             cell = cells.get(band)
             if cell is None or cell["gap"]:
-                line.append(("gap", "gap"))
+                line.append(("gap", "num gap"))
             else:
                 line.append(
                     (
@@ -523,7 +523,7 @@ def _age_bands(data: ReportData, limit: int | None) -> list[Any]:
                             f"age_bands.{code}.{level}.{band}",
                             count(len(cell["specialised_services"])),
                         ),
-                        "ok",
+                        "num ok",
                     )
                 )
         table_rows.append(line)
@@ -546,15 +546,19 @@ def _age_bands(data: ReportData, limit: int | None) -> list[Any]:
 def _referrals(data: ReportData, limit: int | None) -> list[Any]:
     names = data.names
     total = relationship_total(data)
-    wrong = {(r["from_service"], r["to_service"]) for r in misdirected_relationship(data)}
+    wrong = {
+        (r["from_service"], r["to_service"]): r.get("onward")
+        for r in misdirected_relationship(data)
+    }
     parts: list[Any] = [el("h3", None, "Flows of parent-infant relationship referrals")]
     if data.flows:
         parts += [
             svg.flows(data.flows, wrong, names),
             para(
-                f"The {len(data.flows):,} largest links by referrals a year (blank counts as 0); "
-                "red: misdirected (the destination offers no specialised support, or another "
-                "problem below). Line width: referrals a year.",
+                f"The {len(data.flows):,} largest links by referrals a year (blank counts as 0). "
+                "Red: misdirected to a dead end; orange: misdirected, but the destination can "
+                "pass the family on to specialised help (an onward route); grey: not "
+                "misdirected. Line width: referrals a year.",
                 css="note",
             ),
         ]

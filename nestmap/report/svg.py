@@ -13,6 +13,7 @@ from nestmap.vocabulary import LEVELS, STAGES
 GAP = "#d7301f"
 COVERED = "#1a9850"
 MISDIRECTED = "#d7301f"
+ONWARD = "#f39c12"
 ROUTED = "#7a8896"
 INK = "#1d2733"
 MUTED = "#5a6775"
@@ -204,16 +205,18 @@ def need_bars(totals: Mapping[str, Mapping[str, Decimal] | None]) -> Markup:
 # -- referral flows ------------------------------------------------------------------------
 def flows(
     links: Sequence[Mapping[str, Any]],
-    misdirected: set[tuple[str, str]],
+    misdirected: Mapping[tuple[str, str], bool | None],
     names: Mapping[str, str],
 ) -> Markup:
     """The largest parent-infant relationship referral links, from referrer (left) to
-    destination (right); line width by volume, misdirected links in red."""
+    destination (right); line width by volume. ``misdirected`` maps a misdirected link to
+    whether it has an onward route (None: not known): red for a dead end, orange with an
+    onward route, grey when the link is not misdirected."""
     sources = list(dict.fromkeys(link["from_service"] for link in links))
     targets = list(
         dict.fromkeys(link["to_service"] for link in sorted(links, key=lambda link: -link["count"]))
     )
-    row_h, width, left_x, right_x = 22, 760, 230, 530
+    row_h, width, left_x, right_x = 22, 780, 270, 500
     rows = max(len(sources), len(targets), 1)
     height = rows * row_h + 30
     most = max([link["count"] for link in links] + [1])
@@ -225,7 +228,8 @@ def flows(
     ]
     for link in sorted(links, key=lambda link: link["count"]):
         y1, y2 = y_of_source[link["from_service"]], y_of_target[link["to_service"]]
-        wrong = (link["from_service"], link["to_service"]) in misdirected
+        pair = (link["from_service"], link["to_service"])
+        colour = ROUTED if pair not in misdirected else ONWARD if misdirected[pair] else MISDIRECTED
         middle = (left_x + right_x) / 2
         parts.append(
             el(
@@ -234,7 +238,7 @@ def flows(
                     "d": f"M{left_x + 4},{y1 - 4} C{middle},{y1 - 4} {middle},{y2 - 4} "
                     f"{right_x - 4},{y2 - 4}",
                     "fill": "none",
-                    "stroke": MISDIRECTED if wrong else ROUTED,
+                    "stroke": colour,
                     "stroke-opacity": 0.75,
                     "stroke-width": f"{1 + 9 * link['count'] / most:.1f}",
                 },
@@ -248,8 +252,8 @@ def flows(
         )
     for service, y in y_of_source.items():
         parts.append(
-            _text(left_x, y, shorten(names.get(service, service), 36), 10, text_anchor="end")
+            _text(left_x, y, shorten(names.get(service, service), 44), 10, text_anchor="end")
         )
     for service, y in y_of_target.items():
-        parts.append(_text(right_x, y, shorten(names.get(service, service), 36), 10))
+        parts.append(_text(right_x, y, shorten(names.get(service, service), 44), 10))
     return _svg(width, height, "Parent-infant relationship referral flows", *parts)
