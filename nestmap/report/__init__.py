@@ -96,8 +96,9 @@ def report_pdf(
     def page(pages: Mapping[str, int] | None) -> str:
         return render(data, max_rows, pages, generated)
 
-    # Printing time grows with the tables: a minute, plus one per 5,000 rows allowed.
-    budget = timeout_s or 60.0 + (max_rows or 50_000) / 5_000 * 60.0
+    # Printing time grows with the tables (a national report's 620 pages took about a minute a
+    # pass on a busy 2-core machine): two minutes, plus one per 1,000 rows a table may hold.
+    budget = timeout_s or 120.0 + (max_rows or 30_000) / 1_000 * 60.0
     write_pdf(page, _headings(data), Path(out), budget)
 
 
@@ -105,11 +106,17 @@ def build_report(
     store: GraphStore,
     out_path: str | Path,
     area: str | None = None,
-    scenarios: Sequence[dict[str, Any]] = (),
+    scenarios: Sequence[dict[str, Any] | str | Path] = (),
     shares: dict[str, Decimal] | None = None,
     max_rows: int = DEFAULT_MAX_ROWS,
 ) -> Path:
-    """Write the report to ``out_path``: HTML or PDF by its suffix. Returns the path."""
+    """Write the report to ``out_path``: HTML or PDF by its suffix. ``scenarios``: scenario
+    documents or the paths of scenario files (YAML or JSON). Returns the path."""
+    from nestmap.scenarios import read_scenario
+
+    scenarios = [
+        read_scenario(item) if isinstance(item, str | Path) else item for item in scenarios
+    ]
     out = Path(out_path)
     suffix = out.suffix.lower()
     if suffix not in SUFFIXES:

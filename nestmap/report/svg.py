@@ -37,10 +37,15 @@ def _svg(width: float, height: float, label: str, *children: Any) -> Markup:
     )
 
 
-def _text(x: float, y: float, text: str, size: int = 11, **style: Any) -> Markup:
+def _text(x: float, y: float, text: Any, size: int = 11, **style: Any) -> Markup:
     attrs = {"x": f"{x:.1f}", "y": f"{y:.1f}", "font-size": size, "fill": style.pop("fill", INK)}
     attrs.update({key.replace("_", "-"): value for key, value in style.items()})
     return el("text", attrs, text)
+
+
+def _figure(key: str | None, text: str) -> Markup:
+    """A number drawn in a figure, marked like the text's figures (``data-figure``)."""
+    return el("tspan", {"data-figure": key}, text)
 
 
 def shorten(text: str, limit: int) -> str:
@@ -80,7 +85,8 @@ def coverage_matrix(rows: Sequence[Mapping[str, Any]], title: str) -> Markup:
                     },
                 )
             )
-            label = "gap" if gap else f"{specialised} specialised"
+            key = f"gaps.specialised.{row['area_code']}.{level}.{stage}" if row else None
+            label = "gap" if gap else [_figure(key, str(specialised)), " specialised"]
             parts.append(
                 _text(x + cell_w / 2, y + 16, label, 10, text_anchor="middle", fill="#fff")
             )
@@ -196,7 +202,13 @@ def need_bars(totals: Mapping[str, Mapping[str, Decimal] | None]) -> Markup:
                 )
             )
             parts.append(
-                _text(left + width + 4, y + k * 18 + 11, f"{what} {value:,.1f}", 10, fill=MUTED)
+                _text(
+                    left + width + 4,
+                    y + k * 18 + 11,
+                    [f"{what} ", _figure(f"need.{level}.{what}", f"{value:,.1f}")],
+                    10,
+                    fill=MUTED,
+                )
             )
     height = 12 + len(levels) * row_h
     return _svg(left + bar_w + 130, height, "Demand and capacity per level of need", *parts)
