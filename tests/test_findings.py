@@ -154,3 +154,108 @@ def test_need_shows_a_shortfall_in_every_la(seed_store):
     rows = analysis.need(seed_store)
     assert {r["area_code"] for r in rows} == LAS
     assert all(r["shortfall"] > 0 for r in rows if r["level"] == "specialist")
+
+
+# -- the figures the domain review (issue 18) changed, each with the line it rests on ----------
+
+
+def test_births_and_under_two_population_from_the_article(seed_store):
+    # Maternity & Midwifery Forum article: "around 2000 local babies each year experience a less
+    # than optimal relationship"; the report's table 1 puts 30% insecure + 20% disorganised = 50%
+    # of CTM babies there, so ~4,000 births a year (illustrative; no ONS per-LA figure was found
+    # to cite), split by Census 2021 population; under-2 population = two years of births.
+    areas = {r["code"]: r for r in seed_store.run("local_authorities")}
+    births = {code: areas[code]["births_per_year"] for code in LAS}
+    assert births == {"W06000013": 1317, "W06000016": 2151, "W06000024": 532}
+    assert sum(births.values()) == 4000
+    assert all(areas[code]["under2_population"] == 2 * births[code] for code in LAS)
+    # Demand at the report's high-adversity shares: 8% targeted ("will access targeted services
+    # for help with attachment insecurity") of 2,634 children under two in Bridgend.
+    need = {(r["area_code"], r["level"]): r for r in analysis.need(seed_store)}
+    assert need[("W06000013", "targeted")]["demand"] == 210.7  # was 263.4 (5,000 births)
+    assert need[("W06000016", "specialist")]["demand"] == 387.2  # 4,302 x 9%; was 484.0
+    assert need[("W06000024", "statutory")]["demand"] == 138.3  # 1,064 x 13%; was 172.9
+    shortfall = sum(r["shortfall"] for r in need.values())
+    assert round(shortfall, 1) == 2362.1  # was 2,962.0
+
+
+def test_specialist_health_visiting_is_not_at_the_specialist_level(seed_store):
+    # "A health visitor may offer targeted interventions specialised to the parent-infant
+    # relationship but not be working at a tier 3 specialist level" (A note about language and
+    # terminology), and "we did not discover any targeted therapeutic postnatal work specifically
+    # focused on the parent-infant relationship" (Service mapping): no specialised offer at
+    # either level. Its AiMH level 2 practitioner stays (finding 5).
+    catalogue = {s["id"]: s for s in analysis.services(seed_store)}
+    specialist_hv = catalogue["ctm_specialist_health_visiting"]
+    assert specialist_hv["specialised"] is False
+    assert "specialist" not in specialist_hv["offers"]
+    # Specialist x postnatal is still served (educational and health psychology, "specialist
+    # teams and practitioners whose work directly addresses parent-infant relationship
+    # difficulties"); their capacity is not recorded, so its need is all shortfall.
+    gaps = analysis.gaps(seed_store)
+    served = {
+        r["area_code"]: r["specialised_services"]
+        for r in gaps
+        if (r["level"], r["stage"]) == ("specialist", "postnatal")
+    }
+    assert all(
+        s == ["ctm_educational_psychology", "ctm_health_psychology"] for s in served.values()
+    )
+    assert [sum(r["gap"] for r in gaps if r["area_code"] == a) for a in sorted(LAS)] == [5, 6, 7]
+
+
+def test_misdirected_referrals_split_into_onward_routes_and_dead_ends(seed_store):
+    # Health visiting is "a highly skilled, well-placed and universal profession" and the report
+    # aligns with NEST/NYTH's "no wrong door": a referral to health visiting can go on (health
+    # visiting -> paediatrics -> health psychology), while "the local CAMHS and perinatal mental
+    # health teams do not currently provide any therapeutic parent-infant relationship support"
+    # and refer no one on in the map: dead ends.
+    rows = [
+        r for r in analysis.misdirected(seed_store) if r["reason"] == "parent_infant_relationship"
+    ]
+    onward = sum(r["count"] or 0 for r in rows if r["onward"])
+    dead_end = sum(r["count"] or 0 for r in rows if not r["onward"])
+    assert (onward, dead_end) == (89, 64)  # 89 illustrative mentions; 59 + 5 from the survey
+    assert all(r["onward"] for r in rows if r["to_service"] == HEALTH_VISITING)
+    assert not any(r["onward"] for r in rows if r["to_service"] in (PERINATAL_MH, CAMHS))
+    # The escalation link to the specialist HVs (no count) is now not_offered too: they have no
+    # specialised offer and refer no one on.
+    (to_specialist_hv,) = [r for r in rows if r["to_service"] == "ctm_specialist_health_visiting"]
+    assert to_specialist_hv["problems"] == ["not_offered"] and to_specialist_hv["onward"] is False
+
+
+def test_fathers_not_asked_is_not_unsupported(seed_store):
+    # "Notably, no young parents, fathers, or parents who had had social work input, had been
+    # asked about the parent-infant relationship" (Hearing from local parents): not asked is not
+    # unsupported, so the universal entry points' supports_fathers is blank (it was false).
+    catalogue = {s["id"]: s for s in analysis.services(seed_store)}
+    for service_id in ("ctm_midwifery", HEALTH_VISITING, "ctm_gp_practices"):
+        assert catalogue[service_id]["supports_fathers"] is None, service_id
+    assert not any(s["supports_fathers"] is False for s in catalogue.values())
+
+
+def test_camhs_criteria_exclude_under_twos_illustratively(seed_store):
+    # Rec. 25: CAMHS and perinatal mental health to check they are "not inadvertently
+    # discriminating against children under two"; rec. 30: CAMHS's role "with children aged two
+    # to eleven years". Modelled (illustrative) as CAMHS from 24 months: a midwife's referral of
+    # a newborn to CAMHS now crosses an age interface.
+    camhs = next(s for s in analysis.services(seed_store) if s["id"] == CAMHS)
+    assert camhs["min_age_months"] == 24
+    assert "illustrative: min_age_months 24" in camhs["source"]
+    links = analysis.boundaries(seed_store)["links"]
+    (midwife_to_camhs,) = [
+        r for r in links if (r["from_service"], r["to_service"]) == ("ctm_midwifery", CAMHS)
+    ]
+    assert "age_mismatch" in midwife_to_camhs["kinds"]
+
+
+def test_every_placeholder_is_marked_illustrative(seed_store):
+    # Every referral count the report does not give (the 89 mentions of health visiting, the
+    # splits of 59 and 5) and every workforce placeholder says so in its source.
+    for row in seed_store.run("export_referrals"):
+        if row["count"] is not None and row["to_service"] == HEALTH_VISITING:
+            assert row["source"].startswith("illustrative:"), row
+    catalogue = {s["id"]: s for s in analysis.services(seed_store)}
+    staffed = {r["service_id"] for r in analysis.workforce(seed_store)["services"]}
+    for service_id in staffed:
+        assert "illustrative: workforce row" in catalogue[service_id]["source"], service_id

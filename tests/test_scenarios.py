@@ -79,13 +79,13 @@ def test_option1_reduces_specialist_shortfall_by_its_families(option1, seed_stor
     after = {r["area_code"]: r for r in analysis.need(store) if r["level"] == "specialist"}
     # By hand: demand = under-2 population x 0.09; the regional team's 382 families a year are
     # counted once, split across the two levels it works at (targeted and specialist: 191 at
-    # each), then shared by population (3292 + 5378 + 1330 = 10000); nothing else specialist
+    # each), then shared by population (2634 + 4302 + 1064 = 8000); nothing else specialist
     # has capacity.
-    population = {"W06000013": 3292, "W06000016": 5378, "W06000024": 1330}
-    expected = {"W06000013": 233.4, "W06000016": 381.3, "W06000024": 94.3}
+    population = {"W06000013": 2634, "W06000016": 4302, "W06000024": 1064}
+    expected = {"W06000013": 174.2, "W06000016": 284.5, "W06000024": 70.4}
     for area, people in population.items():
         demand = people * 0.09
-        share = 382 / 2 * people / 10000
+        share = 382 / 2 * people / 8000
         assert before[area]["shortfall"] == round(demand, 1)
         assert after[area]["capacity"] == round(share, 1)
         assert after[area]["shortfall"] == expected[area] == round(demand - share, 1)
