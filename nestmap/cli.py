@@ -624,7 +624,6 @@ def report(
     out: Path, area: str | None, scenario_files: tuple[Path, ...], max_rows: int, db: Path | None
 ) -> None:
     """Write the mapping report of the loaded region (or one LA) to OUT.html or OUT.pdf."""
-    from nestmap.analysis import local_authority_codes
     from nestmap.analysis._shape import area_param
     from nestmap.errors import NoGraphError, UsageError
     from nestmap.report import SUFFIXES, build_report, pdf_available
@@ -633,6 +632,8 @@ def report(
 
     if out.suffix.lower() not in SUFFIXES:
         raise UsageError(f"the report is written as .html or .pdf, not {out.name!r}")
+    if not out.parent.is_dir():
+        raise UsageError(f"no folder {str(out.parent)!r} to write the report in")
     if out.suffix.lower() == ".pdf" and not pdf_available():
         raise RendererMissing(INSTALL_HINT)
     started = time.monotonic()
@@ -641,7 +642,6 @@ def report(
         raise NoGraphError(
             f"no dataset is loaded at {store.location}; load one with `nestmap load PATH`"
         )
-    local_authority_codes(store)
     area_param(store, area)  # an unknown code: exit 2 with the known ones
     documents = [_scenario_document(file) for file in scenario_files]
     for document in documents:

@@ -16,7 +16,7 @@ from fractions import Fraction
 from typing import Any
 
 from nestmap import analysis
-from nestmap.analysis._shape import round_half_away
+from nestmap.analysis._shape import area_param, round_half_away
 from nestmap.graph import GraphStore
 from nestmap.vocabulary import LEVELS, NEED_LEVELS, STAGES
 
@@ -154,14 +154,12 @@ def collect(
 ) -> ReportData:
     """Run every analysis the report needs for its scope (``area``: one LA, else all)."""
     shares = shares or analysis.parse_shares()
+    area_param(store, area)  # an unknown code: a UsageError listing the known ones (exit 2)
     areas = store.run("export_areas")
-    analysis.local_authority_codes(store)  # noqa: B018 - fails early on an empty graph
     las = sorted(
         (a for a in areas if a["kind"] == "local_authority" and area in (None, a["code"])),
         key=lambda a: a["code"],
     )
-    if area is not None:
-        analysis.gaps(store, area)  # validates the code (exit 2 with the known codes)
     parents = {la["parent_code"] for la in las}
     regions = sorted(
         (a for a in areas if a["kind"] == "region" and a["code"] in parents),
