@@ -96,9 +96,10 @@ def report_pdf(
     def page(pages: Mapping[str, int] | None) -> str:
         return render(data, max_rows, pages, generated)
 
-    # Printing time grows with the tables (a national report's 620 pages took about a minute a
-    # pass on a busy 2-core machine): two minutes, plus one per 1,000 rows a table may hold.
-    budget = timeout_s or 120.0 + (max_rows or 30_000) / 1_000 * 60.0
+    # Printing time grows with the tables: a national report's 650 pages took 50-110 s a pass
+    # on a 2-core machine shared with other work. Three minutes, plus 90 s per 1,000 rows a
+    # table may hold.
+    budget = timeout_s or 180.0 + (max_rows or 30_000) / 1_000 * 90.0
     write_pdf(page, _headings(data), Path(out), budget)
 
 
