@@ -36,7 +36,7 @@ def test_overview_offers_the_report_for_the_la_filter(seed_store, monkeypatch):
     app = _app(monkeypatch, seed_store.location, la="W06000024")
     assert "Download the report" in [header.value for header in app.subheader]
     assert "Report (HTML)" in _downloads(app)
-    assert "The mapping report of local authority W06000024" in _captions(app)
+    assert "The mapping report of Merthyr Tydfil (W06000024)" in _captions(app)
     assert "with no options" in _captions(app)
 
 

@@ -74,7 +74,8 @@ def download_block(area: str | None) -> None:
     st.subheader("Download the report", anchor=False)
     documents = tuple(scenarios_run())
     names = [str(json.loads(text).get("name") or "scenario") for text in documents]
-    scope = f"local authority {md(area)}" if area else "the whole dataset"
+    name = state.area_names().get(area, area) if area else None
+    scope = f"{md(name)} ({md(area)})" if area else "the whole dataset"
     options = (
         "with the options run on the Scenarios page: " + ", ".join(md(name) for name in names)
         if names
