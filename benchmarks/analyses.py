@@ -24,6 +24,7 @@ ANALYSES = (
     "pathways",
     "concentration",
     "need",
+    "age_bands",
     "assessment",
     "workforce",
     "thrive",

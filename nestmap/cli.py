@@ -260,6 +260,15 @@ def _concentration(store: Any, area: str | None) -> Any:
             "--specialist-share", default=None, help="Share needing specialist work [0.09]."
         ),
         click.option("--statutory-share", default=None, help="Share needing risk support [0.13]."),
+        click.option(
+            "--preset",
+            type=click.Choice(["high_adversity", "general_population"]),
+            default="high_adversity",
+            show_default=True,
+            help="The shares to start from: the report's high-adversity CTM values, or its "
+            "general-population distribution mapped to the levels (README); a --*-share "
+            "option overrides its level.",
+        ),
     ],
 )
 def _need(
@@ -268,10 +277,17 @@ def _need(
     targeted_share: str | None = None,
     specialist_share: str | None = None,
     statutory_share: str | None = None,
+    preset: str = "high_adversity",
 ) -> Any:
     from nestmap.analysis import need, parse_shares
+    from nestmap.vocabulary import SHARE_PRESETS
 
-    shares = parse_shares(targeted_share, specialist_share, statutory_share)
+    start = SHARE_PRESETS[preset]
+    shares = parse_shares(
+        targeted_share or start["targeted"],
+        specialist_share or start["specialist"],
+        statutory_share or start["statutory"],
+    )
     return need(store, area, shares)
 
 

@@ -41,4 +41,30 @@ THRIVE_GROUP: dict[str, str] = {
 # The report's high-adversity shares (DOMAIN.md, "Need"): 8% targeted, 2% + 7% specialist,
 # 13% statutory risk support.
 DEFAULT_SHARES: dict[str, str] = {"targeted": "0.08", "specialist": "0.09", "statutory": "0.13"}
+# The report's general-population (low-adversity) distribution - secure 55-60%, insecure 25-30%,
+# disorganised 15% - taken at its midpoints (57.5 / 27.5 / 15, which add to 100) and mapped to
+# the levels as the report maps its high-adversity 50 / 30 / 20: of the insecure, 8/30 access
+# targeted help and 2/30 shorter-term specialist work (the other 20/30 are unlikely to access
+# services before two); of the disorganised, 7/20 access longer-term specialist work and 13/20
+# need risk support via social care. So targeted 27.5 x 8/30 = 7.33%, specialist
+# 27.5 x 2/30 + 15 x 7/20 = 7.08%, statutory 15 x 13/20 = 9.75%.
+GENERAL_POPULATION_SHARES: dict[str, str] = {
+    "targeted": "0.0733",
+    "specialist": "0.0708",
+    "statutory": "0.0975",
+}
+SHARE_PRESETS: dict[str, dict[str, str]] = {
+    "high_adversity": DEFAULT_SHARES,
+    "general_population": GENERAL_POPULATION_SHARES,
+}
+# What each share is, in the report's words ("Estimating current and future need", figure 6).
+SHARE_MEANINGS: dict[str, str] = {
+    "targeted": '8% "will access targeted services for help with attachment insecurity"',
+    "specialist": '2% "will access shorter-term specialist therapeutic work for substantially '
+    'insecure attachment" + 7% "longer-term specialist therapeutic [work] for disorganised '
+    'attachment"',
+    "statutory": '13% "might need support for a disorganised attachment but are unlikely to '
+    'access help. They are likely to need risk support via social care": set here against '
+    "specialised statutory capacity, though the report expects these families not to seek it",
+}
 NEED_LEVELS: tuple[str, ...] = ("targeted", "specialist", "statutory")

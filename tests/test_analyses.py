@@ -430,3 +430,38 @@ def test_age_bands_area_filter(hand_store):
     assert {r["area_code"] for r in rows} == {"F1"} and len(rows) == 16
     with pytest.raises(UsageError):
         analysis.age_bands(hand_store, "R2")
+
+
+def test_cli_age_bands_misdirected_onward_and_need_preset(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from conftest import HAND, load_into
+
+    db = tmp_path / "g.lbug"
+    load_into(db, HAND).close()
+
+    def run(*args):
+        return subprocess.run(
+            [sys.executable, "-m", "nestmap.cli", *args, "--db", str(db)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    bands = run("age-bands", "--area", "F1", "--format", "json")
+    assert bands.returncode == 0, bands.stderr
+    rows = json.loads(bands.stdout)
+    assert rows[7] == {"area_code": "F1", "level": "targeted", "band": "18-23",
+                       "specialised_services": ["far", "late"], "gap": False}  # fmt: skip
+    wrong = run("age-bands", "--area", "R1")
+    assert wrong.returncode == 2 and "E1, E2, E3, F1" in wrong.stderr
+    misdirected = json.loads(run("misdirected", "--format", "json").stdout)
+    preset = json.loads(run("need", "--preset", "general_population", "--format", "json").stdout)
+    store = load_into(tmp_path / "again.lbug", HAND)
+    assert [r["onward"] for r in misdirected] == [r["onward"] for r in analysis.misdirected(store)]
+    assert list(misdirected[0])[-1] == "onward"
+    general = analysis.parse_shares("0.0733", "0.0708", "0.0975")
+    assert preset == analysis.need(store, shares=general)
+    store.close()

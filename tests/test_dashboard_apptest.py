@@ -61,9 +61,13 @@ def test_overview_figures_are_the_analyses(seed_store, monkeypatch):
     gaps = analysis.gaps(seed_store)
     assert metrics["Gap cells"] == f"{sum(r['gap'] for r in gaps)} of {len(gaps)}"
     misdirected = analysis.misdirected(seed_store)
-    assert (
-        metrics["Misdirected referrals a year"] == f"{sum(r['count'] or 0 for r in misdirected):,}"
-    )
+    # Named for what they count (referrals recorded: survey mentions in the seed), split into
+    # families who can be passed on from where they were sent and those sent to a dead end.
+    onward = sum(r["count"] or 0 for r in misdirected if r["onward"])
+    dead_end = sum(r["count"] or 0 for r in misdirected if not r["onward"])
+    assert metrics["Misdirected, with an onward route"] == f"{onward:,}" == "89"
+    assert metrics["Misdirected, to a dead end"] == f"{dead_end:,}" == "64"
+    assert "Misdirected referrals a year" not in metrics
     cliffs = analysis.boundaries(seed_store)["threshold_cliffs"]
     assert metrics["Threshold cliffs"] == str(sum(r["status"] == "cliff" for r in cliffs))
     pathways = analysis.pathways(seed_store)
@@ -74,6 +78,16 @@ def test_overview_figures_are_the_analyses(seed_store, monkeypatch):
     shortfall = sum(r["shortfall"] for r in analysis.need(seed_store))
     assert metrics["Demand shortfall (families a year)"] == f"{shortfall:,.0f}"
     assert metrics["Services"] == "32" and metrics["Local authorities"] == "3"
+
+
+def test_overview_says_which_figures_rest_on_illustrative_values(seed_store, monkeypatch):
+    app = _app(monkeypatch, seed_store.location)
+    badges = [str(c.value) for c in app.caption if "Illustrative]" in str(c.value)]
+    # The 89 mentions of health visiting are illustrative; the 59 + 5 are the survey's.
+    assert any("89 of the 89 are counted on links marked illustrative" in b for b in badges)
+    assert not any("of the 64 are counted" in b for b in badges)
+    assert any("illustrative under-2 population" in b for b in badges)
+    assert any("How these posts are split" in b for b in badges)
 
 
 def test_coverage_shows_gap_for_targeted_postnatal_in_every_la(seed_store, monkeypatch):
@@ -157,6 +171,15 @@ def test_referrals_and_boundaries_pages(seed_store, monkeypatch):
     assert concentration.iloc[0]["to_service"] == "ctm_health_visiting"
     targets = set(misdirected["to_service"])
     assert {"ctm_perinatal_mental_health", "ctm_camhs"} <= targets
+    # No wrong door: health visiting passes families on, the perinatal team and CAMHS do not.
+    onward = misdirected.groupby("to_service")["onward"].all()
+    assert onward["ctm_health_visiting"] and not onward["ctm_perinatal_mental_health"]
+    metrics = _metrics(referrals)
+    assert metrics["Sent where the support is not, with an onward route"] == "89"
+    assert metrics["Sent to a dead end"] == "64"
+    assert "Misdirected referrals a year" not in metrics
+    notes = _markdown(referrals)
+    assert "89 of the 153 referrals recorded here are counted on links" in notes
     boundaries = _app(monkeypatch, seed_store.location, "boundaries", stage="antenatal")
     cliffs = boundaries.dataframe[0].value
     assert set(cliffs["stage"]) == {"antenatal"}
@@ -184,13 +207,39 @@ def test_need_shares_are_editable(seed_store, monkeypatch):
     )
 
 
+def test_need_presets_and_what_each_share_means(seed_store, monkeypatch):
+    app = _app(monkeypatch, seed_store.location, "need")
+    notes = _markdown(app)
+    assert "will access targeted services for help with attachment insecurity" in notes
+    assert "unlikely to access help" in notes  # the statutory share, where it is edited
+    assert "illustrative" in notes.lower()  # the seed's under-2 population
+    app.button(key="need_preset_general_population").click().run()
+    assert not app.exception
+    assert app.number_input(key="need_share_targeted").value == pytest.approx(0.0733)
+    expected = analysis.need(seed_store, shares=analysis.parse_shares("0.0733", "0.0708", "0.0975"))
+    assert app.dataframe[0].value["demand"].tolist() == [r["demand"] for r in expected]
+    app.button(key="need_preset_high_adversity").click().run()
+    assert app.dataframe[0].value["demand"].tolist() == [
+        r["demand"] for r in analysis.need(seed_store)
+    ]
+
+
 def test_workforce_and_thrive_pages(seed_store, monkeypatch):
     workforce = _app(monkeypatch, seed_store.location, "workforce")
     # DOMAIN finding 6: no relationship assessment anywhere.
     coverage = next(f.value for f in workforce.dataframe if "assessing_services" in f.value)
     assert len(coverage) == 6 and coverage["gap"].all()
+    # Per LA: the posts serving it (region-wide ones in every LA) beside the region's total,
+    # whose LA figures are never added up (3 + 3 + 7 would be 13; the region has 7).
+    merthyr = _metrics(_app(monkeypatch, seed_store.location, "workforce", la="W06000024"))
+    assert merthyr["Posts at AiMH levels 2-3 serving this local authority"] == "3"
+    assert merthyr["Across the whole dataset"] == "7"
+    areas = next(f.value for f in workforce.dataframe if "area_code" in f.value)
+    assert "posts at AiMH levels 2-3 serving this LA" in areas.columns
+    assert "Never add the local authorities' figures up" in _markdown(workforce)
     thrive = _app(monkeypatch, seed_store.location, "thrive", level="targeted")
     assert set(thrive.dataframe[-1].value["thrive_group"]) == {"Getting Help"}
+    assert "i-THRIVE groups support by what a family needs" in _markdown(thrive)
 
 
 def test_map_notes_codes_without_boundary(tmp_path, monkeypatch):

@@ -117,6 +117,18 @@ def test_compare_base_with_option1(option1, seed_store):
         result["summary"]["shortfall_by_level"]["statutory"]["before"]
         == (result["summary"]["shortfall_by_level"]["statutory"]["after"])
     )
+    # The team (targeted and specialist, 0-24 months, region-wide) closes the targeted age
+    # bands in every LA (4 bands x 3 LAs), and the perinatal team and CAMHS, which now refer
+    # to it, stop being dead ends: their misdirected links gain an onward route.
+    assert result["summary"]["age_band_cells_closed"] == 12
+    found = [
+        c
+        for c in result["changes"]
+        if (c["analysis"], c["change"]) == ("misdirected", "onward_route_found")
+    ]
+    assert {c["key"][1] for c in found} >= {"ctm_perinatal_mental_health", "ctm_camhs"}
+    dead = result["summary"]["dead_end_referrals"]
+    assert dead["before"]["count"] == 64 and dead["after"]["count"] == 0
 
 
 def test_compare_dataset_with_itself_reports_no_changes(seed_store, tmp_path):

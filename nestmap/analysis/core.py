@@ -227,13 +227,19 @@ def _onward(store: GraphStore, sources: list[str], targets: list[str]) -> list[b
     ends, links, covers = (
         facts.filter(pc.equal(kind, k)) for k in ("destination", "link", "covers")
     )
+    # Each link's source LAs (a list per link); only those LAs' destinations matter, which
+    # keeps the bit sets one word wide for one LA's links (--area).
+    at = pc.index_in(pa.array(sources, pa.string()), value_set=covers.column("key"))
+    source_las = pc.take(covers.column("services"), at).combine_chunks()
+    wanted = pc.unique(pc.list_flatten(source_las))
+    ends = ends.filter(pc.is_in(ends.column("key"), value_set=wanted))
     ids = _sorted_unique(
         pa,
         pc,
         links.column("key"),
         *(pc.list_flatten(t.column("services")) for t in (ends, links)),
     )
-    las = _sorted_unique(pa, pc, ends.column("key"))  # only LAs with a destination can be reached
+    las = _sorted_unique(pa, pc, ends.column("key"))  # LAs with a destination: reachable
     if len(ids) == 0 or len(las) == 0:
         return [False] * len(sources)
 
@@ -242,12 +248,17 @@ def _onward(store: GraphStore, sources: list[str], targets: list[str]) -> list[b
         keys = pc.take(table.column("key"), pc.list_parent_indices(members))
         return _index(pc, keys, key_set), _index(pc, pc.list_flatten(members), ids)
 
-    reach = _reach(len(ids), len(las), *pairs(links, ids), *pairs(ends, las))
+    # The links as the query gives them, one row per referring service with its list of
+    # targets: already an adjacency in rows (no million-link sort to build one).
+    targets_of = links.column("services").combine_chunks()
+    sizes = np.asarray(pc.list_value_length(targets_of), dtype=np.int64)
+    referring = _index(pc, links.column("key"), ids)[sizes > 0]
+    first = (np.cumsum(sizes) - sizes)[sizes > 0]
+    following = _index(pc, pc.list_flatten(targets_of), ids)
+    reach = _reach(len(ids), len(las), referring, first, following, *pairs(ends, las))
     # Each link's source LAs as (link, LA) pairs; the target as an index into ids (-1: absent,
     # i.e. inactive, or active with no links and no specialised offer: it reaches nothing).
     target = _index(pc, pa.array(targets, pa.string()), ids)
-    at = pc.index_in(pa.array(sources, pa.string()), value_set=covers.column("key"))
-    source_las = pc.take(covers.column("services"), at).combine_chunks()
     link = np.asarray(pc.list_parent_indices(source_las), dtype=np.int64)
     la = _index(pc, pc.list_flatten(source_las), las)
     keep = (la >= 0) & (target[link] >= 0)
@@ -259,27 +270,31 @@ def _onward(store: GraphStore, sources: list[str], targets: list[str]) -> list[b
     return onward.tolist()
 
 
-def _reach(n: int, n_las: int, sources: Any, targets: Any, end_las: Any, end_services: Any) -> Any:
+def _reach(
+    n: int,
+    n_las: int,
+    referring: Any,
+    first: Any,
+    following: Any,
+    end_las: Any,
+    end_services: Any,
+) -> Any:
     """Per service, the bit set (uint64 words) of the LAs one of whose destinations it reaches
-    by a chain of 0 to MAX_HOPS links (``sources[i]`` refers to ``targets[i]``)."""
+    by a chain of 0 to MAX_HOPS links. ``referring[i]`` refers to the services
+    ``following[first[i]:first[i + 1]]`` (the last to the end); each service once."""
     import numpy as np
 
     width = (n_las + 63) // 64
     own = np.zeros((n, width), dtype=np.uint64)
     bits = np.left_shift(np.uint64(1), (end_las & 63).astype(np.uint64))
     np.bitwise_or.at(own, (end_services, end_las >> 6), bits)
-    # Links as a CSR adjacency (a pair linked for several reasons counts once).
-    keys = _unique(sources * n + targets)
-    if len(keys) == 0:
+    if len(referring) == 0:
         return own
-    following, referring = keys % n, keys // n
-    has_links = np.unique(referring)  # sorted, as the links are
-    first = np.searchsorted(referring, has_links)
     reach = own
     for _ in range(MAX_HOPS):
         onward = np.bitwise_or.reduceat(reach[following], first, axis=0)
         further = own.copy()
-        further[has_links] |= onward
+        further[referring] |= onward
         if np.array_equal(further, reach):
             break  # nothing new within one more link: nothing new within six
         reach = further

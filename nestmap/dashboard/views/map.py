@@ -17,8 +17,9 @@ METRICS = {
     "demand shortfall": "Demand shortfall: families a year whose estimated need for "
     "specialised help exceeds capacity (sidebar level filter applies; shares from Need & "
     "capacity).",
-    "misdirected referrals": "Misdirected referrals a year, counted in every local authority "
-    "the referring service covers.",
+    "misdirected referrals": "Misdirected referrals recorded (referrals a year or survey "
+    "mentions, as each link's source says), counted in every local authority the referring "
+    "service covers: do not add the local authorities up.",
 }
 metric = st.radio("Colour by", list(METRICS), horizontal=True, key="map_metric")
 if not chosen.present:

@@ -2,15 +2,16 @@
 
 import streamlit as st
 
-from nestmap.dashboard import figures, layout, state, tables
-from nestmap.vocabulary import DEFAULT_SHARES, NEED_LEVELS
+from nestmap.dashboard import figures, layout, provenance, state, tables
+from nestmap.vocabulary import DEFAULT_SHARES, NEED_LEVELS, SHARE_MEANINGS, SHARE_PRESETS
 
 chosen = layout.start(
     "Need & capacity",
     "Demand for a level in an area = children under two x the share expected to need it "
     "(the report's high-adversity defaults: 8% targeted, 9% specialist = 2% short-term + 7% "
     "longer-term, 13% statutory risk support). Capacity = families a year that services with "
-    "specialised work at that level can take (a regional service shared by population).",
+    "specialised work at that level can take, each service counted once: split evenly across "
+    "the levels it works at, then a regional service shared by population.",
     "need",
 )
 layout.filter_note(chosen, ("la", "level"))
@@ -20,24 +21,51 @@ LABELS = {
     "specialist": "Specialist share",
     "statutory": "Statutory share",
 }
-inputs = st.columns(4)
-for column, level in zip(inputs, NEED_LEVELS, strict=False):
+PRESET_LABELS = {
+    "high_adversity": "High adversity (the report's CTM defaults)",
+    "general_population": "General population",
+}
+
+
+def _use_preset(name: str) -> None:
+    # A callback: it runs before the inputs are drawn, so it may set their values.
+    for level in NEED_LEVELS:
+        st.session_state[f"need_share_{level}"] = float(SHARE_PRESETS[name][level])
+
+
+presets = st.container(horizontal=True)
+for name, label in PRESET_LABELS.items():
+    presets.button(label, key=f"need_preset_{name}", on_click=_use_preset, args=(name,))
+inputs = st.columns(3)
+for column, level in zip(inputs, NEED_LEVELS, strict=True):
+    # The value lives in session state (set here once, or by a preset), not as a default.
+    st.session_state.setdefault(f"need_share_{level}", float(DEFAULT_SHARES[level]))
     column.number_input(
         LABELS[level],
         min_value=0.0,
         max_value=1.0,
-        value=float(DEFAULT_SHARES[level]),
         step=0.01,
-        format="%.3f",
+        format="%.4f",
         key=f"need_share_{level}",
+        help=f"Of children under two: {SHARE_MEANINGS[level]}.",
     )
+    if not chosen.present:
+        column.caption(SHARE_MEANINGS[level] + ".")
 shares = tuple(f"{st.session_state[f'need_share_{level}']:.4f}" for level in NEED_LEVELS)
 # Kept for the Overview and Map pages, which show the same shortfall.
 st.session_state["need_shares"] = (shares[0], shares[1], shares[2])
-inputs[3].caption(
-    "Shares are assumptions: the general-population alternative is lower (DOMAIN: secure "
-    "55-60%, insecure 25-30%, disorganised 15%)."
-)
+if not chosen.present:
+    st.caption(
+        "Shares are assumptions. **High adversity** is the report's adjustment for CTM (secure "
+        "50%, insecure 30%, disorganised 20%): 8% targeted, 2% + 7% specialist, 13% statutory. "
+        "**General population** is the report's distribution for a population with "
+        "low-average adversity (secure 55-60%, insecure 25-30%, disorganised 15%), taken at "
+        "its midpoints (57.5 / 27.5 / 15) and mapped to the levels as the report maps the "
+        "high-adversity one: of the insecure, 8 in 30 access targeted help and 2 in 30 "
+        "shorter-term specialist work; of the disorganised, 7 in 20 access longer-term "
+        "specialist work and 13 in 20 need risk support. That gives 7.33% targeted, 7.08% "
+        "specialist (1.83% + 5.25%) and 9.75% statutory — our reading, not the report's figures."
+    )
 
 rows = state.need(chosen.la, st.session_state["need_shares"])
 if chosen.level:
@@ -50,6 +78,7 @@ else:
     total[0].metric("Demand (families a year)", f"{sum(r['demand'] or 0 for r in rows):,.0f}")
     total[1].metric("Capacity", f"{sum(r['capacity'] or 0 for r in rows):,.0f}")
     total[2].metric("Shortfall", f"{sum(r['shortfall'] or 0 for r in rows):,.0f}")
+    provenance.population_note()
     missing = sorted({r["area_code"] for r in rows if r["demand"] is None})
     if missing:
         st.info(

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from nestmap.dashboard import layout, report_download, state
+from nestmap.dashboard import layout, provenance, report_download, state
 from nestmap.dashboard.text import md
 
 chosen = layout.start(
@@ -46,20 +46,54 @@ def gap_cells(key: str, area: str | None) -> tuple[str, str]:
     )
 
 
+def _relationship_share(part: int, total: int) -> str:
+    return (
+        f"They are {part / total:.0%} of the parent-infant relationship referrals recorded"
+        if total
+        else ""
+    )
+
+
 @st.cache_data(show_spinner=False, max_entries=64)
-def misdirected_referrals(key: str, area: str | None) -> tuple[str, str]:
-    misdirected = state.misdirected(area)
+def misdirected_onward(key: str, area: str | None) -> tuple[str, str, str]:
+    """Referrals recorded to where the support is not, but whence the family can go on."""
+    misdirected = [row for row in state.misdirected(area) if row["onward"]]
+    return _misdirected_card(
+        misdirected,
+        area,
+        "sent where the support asked for is not, to a service that can pass the family on to "
+        "specialised help (a chain of up to 6 referrals).",
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def misdirected_dead_end(key: str, area: str | None) -> tuple[str, str, str]:
+    """Referrals recorded to where the support is not, with no route on from there."""
+    misdirected = [row for row in state.misdirected(area) if not row["onward"]]
+    return _misdirected_card(
+        misdirected,
+        area,
+        "sent where the support asked for is not, to a service with no route on to "
+        "specialised help: a dead end.",
+    )
+
+
+def _misdirected_card(rows: list, area: str | None, what: str) -> tuple[str, str, str]:
+    volume = sum(row["count"] or 0 for row in rows)
     total = sum(row["count"] for row in state.concentration(area))
     relationship = sum(
-        row["count"] or 0 for row in misdirected if row["reason"] == "parent_infant_relationship"
+        row["count"] or 0 for row in rows if row["reason"] == "parent_infant_relationship"
     )
-    share = (
-        f"{relationship / total:.0%} of parent-infant relationship referrals go where that "
-        "support is not."
-        if total
-        else "No parent-infant relationship referral volumes recorded."
+    share = _relationship_share(relationship, total)
+    explanation = (
+        f"Referrals recorded (survey mentions or referrals a year, as each link's source says) "
+        f"{what}" + (f" {share}." if share else "")
     )
-    return f"{sum(row['count'] or 0 for row in misdirected):,}", share
+    marked = provenance.illustrative_volume(rows)
+    caveat = (
+        f"{marked:,} of the {volume:,} are counted on links marked illustrative." if marked else ""
+    )
+    return f"{volume:,}", explanation, caveat
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -84,19 +118,41 @@ def dead_ends(key: str, area: str | None) -> tuple[str, str]:
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def practitioners(key: str, area: str | None) -> tuple[str, str]:
-    return (
-        f"{state.workforce(area)['practitioners_level_2_3']:,}",
-        "Infant mental health competency (AiMH UK framework) across the workforce recorded.",
+def practitioners(key: str, area: str | None) -> tuple[str, str, str]:
+    found = state.workforce(area)
+    posts = [row for row in found["services"] if row["practitioners_level_2_3"]]
+    scope = (
+        f"Posts serving this local authority (region-wide teams included); the whole dataset "
+        f"has {state.workforce(None)['practitioners_level_2_3']:,}. Never add up local "
+        "authorities' figures."
+        if area
+        else "Infant mental health competency (AiMH UK framework) across the workforce recorded."
     )
+    marked = provenance.illustrative_workforce(row["service_id"] for row in posts)
+    caveat = (
+        f"How these posts are split between services, their roles and levels are illustrative "
+        f"in {len(marked)} of the {len(posts)} services' records."
+        if marked
+        else ""
+    )
+    return f"{found['practitioners_level_2_3']:,}", scope, caveat
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
-def shortfall(key: str, area: str | None, shares: tuple[str, str, str] | None) -> tuple[str, str]:
+def shortfall(
+    key: str, area: str | None, shares: tuple[str, str, str] | None
+) -> tuple[str, str, str]:
     need = state.need(area, shares)
+    caveat = (
+        "Demand rests on the seed region's illustrative under-2 population (about 4,000 births "
+        "a year from the Foundation's article, not an ONS figure)."
+        if provenance.bundled_seed()
+        else ""
+    )
     return (
         f"{sum(row['shortfall'] or 0 for row in need):,.0f}",
         "Estimated demand for specialised help not met by capacity, summed over LAs and levels.",
+        caveat,
     )
 
 
@@ -105,26 +161,31 @@ st.subheader("Headline findings")
 key = state.dataset_key()
 findings = [
     ("Gap cells", gap_cells, "coverage", "Coverage matrix"),
-    ("Misdirected referrals a year", misdirected_referrals, "referrals", "Referrals"),
+    ("Misdirected, with an onward route", misdirected_onward, "referrals", "Referrals"),
+    ("Misdirected, to a dead end", misdirected_dead_end, "referrals", "Referrals"),
     ("Threshold cliffs", threshold_cliffs, "boundaries", "Boundaries"),
     ("Dead-end entry points", dead_ends, "pathways", "Pathways"),
     ("Practitioners at AiMH levels 2-3", practitioners, "workforce", "Workforce & assessment"),
     ("Demand shortfall (families a year)", shortfall, "need", "Need & capacity"),
 ]
 # Each card is computed as it is drawn, so a large dataset fills the page progressively.
-for start in range(0, len(findings), 3):
-    columns = st.columns(3, border=True)
+PER_ROW = 4
+for start in range(0, len(findings), PER_ROW):
+    # Borders on the cards only: a short last row leaves no empty frame.
+    columns = st.columns(PER_ROW)
     for column, (label, figure, stem, page_title) in zip(
-        columns, findings[start : start + 3], strict=False
+        columns, findings[start : start + PER_ROW], strict=False
     ):
         arguments: tuple = (key, area)
         if figure is shortfall:
             arguments = (key, area, st.session_state.get("need_shares"))
-        with column:
+        with column.container(border=True, height="stretch"):
             with st.spinner(f"{label}..."):
-                value, explanation = figure(*arguments)
+                value, explanation, *caveat = figure(*arguments)
             st.metric(label, value)
             st.caption(explanation)
+            if caveat and caveat[0]:
+                provenance.note(caveat[0])  # the figure rests on illustrative values
             layout.link(stem, f"{page_title} →")
 
 if not chosen.present:

@@ -3,14 +3,17 @@
 import pandas as pd
 import streamlit as st
 
-from nestmap.dashboard import figures, layout, state, tables
+from nestmap.dashboard import figures, layout, provenance, state, tables
 from nestmap.vocabulary import REASONS
 
 chosen = layout.start(
     "Referrals",
     "A misdirected referral is sent to a service that does not offer the support asked for "
     "(not_offered), cannot take the family (out_of_area, wrong_stage) or is not running "
-    "(inactive_target).",
+    "(inactive_target). No wrong door: a family sent where the support is not can still be "
+    "passed on when a chain of up to 6 referrals leads from there to specialised help for "
+    "their local authority (onward); otherwise it is a dead end. Counts are as recorded: "
+    "referrals a year or survey mentions, as each link's source says.",
     "referrals",
 )
 layout.filter_note(chosen, ("la",))
@@ -36,6 +39,14 @@ if concentration:
         f"{top['share']:.0%}" if top["share"] is not None else "n/a",
         help="Share of parent-infant relationship referrals going to the top destination.",
     )
+    marked = provenance.illustrative_volume(
+        link for link in state.referral_links() if link["reason"] == "parent_infant_relationship"
+    )
+    if marked:
+        provenance.note(
+            f"{marked:,} of the parent-infant relationship referrals recorded are counted on "
+            "links whose source marks them illustrative: the shares rest on them."
+        )
     tables.show(
         tables.frame(
             [{**r, "to_name": names.get(r["to_service"], "")} for r in concentration],
@@ -61,7 +72,16 @@ def misdirected_table(key: str, area: str | None) -> pd.DataFrame:
             }
             for r in state.misdirected(area)
         ],
-        ["from_service", "from_name", "to_service", "to_name", "reason", "count", "problems"],
+        [
+            "from_service",
+            "from_name",
+            "to_service",
+            "to_name",
+            "reason",
+            "count",
+            "problems",
+            "onward",
+        ],
     )
 
 
@@ -75,5 +95,25 @@ if not chosen.present:
         key="referrals_reasons",
     )
     table = table[table["reason"].isin(reasons)]
-st.metric("Misdirected referrals a year", f"{int(table['count'].fillna(0).sum()):,}")
+reaches_help = table["onward"].astype(bool)
+onward, dead_end = table[reaches_help], table[~reaches_help]
+split = st.columns(2)
+split[0].metric(
+    "Sent where the support is not, with an onward route",
+    f"{int(onward['count'].fillna(0).sum()):,}",
+    help="Referrals recorded on misdirected links whose target can pass the family on to "
+    "specialised help within 6 referrals.",
+)
+split[1].metric(
+    "Sent to a dead end",
+    f"{int(dead_end['count'].fillna(0).sum()):,}",
+    help="Referrals recorded on misdirected links whose target has no route on to specialised "
+    "help for the family's local authority.",
+)
+marked = provenance.illustrative_volume(table.to_dict("records"))
+if marked:
+    provenance.note(
+        f"{marked:,} of the {int(table['count'].fillna(0).sum()):,} referrals recorded here are "
+        "counted on links whose source marks them illustrative (placeholders, not findings)."
+    )
 tables.show(table, "misdirected")

@@ -13,6 +13,15 @@ chosen = layout.start(
     "thrive",
 )
 layout.filter_note(chosen, ("la", "level", "focus"))
+if not chosen.present:
+    st.caption(
+        "A simplification: i-THRIVE groups support by what a family needs, not by how severe "
+        "or specialist the help is, and one service can sit in several groupings. Here each "
+        "offer is placed by its level of need alone — universal → Getting Advice and "
+        "Signposting, targeted → Getting Help, specialist → Getting More Help, statutory → "
+        "Getting Risk Support — so read the columns as a starting point for a THRIVE "
+        "conversation, not as the groupings themselves."
+    )
 rows = state.thrive(chosen.la)
 if chosen.level:
     rows = [r for r in rows if r["level"] == chosen.level]
