@@ -731,6 +731,55 @@ def compare_datasets(old: Path, new: Path, fmt: str) -> None:
     _print_comparison(compare(old, new), fmt)
 
 
+@app.command()
+@click.argument("out", type=click.Path(dir_okay=False, path_type=Path))
+@area_option
+@click.option(
+    "--scenario",
+    "scenario_files",
+    multiple=True,
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="A scenario file (YAML or JSON) to include as an option; repeat for several.",
+)
+@click.option(
+    "--max-rows",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(0),
+    help="Rows per long table (the rest are counted, not shown); 0 for every row.",
+)
+@db_option
+@clean_errors
+def report(
+    out: Path, area: str | None, scenario_files: tuple[Path, ...], max_rows: int, db: Path | None
+) -> None:
+    """Write the mapping report of the loaded region (or one LA) to OUT.html or OUT.pdf."""
+    from nestmap.analysis._shape import area_param
+    from nestmap.errors import NoGraphError, UsageError
+    from nestmap.report import SUFFIXES, build_report, pdf_available
+    from nestmap.report.pdf import INSTALL_HINT, RendererMissing
+    from nestmap.scenarios import scenario_dataset
+
+    if out.suffix.lower() not in SUFFIXES:
+        raise UsageError(f"the report is written as .html or .pdf, not {out.name!r}")
+    if not out.parent.is_dir():
+        raise UsageError(f"no folder {str(out.parent)!r} to write the report in")
+    if out.suffix.lower() == ".pdf" and not pdf_available():
+        raise RendererMissing(INSTALL_HINT)
+    started = time.monotonic()
+    store = _store(db)
+    if not store.has_graph():
+        raise NoGraphError(
+            f"no dataset is loaded at {store.location}; load one with `nestmap load PATH`"
+        )
+    area_param(store, area)  # an unknown code: exit 2 with the known ones
+    documents = [_scenario_document(file) for file in scenario_files]
+    for document in documents:
+        scenario_dataset(store, document)  # every problem now, before any work
+    build_report(store, out, area, documents, max_rows=max_rows)
+    click.echo(f"wrote {out} in {time.monotonic() - started:.1f} s")
+
+
 @app.group("import")
 def import_group() -> None:
     """Start a dataset from another standard's data."""

@@ -4,7 +4,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
-from nestmap.dashboard import layout, provenance, state
+from nestmap.dashboard import layout, provenance, report_download, state
 from nestmap.dashboard.text import md
 
 chosen = layout.start(
@@ -187,6 +187,7 @@ for start in range(0, len(findings), PER_ROW):
             layout.link(stem, f"{page_title} →")
 
 if not chosen.present:
+    report_download.download_block(area)
     st.caption(
         f"Dataset: {md(info.get('dataset'))} · loaded {md(info.get('loaded_at'))} · "
         f"{md(info.get('engine'))} graph at {md(info.get('location'))}"

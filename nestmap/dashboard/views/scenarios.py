@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from nestmap import analysis
-from nestmap.dashboard import figures, layout, state, tables
+from nestmap.dashboard import figures, layout, report_download, state, tables
 from nestmap.dashboard.geo import ATTRIBUTION, boundaries
 from nestmap.dashboard.text import esc, md
 from nestmap.errors import InputError, NestmapError
@@ -138,6 +138,8 @@ if failure is None and document is not None:
 if failure is not None:
     _problems(*failure)
     st.stop()
+if document is not None:
+    report_download.remember_scenario(document)  # the Overview's report includes it
 if document is None:
     st.info("Choose a scenario file or paste one to see its effect.")
     st.stop()
