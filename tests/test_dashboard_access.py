@@ -324,3 +324,17 @@ def test_hostile_uploads_are_refused_on_the_data_page(seed_copy, monkeypatch, tm
         store = open_store(seed_copy)
         assert analysis.info(store)["dataset"] == "cwm_taf_morgannwg"
         store.close()
+
+
+def test_an_unexpected_failure_in_a_page_shows_no_traceback(seed_copy, monkeypatch):
+    """A bug (here: an analysis that raises) ends as a plain message; details go to the log."""
+
+    def broken(*_args, **_kwargs):
+        raise ZeroDivisionError("secret internals /etc/nestmap")
+
+    monkeypatch.delenv("NESTMAP_DEBUG", raising=False)
+    monkeypatch.setattr(analysis, "thrive", broken)
+    app = _app(monkeypatch, str(seed_copy), "thrive")
+    shown = "\n".join(e.value for e in app.error) + _texts(app)
+    assert "This page failed unexpectedly; nothing was changed" in shown
+    assert "ZeroDivisionError" not in shown and "/etc/nestmap" not in shown
