@@ -276,3 +276,66 @@ def test_demo_allows_edits_on_this_computer_only(tmp_path, started):
     store = open_store(db)
     assert analysis.info(store)["loaded_by"] == "nestmap demo"
     store.close()
+
+
+def _upload(app: AppTest, name: str, data: bytes) -> AppTest:
+    app.file_uploader(key="upload_0").set_value((name, data, "application/octet-stream"))
+    app.run()
+    app.button[[b.label for b in app.button].index("Replace the graph with this dataset")].click()
+    return app.run()
+
+
+def test_hostile_uploads_are_refused_on_the_data_page(seed_copy, monkeypatch, tmp_path):
+    """The zip bomb, a workbook with a DTD entity and a 30-digit number, uploaded by an editor:
+    each a plain message and a problem list; the graph unchanged."""
+    from test_hostile_files import _workbook_with, _zip
+
+    header = (HAND / "services.csv").read_text(encoding="utf-8").splitlines()[0]
+    bomb = _zip(HAND, {"services.csv": (header + "\n" + "x\n" * (5 << 20)).encode()})
+    doctype = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa">]>'
+    dtd = _workbook_with(
+        tmp_path,
+        "xl/worksheets/sheet2.xml",
+        lambda xml: doctype + xml.replace(b"<t>", b"<t>&a;", 1),
+    ).read_bytes()
+    services = (HAND / "services.csv").read_text(encoding="utf-8")
+    big = _zip(
+        HAND,
+        {
+            "services.csv": services.replace(
+                ",yes,,false,", ",yes," + "1" * 30 + ",false,", 1
+            ).encode()
+        },
+    )
+    cases = [
+        ("bomb.zip", bomb, "at least 100,000 problems", "a value is required"),
+        ("dtd.xlsx", dtd, "1 problem", "document type declaration"),
+        ("big.zip", big, "1 problem", "must be at most 1,000,000,000,000"),
+    ]
+    for name, data, message, reason in cases:
+        app = _app(monkeypatch, str(seed_copy), NESTMAP_OPEN_EDITING="1")
+        _upload(app, name, data)
+        assert not app.exception, [e.value for e in app.exception]
+        errors = "\n".join(e.value for e in app.error)
+        assert message in errors and "Nothing was replaced" in errors, errors
+        problems = app.dataframe[0].value
+        assert len(problems) <= 1_000 and reason in " ".join(problems["reason"]), name
+        from nestmap.graph import open_store
+
+        store = open_store(seed_copy)
+        assert analysis.info(store)["dataset"] == "cwm_taf_morgannwg"
+        store.close()
+
+
+def test_an_unexpected_failure_in_a_page_shows_no_traceback(seed_copy, monkeypatch):
+    """A bug (here: an analysis that raises) ends as a plain message; details go to the log."""
+
+    def broken(*_args, **_kwargs):
+        raise ZeroDivisionError("secret internals /etc/nestmap")
+
+    monkeypatch.delenv("NESTMAP_DEBUG", raising=False)
+    monkeypatch.setattr(analysis, "thrive", broken)
+    app = _app(monkeypatch, str(seed_copy), "thrive")
+    shown = "\n".join(e.value for e in app.error) + _texts(app)
+    assert "This page failed unexpectedly; nothing was changed" in shown
+    assert "ZeroDivisionError" not in shown and "/etc/nestmap" not in shown

@@ -20,11 +20,14 @@ import openpyxl
 import pytest
 from click.testing import CliRunner
 from conftest import HAND, load_into
+from hypothesis import given
+from hypothesis import strategies as st
 
 from nestmap import analysis
 from nestmap.cli import app
 from nestmap.errors import InputError
 from nestmap.loaders import limits, read_dataset, read_dataset_bytes
+from nestmap.loaders.validate import SERVICES, WORKFORCE, Invalid
 from nestmap.scenarios import parse_document
 
 ANALYSES = ("gaps", "misdirected", "boundaries", "pathways", "concentration", "need")
@@ -532,3 +535,35 @@ def test_read_json_is_bounded(data, reason):
     assert caught.value.problems[0].file == "x.json"
     assert caught.value.problems[0].reason.startswith(reason)
     assert limits.read_json(b'{"a": [1, {"b": 2}]}', "ok.json") == {"a": [1, {"b": 2}]}
+
+
+# ---- property: a number cell either parses within the engine's range or is a problem ------------
+
+NUMBER_TEXT = st.one_of(
+    st.text(alphabet="0123456789+-_.eE ", max_size=60),
+    st.integers(min_value=-(10**40), max_value=10**40).map(str),
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.text(max_size=20),
+)
+
+
+@given(NUMBER_TEXT)
+def test_whole_number_cells_parse_in_range_or_are_problems(text):
+    for column in ("capacity_per_year", "min_age_months"):
+        try:
+            value = SERVICES[column].parse(text.strip())
+        except Invalid:
+            continue
+        assert isinstance(value, int) and 0 <= value <= limits.MAX_COUNT
+        assert -(2**63) <= value < 2**63
+
+
+@given(NUMBER_TEXT)
+def test_fte_cells_parse_finite_or_are_problems(text):
+    import math
+
+    try:
+        value = WORKFORCE["fte"].parse(text.strip())
+    except Invalid:
+        return
+    assert math.isfinite(value) and 0 < value <= 1_000

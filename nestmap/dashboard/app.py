@@ -6,6 +6,7 @@ the dashboard is served to teams, and a stack trace is for the server's log, not
 """
 
 import logging
+import os
 
 import streamlit as st
 
@@ -67,6 +68,8 @@ except InputError as exc:
 except NestmapError as exc:
     st.error(f"This page cannot be shown: {md(exc)}")
 except Exception:
+    if os.environ.get("NESTMAP_DEBUG"):  # for developers, as on the command line
+        raise
     logging.getLogger("nestmap.dashboard").exception("a dashboard page failed")
     st.error(
         "This page failed unexpectedly; nothing was changed. The details are in the dashboard "

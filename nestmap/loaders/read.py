@@ -258,9 +258,7 @@ def _csv_records(
         yield from records
     except csv.Error as exc:
         line_num = getattr(records, "line_num", line_num)
-        errors.append(
-            Problem(label, None, None, None, f"not a valid CSV file (line {line_num}): {exc}")
-        )
+        errors.append(Problem(label, line_num or None, None, None, f"not a valid CSV file: {exc}"))
 
 
 def _bounded_rows(table: RawTable, records: Iterable[list[str]]) -> Iterator[tuple[int, list[str]]]:

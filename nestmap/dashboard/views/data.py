@@ -1,5 +1,6 @@
-"""Data: what is loaded, upload a replacement (all or nothing), download the dataset; map an
-Open Referral UK directory; export the graph for network tools."""
+"""Data: what is loaded and who changed it; for editors (see access.py), upload a replacement
+(all or nothing) or roll back; download the dataset; map an Open Referral UK directory; export
+the graph for network tools."""
 
 import csv
 import io
@@ -18,7 +19,10 @@ chosen = layout.start(
     "Data",
     "Load a mapping dataset (a .zip of the CSV files or one .xlsx workbook, in the format of "
     "the template below). Every rule is checked first: if anything is wrong you get the full "
-    "list of problems and nothing is replaced.",
+    "list of problems and nothing is replaced."
+    if access.can_edit()
+    else "What is loaded, who changed it and when, and every download: the dataset, the "
+    "template and the graph for network tools.",
     "data",
 )
 store = state.store()
