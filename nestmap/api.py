@@ -431,6 +431,11 @@ class Graph:
         with _about("the scenario"):
             return evaluate(self.store, parsed, shares)
 
+    @staticmethod
+    def scenario_document(path: str | Path) -> dict[str, Any]:
+        """A scenario file (YAML or JSON) read within its bounds; problems name the file."""
+        return _scenario_document(path)
+
     def check_scenario(self, document: dict[str, Any] | str | Path) -> Scenario:
         """Check a scenario against this graph: ``InputError`` with every problem, else the
         checked scenario (``.summary()`` gives its figures)."""
@@ -473,6 +478,28 @@ class Graph:
         }
         out.write_bytes(writers[fmt]())
         return out
+
+    def report(
+        self,
+        out: str | Path,
+        area: str | None = None,
+        scenarios: Iterable[dict[str, Any] | str | Path] = (),
+        *,
+        shares: dict[str, Any] | None = None,
+        max_rows: int | None = None,
+    ) -> Path:
+        """Write the mapping report of the region (or of local authority ``area``) to ``out``,
+        HTML or PDF by its suffix, with an Options section per scenario (documents or files)."""
+        from nestmap.report import DEFAULT_MAX_ROWS, build_report
+
+        return build_report(
+            self.store,
+            out,
+            area,
+            list(scenarios),
+            shares,
+            DEFAULT_MAX_ROWS if max_rows is None else max_rows,
+        )
 
     def query(self, cypher: str, limit: int = 1000, timeout: float = 10.0) -> QueryResult:
         """Run read-only Cypher as the Query console does (nestmap.graph.readonly's guard

@@ -756,9 +756,8 @@ def report(
     """Write the mapping report of the loaded region (or one LA) to OUT.html or OUT.pdf."""
     from nestmap.analysis._shape import area_param
     from nestmap.errors import NoGraphError, UsageError
-    from nestmap.report import SUFFIXES, build_report, pdf_available
+    from nestmap.report import SUFFIXES, pdf_available
     from nestmap.report.pdf import INSTALL_HINT, RendererMissing
-    from nestmap.scenarios import scenario_dataset
 
     if out.suffix.lower() not in SUFFIXES:
         raise UsageError(f"the report is written as .html or .pdf, not {out.name!r}")
@@ -767,16 +766,16 @@ def report(
     if out.suffix.lower() == ".pdf" and not pdf_available():
         raise RendererMissing(INSTALL_HINT)
     started = time.monotonic()
-    store = _store(db)
-    if not store.has_graph():
-        raise NoGraphError(
-            f"no dataset is loaded at {store.location}; load one with `nestmap load PATH`"
-        )
-    area_param(store, area)  # an unknown code: exit 2 with the known ones
-    documents = [_scenario_document(file) for file in scenario_files]
-    for document in documents:
-        scenario_dataset(store, document)  # every problem now, before any work
-    build_report(store, out, area, documents, max_rows=max_rows)
+    with _graph(db) as graph:
+        if not graph.has_dataset():
+            raise NoGraphError(
+                f"no dataset is loaded at {graph.location}; load one with `nestmap load PATH`"
+            )
+        area_param(graph.store, area)  # an unknown code: exit 2 with the known ones
+        documents = [graph.scenario_document(file) for file in scenario_files]
+        for document in documents:
+            graph.check_scenario(document)  # every problem now, before any work
+        graph.report(out, area, documents, max_rows=max_rows)
     click.echo(f"wrote {out} in {time.monotonic() - started:.1f} s")
 
 

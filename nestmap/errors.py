@@ -127,12 +127,12 @@ class ProblemList(list[Problem]):
         super().__init__()
         self.limit = limit
 
-    def append(self, problem: Problem) -> None:  # type: ignore[override]
+    def append(self, problem: Problem) -> None:
         super().append(problem)
         if len(self) >= self.limit:
             raise TooManyProblems
 
-    def extend(self, problems) -> None:  # type: ignore[override]
+    def extend(self, problems) -> None:
         for problem in problems:
             self.append(problem)
 

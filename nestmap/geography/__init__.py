@@ -19,6 +19,7 @@ This is reference data for *importing* (``nestmap import``) and drawing maps; a 
 from __future__ import annotations
 
 import csv
+import io
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -51,8 +52,8 @@ class Region:
 
 def _rows(name: str) -> list[dict[str, str]]:
     path = resources.files(__package__) / "data" / name
-    with path.open(encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
+    # Traversable.open takes no newline argument: read the text, then let csv split the lines.
+    return list(csv.DictReader(io.StringIO(path.read_text(encoding="utf-8"), newline="")))
 
 
 @lru_cache(maxsize=1)

@@ -96,6 +96,8 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
     total_bytes = int(request["result_bytes"])
     try:
         result = connection.execute(request["cypher"], request.get("params") or {})
+        if isinstance(result, list):  # several statements: the guard lets only one through
+            return {"status": "refused", "message": "one statement at a time"}
         columns = result.get_column_names()
         rows: list[list[Any]] = []
         size = 0

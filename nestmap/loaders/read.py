@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 import io
 from collections.abc import Callable, Iterable, Iterator
@@ -157,7 +158,7 @@ def _read_zip(filename: str, data: bytes, name: str, origin: str) -> RawDataset:
             table,
             label,
             member_chunks(archive, member, label, budget),
-            on_read=lambda digest, label=label: hashes.__setitem__(label, digest),
+            on_read=functools.partial(hashes.__setitem__, label),
         )
     return RawDataset(name, origin, tables, hashes, problems)
 

@@ -115,7 +115,7 @@ def build_report(
     documents or the paths of scenario files (YAML or JSON). Returns the path."""
     from nestmap.scenarios import read_scenario
 
-    scenarios = [
+    documents: list[dict[str, Any]] = [
         read_scenario(item) if isinstance(item, str | Path) else item for item in scenarios
     ]
     out = Path(out_path)
@@ -123,9 +123,9 @@ def build_report(
     if suffix not in SUFFIXES:
         raise UsageError(f"the report is written as .html or .pdf, not {out.name!r}")
     if suffix == ".pdf":
-        report_pdf(store, out, area, scenarios, shares, max_rows)
+        report_pdf(store, out, area, documents, shares, max_rows)
         return out
-    page = report_html(store, area, scenarios, shares, max_rows)
+    page = report_html(store, area, documents, shares, max_rows)
     temporary = out.with_name(f".{out.name}.partial")
     temporary.write_text(page, encoding="utf-8")
     os.replace(temporary, out)  # never a half-written report

@@ -74,7 +74,7 @@ def one_place(value: float | Fraction | Decimal | int) -> str:
     return f"{round_half_away(exact, 1):,.1f}"
 
 
-def percent(part: int | Fraction, whole: int | Fraction) -> str:
+def percent(part: int | Fraction | Decimal, whole: int | Fraction | Decimal) -> str:
     return f"{round_half_away(Fraction(part) * 100 / Fraction(whole), 1):,.1f}%"
 
 
@@ -531,7 +531,7 @@ def _concentration(data: ReportData) -> Finding:
     sentences: list[list[Segment]] = [
         [
             "The most common destination of parent-infant relationship referrals, ",
-            Name(names.get(first["to_service"], first["to_service"])),
+            Name(names.get(first["to_service"]) or first["to_service"]),
             ", receives ",
             Figure("concentration.top.1.share", percent(first["count"], total)),
             " of them",
@@ -552,7 +552,7 @@ def _concentration(data: ReportData) -> Finding:
     points = single_points(data)
     if points:
         items: list[Segment | list[Segment]] = [
-            Name(names.get(r["to_service"], r["to_service"])) for r in points
+            Name(names.get(r["to_service"]) or r["to_service"]) for r in points
         ]
         unspecialised = sum(not r["specialised"] for r in points)
         sentences.append(

@@ -157,7 +157,7 @@ def shortfall(
 st.subheader("Headline findings")
 # Cached per dataset version: the figures are small even when the rows behind them are not.
 key = state.dataset_key()
-findings: list[tuple[str, Callable[..., tuple[str, str]], str, str]] = [
+findings: list[tuple[str, Callable[..., tuple[str, ...]], str, str]] = [
     ("Gap cells", gap_cells, "coverage", "Coverage matrix"),
     ("Misdirected, with an onward route", misdirected_onward, "referrals", "Referrals"),
     ("Misdirected, to a dead end", misdirected_dead_end, "referrals", "Referrals"),
