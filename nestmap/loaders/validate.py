@@ -202,12 +202,15 @@ def parse_table(
     schema: dict[str, Column],
     problems: list[Problem],
     declared: set[str] | None = None,
+    declared_column: str = "id",
 ) -> list[Row] | None:
     """Check the header and every cell's own rule; return rows whose cells all parsed, or None
     when the header is unusable (a required column is missing).
 
-    ``declared`` (when given) collects the ``id`` of every row, valid or not, so that a link to
-    a service whose own row is broken is not also reported as a link to an unknown service."""
+    ``declared`` (when given) collects ``declared_column`` of every row, valid or not (rows are
+    read once), so that a problem following from another row's own problem is not reported
+    again: a link to a service whose row is broken is not also a link to an unknown service,
+    and a service whose offers rows are all broken does not also lack offers."""
     header = table.header
     seen: set[str] = set()
     for name in header:
@@ -236,7 +239,7 @@ def parse_table(
         for name, column in schema.items()
     ]
     width, label = len(header), table.label
-    id_position = header.index("id") if "id" in header else width
+    id_position = header.index(declared_column) if declared_column in header else width
     rows: list[Row] = []
     for number, cells in table.rows:
         count = len(cells)
@@ -311,12 +314,15 @@ def validate(raw: RawDataset) -> Dataset:
 
 def _validate(raw: RawDataset, checker: _Checker) -> Dataset:
     checker.problems.extend(raw.problems)
+    # Keys of every row, parsed or not: services' ids, and the services offers rows name.
+    declared = {"services": ("id", checker.declared_ids), "offers": ("service_id", set())}
     parsed: dict[str, list[Row] | None] = {
         table: parse_table(
             raw.tables[table],
             SCHEMAS[table],
             checker.problems,
-            checker.declared_ids if table == "services" else None,
+            declared[table][1] if table in declared else None,
+            declared[table][0] if table in declared else "id",
         )
         if table in raw.tables
         else None
@@ -341,7 +347,7 @@ def _validate(raw: RawDataset, checker: _Checker) -> Dataset:
     if parsed["offers"] is not None:
         # A service whose offers rows all failed their own checks has rows in offers: those
         # problems are reported, "no row in offers" would only repeat them.
-        with_rows = _cells(raw.tables["offers"], "service_id")
+        with_rows = declared["offers"][1]
         checker.every_service_offers(parsed["services"] or [], services, offers, with_rows)
     if checker.problems:
         raise InputError(checker.problems)
@@ -355,14 +361,6 @@ def _validate(raw: RawDataset, checker: _Checker) -> Dataset:
         file_hashes=raw.file_hashes,
         origin=raw.origin,
     )
-
-
-def _cells(table: RawTable, column: str) -> set[str]:
-    """Every (stripped) value in ``column`` of ``table``, whether its row parsed or not."""
-    if column not in table.header:
-        return set()
-    position = table.header.index(column)
-    return {cells[position].strip() for _, cells in table.rows if position < len(cells)}
 
 
 def local_authorities_in(areas: dict[str, Area]) -> dict[str, set[str]]:
