@@ -112,7 +112,7 @@ def test_runaway_memory_stops_only_the_worker(console_db, cypher):
     with pytest.raises(QueryStoppedError, match="over its memory limit"):
         run_console_query(store.path, cypher, 10, timeout_s=1)
     assert time.monotonic() - started < 1 + 10  # timeout plus a generous margin (issue: +2 s)
-    assert store.console("MATCH (s:Service) RETURN count(*) AS n", 5, 10).rows == [[13]]
+    assert store.console("MATCH (s:Service) RETURN count(*) AS n", 5, 10).rows == [[14]]
 
 
 def test_runaway_time_is_stopped(console_db):
@@ -188,7 +188,7 @@ def test_the_sandbox_stops_file_functions_that_got_past_everything(console_db, t
     assert "Permission denied" in answers["load"]
     assert answers["copy"].startswith("refused") and answers["export"].startswith("refused")
     assert not (tmp_path / "out.csv").exists() and not (tmp_path / "exported").exists()
-    assert answers["read"] == "[[13]]"
+    assert answers["read"] == "[[14]]"
 
 
 def test_forbid_file_access_reports_what_it_did():
@@ -319,7 +319,7 @@ def test_nestmap_query_formats(console_db):
     as_json = runner.invoke(app, ["query", cypher, "--format", "json", "--db", str(store.path)])
     assert as_json.exit_code == 0, as_json.output
     rows = json.loads(as_json.stdout)
-    assert rows[0] == {"id": "ante", "cap": 30} and len(rows) == 13
+    assert rows[0] == {"id": "ante", "cap": 30} and len(rows) == 14
     as_csv = runner.invoke(
         app, ["query", cypher, "--format", "csv", "--limit", "2", "--db", str(store.path)]
     )

@@ -331,7 +331,7 @@ def test_report_shows_cost_per_family_on_the_reports_basis_beside_the_total(seed
         result["need_before"],
         result["need_after"],
     )
-    assert "Cost per family (report&#x27;s basis)</span><b>£926</b>" in page
+    assert "Cost per family (report's basis)</span><b>£926</b>" in page
     assert "Total per family</span><b>£1,024</b>" in page
     assert "training for new clinical staff" in page
     import io
