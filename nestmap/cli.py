@@ -17,7 +17,7 @@ from typing import Any
 import click
 
 from nestmap.errors import InputError, NestmapError
-from nestmap.output import FORMATS
+from nestmap.output import ANALYSIS_FORMATS, FORMATS
 
 SEED_REGION = "cwm_taf_morgannwg"
 
@@ -70,6 +70,22 @@ area_option = click.option(
 )
 format_option = click.option(
     "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True
+)
+analysis_format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(ANALYSIS_FORMATS),
+    default="table",
+    show_default=True,
+    help="table: the first 50 rows for reading (the rest counted on stderr); json: one "
+    "document; jsonl: one row per line; csv; parquet (a file: --output, or redirect).",
+)
+output_option = click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file (whole, or not at all) instead of standard output.",
 )
 
 
@@ -133,6 +149,7 @@ def load(path: Path, db: Path | None, keep: int) -> None:
     started = time.monotonic()
     store = open_store(db, keep_versions=keep)
     summary = load_dataset_into(store, path, _Progress())
+    _forget_other_results(store)
     counts = ", ".join(f"{count} {label}" for label, count in summary["nodes"].items())
     links = ", ".join(f"{count} {kind}" for kind, count in summary["links"].items())
     click.echo(
@@ -166,19 +183,33 @@ def info(db: Path | None, fmt: str) -> None:
     click.echo(render(rows, fmt), nl=False)
 
 
+def _forget_other_results(store: Any) -> None:
+    """The analyses' kept results of the replaced dataset are of no more use: free the disk."""
+    from nestmap.analysis.materialised import forget_other_versions
+
+    forget_other_versions(store)
+
+
 def _analysis_command(name: str, help_text: str, extra: list[Callable] | None = None):
     def decorate(compute: Callable[..., Any]) -> Callable[..., Any]:
         @app.command(name=name, help=help_text)
         @db_option
         @area_option
-        @format_option
+        @analysis_format_option
+        @output_option
         @clean_errors
         @functools.wraps(compute)
-        def command(db: Path | None, area: str | None, fmt: str, **options: Any) -> None:
-            from nestmap.output import render
+        def command(
+            db: Path | None, area: str | None, fmt: str, output: Path | None, **options: Any
+        ) -> None:
+            from nestmap.analysis.materialised import materialised
+            from nestmap.output import write_to
 
-            document = compute(_store(db), area, **options)
-            click.echo(render(document, fmt), nl=False)
+            store = _store(db)
+            # Kept per dataset version: asked again, the rows are read back, not recomputed.
+            question = {"analysis": name, "area": area, **options}
+            parts = materialised(store, question, lambda: compute(store, area, **options))
+            write_to(output, fmt, parts, lambda notice: click.echo(notice, err=True))
 
         for option in extra or []:
             command = option(command)
@@ -447,6 +478,7 @@ def rollback(version: int, db: Path | None) -> None:
     """Make kept VERSION the current graph again (the current one is kept as a version)."""
     store = _store(db)
     store.rollback(version)
+    _forget_other_results(store)
     click.echo(f"rolled back to version {version} ({store.location})")
 
 
