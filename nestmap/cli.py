@@ -291,22 +291,39 @@ def _need(
     return need(store, area, shares)
 
 
+def _part_option(*parts: str) -> Callable:
+    """``--part``: one table of a result that has several (Parquet holds one table)."""
+    return click.option(
+        "--part",
+        type=click.Choice(parts),
+        default=None,
+        help="Only one of the parts (a single plain table, e.g. for CSV or Parquet).",
+    )
+
+
 @_analysis_command(
     "assessment",
     "Which entry points assess the parent-infant relationship, and per LA x stage who does.",
+    [_part_option("entry_points", "coverage")],
 )
-def _assessment(store: Any, area: str | None) -> Any:
+def _assessment(store: Any, area: str | None, part: str | None = None) -> Any:
     from nestmap.analysis import assessment
 
-    return assessment(store, area)
+    result = assessment(store, area)
+    return result[part] if part else result
 
 
-@_analysis_command("workforce", "FTE by AiMH competency level per service and per LA.")
-def _workforce(store: Any, area: str | None) -> Any:
+@_analysis_command(
+    "workforce",
+    "FTE by AiMH competency level per service and per LA.",
+    [_part_option("services", "areas")],
+)
+def _workforce(store: Any, area: str | None, part: str | None = None) -> Any:
     from nestmap.analysis import workforce
 
     result = workforce(store, area)
-    return {"services": result["services"], "areas": result["areas"]}
+    parts = {"services": result["services"], "areas": result["areas"]}
+    return parts[part] if part else parts
 
 
 @_analysis_command("thrive", "Services grouped by THRIVE grouping from their levels.")

@@ -113,8 +113,9 @@ def as_arrow(rows: list[dict[str, Any]]) -> Any:
         table = pa.Table.from_pylist(rows)
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
         return None
-    if rows and (len(rows[0]) != table.num_columns or any(len(r) != len(rows[0]) for r in rows)):
-        return None  # rows with different keys: JSON must keep each row's own keys
+    keys = tuple(rows[0]) if rows else ()
+    if any(tuple(row) != keys for row in rows):
+        return None  # rows with other keys, or in another order: JSON keeps each row's own
     columns = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
         column = _settled(pa, column)
