@@ -202,14 +202,28 @@ def _analysis_command(name: str, help_text: str, extra: list[Callable] | None = 
         def command(
             db: Path | None, area: str | None, fmt: str, output: Path | None, **options: Any
         ) -> None:
-            from nestmap.analysis.materialised import materialised
-            from nestmap.output import write_to
+            from nestmap.analysis.materialised import KeptResult
+            from nestmap.output import check_destination, copy_to, write, write_to
 
+            def notice(text: str) -> None:
+                click.echo(text, err=True)
+
+            check_destination(output, fmt)
             store = _store(db)
-            # Kept per dataset version: asked again, the rows are read back, not recomputed.
-            question = {"analysis": name, "area": area, **options}
-            parts = materialised(store, question, lambda: compute(store, area, **options))
-            write_to(output, fmt, parts, lambda notice: click.echo(notice, err=True))
+            # Kept per dataset version: asked again, the answer is read back, not recomputed
+            # (and in a format asked before, copied as it was written).
+            kept = KeptResult(store, {"analysis": name, "area": area, **options})
+            found = kept.written(fmt)
+            if found is None:
+                parts = kept.parts(lambda: compute(store, area, **options))
+                found = kept.keep_written(fmt, lambda stream, say: write(parts, fmt, stream, say))
+                if found is None:  # not kept (Neo4j, a read-only folder): straight out
+                    write_to(output, fmt, parts, notice)
+                    return
+            file, notices = found
+            copy_to(output, file)
+            for text in notices:
+                notice(text)
 
         for option in extra or []:
             command = option(command)

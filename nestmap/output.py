@@ -19,11 +19,13 @@ so the bytes are the same as the row-by-row writers'. Rows that do not fit an Ar
 from __future__ import annotations
 
 import csv
+import errno
 import functools
 import io
 import json
 import math
 import os
+import shutil
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -114,7 +116,7 @@ def as_arrow(rows: list[dict[str, Any]]) -> Any:
     except (pa.ArrowException, TypeError, ValueError, OverflowError):
         return None
     keys = tuple(rows[0]) if rows else ()
-    if any(tuple(row) != keys for row in rows):
+    if any(map(keys.__ne__, map(tuple, rows))):  # (C-level loops: 400,000 rows)
         return None  # rows with other keys, or in another order: JSON keeps each row's own
     columns = {}
     for name, column in zip(table.column_names, table.columns, strict=True):
@@ -316,11 +318,43 @@ def _json_lines(rows: Any, lead: str, end: str = "\n") -> Iterator[bytes]:
         pieces: list[Any] = []
         for index, name in enumerate(names):
             pieces.append(("{" + lead if index == 0 else ", ") + _json_text(name) + ": ")
-            pieces.append(_json_cells(batch.column(index)))
+            pieces.extend(_json_pieces(batch.column(index)))
         if not names:
             pieces.append("{" + lead.rstrip(", "))
         pieces.append("}" + end)
-        yield _joined(pa, pieces, batch.num_rows)
+        yield _joined(pa, _merged(pieces), batch.num_rows)
+
+
+def _merged(pieces: list[Any]) -> list[Any]:
+    """Adjacent constants as one (each piece is a pass over the rows)."""
+    merged: list[Any] = []
+    for piece in pieces:
+        if isinstance(piece, str) and merged and isinstance(merged[-1], str):
+            merged[-1] += piece
+        else:
+            merged.append(piece)
+    return merged
+
+
+def _json_pieces(column: Any) -> list[Any]:
+    """A column's JSON text as pieces of the line: a plain string column (no null, nothing to
+    escape) as the column between two quote constants, saving a pass; else ``_json_cells``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)) and not (
+        column.null_count or pc.any(_escaped(column)).as_py()
+    ):
+        return ['"', column, '"']
+    return [_json_cells(column)]
+
+
+def _escaped(column: Any) -> Any:
+    """Where json escapes: quotes, backslashes and control characters (U+0000-U+001F); the
+    rest, non-ASCII included (ensure_ascii=False), passes through as it is."""
+    import pyarrow.compute as pc
+
+    return pc.match_substring_regex(column, r'["\\\x00-\x1f]')
 
 
 def _json_cells(column: Any) -> Any:
@@ -330,10 +364,7 @@ def _json_cells(column: Any) -> Any:
 
     kind = column.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        text = _concat('"', column, '"')
-        # json escapes quotes, backslashes and control characters (U+0000-U+001F); others,
-        # non-ASCII included (ensure_ascii=False), pass through as they are.
-        text = _python_where(pc.match_substring_regex(column, r'["\\\x00-\x1f]'), column, text)
+        text = _python_where(_escaped(column), column, _concat('"', column, '"'))
     elif pa.types.is_integer(kind):
         text = pc.cast(column, pa.string())
     elif pa.types.is_boolean(kind):
@@ -386,7 +417,7 @@ def _csv_lines(rows: Any) -> Iterator[bytes]:
             pieces.append(_csv_quoted(_csv_cells(batch.column(index), "|"), single))
         pieces.append("\n")
         if batch.num_columns:
-            yield _joined(pa, pieces, batch.num_rows)
+            yield _joined(pa, _merged(pieces), batch.num_rows)
 
 
 def _csv_cells(column: Any, list_sep: str) -> Any:
@@ -509,24 +540,62 @@ def _joined(pa: Any, pieces: list[Any], rows: int) -> memoryview:
 
 
 # -- destinations ----------------------------------------------------------------------------
+def check_destination(path: Path | None, fmt: str) -> None:
+    """Refuse, before any work, what cannot be written: Parquet to a terminal, a folder."""
+    if path is None and fmt == "parquet" and sys.stdout.isatty():
+        raise UsageError("Parquet is binary: give --output FILE, or redirect to a file")
+    if path is not None and path.is_dir():
+        raise UsageError(f"--output {path} is a folder; give a file name")
+
+
 def write_to(path: Path | None, fmt: str, parts: Parts, notices: Callable[[str], None]) -> None:
     """Write to ``path`` (complete or not at all: a temporary file renamed into place) or to
     standard output (Parquet only when it is not a terminal)."""
+    check_destination(path, fmt)
+    _deliver(path, lambda stream: write(parts, fmt, stream, notices))
+
+
+def copy_to(path: Path | None, source: Path) -> None:
+    """Write the file ``source`` (an answer written before) to ``path`` or standard output."""
+    _deliver(path, lambda stream: _copy(source, stream))
+
+
+def _deliver(path: Path | None, fill: Callable[[IO[bytes]], None]) -> None:
     if path is None:
         stream = sys.stdout.buffer
-        if fmt == "parquet" and stream.isatty():
-            raise UsageError("Parquet is binary: give --output FILE, or redirect to a file")
-        write(parts, fmt, stream, notices)
+        fill(stream)
         stream.flush()
         return
-    if path.is_dir():
-        raise UsageError(f"--output {path} is a folder; give a file name")
     partial = path.with_name(f".{path.name}.partial-{os.getpid()}")
     try:
         with open(partial, "wb") as stream:
-            write(parts, fmt, stream, notices)
+            fill(stream)
         os.replace(partial, path)
     except OSError as exc:
         raise UsageError(f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
         partial.unlink(missing_ok=True)
+
+
+def _copy(source: Path, stream: IO[bytes]) -> None:
+    """The kernel copies (sendfile) where it can: a national JSON file is 100 MB."""
+    stream.flush()
+    with open(source, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        try:
+            target = stream.fileno()
+        except (OSError, AttributeError, io.UnsupportedOperation):
+            target = None
+        sent = 0
+        if target is not None:
+            try:
+                while sent < size:
+                    count = os.sendfile(target, handle.fileno(), sent, size - sent)
+                    if count == 0:
+                        break
+                    sent += count
+            except OSError as exc:
+                if sent or exc.errno not in (errno.EINVAL, errno.ENOSYS, errno.EBADF):
+                    raise
+        handle.seek(sent)
+        shutil.copyfileobj(handle, stream, 1 << 20)

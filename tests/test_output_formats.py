@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -104,6 +106,19 @@ def test_a_kept_result_is_the_same_bytes_as_a_computed_one(loaded, command):
         again = run(command, "--db", str(db), "--format", fmt)
         assert first == again
     assert any((db.parent / f"{db.name}.results").iterdir())
+
+
+def test_a_real_process_prints_a_kept_answer_through_a_pipe(loaded, tmp_path: Path):
+    """Outside CliRunner, standard output is a real pipe: the kernel copies the kept file."""
+    db, store = loaded
+    command = [sys.executable, "-m", "nestmap.cli", "misdirected", "--db", str(db)]
+    expected = render(analysis.misdirected(store), "csv").encode()
+    for _ in range(2):  # computed and kept, then copied
+        done = subprocess.run([*command, "--format", "csv"], capture_output=True, timeout=120)
+        assert done.returncode == 0 and done.stdout == expected
+    target = tmp_path / "m.csv"
+    done = subprocess.run([*command, "--format", "csv", "-o", str(target)], timeout=120)
+    assert done.returncode == 0 and target.read_bytes() == expected
 
 
 def test_a_result_kept_for_one_dataset_is_not_used_for_the_next(tmp_path: Path):

@@ -64,21 +64,70 @@ def materialised(
     """The answer to ``question`` (the analysis and its arguments, JSON-able) as output parts
     (``nestmap.output.parts_of``): read back if kept for the current dataset, else computed
     with ``compute`` and kept."""
-    from nestmap.output import parts_of
+    return KeptResult(store, question).parts(compute)
 
-    root = results_dir(store)
-    version = store.version() if root is not None and store.has_graph() else None
-    if root is None or version is None:
-        return parts_of(compute())
-    folder = root / f"{version}-{code_fingerprint()}"
-    entry = folder / _digest(question)
-    kept = _read(entry)
-    if kept is not None:
-        return kept
-    parts = parts_of(compute())
-    if store.version() == version:  # no load swapped the graph meanwhile
-        _keep(root, folder, entry, parts)
-    return parts
+
+class KeptResult:
+    """One question's kept answer: its rows as Arrow files, and each format it has been
+    written in (the bytes a command printed, so that asking again is a file copy: no row is
+    encoded twice, and not even pyarrow is imported)."""
+
+    def __init__(self, store: GraphStore, question: dict[str, Any]):
+        self.store = store
+        root = results_dir(store)
+        self.version = store.version() if root is not None and store.has_graph() else None
+        self.root = root
+        self.entry: Path | None = None
+        if root is not None and self.version is not None:
+            folder = root / f"{self.version}-{code_fingerprint()}"
+            self.entry = folder / _digest(question)
+
+    def parts(self, compute: Callable[[], Any]) -> list[tuple[str | None, Any]]:
+        from nestmap.output import parts_of
+
+        if self.entry is None or self.root is None:
+            return parts_of(compute())
+        kept = _read(self.entry)
+        if kept is not None:
+            return kept
+        parts = parts_of(compute())
+        if self.store.version() == self.version:  # no load swapped the graph meanwhile
+            _keep(self.root, self.entry.parent, self.entry, parts)
+        return parts
+
+    def written(self, fmt: str) -> tuple[Path, list[str]] | None:
+        """The file of this answer in ``fmt`` and the notices that went with it, if kept."""
+        if self.entry is None:
+            return None
+        file = self.entry / f"written.{fmt}"
+        try:
+            notices = json.loads((self.entry / f"written.{fmt}.json").read_text("utf-8"))
+        except (OSError, ValueError):
+            return None
+        return (file, notices) if file.is_file() else None
+
+    def keep_written(
+        self, fmt: str, write: Callable[[Any, Callable[[str], None]], None]
+    ) -> tuple[Path, list[str]] | None:
+        """Write this answer in ``fmt`` with ``write(stream, notice)`` into the kept answer's
+        folder; ``None`` (nothing written) when the answer is not kept there."""
+        if self.entry is None or not (self.entry / "parts.json").is_file():
+            return None
+        file = self.entry / f"written.{fmt}"
+        notices: list[str] = []
+        partial = self.entry / f".written.{fmt}.{os.getpid()}"
+        try:
+            with open(partial, "wb") as stream:
+                write(stream, notices.append)
+            os.replace(partial, file)
+            sidecar = self.entry / f".written.{fmt}.json.{os.getpid()}"
+            sidecar.write_text(json.dumps(notices), encoding="utf-8")
+            os.replace(sidecar, self.entry / f"written.{fmt}.json")
+        except OSError:
+            return None
+        finally:
+            partial.unlink(missing_ok=True)
+        return file, notices
 
 
 def forget_other_versions(store: GraphStore) -> None:
