@@ -3,7 +3,10 @@
 A national dataset's whole-country analyses take seconds (the engine's part is under one, the
 rest is shaping hundreds of thousands of rows); the same rows read back as Arrow take
 milliseconds. So the CLI keeps each result it computes as Arrow IPC files under
-``<graph>.results/<version>-<code>/`` and answers the same question again from them.
+``<graph>.results/<version>-<code>/<question>/``, with each format it has been written in
+(``written.json``, ``written.csv``, ...), and answers the same question again from them: in a
+format written before, by copying the file (0.1 s of CPU and 23 MB, whatever the answer's size).
+``materialised`` gives the rows as Arrow tables, for any caller (the Python API could use it).
 
 - ``<version>`` is the graph file's identity (inode, modification time, size:
   ``EmbeddedStore.version()``): every load and rollback writes a new file, so a new dataset
