@@ -149,6 +149,14 @@ def _arrow_column(values: list[Any]) -> Any:
     if len(kinds) != 1:
         return None  # 1 and 1.0 print differently; text and numbers do not mix
     kind = kinds.pop()
+    if _pyarrow_converts(count):
+        arrow_type = _arrow_type(kind, values)
+        if arrow_type is None:
+            return None
+        try:
+            return pa.array(values, arrow_type)
+        except (pa.ArrowException, OverflowError, TypeError, ValueError):
+            return None
     try:
         if kind is str:
             encoded = [b"" if value is None else value.encode() for value in values]
@@ -180,6 +188,28 @@ def _arrow_column(values: list[Any]) -> Any:
     except (OverflowError, UnicodeEncodeError, ValueError):
         return None  # a number beyond 64 bits, text that is not UTF-8
     return None
+
+
+def _pyarrow_converts(count: int) -> bool:
+    """pyarrow's own conversion is faster for long columns, and costs nothing more once pandas
+    is loaded (the larger analyses load it); the type is still the one ``_arrow_column`` found."""
+    return "pandas" in sys.modules or count > 100_000
+
+
+def _arrow_type(kind: type, values: list[Any]) -> Any:
+    """The Arrow type of a column whose values (nulls aside) are all of ``kind``."""
+    import pyarrow as pa
+
+    plain = {str: pa.string(), int: pa.int64(), float: pa.float64(), bool: pa.bool_()}
+    if kind in plain:
+        return plain[kind]
+    if kind is not list:
+        return None
+    items = set(map(type, itertools.chain.from_iterable(v for v in values if v is not None)))
+    items.discard(type(None))
+    if len(items) > 1 or items - set(plain):
+        return None
+    return pa.list_(plain[items.pop()] if items else pa.string())
 
 
 def _is_none(value: Any) -> bool:

@@ -18,7 +18,7 @@ from conftest import HAND, load_into
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nestmap import analysis
+from nestmap import analysis, output
 from nestmap.cli import app, seed_path
 from nestmap.errors import NestmapError
 from nestmap.output import TABLE_ROWS, as_arrow, parts_of, render, to_csv, write
@@ -264,6 +264,20 @@ text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
 cells = st.one_of(st.none(), text)
 
 
+@pytest.fixture(params=["buffers", "pyarrow"])
+def conversion(request, monkeypatch):
+    """Rows become Arrow columns either from numpy buffers or by pyarrow's own conversion
+    (for long columns, or once pandas is loaded): both must give the same bytes."""
+    monkeypatch.setattr(output, "_pyarrow_converts", lambda _count: request.param == "pyarrow")
+
+
+def test_awkward_values_by_either_conversion(conversion):
+    test_awkward_values_encode_as_pythons_own_encoders_would()
+    test_rows_that_do_not_fit_a_table_are_written_row_by_row()
+    assert as_arrow([{"big": 2**70}]) is None and as_arrow([{"nested": [[1]]}]) is None
+    assert as_arrow([{"l": [1, 2]}, {"l": None}]).to_pylist() == [{"l": [1, 2]}, {"l": None}]
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(
@@ -281,6 +295,16 @@ cells = st.one_of(st.none(), text)
     )
 )
 def test_any_text_encodes_as_pythons_own_encoders_would(rows):
+    for use_pyarrow in (False, True):
+        original = output._pyarrow_converts
+        output._pyarrow_converts = lambda _count, use=use_pyarrow: use
+        try:
+            _same_as_python(rows)
+        finally:
+            output._pyarrow_converts = original
+
+
+def _same_as_python(rows) -> None:
     if rows:
         assert as_arrow(rows) is not None
     lines = expected_json_lines(rows)
