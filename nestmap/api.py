@@ -232,6 +232,7 @@ class Graph:
         if keep is not None:
             self.store.keep_versions = keep
         self.store.replace(dataset, report)
+        self._forget_kept_results()
         return self.info()
 
     def versions(self) -> list[dict[str, Any]]:
@@ -242,6 +243,14 @@ class Graph:
         """Make kept ``version`` the current graph (the current one is kept as a version);
         ``by`` names who asked (default: the OS user)."""
         self.store.rollback(version, by or os_user())
+        self._forget_kept_results()
+
+    def _forget_kept_results(self) -> None:
+        """Analyses kept for the replaced dataset are of no more use (each is keyed by the
+        graph file's identity, so none could be read for the new one): free the disk."""
+        from nestmap.analysis.materialised import forget_other_versions
+
+        forget_other_versions(self.store)
 
     # -- what is loaded ---------------------------------------------------------------------
     def info(self) -> dict[str, Any]:

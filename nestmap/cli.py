@@ -18,7 +18,7 @@ import click
 
 from nestmap.api import SEED_REGION, Graph, seed_path
 from nestmap.errors import InputError, NestmapError, NoGraphError
-from nestmap.output import FORMATS
+from nestmap.output import ANALYSIS_FORMATS, FORMATS
 
 
 def _fail(message: str, code: int) -> None:
@@ -80,6 +80,22 @@ area_option = click.option(
 )
 format_option = click.option(
     "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True
+)
+analysis_format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(ANALYSIS_FORMATS),
+    default="table",
+    show_default=True,
+    help="table: the first 50 rows for reading (the rest counted on stderr); json: one "
+    "document; jsonl: one row per line; csv; parquet (a file: --output, or redirect).",
+)
+output_option = click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write to this file (whole, or not at all) instead of standard output.",
 )
 
 
@@ -227,15 +243,37 @@ def _analysis_command(name: str, help_text: str, extra: list[Callable] | None = 
         @app.command(name=name, help=help_text)
         @db_option
         @area_option
-        @format_option
+        @analysis_format_option
+        @output_option
         @clean_errors
         @functools.wraps(compute)
-        def command(db: Path | None, area: str | None, fmt: str, **options: Any) -> None:
-            from nestmap.output import render
+        def command(
+            db: Path | None, area: str | None, fmt: str, output: Path | None, **options: Any
+        ) -> None:
+            from nestmap.analysis.materialised import KeptResult
+            from nestmap.output import check_destination, copy_to, write, write_to
 
+            def notice(text: str) -> None:
+                click.echo(text, err=True)
+
+            check_destination(output, fmt)
             with _graph(db) as graph:
-                document = compute(graph, area, **options)
-            click.echo(render(document, fmt), nl=False)
+                # Kept per dataset version: asked again, the answer is read back, not
+                # recomputed (and in a format asked before, copied as it was written).
+                kept = KeptResult(graph.store, {"analysis": name, "area": area, **options})
+                found = kept.written(fmt)
+                if found is None:
+                    parts = kept.parts(lambda: compute(graph, area, **options))
+                    found = kept.keep_written(
+                        fmt, lambda stream, say: write(parts, fmt, stream, say)
+                    )
+                    if found is None:  # not kept (Neo4j, a read-only folder): straight out
+                        write_to(output, fmt, parts, notice)
+                        return
+            file, notices = found
+            copy_to(output, file)
+            for text in notices:
+                notice(text)
 
         for option in extra or []:
             command = option(command)
@@ -334,17 +372,35 @@ def _need(
     )
 
 
+def _part_option(*parts: str) -> Callable:
+    """``--part``: one table of a result that has several (Parquet holds one table)."""
+    return click.option(
+        "--part",
+        type=click.Choice(parts),
+        default=None,
+        help="Only one of the parts (a single plain table, e.g. for CSV or Parquet).",
+    )
+
+
 @_analysis_command(
     "assessment",
     "Which entry points assess the parent-infant relationship, and per LA x stage who does.",
+    [_part_option("entry_points", "coverage")],
 )
-def _assessment(graph: Graph, area: str | None) -> Any:
-    return graph.assessment(area)
+def _assessment(graph: Graph, area: str | None, part: str | None = None) -> Any:
+    result = graph.assessment(area)
+    return result[part] if part else result
 
 
-@_analysis_command("workforce", "FTE by AiMH competency level per service and per LA.")
-def _workforce(graph: Graph, area: str | None) -> Any:
-    return graph.workforce(area)
+@_analysis_command(
+    "workforce",
+    "FTE by AiMH competency level per service and per LA.",
+    [_part_option("services", "areas")],
+)
+def _workforce(graph: Graph, area: str | None, part: str | None = None) -> Any:
+    result = graph.workforce(area)
+    parts = {"services": result["services"], "areas": result["areas"]}
+    return parts[part] if part else parts
 
 
 @_analysis_command("thrive", "Services grouped by THRIVE grouping from their levels.")
