@@ -91,7 +91,7 @@ def _grant(secret_file: str, secret: str, emails: str, open_editing: str) -> Gra
     if allowed:
         return Grant("sign_in", editor_emails=allowed)
     if open_editing == "1":
-        from nestmap.cli import os_user
+        from nestmap.api import os_user
 
         return Grant("open", open_editor=f"{os_user()} (nestmap demo)")
     return Grant("read_only")
