@@ -365,3 +365,89 @@ def test_applying_a_scenario_makes_a_version_with_who_and_why(seed_copy):
         assert (last["action"], last["by"]) == ("scenario", "Ann")
         assert "agreed today" in last["note"] and applied["differences"]
         assert analysis.info(graph.store)["loaded_by"] == "Ann"
+
+
+# ---- the builder on the page, workshop mode, shared links ----------------------------------------
+def _fill_builder(app: AppTest) -> None:
+    app.radio(key="scenario_source").set_value("Build one").run()
+    app.text_input(key="builder_name").input("A family team for Merthyr").run()
+    app.text_input(key="builder_service_name").input("Merthyr family team").run()
+    app.multiselect(key="builder_areas").set_value(["W06000024"]).run()
+    app.multiselect(key="builder_levels").set_value(["targeted", "specialist"]).run()
+    app.number_input(key="builder_capacity").set_value(120).run()
+    app.number_input(key="builder_cost").set_value(150000).run()
+    assert not app.exception, [e.value for e in app.exception]
+
+
+def _metric(app: AppTest, label: str) -> str:
+    return next(m.value for m in app.metric if m.label == label)
+
+
+def test_the_builder_updates_the_figures_and_its_link_restores_the_view(seed_copy, monkeypatch):
+    app = _app(monkeypatch, seed_copy, "scenarios", editing=False)
+    _fill_builder(app)
+    assert _metric(app, "Families a year") == "120"
+    closed = _metric(app, "Gap cells closed")
+    app.multiselect(key="builder_levels").set_value(["targeted"]).run()
+    assert _metric(app, "Gap cells closed") != closed, "the figures follow the form"
+    app.multiselect(key="builder_levels").set_value(["targeted", "specialist"]).run()
+    app.sidebar.selectbox(key="filter_la").set_value("W06000024").run()
+    code = app.query_params["scenario"]
+    code = code[0] if isinstance(code, list) else code
+    assert from_link(code)["add_services"][0]["name"] == "Merthyr family team"
+    # Without the grant there is no apply, but the YAML downloads.
+    labels = {b.proto.label for b in app.get("download_button")}
+    assert any("YAML" in label for label in labels)
+    assert "Apply as a new version" not in {b.label for b in app.button}
+    # A fresh session (another browser) with the same address sees the same view.
+    fresh = AppTest.from_file(APP, default_timeout=90)
+    fresh.query_params["scenario"] = code
+    fresh.query_params["la"] = "W06000024"
+    fresh.run()
+    fresh.switch_page("views/scenarios.py")
+    fresh.run()
+    assert not fresh.exception, [e.value for e in fresh.exception]
+    assert fresh.radio(key="scenario_source").value == "Build one"
+    assert fresh.text_input(key="builder_service_name").value == "Merthyr family team"
+    assert fresh.multiselect(key="builder_levels").value == ["targeted", "specialist"]
+    assert fresh.sidebar.selectbox(key="filter_la").value == "W06000024"
+    assert _metric(fresh, "Gap cells closed") == closed
+
+
+def test_a_damaged_or_hostile_link_is_refused_plainly(seed_copy, monkeypatch):
+    monkeypatch.setenv("NESTMAP_DB", str(seed_copy))
+    for name in GRANTS:
+        monkeypatch.delenv(name, raising=False)
+    for code in ("not-a-scenario", to_link({"name": "x", "retire_services": ["nobody"]})):
+        app = AppTest.from_file(APP, default_timeout=90)
+        app.query_params["scenario"] = code
+        app.run()
+        app.switch_page("views/scenarios.py")
+        app.run()
+        assert not app.exception, [e.value for e in app.exception]
+        assert "The scenario in this link cannot be used" in "\n".join(e.value for e in app.error)
+
+
+def test_presentation_mode_walks_the_pages(seed_copy, monkeypatch):
+    app = _app(monkeypatch, seed_copy, "coverage", editing=False)
+    app.sidebar.toggle(key="filter_present").set_value(True).run()
+    links = [link.proto for link in app.get("page_link")]
+    labels = [link.label for link in links]
+    assert "Next: Map" in labels and "Back: Overview" in labels
+    assert "Leave presentation mode" in {b.label for b in app.button}
+    app.button(key="workshop_leave").click().run()
+    assert app.session_state["filter_present"] is False
+
+
+def test_a_scenario_applied_from_the_builder_is_a_version(seed_copy, monkeypatch):
+    app = _app(monkeypatch, seed_copy, "scenarios")
+    _fill_builder(app)
+    app.text_input(key="builder_apply_why").input("agreed at the workshop").run()
+    app.checkbox(key="builder_apply_sure").check().run()
+    app.button(key="builder_apply").click().run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert "Applied as a new version" in "\n".join(s.value for s in app.success)
+    with Graph(seed_copy) as graph:
+        last = graph.changes()[-1]
+        assert last["action"] == "scenario" and "agreed at the workshop" in last["note"]
+        assert "new_merthyr_family_team" in {row["id"] for row in graph.services()}
