@@ -12,13 +12,13 @@ from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from test_dashboard_browser import (  # noqa: F401 - browser is a fixture
+from test_dashboard_browser import (
     ARTIFACTS,
     CHROMIUM,
     EDITOR_SECRET,
+    LAUNCH_ARGS,
     Dashboard,
     _start,
-    browser,
 )
 
 from nestmap import Graph
@@ -54,6 +54,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     dashboard.stop()
 
 
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield launched
+        launched.close()
+
+
 def _context(browser, width: int = 1440, height: int = 1000):
     context = browser.new_context(viewport={"width": width, "height": height})
     tab = context.new_page()
@@ -85,27 +95,29 @@ def _unlock(tab, name: str) -> None:
 
 def _services_grid(tab):
     tab.get_by_role("tab", name="Services").click()
-    grid = tab.locator('[data-testid="stDataFrame"]').filter(
-        has=tab.locator("th", has_text="capacity_per_year")
-    )
-    grid.first.wait_for(state="visible")
-    return grid.first
+    # The grid's container is keyed edit_services_<generation> (nestmap/dashboard/editing.py).
+    grid = tab.locator('[class*="st-key-edit_services_"] [data-testid="stDataFrame"]').first
+    grid.wait_for(state="visible")
+    return grid
 
 
 def _type_into(tab, grid, row: int, column: str, text: str) -> None:
-    """Select the grid's first cell, move to (row, column) with the arrow keys, type, Enter."""
+    """Select the first id cell, move to (row, column) with the arrow keys and type: the grid
+    starts editing on the first key and replaces the cell's text; Enter keeps it."""
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
-    tab.mouse.click(box["x"] + 30, box["y"] + 35 + 17)  # header 35 px, rows 35 px
+    # Header and rows are 35 px; the first 30 px or so are the row-selection checkboxes.
+    tab.mouse.click(box["x"] + 100, box["y"] + 35 + 17)
     tab.wait_for_timeout(200)
+    # Back to the first cell whatever an earlier edit scrolled to.
+    for key, times in (("ArrowLeft", 20), ("ArrowUp", 40)):
+        for _ in range(times):
+            tab.keyboard.press(key)
     for _ in range(row):
         tab.keyboard.press("ArrowDown")
     for _ in range(SERVICE_COLUMNS.index(column)):
         tab.keyboard.press("ArrowRight")
-    tab.keyboard.press("Enter")  # open the cell's editor
-    tab.wait_for_timeout(200)
-    tab.keyboard.press("Control+A")
-    tab.keyboard.type(text)
+    tab.keyboard.type(text, delay=30)
     tab.keyboard.press("Enter")
     tab.wait_for_timeout(300)
     _settled(tab)
@@ -124,8 +136,8 @@ def _coverage_cells(tab, base: str) -> list[str]:
     return tab.locator(".js-plotly-plot text").all_text_contents()
 
 
-def test_edit_check_save_coverage_undo(server, browser):
-    context, tab = _context(browser)
+def test_edit_check_save_coverage_undo(server, chromium):
+    context, tab = _context(chromium, 1440, 1250)
     try:
         before = _coverage_cells(tab, server.url)
         _goto(tab, f"{server.url}/data")
@@ -136,10 +148,11 @@ def test_edit_check_save_coverage_undo(server, browser):
         tab.get_by_role("button", name="Check").click()
         _settled(tab)
         tab.get_by_text("must be a whole number").first.wait_for(state="attached")
-        tab.get_by_text("1 problems: nothing was saved").wait_for(state="visible")
-        tab.get_by_role("tab", name="Services (1 problems)").wait_for(state="visible")
+        tab.get_by_text("1 problem: nothing was saved").wait_for(state="visible")
         ARTIFACTS.mkdir(exist_ok=True)
-        tab.get_by_role("tab", name="Services (1 problems)").scroll_into_view_if_needed()
+        _services_grid(tab)
+        tab.get_by_role("heading", name="Edit the map").evaluate("e => e.scrollIntoView()")
+        tab.wait_for_timeout(300)
         tab.screenshot(path=str(ARTIFACTS / "workshop-edit-problem.png"))
         with Graph(server.db) as graph:
             assert graph.changes()[-1]["action"] == "load"  # nothing saved
@@ -157,7 +170,8 @@ def test_edit_check_save_coverage_undo(server, browser):
             assert "areas: W06000013 → W06000024" in last["note"]
         after = _coverage_cells(tab, server.url)
         assert after != before, "coverage follows the edit"
-        _goto(tab, f"{server.url}/data")
+        _goto(tab, f"{server.url}/data")  # a new session: unlock again
+        _unlock(tab, "Ann Facilitator")
         tab.get_by_text("Last change: Baby in Mind moved to Merthyr", exact=False).wait_for()
         tab.get_by_role("button", name="Undo the last change").click()
         _settled(tab)
@@ -167,9 +181,9 @@ def test_edit_check_save_coverage_undo(server, browser):
         context.close()
 
 
-def test_two_browsers_saving_at_once_the_second_is_told(server, browser):
-    first, tab_a = _context(browser)
-    second, tab_b = _context(browser)
+def test_two_browsers_saving_at_once_the_second_is_told(server, chromium):
+    first, tab_a = _context(chromium)
+    second, tab_b = _context(chromium)
     try:
         for tab, name in ((tab_a, "Ann"), (tab_b, "Bob")):
             _goto(tab, f"{server.url}/data")
@@ -200,9 +214,9 @@ def _metric(tab, label: str) -> str:
     return metric.locator('[data-testid="stMetricValue"]').inner_text()
 
 
-def test_builder_and_a_shared_link_in_a_fresh_context(server, browser):
-    context, tab = _context(browser)
-    fresh, other = _context(browser)
+def test_builder_and_a_shared_link_in_a_fresh_context(server, chromium):
+    context, tab = _context(chromium)
+    fresh, other = _context(chromium)
     try:
         _goto(tab, f"{server.url}/scenarios?la=W06000024")
         tab.get_by_text("Build one").click()
@@ -210,7 +224,10 @@ def test_builder_and_a_shared_link_in_a_fresh_context(server, browser):
         tab.get_by_label("Service name").fill("Merthyr family team")
         tab.keyboard.press("Tab")
         _settled(tab)
-        for label, choice in (("Areas", "Merthyr Tydfil"), ("Levels of need it works at", "targeted")):
+        for label, choice in (
+            ("Areas", "Merthyr Tydfil"),
+            ("Levels of need it works at", "targeted"),
+        ):
             tab.get_by_label(label).click()
             tab.get_by_role("option", name=choice, exact=True).click()
             tab.keyboard.press("Escape")
@@ -238,8 +255,8 @@ def test_builder_and_a_shared_link_in_a_fresh_context(server, browser):
         fresh.close()
 
 
-def test_presentation_mode_on_a_large_screen_walks_the_pages(server, browser):
-    context, tab = _context(browser, 1920, 1080)
+def test_presentation_mode_on_a_large_screen_walks_the_pages(server, chromium):
+    context, tab = _context(chromium, 1920, 1080)
     try:
         _goto(tab, f"{server.url}/coverage?present=1&la=W06000013")
         tab.get_by_role("link", name="Next: Map").wait_for(state="visible")

@@ -255,11 +255,8 @@ def section() -> None:
     if result and result.get("generation") == generation:
         for problem in result.get("problems") or []:
             problems_by_table.setdefault(problem["table"], []).append(problem)
-    labels = [
-        TITLES[t] + (f" ({len(problems_by_table[t])} problems)" if t in problems_by_table else "")
-        for t in TITLES
-    ]
-    for tab, table in zip(st.tabs(labels), TITLES, strict=True):
+    # Tab labels stay the same from run to run, so the table being edited stays open.
+    for tab, table in zip(st.tabs(list(TITLES.values())), TITLES, strict=True):
         with tab:
             frame = _frame(table, grid[table], grid)
             if not editable:
@@ -283,6 +280,10 @@ def section() -> None:
         return
     _actions(store, draft, edited)
     _last_change(store, editable)
+
+
+def _count(number: int, word: str) -> str:
+    return f"{number:,} {word}" + ("" if number == 1 else "s")
 
 
 def _touched(table: str, draft: dict[str, Any]) -> bool:
@@ -341,10 +342,12 @@ def _actions(store: Any, draft: dict[str, Any], edited: TextTables) -> None:
         _differences(result["changed_since"], "edit_changed_since")
     elif result.get("problems"):
         st.error(
-            f"{len(result['problems']):,} problems: nothing was saved and the map is unchanged. "
-            "Each is listed under its table, at its row and column."
+            f"{_count(len(result['problems']), 'problem')}: nothing was saved and the map is "
+            "unchanged. Each is listed under its table, at its row and column."
         )
-        _show_problems(result["problems"], "edit_problems")
+        elsewhere = [p for p in result["problems"] if p["table"] not in TITLES]
+        if elsewhere:  # (every rule names a table; this is for whatever does not)
+            _show_problems(elsewhere, "edit_problems")
     elif result.get("message"):
         st.error(f"Nothing was saved: {md(result['message'])}.")
 
