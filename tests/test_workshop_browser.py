@@ -197,7 +197,7 @@ def test_two_browsers_saving_at_once_the_second_is_told(server, chromium):
         tab_a.get_by_text("Saved as a new version").wait_for(state="visible")
         tab_b.get_by_role("button", name="Save as a new version").click()
         _settled(tab_b)
-        tab_b.get_by_text("the map changed since you started", exact=False).first.wait_for()
+        tab_b.get_by_text("The map changed since you started", exact=False).first.wait_for()
         tab_b.get_by_text("What changed since you started").wait_for(state="visible")
         tab_b.screenshot(path=str(ARTIFACTS / "workshop-concurrent-save.png"))
         with Graph(server.db) as graph:
@@ -215,7 +215,8 @@ def _metric(tab, label: str) -> str:
 
 
 def test_builder_and_a_shared_link_in_a_fresh_context(server, chromium):
-    context, tab = _context(chromium)
+    # Tall enough for the form and the figures it gives in one picture.
+    context, tab = _context(chromium, 1440, 2300)
     fresh, other = _context(chromium)
     try:
         _goto(tab, f"{server.url}/scenarios?la=W06000024")
@@ -240,7 +241,10 @@ def test_builder_and_a_shared_link_in_a_fresh_context(server, chromium):
         _settled(tab)
         closed = _metric(tab, "Gap cells closed")
         assert _metric(tab, "Families a year") == "120"
-        tab.screenshot(path=str(ARTIFACTS / "workshop-builder.png"), full_page=False)
+        # The form and the figures it gives, as the room sees them.
+        tab.locator(".js-plotly-plot").first.wait_for(state="visible")
+        tab.wait_for_timeout(800)
+        tab.screenshot(path=str(ARTIFACTS / "workshop-builder.png"))
         query = parse_qs(urlsplit(tab.url).query)
         assert query["la"] == ["W06000024"] and query["scenario"]
         # Another browser opens the same address: the same page, filter and scenario.

@@ -337,7 +337,8 @@ def _actions(store: Any, draft: dict[str, Any], edited: TextTables) -> None:
             f"({md(difference_summary(result['differences']))})."
         )
     elif result.get("changed_since"):
-        st.error(md(result["message"]) + ".")
+        message = str(result["message"])
+        st.error(md(message[:1].upper() + message[1:]) + ".")
         st.markdown("**What changed since you started** (your edit is still in the tables)")
         _differences(result["changed_since"], "edit_changed_since")
     elif result.get("problems"):
