@@ -203,8 +203,9 @@ def edit_lock(store: GraphStore) -> Iterator[None]:
         if store.engine != "embedded":
             yield
             return
-        path = Path(store.location)
-        lock_file = path.with_name(f".{path.name}.edit-lock")
+        # Beside the kept versions and the change log (nothing new beside the graph file).
+        folder = getattr(store, "versions_dir", None) or Path(store.location).parent
+        lock_file = Path(folder) / "edit.lock"
         lock_file.parent.mkdir(parents=True, exist_ok=True)
         with lock_file.open("a") as handle:
             try:

@@ -451,3 +451,20 @@ def test_a_scenario_applied_from_the_builder_is_a_version(seed_copy, monkeypatch
         last = graph.changes()[-1]
         assert last["action"] == "scenario" and "agreed at the workshop" in last["note"]
         assert "new_merthyr_family_team" in {row["id"] for row in graph.services()}
+
+
+def test_nestmap_versions_says_why_a_version_was_replaced(seed_copy):
+    from click.testing import CliRunner
+
+    from nestmap.cli import app as cli
+
+    with Graph(seed_copy) as graph:
+        tables = graph.tables()
+        header = tables["services"][0]
+        tables["services"][1][header.index("capacity_per_year")] = "55"
+        graph.save_edit(tables, started_from=graph.version, why="new figures", by="Ann")
+    run = CliRunner().invoke(cli, ["versions", "--db", str(seed_copy), "--format", "json"])
+    assert run.exit_code == 0, run.output
+    kept = json.loads(run.output)
+    assert kept[-1]["replaced_by"] == "Ann"
+    assert kept[-1]["replaced_because"].startswith("new figures — services: 1 changed")
