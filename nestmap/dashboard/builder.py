@@ -151,12 +151,12 @@ def _fill(answers: dict[str, Any]) -> list[Problem]:
     existing = {_key(link) for link in state.referral_links()}
     removing = []
     for link in answers.get("remove_referrals") or []:
-        key = _key(link) if isinstance(link, dict) else None
-        if key in existing:
-            removing.append("|".join(key))
+        found = _key(link) if isinstance(link, dict) else None
+        if found is not None and found in existing:
+            removing.append("|".join(found))
         else:
             problems.append(
-                Problem(LINK_FILE, None, "remove_referrals", str(key), "no such referral link")
+                Problem(LINK_FILE, None, "remove_referrals", str(found), "no such referral link")
             )
     session["builder_remove"] = removing
     session[_COSTS] = [
@@ -209,7 +209,10 @@ def form() -> dict[str, Any] | None:
     """Draw the builder; the scenario document it describes (None before it has a name)."""
     services, areas = _services(), state.area_names()
     service_ids = sorted(services, key=lambda sid: services[sid].casefold())
-    by_name = services.get
+
+    def by_name(service_id: str) -> str:
+        return services.get(service_id, service_id)
+
     _defaults()
     st.text_input("Scenario name", key="builder_name", max_chars=120)
     st.text_input("What it is (optional)", key="builder_description", max_chars=500)
