@@ -264,7 +264,7 @@ def test_presentation_mode_on_a_large_screen_walks_the_pages(server, chromium):
     try:
         _goto(tab, f"{server.url}/coverage?present=1&la=W06000013")
         tab.get_by_role("link", name="Next: Map").wait_for(state="visible")
-        assert not tab.locator('[data-testid="stSidebar"]').is_visible()
+        tab.locator('[data-testid="stSidebar"]').wait_for(state="hidden")
         size = tab.evaluate("() => getComputedStyle(document.documentElement).fontSize")
         assert float(size.removesuffix("px")) >= 20
         tab.locator(".js-plotly-plot").first.wait_for(state="visible")
