@@ -468,3 +468,15 @@ def test_nestmap_versions_says_why_a_version_was_replaced(seed_copy):
     kept = json.loads(run.output)
     assert kept[-1]["replaced_by"] == "Ann"
     assert kept[-1]["replaced_because"].startswith("new figures — services: 1 changed")
+
+
+def test_a_table_too_large_for_the_grid_is_edited_as_a_file(seed_copy, monkeypatch):
+    from nestmap.dashboard import editing
+
+    monkeypatch.setattr(editing, "MAX_GRID_ROWS", 40)  # the seed has 78 referral links
+    app = _app(monkeypatch, seed_copy)
+    assert "The referrals table has 78 rows, too many to edit in the browser" in "\n".join(
+        i.value for i in app.info
+    )
+    assert "edit_draft" not in app.session_state
+    assert "Save as a new version" not in {b.label for b in app.button}

@@ -225,6 +225,23 @@ def section() -> None:
     if notice:
         getattr(st, notice[0])(notice[1])
     editable = access.can_edit()
+    # Counted before anything is read: a national dataset is not pulled into every session.
+    info = state.info()
+    sizes = {
+        "areas": info["nodes"].get("Area", 0),
+        "services": info["nodes"].get("Service", 0),
+        "offers": info["links"].get("OFFERS", 0),
+        "referrals": info["links"].get("REFERS_TO", 0),
+        "workforce": info["nodes"].get("StaffPost", 0),
+    }
+    largest = max(sizes.values())
+    if largest > MAX_GRID_ROWS:
+        table = max(sizes, key=lambda name: sizes[name])
+        st.info(
+            f"The {table} table has {largest:,} rows, too many to edit in the browser (at most "
+            f"{MAX_GRID_ROWS:,} a table): download the dataset above, edit it, and load it again."
+        )
+        return
     draft = _draft()
     if draft["started_from"] != store.version() and not st.session_state.get(_RESULT):
         # Nothing typed is lost: only a session whose grids are untouched follows the map.
@@ -232,13 +249,6 @@ def section() -> None:
             _start_again()
             draft = st.session_state[DRAFT]
     grid: TextTables = draft["grid"]
-    largest = max(len(rows) - 1 for rows in grid.values())
-    if largest > MAX_GRID_ROWS:
-        st.info(
-            f"A table here has {largest:,} rows, too many to edit in the browser (at most "
-            f"{MAX_GRID_ROWS:,}): download the dataset above, edit it, and load it again."
-        )
-        return
     if editable:
         st.caption(
             "Change any cell, add rows at the bottom of a table or delete them (select rows, "
