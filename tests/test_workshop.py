@@ -101,6 +101,21 @@ def _hashes(db: Path) -> dict:
         return _hashes_of(graph)
 
 
+def _analyses(graph: Graph) -> dict:
+    """Every analysis of the whole region, for "exactly the previous graph"."""
+    return {
+        "gaps": graph.gaps(),
+        "misdirected": graph.misdirected(),
+        "pathways": graph.pathways(),
+        "need": graph.need(),
+        "concentration": graph.concentration(),
+        "boundaries": graph.boundaries(),
+        "workforce": graph.workforce(),
+        "services": graph.services(),
+        "referral_links": graph.referral_links(),
+    }
+
+
 def _hashes_of(graph: Graph) -> dict:
     hashes = graph.info()["file_hashes"]
     return json.loads(hashes) if isinstance(hashes, str) else hashes
@@ -136,6 +151,7 @@ def test_a_valid_edit_is_a_new_version_and_coverage_follows_undo_restores(seed_c
     with Graph(seed_copy) as graph:
         gaps_before = graph.gaps()
         hashes_before = _hashes_of(graph)
+        analyses_before = _analyses(graph)
         specialised = [r for r in graph.gaps() if r["specialised_services"]]
     target = specialised[0]
     app = _app(monkeypatch, seed_copy)
@@ -172,6 +188,7 @@ def test_a_valid_edit_is_a_new_version_and_coverage_follows_undo_restores(seed_c
     assert "Undone" in "\n".join(s.value for s in app.success)
     with Graph(seed_copy) as graph:
         assert graph.gaps() == gaps_before
+        assert _analyses(graph) == analyses_before
         assert _hashes_of(graph) == hashes_before
         assert graph.changes()[-1]["note"].startswith("undo: back to version 1")
 
