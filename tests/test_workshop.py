@@ -497,3 +497,15 @@ def test_a_table_too_large_for_the_grid_is_edited_as_a_file(seed_copy, monkeypat
     )
     assert "edit_draft" not in app.session_state
     assert "Save as a new version" not in {b.label for b in app.button}
+
+
+def test_a_note_is_shown_as_text_never_as_markup_or_a_link(seed_copy, monkeypatch):
+    app = _app(monkeypatch, seed_copy)
+    _edit(app, "services", SERVICE, "capacity_per_year", "39")
+    _why(app, "**loud** [click](http://evil.example) <b>x</b>")
+    _click(app, "edit_save")
+    shown = "\n".join(str(c.value) for c in [*app.caption, *app.success])
+    assert "Last change: \\*\\*loud\\*\\*" in shown
+    assert "http://evil" not in shown and "<b>" not in shown
+    with Graph(seed_copy) as graph:
+        assert graph.changes()[-1]["note"].startswith("**loud** [click](http://evil.example)")
