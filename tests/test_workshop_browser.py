@@ -8,6 +8,7 @@ large screen. Screenshots go to tests/artifacts/.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -102,8 +103,8 @@ def _services_grid(tab):
 
 
 def _type_into(tab, grid, row: int, column: str, text: str) -> None:
-    """Select the first id cell, move to (row, column) with the arrow keys and type: the grid
-    starts editing on the first key and replaces the cell's text; Enter keeps it."""
+    """Select the first id cell, move to (row, column) with the arrow keys, open the cell's
+    editor and type over its text; Enter keeps it."""
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
     # Header and rows are 35 px; the first 30 px or so are the row-selection checkboxes.
@@ -117,6 +118,11 @@ def _type_into(tab, grid, row: int, column: str, text: str) -> None:
         tab.keyboard.press("ArrowDown")
     for _ in range(SERVICE_COLUMNS.index(column)):
         tab.keyboard.press("ArrowRight")
+    # Enter opens the cell's editor (typing straight away can lose the first key on a busy
+    # machine); select what is there and type over it.
+    tab.keyboard.press("Enter")
+    tab.wait_for_timeout(400)
+    tab.keyboard.press("Control+A")
     tab.keyboard.type(text, delay=30)
     tab.keyboard.press("Enter")
     tab.wait_for_timeout(300)
@@ -148,6 +154,8 @@ def test_edit_check_save_coverage_undo(server, chromium):
         tab.get_by_role("button", name="Check").click()
         _settled(tab)
         tab.get_by_text("must be a whole number").first.wait_for(state="attached")
+        # The problem names the value exactly as typed (the grids' cells are also in the DOM).
+        tab.locator("td").filter(has_text=re.compile(r"^lots$")).first.wait_for(state="attached")
         tab.get_by_text("1 problem: nothing was saved").wait_for(state="visible")
         ARTIFACTS.mkdir(exist_ok=True)
         _services_grid(tab)
