@@ -252,6 +252,53 @@ class Graph:
 
         forget_other_versions(self.store)
 
+    # -- editing ----------------------------------------------------------------------------
+    @property
+    def version(self) -> str:
+        """A token that changes whenever the graph is replaced (a load, an edit, a rollback):
+        what an editor started from, for ``save_edit``."""
+        return self.store.version()
+
+    def changes(self) -> list[dict[str, Any]]:
+        """Who changed the graph, when, how and why (oldest first)."""
+        return self.store.changes()
+
+    def tables(self) -> dict[str, list[list[str]]]:
+        """The loaded dataset as text tables (header first), the input format's columns: what
+        an edit starts from (see ``nestmap.editing``)."""
+        from nestmap.editing import read_tables
+
+        return read_tables(self.store)
+
+    def save_edit(
+        self,
+        tables: dict[str, list[list[str]]],
+        *,
+        started_from: str,
+        why: str,
+        by: str | None = None,
+        started_tables: dict[str, list[list[str]]] | None = None,
+    ) -> dict[str, Any]:
+        """Replace the graph with edited ``tables`` (all or nothing; the current graph is kept
+        as a version), recording ``by`` and a note of ``why`` and what changed. Refused with
+        ``nestmap.editing.MapChanged`` when the graph is no longer ``started_from``."""
+        from nestmap.editing import save_edit
+
+        return save_edit(
+            self.store,
+            tables,
+            started_from=started_from,
+            by=by or os_user(),
+            why=why,
+            started_tables=started_tables,
+        )
+
+    def undo(self, by: str | None = None, started_from: str | None = None) -> int:
+        """Go back to the graph before the last change; the version number restored."""
+        from nestmap.editing import undo_last
+
+        return undo_last(self.store, by=by or os_user(), started_from=started_from)
+
     # -- what is loaded ---------------------------------------------------------------------
     def info(self) -> dict[str, Any]:
         """Engine, location, dataset name, origin, load time, file hashes, counts."""

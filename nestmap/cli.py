@@ -635,7 +635,7 @@ def template(out: Path) -> None:
 @clean_errors
 def versions(db: Path | None, fmt: str) -> None:
     """The previous datasets kept by loads (oldest first), for compare and rollback: who loaded
-    each, and who replaced it (by a load or a rollback) and when."""
+    each, and who replaced it (by a load, an edit or a rollback), when, and the note of why."""
     from nestmap.output import render
 
     rows = [
@@ -646,6 +646,8 @@ def versions(db: Path | None, fmt: str) -> None:
             "loaded_by": v.get("loaded_by"),
             "replaced_at": v.get("replaced_at"),
             "replaced_by": v.get("replaced_by"),
+            # What the change that replaced it did and why (edits and undos note it).
+            "replaced_because": v.get("replaced_note"),
             "files": ", ".join(
                 f"{name} {digest[:12]}" for name, digest in json.loads(v["file_hashes"]).items()
             ),

@@ -185,7 +185,8 @@ def _settled(tab) -> None:
         "() => document.querySelector('[data-testid=\"stApp\"]')"
         "?.getAttribute('data-test-script-state') === 'notRunning'"
     )
-    tab.locator('[data-testid="stSidebar"] a', has_text="Overview").wait_for(state="visible")
+    # Attached, not visible: presentation mode hides the sidebar (workshop mode, issue 17).
+    tab.locator('[data-testid="stSidebar"] a', has_text="Overview").wait_for(state="attached")
 
 
 def _open(tab, base: str, stem: str, expected: list[str]) -> float:

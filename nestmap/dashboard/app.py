@@ -10,7 +10,7 @@ import os
 
 import streamlit as st
 
-from nestmap.dashboard import filters, layout, state, tables
+from nestmap.dashboard import filters, layout, state, tables, workshop
 from nestmap.dashboard.text import md
 from nestmap.errors import InputError, NestmapError
 
@@ -51,6 +51,10 @@ with nav:
 st.html(layout.BASE_CSS)
 if chosen.present:
     st.html(layout.PRESENTATION_CSS)
+    # The workshop's walk through the pages, share, and the way out (the sidebar is hidden).
+    workshop.bar(all_pages, page, chosen)
+else:
+    workshop.share(workshop.stem_of(page), chosen, st.sidebar)
 
 # Streamlit's st.stop and st.rerun are BaseExceptions: they pass through these handlers.
 try:

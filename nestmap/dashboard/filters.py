@@ -42,6 +42,20 @@ class Filters:
         return ", ".join(parts) if parts else "no filters"
 
 
+# Not filters, but part of a shared view: the scenario builder's scenario (see builder.py).
+KEPT = ("scenario",)
+
+
+def kept_params() -> dict[str, str]:
+    """The page parameters of the address that the filters keep (``scenario``)."""
+    return {key: st.query_params[key] for key in KEPT if key in st.query_params}
+
+
+def view_params(chosen: Filters | None = None) -> dict[str, str]:
+    """Everything that reproduces this view: the filters, presentation mode, the scenario."""
+    return {**(chosen or current()).params(), **kept_params()}
+
+
 def current() -> Filters:
     """The filters of this run (set by the sidebar in app.py)."""
     return st.session_state.get(_CURRENT, Filters())
@@ -98,8 +112,10 @@ def sidebar(la_names: dict[str, str]) -> Filters:
         present=bool(st.session_state["filter_present"]),
     )
     params = chosen.params()
-    if dict(st.query_params) != params:
-        st.query_params.from_dict(params)
+    # Parameters of a page's own (the scenario builder's scenario) stay in the address.
+    wanted = {**params, **kept_params()}
+    if dict(st.query_params) != wanted:
+        st.query_params.from_dict(wanted)
     st.session_state[_WRITTEN] = params
     st.session_state[_CURRENT] = chosen
     return chosen

@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from nestmap.dashboard import state
-from nestmap.dashboard.filters import Filters, current
+from nestmap.dashboard.filters import Filters, current, view_params
 
 # Not "pages/": beside the main script that name switches Streamlit to its old multipage
 # mode, which runs page files without app.py (no sidebar, no st.navigation).
@@ -49,12 +49,12 @@ def pages() -> dict[str, st.Page]:
 
 def nav_links(all_pages: dict[str, st.Page], chosen: Filters) -> None:
     for page in all_pages.values():
-        st.page_link(page, query_params=chosen.params())
+        st.page_link(page, query_params=view_params(chosen))
 
 
 def link(stem: str, label: str) -> None:
     """A link to another page that keeps the current filters."""
-    st.page_link(pages()[stem], label=label, query_params=current().params())
+    st.page_link(pages()[stem], label=label, query_params=view_params(current()))
 
 
 def start(title: str, intro: str, stem: str) -> Filters:
@@ -103,6 +103,9 @@ html { font-size: 20px; }
 [data-testid="stHeader"], [data-testid="stToolbar"] { display: none; }
 [data-testid="stMainBlockContainer"] { padding-top: 1.5rem; max-width: 100%; }
 [data-testid="stMetricValue"] { font-size: 2.8rem; }
-[data-testid="stSidebar"] { zoom: 0.85; }
+/* One shared screen: no sidebar (the workshop bar walks the pages and leaves this mode). */
+[data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
+[data-testid="stExpandSidebarButton"] { display: none; }
+h1 { font-size: 2.6rem; }
 </style>
 """

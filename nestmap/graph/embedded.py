@@ -160,7 +160,7 @@ class EmbeddedStore(GraphStore):
             kept = self._swap_in(
                 lambda building: build_database(building, graph_rows(dataset), report)
             )
-        self._record_change("load", dataset.loaded_by, kept, dataset.name)
+        self._record_change(dataset.change, dataset.loaded_by, kept, dataset.name, dataset.note)
         report("swapped in the new graph")
 
     def _swap_in(self, fill: Callable[[Path], object]) -> int | None:
@@ -232,7 +232,9 @@ class EmbeddedStore(GraphStore):
         rather than in the graph."""
         return self.versions_dir / "changes.jsonl"
 
-    def _record_change(self, action: str, by: str, kept: int | None, detail: str) -> None:
+    def _record_change(
+        self, action: str, by: str, kept: int | None, detail: str, note: str = ""
+    ) -> None:
         import json
         from datetime import UTC, datetime
 
@@ -243,6 +245,8 @@ class EmbeddedStore(GraphStore):
             "kept_version": kept,
             "detail": detail,
         }
+        if note:  # what changed and why, for edits and undos (nestmap.editing)
+            entry["note"] = note
         self.versions_dir.mkdir(parents=True, exist_ok=True)
         with self.changes_file.open("a", encoding="utf-8") as log:
             log.write(json.dumps(entry, ensure_ascii=False) + "\n")
@@ -295,13 +299,14 @@ class EmbeddedStore(GraphStore):
                     "replaced_at": change.get("at"),
                     "replaced_by": change.get("by") or None,
                     "replaced_how": change.get("action"),
+                    "replaced_note": change.get("note") or None,
                 }
             )
         return found
 
-    def rollback(self, version: int, by: str = "") -> None:
+    def rollback(self, version: int, by: str = "", note: str = "") -> None:
         """Make kept version ``version`` the current graph again (the current one is kept);
-        ``by`` names who asked, for the change log."""
+        ``by`` names who asked and ``note`` why, for the change log."""
         files = self._version_files()
         if version not in files:
             known = ", ".join(str(n) for n in files) or "none"
@@ -309,7 +314,7 @@ class EmbeddedStore(GraphStore):
         import shutil
 
         kept = self._swap_in(lambda building: shutil.copyfile(files[version], building))
-        self._record_change("rollback", by, kept, f"to version {version}")
+        self._record_change("rollback", by, kept, f"to version {version}", note)
 
 
 def build_database(path: Path, rows: GraphRows, report: Progress) -> None:

@@ -72,8 +72,8 @@ class GraphStore(ABC):
         """Previous datasets kept by loads (oldest first)."""
         raise NestmapError(f"the {self.engine} engine keeps no versions; use the embedded engine")
 
-    def rollback(self, version: int, by: str = "") -> None:
-        """Make a kept version the current graph; ``by`` names who asked."""
+    def rollback(self, version: int, by: str = "", note: str = "") -> None:
+        """Make a kept version the current graph; ``by`` names who asked, ``note`` why."""
         raise NestmapError(f"the {self.engine} engine keeps no versions; use the embedded engine")
 
     def close(self) -> None:  # noqa: B027 - engines without resources need nothing

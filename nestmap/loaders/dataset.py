@@ -77,3 +77,7 @@ class Dataset:
     # Who is loading it (a person's name or e-mail, or the OS user on the command line): kept
     # with the graph, shown by `nestmap versions` and on the Data page.
     loaded_by: str = ""
+    # How it came to be loaded ("load" from files, "edit" from the dashboard's grids) and the
+    # editor's note of what changed and why: kept in the change log beside the graph.
+    change: str = "load"
+    note: str = ""

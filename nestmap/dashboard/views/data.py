@@ -89,7 +89,9 @@ def _history() -> None:
     if changes:
         st.markdown("**Who changed the map** (newest first)")
         tables.show(
-            tables.frame(list(reversed(changes)), ["at", "action", "by", "detail", "kept_version"]),
+            tables.frame(
+                list(reversed(changes)), ["at", "action", "by", "detail", "note", "kept_version"]
+            ),
             "changes",
         )
     if kept:
@@ -144,6 +146,10 @@ else:
         )
     st.markdown("**Service catalogue** (every status)")
     tables.show(tables.frame(state.services()), "services")
+    # Change the map in the room: the tables in editable grids (nestmap/dashboard/editing.py).
+    from nestmap.dashboard import editing
+
+    editing.section()
     _history()
 
 

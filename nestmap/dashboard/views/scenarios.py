@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from nestmap import analysis
-from nestmap.dashboard import figures, layout, report_download, state, tables
+from nestmap.dashboard import builder, figures, layout, report_download, state, tables
 from nestmap.dashboard.geo import ATTRIBUTION, boundaries
 from nestmap.dashboard.text import esc, md
 from nestmap.errors import InputError, NestmapError
@@ -36,6 +36,7 @@ chosen = layout.start(
 
 Row = dict[str, Any]
 BUNDLED, UPLOAD, PASTE = "Bundled option", "Upload a file", "Paste YAML or JSON"
+BUILD = "Build one"
 CLOSED = 4  # an extra cell state on the "after" coverage matrix
 CLOSED_COLOUR = "#00441b"
 
@@ -69,7 +70,15 @@ def _problems(message: str, problems: list[Row]) -> None:
 
 
 # ---- choose a scenario -------------------------------------------------------------------------
-source = st.radio("Scenario", [BUNDLED, UPLOAD, PASTE], horizontal=True, key="scenario_source")
+# A shared link's scenario fills the builder (checked like a pasted one).
+link_problems = builder.adopt_link("scenario_source", BUILD)
+if link_problems:
+    builder.show_link_problems(link_problems)
+source = st.radio(
+    "Scenario", [BUNDLED, UPLOAD, PASTE, BUILD], horizontal=True, key="scenario_source"
+)
+if source != BUILD and builder.PARAM in st.query_params:
+    del st.query_params[builder.PARAM]
 document: dict[str, Any] | None = None
 failure: tuple[str, list[Row]] | None = None
 try:
@@ -108,6 +117,8 @@ try:
         )
         if uploaded is not None:
             document = parse_document(uploaded.name, uploaded.getvalue())
+    elif source == BUILD:
+        document = builder.form()
     else:
         typed = st.text_area(
             "Scenario (YAML or JSON, in the format of the bundled options)",
@@ -141,7 +152,11 @@ if failure is not None:
 if document is not None:
     report_download.remember_scenario(document)  # the Overview's report includes it
 if document is None:
-    st.info("Choose a scenario file or paste one to see its effect.")
+    st.info(
+        "Give the scenario a name to see its effect."
+        if source == BUILD
+        else "Choose a scenario file or paste one to see its effect."
+    )
     st.stop()
 
 summary: Row = result["summary"]
@@ -181,6 +196,8 @@ figures_row[3].metric(
 figures_row[4].metric("Gap cells closed", f"{counts['gap_cells_closed']:,}")
 figures_row[5].metric("Gap cells opened", f"{counts['gap_cells_opened']:,}")
 st.caption("  \n".join(md(line) for line in cost_lines(summary)))
+if source == BUILD:
+    builder.actions(document)
 shortfall = counts.get("shortfall_by_level") or {}
 if shortfall:
     moved = st.columns(len(shortfall))

@@ -1,0 +1,290 @@
+"""The workshop (issue 17) in a real browser: Debian's chromium, a real ``streamlit run`` with an
+editor secret (test_dashboard_browser.py's server), typing into the Data page's grids.
+
+The whole flow (edit → check → save → coverage changed → undo), two browser contexts saving at
+once, the scenario builder and its shared link in a fresh context, presentation mode on a
+large screen. Screenshots go to tests/artifacts/.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from test_dashboard_browser import (
+    ARTIFACTS,
+    CHROMIUM,
+    EDITOR_SECRET,
+    LAUNCH_ARGS,
+    Dashboard,
+    _start,
+)
+
+from nestmap import Graph
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
+]
+
+# The services grid's columns (nestmap/dashboard/editing.py: names beside ids).
+SERVICE_COLUMNS = [
+    "id",
+    "name",
+    "provider",
+    "sector",
+    "status",
+    "areas",
+    "area_names",
+    "stages",
+    "min_age_months",
+    "max_age_months",
+    "threshold",
+    "self_referral",
+    "capacity_per_year",
+]
+
+
+@pytest.fixture
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
+    # Each test changes the map: a server and graph of its own.
+    dashboard = _start(tmp_path_factory, "workshop")
+    yield dashboard
+    dashboard.stop()
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        yield launched
+        launched.close()
+
+
+def _context(browser, width: int = 1440, height: int = 1000):
+    context = browser.new_context(viewport={"width": width, "height": height})
+    tab = context.new_page()
+    tab.set_default_timeout(45_000)
+    return context, tab
+
+
+def _settled(tab) -> None:
+    tab.wait_for_selector('[data-testid="stApp"]', state="attached")
+    tab.wait_for_function(
+        "() => document.querySelector('[data-testid=\"stApp\"]')"
+        "?.getAttribute('data-test-script-state') === 'notRunning'"
+    )
+    tab.wait_for_timeout(300)
+
+
+def _goto(tab, url: str) -> None:
+    tab.goto(url)
+    _settled(tab)
+
+
+def _unlock(tab, name: str) -> None:
+    tab.get_by_label("Your name (recorded with each change you make)").fill(name)
+    tab.get_by_label("Editor secret").fill(EDITOR_SECRET)
+    tab.get_by_role("button", name="Unlock editing").click()
+    _settled(tab)
+    tab.get_by_text("You can change the map").wait_for(state="visible")
+
+
+def _services_grid(tab):
+    tab.get_by_role("tab", name="Services").click()
+    # The grid's container is keyed edit_services_<generation> (nestmap/dashboard/editing.py).
+    grid = tab.locator('[class*="st-key-edit_services_"] [data-testid="stDataFrame"]').first
+    grid.wait_for(state="visible")
+    return grid
+
+
+def _type_into(tab, grid, row: int, column: str, text: str) -> None:
+    """Select the first id cell, move to (row, column) with the arrow keys, open the cell's
+    editor and type over its text; Enter keeps it."""
+    grid.scroll_into_view_if_needed()
+    box = grid.bounding_box()
+    # Header and rows are 35 px; the first 30 px or so are the row-selection checkboxes.
+    tab.mouse.click(box["x"] + 100, box["y"] + 35 + 17)
+    tab.wait_for_timeout(200)
+    # Back to the first cell whatever an earlier edit scrolled to.
+    for key, times in (("ArrowLeft", 20), ("ArrowUp", 40)):
+        for _ in range(times):
+            tab.keyboard.press(key)
+    for _ in range(row):
+        tab.keyboard.press("ArrowDown")
+    for _ in range(SERVICE_COLUMNS.index(column)):
+        tab.keyboard.press("ArrowRight")
+    # Enter opens the cell's editor (typing straight away can lose the first key on a busy
+    # machine); select what is there and type over it.
+    tab.keyboard.press("Enter")
+    tab.wait_for_timeout(400)
+    tab.keyboard.press("Control+A")
+    tab.keyboard.type(text, delay=30)
+    tab.keyboard.press("Enter")
+    tab.wait_for_timeout(300)
+    _settled(tab)
+
+
+def _why(tab, text: str) -> None:
+    tab.get_by_label("Why (kept with the new version", exact=False).fill(text)
+    tab.keyboard.press("Tab")
+    _settled(tab)
+
+
+def _coverage_cells(tab, base: str) -> list[str]:
+    _goto(tab, f"{base}/coverage")
+    tab.locator(".js-plotly-plot").first.wait_for(state="visible")
+    tab.wait_for_timeout(500)
+    return tab.locator(".js-plotly-plot text").all_text_contents()
+
+
+def test_edit_check_save_coverage_undo(server, chromium):
+    context, tab = _context(chromium, 1440, 1250)
+    try:
+        before = _coverage_cells(tab, server.url)
+        _goto(tab, f"{server.url}/data")
+        _unlock(tab, "Ann Facilitator")
+        grid = _services_grid(tab)
+        # Row 0 is bridgend_baby_in_mind (rows are sorted by id).
+        _type_into(tab, grid, 0, "capacity_per_year", "lots")
+        tab.get_by_role("button", name="Check").click()
+        _settled(tab)
+        tab.get_by_text("must be a whole number").first.wait_for(state="attached")
+        # The problem names the value exactly as typed (the grids' cells are also in the DOM).
+        tab.locator("td").filter(has_text=re.compile(r"^lots$")).first.wait_for(state="attached")
+        tab.get_by_text("1 problem: nothing was saved").wait_for(state="visible")
+        ARTIFACTS.mkdir(exist_ok=True)
+        _services_grid(tab)
+        tab.get_by_role("heading", name="Edit the map").evaluate("e => e.scrollIntoView()")
+        tab.wait_for_timeout(300)
+        tab.screenshot(path=str(ARTIFACTS / "workshop-edit-problem.png"))
+        with Graph(server.db) as graph:
+            assert graph.changes()[-1]["action"] == "load"  # nothing saved
+        grid = _services_grid(tab)
+        _type_into(tab, grid, 0, "capacity_per_year", "40")
+        _type_into(tab, grid, 0, "areas", "W06000024")
+        _why(tab, "Baby in Mind moved to Merthyr")
+        tab.get_by_role("button", name="Save as a new version").click()
+        _settled(tab)
+        tab.get_by_text("Saved as a new version").wait_for(state="visible")
+        with Graph(server.db) as graph:
+            last = graph.changes()[-1]
+            assert (last["action"], last["by"]) == ("edit", "Ann Facilitator")
+            assert last["note"].startswith("Baby in Mind moved to Merthyr")
+            assert "areas: W06000013 → W06000024" in last["note"]
+        after = _coverage_cells(tab, server.url)
+        assert after != before, "coverage follows the edit"
+        _goto(tab, f"{server.url}/data")  # a new session: unlock again
+        _unlock(tab, "Ann Facilitator")
+        tab.get_by_text("Last change: Baby in Mind moved to Merthyr", exact=False).wait_for()
+        tab.get_by_role("button", name="Undo the last change").click()
+        _settled(tab)
+        tab.get_by_text("Undone: version", exact=False).wait_for(state="visible")
+        assert _coverage_cells(tab, server.url) == before
+    finally:
+        context.close()
+
+
+def test_two_browsers_saving_at_once_the_second_is_told(server, chromium):
+    first, tab_a = _context(chromium)
+    second, tab_b = _context(chromium)
+    try:
+        for tab, name in ((tab_a, "Ann"), (tab_b, "Bob")):
+            _goto(tab, f"{server.url}/data")
+            _unlock(tab, name)
+        _type_into(tab_a, _services_grid(tab_a), 0, "capacity_per_year", "111")
+        _type_into(tab_b, _services_grid(tab_b), 0, "capacity_per_year", "222")
+        _why(tab_a, "Ann's count")
+        _why(tab_b, "Bob's count")
+        tab_a.get_by_role("button", name="Save as a new version").click()
+        _settled(tab_a)
+        tab_a.get_by_text("Saved as a new version").wait_for(state="visible")
+        tab_b.get_by_role("button", name="Save as a new version").click()
+        _settled(tab_b)
+        tab_b.get_by_text("The map changed since you started", exact=False).first.wait_for()
+        tab_b.get_by_text("What changed since you started").wait_for(state="visible")
+        tab_b.screenshot(path=str(ARTIFACTS / "workshop-concurrent-save.png"))
+        with Graph(server.db) as graph:
+            services = {row["id"]: row for row in graph.services()}
+            assert services["bridgend_baby_in_mind"]["capacity_per_year"] == 111
+            assert [c["by"] for c in graph.changes() if c["action"] == "edit"] == ["Ann"]
+    finally:
+        first.close()
+        second.close()
+
+
+def _metric(tab, label: str) -> str:
+    metric = tab.locator('[data-testid="stMetric"]').filter(has_text=label).first
+    return metric.locator('[data-testid="stMetricValue"]').inner_text()
+
+
+def test_builder_and_a_shared_link_in_a_fresh_context(server, chromium):
+    # Tall enough for the form and the figures it gives in one picture.
+    context, tab = _context(chromium, 1440, 2300)
+    fresh, other = _context(chromium)
+    try:
+        _goto(tab, f"{server.url}/scenarios?la=W06000024")
+        tab.get_by_text("Build one").click()
+        _settled(tab)
+        tab.get_by_label("Service name").fill("Merthyr family team")
+        tab.keyboard.press("Tab")
+        _settled(tab)
+        for label, choice in (
+            ("Areas", "Merthyr Tydfil"),
+            ("Levels of need it works at", "targeted"),
+        ):
+            tab.get_by_label(label).click()
+            tab.get_by_role("option", name=choice, exact=True).click()
+            tab.keyboard.press("Escape")
+            _settled(tab)
+        tab.get_by_label("Families a year").fill("120")
+        tab.keyboard.press("Tab")
+        _settled(tab)
+        tab.get_by_label("Annual cost (GBP)").fill("150000")
+        tab.keyboard.press("Tab")
+        _settled(tab)
+        closed = _metric(tab, "Gap cells closed")
+        assert _metric(tab, "Families a year") == "120"
+        # The form and the figures it gives, as the room sees them.
+        tab.locator(".js-plotly-plot").first.wait_for(state="visible")
+        tab.wait_for_timeout(800)
+        tab.screenshot(path=str(ARTIFACTS / "workshop-builder.png"))
+        query = parse_qs(urlsplit(tab.url).query)
+        assert query["la"] == ["W06000024"] and query["scenario"]
+        # Another browser opens the same address: the same page, filter and scenario.
+        _goto(other, tab.url)
+        other.get_by_label("Service name").wait_for(state="visible")
+        assert other.get_by_label("Service name").input_value() == "Merthyr family team"
+        assert _metric(other, "Gap cells closed") == closed
+        assert _metric(other, "Families a year") == "120"
+        assert "la=W06000024" in other.url
+    finally:
+        context.close()
+        fresh.close()
+
+
+def test_presentation_mode_on_a_large_screen_walks_the_pages(server, chromium):
+    context, tab = _context(chromium, 1920, 1080)
+    try:
+        _goto(tab, f"{server.url}/coverage?present=1&la=W06000013")
+        tab.get_by_role("link", name="Next: Map").wait_for(state="visible")
+        tab.locator('[data-testid="stSidebar"]').wait_for(state="hidden")
+        size = tab.evaluate("() => getComputedStyle(document.documentElement).fontSize")
+        assert float(size.removesuffix("px")) >= 20
+        tab.locator(".js-plotly-plot").first.wait_for(state="visible")
+        tab.wait_for_timeout(800)
+        tab.screenshot(path=str(ARTIFACTS / "workshop-presentation.png"))
+        tab.get_by_role("link", name="Next: Map").click()
+        _settled(tab)
+        assert "/map" in tab.url and "present=1" in tab.url and "la=W06000013" in tab.url
+        tab.get_by_role("link", name="Next: Referrals").wait_for(state="visible")
+        tab.get_by_role("button", name="Leave presentation mode").click()
+        _settled(tab)
+        tab.locator('[data-testid="stSidebar"]').wait_for(state="visible")
+        assert "present=1" not in tab.url
+    finally:
+        context.close()
