@@ -403,3 +403,98 @@ def test_tables_show_names_and_headers_with_ids_hidden(seed_store, monkeypatch):
     ]
     # Downloads keep the analysis's keys, lists joined as in the input files.
     assert tables.csv_bytes(tables.frame(gaps)).decode().splitlines()[0].startswith("area_code,")
+
+
+@pytest.fixture(scope="module")
+def busy_store(tmp_path_factory):
+    """A synthetic dataset with more misdirected links and services than a lowered page or
+    network limit holds."""
+    from nestmap.synth import generate
+
+    folder = tmp_path_factory.mktemp("busy")
+    generate(folder / "synth", areas=6, services=200, links=3000)
+    store = load_into(folder / "graph.lbug", folder / "synth")
+    yield store
+    store.close()
+
+
+def test_a_big_table_shows_one_page_with_its_total_and_downloads_keep_every_row(
+    busy_store, monkeypatch
+):
+    import csv
+
+    rows = analysis.misdirected(busy_store)
+    assert len(rows) > 12
+    monkeypatch.setenv("NESTMAP_DASHBOARD_PAGE_ROWS", "5")
+    made: dict[str, object] = {}
+
+    def keep(place, label, data, file_name, key=None):  # the button's bytes, made on click
+        made[file_name] = data
+
+    monkeypatch.setattr(tables, "download", keep)
+    app = _app(monkeypatch, busy_store.location, "referrals")
+    first = app.dataframe[1].value
+    assert len(first) == 5
+    assert f"Rows 1–5 of {len(rows):,}; the downloads have every row." in _markdown(app)
+    pages = -(-len(rows) // 5)
+    picker = app.number_input(key=f"page_misdirected_{len(rows)}")
+    assert picker.label == f"Page (of {pages:,})"
+    picker.set_value(2).run()
+    second = app.dataframe[1].value
+    assert len(second) == 5
+    assert f"Rows 6–10 of {len(rows):,}" in _markdown(app)
+    assert second["from_service"].tolist() == [r["from_service"] for r in rows[5:10]]
+    # The downloads hold every row, not the page.
+    made.clear()
+    app.run()
+    table = list(csv.DictReader(io.StringIO(made["misdirected.csv"]().decode("utf-8"))))
+    assert len(table) == len(rows)
+    assert [r["to_service"] for r in table] == [r["to_service"] for r in rows]
+    sheet = openpyxl.load_workbook(io.BytesIO(made["misdirected.xlsx"]())).active
+    assert sheet.max_row == len(rows) + 1
+
+
+def test_a_small_table_is_shown_whole(seed_store, monkeypatch):
+    rows = analysis.misdirected(seed_store)
+    app = _app(monkeypatch, seed_store.location, "referrals")
+    assert len(app.dataframe[1].value) == len(rows)
+    assert "Rows 1–" not in _markdown(app)
+    assert not app.number_input
+
+
+def test_network_draws_the_most_referred_to_and_says_what_it_left_out(busy_store, monkeypatch):
+    everything = network.select(
+        analysis.services(busy_store),
+        analysis.referral_links(busy_store),
+        reasons=None,
+        linked_only=True,
+    )
+    shown = network.most_referred_to(everything, max_nodes=12, max_edges=20)
+    assert (shown.services, shown.links) == (len(everything.nodes), len(everything.edges))
+    assert len(shown.selection.nodes) == 12 and len(shown.selection.edges) <= 20
+    assert not shown.complete
+    received: dict[str, int] = {}
+    for link in everything.edges:
+        received[link["to_service"]] = received.get(link["to_service"], 0) + (link["count"] or 0)
+    drawn = {s["id"] for s in shown.selection.nodes}
+    # No service left out receives more referrals than one drawn.
+    assert min(received.get(s, 0) for s in drawn) >= max(
+        received.get(s["id"], 0) for s in everything.nodes if s["id"] not in drawn
+    )
+    assert all(
+        e["from_service"] in drawn and e["to_service"] in drawn for e in shown.selection.edges
+    )
+    whole = network.most_referred_to(everything, max_nodes=10_000, max_edges=100_000)
+    assert whole.complete and whole.selection == everything
+    # The page draws at most the limits and says what it left out.
+    monkeypatch.setattr(network, "MAX_NODES", 12)
+    monkeypatch.setattr(network, "MAX_EDGES", 20)
+    app = _app(monkeypatch, busy_store.location, "network")
+    services_shown = len(shown.selection.nodes)
+    links_shown = len(shown.selection.edges)
+    expected = (
+        f"Showing {services_shown} of {len(everything.nodes):,} services and {links_shown} of "
+        f"{len(everything.edges):,} referral links"
+    )
+    assert any(expected in w.value for w in app.warning), [w.value for w in app.warning]
+    assert f"{services_shown} services · {links_shown} referral links" in _markdown(app)

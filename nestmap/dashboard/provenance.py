@@ -19,15 +19,14 @@ from nestmap.dashboard import state
 BADGE = ":orange-badge[:material/info: Illustrative]"
 
 
-@st.cache_resource(show_spinner=False, max_entries=1)
-def _illustrative_links(key: str) -> frozenset[rules.LinkKey]:
-    # A resource: built once per dataset version from up to a million links, only read.
-    return rules.illustrative_links(state.referral_links())
-
-
 def illustrative_links() -> frozenset[rules.LinkKey]:
     """(from_service, to_service, reason) of every link whose source marks it illustrative."""
-    return _illustrative_links(state.dataset_key())
+    # Kept once per dataset version: built from up to a million links, only read.
+    return state.kept(
+        "provenance.illustrative_links",
+        (),
+        lambda: rules.illustrative_links(state.referral_links()),
+    )
 
 
 def illustrative_volume(rows: Iterable[Mapping[str, Any]]) -> int:
@@ -35,8 +34,7 @@ def illustrative_volume(rows: Iterable[Mapping[str, Any]]) -> int:
     return rules.illustrative_volume(rows, illustrative_links())
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def _illustrative_relationship_volume(key: str) -> int:
+def _illustrative_relationship_volume() -> int:
     return illustrative_volume(
         link for link in state.referral_links() if link["reason"] == "parent_infant_relationship"
     )
@@ -44,7 +42,9 @@ def _illustrative_relationship_volume(key: str) -> int:
 
 def illustrative_relationship_volume() -> int:
     """Parent-infant relationship referrals recorded on links marked illustrative."""
-    return _illustrative_relationship_volume(state.dataset_key())
+    return state.kept(
+        "provenance.illustrative_relationship_volume", (), _illustrative_relationship_volume
+    )
 
 
 def illustrative_volume_of_table(table: pd.DataFrame) -> int:
@@ -58,12 +58,14 @@ def illustrative_volume_of_table(table: pd.DataFrame) -> int:
 
 def illustrative_workforce(service_ids: Iterable[str]) -> list[str]:
     """The services among these whose workforce rows their source marks as illustrative."""
-    wanted = set(service_ids)
-    return sorted(
-        row["id"]
-        for row in state.services()
-        if row["id"] in wanted and rules.workforce_is_illustrative(row)
+    marked: frozenset[str] = state.kept(
+        "provenance.illustrative_workforce",
+        (),
+        lambda: frozenset(
+            row["id"] for row in state.services() if rules.workforce_is_illustrative(row)
+        ),
     )
+    return sorted(set(service_ids) & marked)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

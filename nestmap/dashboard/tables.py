@@ -10,6 +10,7 @@ exported table reads like the CLI's CSV and the dataset it came from.
 from __future__ import annotations
 
 import io
+import os
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any, Literal
@@ -20,9 +21,18 @@ import streamlit as st
 from nestmap.dashboard.filters import current
 from nestmap.spreadsheet import spreadsheet_csv_cell, text_not_formulas
 
-# A national dataset has hundreds of thousands of misdirected links: the browser gets a page's
-# worth, the CSV/XLSX downloads get everything.
-MAX_SHOWN_ROWS = 20_000
+# A national dataset has hundreds of thousands of misdirected links: the browser gets one page
+# of rows at a time (with the total and a page number), the CSV/XLSX downloads get everything.
+# NESTMAP_DASHBOARD_PAGE_ROWS changes the page's size (the tests lower it).
+PAGE_ROWS = 1_000
+
+
+def page_rows() -> int:
+    """Rows a table shows at once."""
+    try:
+        return max(1, int(os.environ.get("NESTMAP_DASHBOARD_PAGE_ROWS") or PAGE_ROWS))
+    except ValueError:
+        return PAGE_ROWS
 
 
 # Column headers on the page (other columns: their key with spaces, capitalised).
@@ -194,16 +204,25 @@ def show(
     ``name`` is the file name stem and the widget key; ``styled`` an optional pandas Styler of
     the same table (shown as it is, with the same headers and hidden id columns).
     """
-    shown, config, order = for_people(table, names=styled is None)
-    config.update(column_config or {})
-    if len(table) > MAX_SHOWN_ROWS:
-        st.caption(
-            f"Showing the first {MAX_SHOWN_ROWS:,} of {len(table):,} rows; the downloads have "
-            "them all."
+    total, size = len(table), page_rows()
+    if total > size:
+        # Only this page goes to the browser (and gets its names looked up); a new total (a
+        # filter changed) starts again at page 1.
+        pages = -(-total // size)
+        number = st.number_input(
+            f"Page (of {pages:,})", 1, pages, 1, key=f"page_{name}_{total}", width=200
         )
-        table_shown: Any = shown.head(MAX_SHOWN_ROWS)
+        first = (int(number) - 1) * size
+        st.caption(
+            f"Rows {first + 1:,}–{min(first + size, total):,} of {total:,}; the downloads have "
+            "every row."
+        )
+        table_shown: Any
+        table_shown, config, order = for_people(table.iloc[first : first + size])
     else:
+        shown, config, order = for_people(table, names=styled is None)
         table_shown = styled if styled is not None else shown
+    config.update(column_config or {})
     st.dataframe(
         table_shown,
         hide_index=True,

@@ -43,9 +43,9 @@ tables.show(
 st.subheader("Interfaces on referral links")
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def interfaces_table(key: str, area: str | None) -> pd.DataFrame:
-    # Cached as a DataFrame: a national dataset has ~10^5 rows, cheaper to copy as columns.
+def interfaces_table(area: str | None) -> pd.DataFrame:
+    # Kept as a DataFrame per dataset version (a national dataset has ~10^5 rows): only read
+    # below, the filter makes a new frame.
     return tables.frame(
         [
             {
@@ -68,9 +68,10 @@ def interfaces_table(key: str, area: str | None) -> pd.DataFrame:
     )
 
 
-links = interfaces_table(state.dataset_key(), chosen.la)
+links = state.kept("boundaries.interfaces_table", (chosen.la,), lambda: interfaces_table(chosen.la))
 kinds = sorted({kind for cell in links["kinds"] for kind in cell if kind})
 if kinds and not chosen.present:
     picked = st.multiselect("Interface kinds", kinds, default=kinds, key="boundaries_kinds")
-    links = links[links["kinds"].map(lambda cell: bool(set(cell) & set(picked)))]
+    if set(picked) != set(kinds):  # everything picked: the kept frame as it is
+        links = links[links["kinds"].map(lambda cell: bool(set(cell) & set(picked)))]
 tables.show(links, "interfaces")

@@ -18,6 +18,8 @@ chosen = layout.start(
 )
 layout.filter_note(chosen, ("la",))
 names = state.service_names()
+# A bar per destination: a national dataset has tens of thousands of them.
+TOP_DESTINATIONS = 30
 
 st.subheader("Where parent-infant relationship referrals go")
 concentration = state.concentration(chosen.la)
@@ -29,8 +31,13 @@ if concentration:
             "red: it does not. One destination taking most referrals is a single point of "
             "failure."
         )
+    if len(concentration) > TOP_DESTINATIONS:
+        st.caption(
+            f"The chart shows the {TOP_DESTINATIONS} destinations receiving the most of "
+            f"{len(concentration):,}; the table below has them all."
+        )
     st.plotly_chart(
-        figures.concentration_bar(concentration, names, chosen.present),
+        figures.concentration_bar(concentration[:TOP_DESTINATIONS], names, chosen.present),
         width="stretch",
         config={"displaylogo": False},
     )
@@ -46,9 +53,13 @@ if concentration:
             "links whose source marks them illustrative: the shares rest on them."
         )
     tables.show(
-        tables.frame(
-            [{**r, "to_name": names.get(r["to_service"], "")} for r in concentration],
-            ["to_service", "to_name", "count", "share", "specialised"],
+        state.kept(
+            "referrals.concentration_table",
+            (chosen.la,),
+            lambda: tables.frame(
+                [{**r, "to_name": names.get(r["to_service"], "")} for r in concentration],
+                ["to_service", "to_name", "count", "share", "specialised"],
+            ),
         ),
         "concentration",
     )
@@ -58,9 +69,9 @@ else:
 st.subheader("Misdirected referrals")
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def misdirected_table(key: str, area: str | None) -> pd.DataFrame:
-    # Cached as a DataFrame: a national dataset has ~10^5 rows, cheaper to copy as columns.
+def misdirected_table(area: str | None) -> pd.DataFrame:
+    # Kept as a DataFrame per dataset version (a national dataset has ~4 x 10^5 rows): only
+    # read below, every filter makes a new frame.
     return tables.frame(
         [
             {
@@ -83,7 +94,9 @@ def misdirected_table(key: str, area: str | None) -> pd.DataFrame:
     )
 
 
-table = misdirected_table(state.dataset_key(), chosen.la)
+table = state.kept(
+    "referrals.misdirected_table", (chosen.la,), lambda: misdirected_table(chosen.la)
+)
 if not chosen.present:
     reasons = st.multiselect(
         "Reasons",
@@ -92,7 +105,8 @@ if not chosen.present:
         format_func=lambda r: r.replace("_", " "),
         key="referrals_reasons",
     )
-    table = table[table["reason"].isin(reasons)]
+    if set(reasons) != set(REASONS):  # every reason: the kept frame as it is
+        table = table[table["reason"].isin(reasons)]
 reaches_help = table["onward"].astype(bool)
 onward, dead_end = table[reaches_help], table[~reaches_help]
 split = st.columns(2)
