@@ -10,14 +10,17 @@ PATH`` first); otherwise a synthetic dataset is generated (reused under benchmar
 loaded into a temporary graph. Each page gets a FRESH server (a new ``streamlit run``, timed
 from the moment it answers its health check): the first view is a user opening that page first
 on a new server, the repeat view is a second browser (new session, same server). A view ends
-when Streamlit reports the script finished and the sidebar is drawn. Also printed: the bytes
-the server sent the browser over its websocket for the view. Nothing is asserted: the machine
-this runs on may be shared, so say so beside the figures.
+when Streamlit reports the script finished and the sidebar is drawn. The dashboard keeps heavy
+results beside the graph per dataset version (``PATH.dashboard/``), so a first view reads what an
+earlier server kept; ``--forget`` removes them before each page (the first view after a load).
+Also printed: the bytes the server sent the browser over its websocket for the view. Nothing is
+asserted: the machine this runs on may be shared, so say so beside the figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -73,6 +76,12 @@ def main() -> None:
     parser.add_argument("--links", type=int, default=100_000)
     parser.add_argument("--pages", help="comma-separated page names (default: every page)")
     parser.add_argument("--screenshots", type=Path, help="save each page's repeat view here")
+    parser.add_argument(
+        "--forget",
+        action="store_true",
+        help="remove the results the dashboard keeps beside the graph before each page's server "
+        "(the first view then computes everything, as after a new load)",
+    )
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -100,6 +109,8 @@ def main() -> None:
                 f"{'page':<24} {'first (s)':>9} {'repeat (s)':>10} {'first kB':>9} {'repeat kB':>9}"
             )
             for stem, title, _icon in specs:
+                if args.forget:
+                    shutil.rmtree(db.with_name(db.name + ".dashboard"), ignore_errors=True)
                 server = Dashboard(db, Path(work))  # a fresh server for every page's first view
                 try:
                     url = f"{server.url}/{'' if stem == 'overview' else stem}"

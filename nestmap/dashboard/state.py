@@ -64,15 +64,37 @@ def _call(name: str, key: str, args: tuple[Any, ...]) -> Any:
 # too slow to recompute in every new server at national scale (a million referral links): kept
 # once per process as shared objects, and on disk beside the graph per dataset version.
 HEAVY = frozenset(
-    {"misdirected", "referral_links", "services", "service_names", "pathways", "boundaries"}
+    {
+        "misdirected",
+        "referral_links",
+        "services",
+        "service_names",
+        "pathways",
+        "boundaries",
+        "gaps",
+        "age_bands",
+        "concentration",
+        "assessment",
+        "workforce",
+        "thrive",
+        "groups_left_out",
+    }
 )
+# Heavy results read back from disk no faster than the engine gives them (a million links is a
+# 95 MB pickle): shared in the process only; what the pages derive from them is kept on disk.
+IN_PROCESS_ONLY = frozenset({"referral_links", "services"})
 
 
 def call(name: str, *args: Any) -> Any:
     """``Graph.NAME(*args)`` on the loaded dataset, cached until another dataset is loaded.
     A heavy result (``HEAVY``) is shared between sessions: callers only read it."""
     if name in HEAVY:
-        return kept(f"graph.{name}", args, lambda: getattr(graph(), name)(*args))
+        return kept(
+            f"graph.{name}",
+            args,
+            lambda: getattr(graph(), name)(*args),
+            on_disk=name not in IN_PROCESS_ONLY,
+        )
     return _call(name, dataset_key(), args)
 
 
@@ -85,18 +107,19 @@ def kept_dir() -> Path | None:
     return location.with_name(location.name + ".dashboard")
 
 
-def kept(what: str, args: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+def kept(what: str, args: tuple[Any, ...], compute: Callable[[], Any], on_disk: bool = True) -> Any:
     """``compute()`` for the loaded dataset version, once per server process and, when the
     graph's folder is writable, once per dataset version across servers: a new server (a
     restart, a second worker) reads the result back instead of recomputing it. Shared: callers
     must not change what they get. Only nestmap writes these files, beside the graph it
-    serves; whoever can write there can already replace the graph itself."""
-    return _kept(what, repr(args), dataset_key(), compute)
+    serves; whoever can write there can already replace the graph itself. ``on_disk``: off,
+    kept in this process only."""
+    return _kept(what, repr(args), dataset_key(), on_disk, compute)
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
-def _kept(what: str, args: str, key: str, _compute: Callable[[], Any]) -> Any:
-    folder = kept_dir()
+def _kept(what: str, args: str, key: str, on_disk: bool, _compute: Callable[[], Any]) -> Any:
+    folder = kept_dir() if on_disk else None
     version = key.rsplit("@", 1)[-1]
     digest = hashlib.sha256(f"{what}\0{args}".encode()).hexdigest()[:24]
     file = folder / f"{version}-{digest}.pickle" if folder else None

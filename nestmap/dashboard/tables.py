@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
 import pandas as pd
@@ -196,15 +196,19 @@ def show(
     name: str,
     *,
     styled: Any = None,
+    style: Callable[[pd.DataFrame], Any] | None = None,
     height: int | Literal["auto", "stretch", "content"] = "auto",
     column_config: dict[str, Any] | None = None,
 ) -> None:
-    """The table in plain words, then its CSV and XLSX downloads (hidden in presentation mode).
+    """The table in plain words, a page of rows at a time, then its CSV and XLSX downloads of
+    every row (hidden in presentation mode).
 
-    ``name`` is the file name stem and the widget key; ``styled`` an optional pandas Styler of
-    the same table (shown as it is, with the same headers and hidden id columns).
+    ``name`` is the file name stem and the widget key; ``style`` makes a pandas Styler of the
+    rows shown (with the same headers and hidden id columns); ``styled``, a Styler of the whole
+    table, is shown only when the table fits on one page.
     """
     total, size = len(table), page_rows()
+    part = table
     if total > size:
         # Only this page goes to the browser (and gets its names looked up); a new total (a
         # filter changed) starts again at page 1.
@@ -217,11 +221,11 @@ def show(
             f"Rows {first + 1:,}–{min(first + size, total):,} of {total:,}; the downloads have "
             "every row."
         )
-        table_shown: Any
-        table_shown, config, order = for_people(table.iloc[first : first + size])
-    else:
-        shown, config, order = for_people(table, names=styled is None)
-        table_shown = styled if styled is not None else shown
+        part, styled = table.iloc[first : first + size], None
+    if style is not None:
+        styled = style(part)
+    shown, config, order = for_people(part, names=styled is None)
+    table_shown = styled if styled is not None else shown
     config.update(column_config or {})
     st.dataframe(
         table_shown,
@@ -294,7 +298,24 @@ def for_people(
         help_text = _ID_HELP.format(f"{label(hidden)} (id)") if hidden else None
         config[column] = st.column_config.Column(header, help=help_text)
         order.append(column)
+    for column in shown.columns:
+        cells = shown[column]
+        if cells.dtype == object and any(
+            isinstance(v, list) and len(v) > LIST_SHOWN for v in cells
+        ):
+            shown[column] = [_clipped(value) for value in cells]
     return shown, config, order
+
+
+# A cell lists at most this many services on the page (a local authority of a national dataset
+# has hundreds); the downloads list them all.
+LIST_SHOWN = 12
+
+
+def _clipped(value: Any) -> Any:
+    if isinstance(value, list) and len(value) > LIST_SHOWN:
+        return [*value[:LIST_SHOWN], f"… {len(value) - LIST_SHOWN:,} more (in the downloads)"]
+    return value
 
 
 _ID_HELP = "Ids: show the hidden column '{}' from the table's toolbar (Show/hide columns)."

@@ -21,9 +21,21 @@ stages = [chosen.stage] if chosen.stage else list(STAGES)
 cliffs = [r for r in state.threshold_cliffs(chosen.la) if r["stage"] in stages]
 
 st.subheader("Threshold cliffs per local authority and stage")
+# A row per local authority: a national dataset's 400 would make a chart metres tall.
+MAX_CLIFF_AREAS = 40
 if cliffs:
+    cliff_areas = sorted({r["area_code"] for r in cliffs})
+    if len(cliff_areas) > MAX_CLIFF_AREAS:
+        st.info(
+            f"{len(cliff_areas):,} local authorities: the chart shows the first "
+            f"{MAX_CLIFF_AREAS}. Pick one in the sidebar to see it, or use the table."
+        )
+        drawn = set(cliff_areas[:MAX_CLIFF_AREAS])
+        charted = [r for r in cliffs if r["area_code"] in drawn]
+    else:
+        charted = cliffs
     st.plotly_chart(
-        figures.cliffs_heatmap(cliffs, area_names, names, chosen.present),
+        figures.cliffs_heatmap(charted, area_names, names, chosen.present),
         width="stretch",
         config={"displaylogo": False},
     )

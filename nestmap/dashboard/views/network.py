@@ -108,13 +108,18 @@ else:
         "point pairs (as on Overview)"
     )
     height = 760 if chosen.present else 680
-    drawing = network.network_html(
-        selection,
-        names,
-        misdirected,
-        dead_ends,
-        height=height,
-        font_size=28 if chosen.present else 22,
+    # The drawing (about 2 MB of our own HTML at the limits) is kept beside the view.
+    drawing = state.kept(
+        "network.drawing",
+        (filters, chosen.present),
+        lambda: network.network_html(
+            selection,
+            names,
+            misdirected,
+            dead_ends,
+            height=height,
+            font_size=28 if chosen.present else 22,
+        ),
     )
     # Our own page, every dataset value escaped (see nestmap.dashboard.network).
     if hasattr(st, "iframe"):
