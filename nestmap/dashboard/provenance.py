@@ -19,14 +19,16 @@ from nestmap.dashboard import state
 BADGE = ":orange-badge[:material/info: Illustrative]"
 
 
+def _illustrative_link_rows() -> list[dict[str, Any]]:
+    # Kept per dataset version; read from the few links whose source mentions "illustrative".
+    return state.kept(
+        "provenance.illustrative_link_rows", (), lambda: rules.illustrative_link_rows(state.store())
+    )
+
+
 def illustrative_links() -> frozenset[rules.LinkKey]:
     """(from_service, to_service, reason) of every link whose source marks it illustrative."""
-    # Kept once per dataset version: built from up to a million links, only read.
-    return state.kept(
-        "provenance.illustrative_links",
-        (),
-        lambda: rules.illustrative_links(state.referral_links()),
-    )
+    return rules.illustrative_links(_illustrative_link_rows())
 
 
 def illustrative_volume(rows: Iterable[Mapping[str, Any]]) -> int:
@@ -34,16 +36,12 @@ def illustrative_volume(rows: Iterable[Mapping[str, Any]]) -> int:
     return rules.illustrative_volume(rows, illustrative_links())
 
 
-def _illustrative_relationship_volume() -> int:
-    return illustrative_volume(
-        link for link in state.referral_links() if link["reason"] == "parent_infant_relationship"
-    )
-
-
 def illustrative_relationship_volume() -> int:
     """Parent-infant relationship referrals recorded on links marked illustrative."""
-    return state.kept(
-        "provenance.illustrative_relationship_volume", (), _illustrative_relationship_volume
+    return sum(
+        link["count"] or 0
+        for link in _illustrative_link_rows()
+        if link["reason"] == "parent_infant_relationship"
     )
 
 
