@@ -20,15 +20,29 @@ BADGE = ":orange-badge[:material/info: Illustrative]"
 
 
 def _illustrative_link_rows() -> list[dict[str, Any]]:
-    # Kept per dataset version; read from the few links whose source mentions "illustrative".
+    # Read from the links whose source mentions "illustrative" (in a synthetic dataset, all of
+    # its million): shared in the process only, what is derived from them is kept on disk.
     return state.kept(
-        "provenance.illustrative_link_rows", (), lambda: rules.illustrative_link_rows(state.store())
+        "provenance.illustrative_link_rows",
+        (),
+        lambda: rules.illustrative_link_rows(state.store()),
+        on_disk=False,
     )
 
 
 def illustrative_links() -> frozenset[rules.LinkKey]:
     """(from_service, to_service, reason) of every link whose source marks it illustrative."""
-    return rules.illustrative_links(_illustrative_link_rows())
+    return state.kept(
+        "provenance.illustrative_links",
+        (),
+        lambda: rules.illustrative_links(_illustrative_link_rows()),
+        on_disk=False,
+    )
+
+
+def any_illustrative_links() -> bool:
+    """Some referral link's source marks it illustrative (kept per dataset version)."""
+    return state.kept("provenance.any_illustrative_links", (), lambda: bool(illustrative_links()))
 
 
 def illustrative_volume(rows: Iterable[Mapping[str, Any]]) -> int:
@@ -38,20 +52,31 @@ def illustrative_volume(rows: Iterable[Mapping[str, Any]]) -> int:
 
 def illustrative_relationship_volume() -> int:
     """Parent-infant relationship referrals recorded on links marked illustrative."""
-    return sum(
-        link["count"] or 0
-        for link in _illustrative_link_rows()
-        if link["reason"] == "parent_infant_relationship"
+    return state.kept(
+        "provenance.illustrative_relationship_volume",
+        (),
+        lambda: sum(
+            link["count"] or 0
+            for link in _illustrative_link_rows()
+            if link["reason"] == "parent_infant_relationship"
+        ),
     )
 
 
-def illustrative_volume_of_table(table: pd.DataFrame) -> int:
-    """The same for a table with from_service, to_service, reason and count columns."""
-    marked = illustrative_links()
-    if not marked or table.empty:
-        return 0
+def illustrative_mask(table: pd.DataFrame) -> pd.Series:
+    """Which rows of a table with from_service, to_service and reason columns are on links
+    whose source marks them illustrative (a page keeps it beside the table it marks)."""
+    if table.empty or not any_illustrative_links():
+        return pd.Series(False, index=table.index)
     keys = pd.MultiIndex.from_frame(table[["from_service", "to_service", "reason"]])
-    return int(table.loc[keys.isin(list(marked)), "count"].fillna(0).sum())
+    return pd.Series(keys.isin(list(illustrative_links())), index=table.index)
+
+
+def illustrative_volume_of_table(table: pd.DataFrame, mask: pd.Series | None = None) -> int:
+    """The same for a table with from_service, to_service, reason and count columns;
+    ``mask``: its ``illustrative_mask`` (or that of a table it was filtered from)."""
+    mask = illustrative_mask(table) if mask is None else mask.reindex(table.index)
+    return int(table.loc[mask.to_numpy(dtype=bool), "count"].fillna(0).sum())
 
 
 def illustrative_workforce(service_ids: Iterable[str]) -> list[str]:

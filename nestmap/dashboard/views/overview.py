@@ -84,7 +84,7 @@ def _misdirected_card(area: str | None, part: str, what: str) -> tuple[str, str,
     )
     onward = part == "onward"
     marked = 0
-    if provenance.illustrative_links():  # else nothing to count: the rows are not read
+    if provenance.any_illustrative_links():  # else nothing to count: rows are not read
         rows = [row for row in state.misdirected(area) if row["onward"] is onward]
         marked = provenance.illustrative_volume(rows)
     volume = found["referrals"]

@@ -94,9 +94,10 @@ def misdirected_table(area: str | None) -> pd.DataFrame:
     )
 
 
-table = state.kept(
+whole = state.kept(
     "referrals.misdirected_table", (chosen.la,), lambda: misdirected_table(chosen.la)
 )
+table = whole
 if not chosen.present:
     reasons = st.multiselect(
         "Reasons",
@@ -108,24 +109,31 @@ if not chosen.present:
     if set(reasons) != set(REASONS):  # every reason: the kept frame as it is
         table = table[table["reason"].isin(reasons)]
 reaches_help = table["onward"].astype(bool)
-onward, dead_end = table[reaches_help], table[~reaches_help]
+counts = table["count"].fillna(0)
 split = st.columns(2)
 split[0].metric(
     "Sent where the support is not, with an onward route",
-    f"{int(onward['count'].fillna(0).sum()):,}",
+    f"{int(counts[reaches_help].sum()):,}",
     help="Referrals recorded on misdirected links whose target can pass the family on to "
     "specialised help within 6 referrals.",
 )
 split[1].metric(
     "Sent to a dead end",
-    f"{int(dead_end['count'].fillna(0).sum()):,}",
+    f"{int(counts[~reaches_help].sum()):,}",
     help="Referrals recorded on misdirected links whose target has no route on to specialised "
     "help for the family's local authority.",
 )
-marked = provenance.illustrative_volume_of_table(table)
+# Which rows are on illustrative links: kept beside the table (a national dataset's links are
+# all synthetic, so all illustrative), then summed over the rows the reasons leave.
+mask = state.kept(
+    "referrals.illustrative_mask",
+    (chosen.la,),
+    lambda: provenance.illustrative_mask(whole),
+)
+marked = provenance.illustrative_volume_of_table(table, mask)
 if marked:
     provenance.note(
-        f"{marked:,} of the {int(table['count'].fillna(0).sum()):,} referrals recorded here are "
+        f"{marked:,} of the {int(counts.sum()):,} referrals recorded here are "
         "counted on links whose source marks them illustrative (placeholders, not findings)."
     )
 tables.show(table, "misdirected")
