@@ -60,7 +60,9 @@ def _view(browser, url: str, shot: Path | None = None) -> tuple[float, int]:
     _settled(tab)
     seconds = time.perf_counter() - begin
     if shot is not None:
-        tab.wait_for_timeout(3000)  # let a drawing (the network's layout) settle first
+        # Streamlit scrolls inside its own container: a tall window shows more of the page.
+        tab.set_viewport_size({"width": 1440, "height": 2400})
+        tab.wait_for_timeout(4000)  # let a drawing (the network's layout) settle first
         tab.screenshot(path=str(shot), full_page=True)
     context.close()
     return seconds, received[0]

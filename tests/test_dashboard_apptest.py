@@ -498,3 +498,16 @@ def test_network_draws_the_most_referred_to_and_says_what_it_left_out(busy_store
     )
     assert any(expected in w.value for w in app.warning), [w.value for w in app.warning]
     assert f"{services_shown} services · {links_shown} referral links" in _markdown(app)
+
+
+def test_destinations_sharing_a_name_get_a_bar_each():
+    from nestmap.dashboard import figures
+
+    rows = [
+        {"to_service": "hv_1", "count": 5, "share": 0.5, "specialised": False},
+        {"to_service": "hv_2", "count": 3, "share": 0.3, "specialised": False},
+        {"to_service": "camhs", "count": 2, "share": 0.2, "specialised": True},
+    ]
+    names = {"hv_1": "Health visiting", "hv_2": "Health visiting", "camhs": "CAMHS"}
+    labels = list(figures.concentration_bar(rows, names).data[0].y)
+    assert labels == ["Health visiting (hv_1)", "Health visiting (hv_2)", "CAMHS"]

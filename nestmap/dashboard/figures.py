@@ -4,6 +4,7 @@ no tiles, no CDN. Every label from the dataset is escaped (see ``text``)."""
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Any
 
 import plotly.graph_objects as go
@@ -353,6 +354,13 @@ def _polygon(boundary: Boundary, fill: str, line: str, label: str, hover: bool =
 def concentration_bar(rows: list[Row], names: dict[str, str], present: bool = False) -> go.Figure:
     """Parent-infant relationship referrals per destination; specialised targets green."""
     labels = [esc(name_of(r["to_service"], names)) for r in rows]
+    # One bar per destination: services sharing a name (one per region, say) get their id too,
+    # or plotly would stack them on one bar.
+    repeated = {label for label, times in Counter(labels).items() if times > 1}
+    labels = [
+        f"{label} ({esc(r['to_service'])})" if label in repeated else label
+        for label, r in zip(labels, rows, strict=True)
+    ]
     fig = go.Figure(
         go.Bar(
             x=[r["count"] for r in rows],
