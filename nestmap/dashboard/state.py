@@ -23,6 +23,9 @@ from nestmap.graph import GraphStore, open_store
 from nestmap.vocabulary import DEFAULT_SHARES
 
 Row = dict[str, Any]
+# Above this many services the Scenarios page applies a scenario when the user asks: it copies
+# the whole graph (tens of seconds at national scale), which a first look should not cost.
+SCENARIO_ASK_ABOVE_SERVICES = 5_000
 Shares = tuple[str, str, str]
 DEFAULT_SHARE_TEXT: Shares = (
     DEFAULT_SHARES["targeted"],

@@ -52,11 +52,6 @@ def _bundled() -> list[tuple[str, str]]:
     return found
 
 
-# Above this many services a scenario is applied when the user asks: it copies the whole graph
-# (tens of seconds at national scale), which a first look at the page should not cost.
-ASK_ABOVE_SERVICES = 5_000
-
-
 def _evaluate(document_json: str, shares: tuple[str, str, str] | None) -> Any:
     """The scenario's result, kept per dataset version, document and shares (an InputError is
     not kept)."""
@@ -135,7 +130,7 @@ if failure is None and document is not None:
     document_json = json.dumps(document, default=str, sort_keys=True)
     services_loaded = state.info().get("nodes", {}).get("Service", 0)
     asked: set[str] = st.session_state.setdefault("scenarios_asked", set())
-    if services_loaded > ASK_ABOVE_SERVICES and document_json not in asked:
+    if services_loaded > state.SCENARIO_ASK_ABOVE_SERVICES and document_json not in asked:
         st.info(
             f"The loaded dataset has {services_loaded:,} services: applying a scenario copies "
             "the whole graph and may take a minute."
