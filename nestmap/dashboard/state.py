@@ -81,6 +81,12 @@ HEAVY = frozenset(
         "workforce",
         "thrive",
         "groups_left_out",
+        # Small, but each a whole-country analysis: a new server reads them back.
+        "headline",
+        "dead_ends",
+        "misdirected_summary",
+        "per_area",
+        "need",
     }
 )
 # Heavy results read back from disk no faster than the engine gives them (a million links is a
