@@ -511,3 +511,12 @@ def test_destinations_sharing_a_name_get_a_bar_each():
     names = {"hv_1": "Health visiting", "hv_2": "Health visiting", "camhs": "CAMHS"}
     labels = list(figures.concentration_bar(rows, names).data[0].y)
     assert labels == ["Health visiting (hv_1)", "Health visiting (hv_2)", "CAMHS"]
+
+
+def test_small_shares_keep_a_decimal():
+    from nestmap.dashboard import figures
+    from nestmap.dashboard.text import share_text
+
+    assert [share_text(s) for s in (0.0026, 0.1, 0.47, None)] == ["0.3%", "10%", "47%", ""]
+    rows = [{"to_service": "hv", "count": 5, "share": 0.0026, "specialised": False}]
+    assert list(figures.concentration_bar(rows, {}).data[0].text) == ["0.3%"]

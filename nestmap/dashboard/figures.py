@@ -12,7 +12,7 @@ from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
 from nestmap.dashboard.geo import Boundary
-from nestmap.dashboard.text import esc, html_list, name_of
+from nestmap.dashboard.text import esc, html_list, name_of, share_text
 from nestmap.vocabulary import STAGES
 
 Row = dict[str, Any]
@@ -367,7 +367,7 @@ def concentration_bar(rows: list[Row], names: dict[str, str], present: bool = Fa
             y=labels,
             orientation="h",
             marker_color=["#1a9850" if r["specialised"] else "#d7301f" for r in rows],
-            text=[f"{r['share']:.0%}" if r["share"] is not None else "" for r in rows],
+            text=[share_text(r["share"]) for r in rows],
             textposition="auto",
             customdata=["specialised" if r["specialised"] else "not specialised" for r in rows],
             hovertemplate="%{y}<br>%{x} referrals a year (%{text})<br>%{customdata}<extra></extra>",

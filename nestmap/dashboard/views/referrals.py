@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from nestmap.dashboard import figures, layout, provenance, state, tables
+from nestmap.dashboard.text import share_text
 from nestmap.vocabulary import REASONS
 
 chosen = layout.start(
@@ -43,7 +44,7 @@ if concentration:
     )
     st.metric(
         "Largest share",
-        f"{top['share']:.0%}" if top["share"] is not None else "n/a",
+        share_text(top["share"]) or "n/a",
         help="Share of parent-infant relationship referrals going to the top destination.",
     )
     marked = provenance.illustrative_relationship_volume()
