@@ -9,7 +9,8 @@ With ``--db`` the graph already loaded there is served as it is (``nestmap load 
 PATH`` first); otherwise a synthetic dataset is generated (reused under benchmarks/data/) and
 loaded into a temporary graph. Each page gets a FRESH server (a new ``streamlit run``, timed
 from the moment it answers its health check): the first view is a user opening that page first
-on a new server, the repeat view is a second browser (new session, same server). A view ends
+on a new server, the repeat view is a second browser (new session, same server), the revisit a
+page reached again from the sidebar in one session (after another page). A view ends
 when Streamlit reports the script finished and the sidebar is drawn. The dashboard keeps heavy
 results beside the graph per dataset version (``PATH.dashboard/``), so a first view reads what an
 earlier server kept; ``--forget`` removes them before each page (the first view after a load).
@@ -68,6 +69,33 @@ def _view(browser, url: str, shot: Path | None = None) -> tuple[float, int]:
     return seconds, received[0]
 
 
+def _on_page(tab, title: str) -> None:
+    """Wait until the page titled ``title`` is drawn and its script run has finished."""
+    tab.wait_for_function(
+        "(t) => [...document.querySelectorAll('h1')].some(h => h.textContent.trim() === t)",
+        arg=title,
+    )
+    _settled(tab)
+
+
+def _revisit(browser, url: str, title: str) -> float:
+    """Seconds to come back to a page from another one in the same session (the sidebar)."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(300_000)
+    tab.goto(url)
+    _on_page(tab, title)
+    other = "Overview" if title == "Query" else "Query"
+    tab.locator('[data-testid="stSidebar"] a', has_text=other).first.click()
+    _on_page(tab, other)
+    begin = time.perf_counter()
+    tab.locator('[data-testid="stSidebar"] a', has_text=title).first.click()
+    _on_page(tab, title)
+    seconds = time.perf_counter() - begin
+    context.close()
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
@@ -108,7 +136,8 @@ def main() -> None:
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
             print(
-                f"{'page':<24} {'first (s)':>9} {'repeat (s)':>10} {'first kB':>9} {'repeat kB':>9}"
+                f"{'page':<24} {'first (s)':>9} {'repeat (s)':>10} {'revisit (s)':>11} "
+                f"{'first kB':>9} {'repeat kB':>9}"
             )
             for stem, title, _icon in specs:
                 if args.forget:
@@ -119,11 +148,12 @@ def main() -> None:
                     first, first_bytes = _view(browser, url)
                     shot = args.screenshots / f"{stem}.png" if args.screenshots else None
                     repeat, repeat_bytes = _view(browser, url, shot)
+                    revisit = _revisit(browser, url, title)
                 finally:
                     server.stop()
                 print(
-                    f"{title:<24} {first:>9.1f} {repeat:>10.1f} {first_bytes / 1000:>9,.0f} "
-                    f"{repeat_bytes / 1000:>9,.0f}",
+                    f"{title:<24} {first:>9.1f} {repeat:>10.1f} {revisit:>11.1f} "
+                    f"{first_bytes / 1000:>9,.0f} {repeat_bytes / 1000:>9,.0f}",
                     flush=True,
                 )
             browser.close()
