@@ -1,13 +1,27 @@
-"""Time every dashboard page in Debian's chromium on a synthetic dataset (issue 7, item 4).
+"""Time every dashboard page in Debian's chromium (issue 7, item 4; issue 13's dashboard half).
 
-Usage: python benchmarks/dashboard_pages.py [--areas 40 --services 5000 --links 100000]
-Generates the dataset (reused under benchmarks/data/), loads it, serves the dashboard and opens
-each page in a new tab twice (cold, then warm); prints seconds per page. Nothing is asserted.
+Usage:
+    python benchmarks/dashboard_pages.py [--areas 40 --services 5000 --links 100000]
+    python benchmarks/dashboard_pages.py --db benchmarks/data/nat.lbug [--pages referrals,network]
+        [--screenshots benchmarks/output]
+
+With ``--db`` the graph already loaded there is served as it is (``nestmap load FOLDER --db
+PATH`` first); otherwise a synthetic dataset is generated (reused under benchmarks/data/) and
+loaded into a temporary graph. Each page gets a FRESH server (a new ``streamlit run``, timed
+from the moment it answers its health check): the first view is a user opening that page first
+on a new server, the repeat view is a second browser (new session, same server), the revisit a
+page reached again from the sidebar in one session (after another page). A view ends
+when Streamlit reports the script finished and the sidebar is drawn. The dashboard keeps heavy
+results beside the graph per dataset version (``PATH.dashboard/``), so a first view reads what an
+earlier server kept; ``--forget`` removes them before each page (the first view after a load).
+Also printed: the bytes the server sent the browser over its websocket for the view. Nothing is
+asserted: the machine this runs on may be shared, so say so beside the figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
 import tempfile
 import time
@@ -29,47 +43,120 @@ from nestmap.loaders import read_dataset  # noqa: E402
 from nestmap.synth import generate  # noqa: E402
 
 
+def _view(browser, url: str, shot: Path | None = None) -> tuple[float, int]:
+    """Open ``url`` in a new browser context: (seconds until the script finished, bytes sent)."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(300_000)
+    received = [0]
+
+    def count(socket) -> None:
+        socket.on(
+            "framereceived", lambda payload: received.__setitem__(0, received[0] + len(payload))
+        )
+
+    tab.on("websocket", count)
+    begin = time.perf_counter()
+    tab.goto(url)
+    _settled(tab)
+    seconds = time.perf_counter() - begin
+    if shot is not None:
+        # Streamlit scrolls inside its own container: a tall window shows more of the page.
+        tab.set_viewport_size({"width": 1440, "height": 2400})
+        tab.wait_for_timeout(4000)  # let a drawing (the network's layout) settle first
+        tab.screenshot(path=str(shot), full_page=True)
+    context.close()
+    return seconds, received[0]
+
+
+def _on_page(tab, title: str) -> None:
+    """Wait until the page titled ``title`` is drawn and its script run has finished."""
+    tab.wait_for_function(
+        "(t) => [...document.querySelectorAll('h1')].some(h => h.textContent.trim() === t)",
+        arg=title,
+    )
+    _settled(tab)
+
+
+def _revisit(browser, url: str, title: str) -> float:
+    """Seconds to come back to a page from another one in the same session (the sidebar)."""
+    context = browser.new_context(viewport={"width": 1440, "height": 1000})
+    tab = context.new_page()
+    tab.set_default_timeout(300_000)
+    tab.goto(url)
+    _on_page(tab, title)
+    other = "Overview" if title == "Query" else "Query"
+    tab.locator('[data-testid="stSidebar"] a', has_text=other).first.click()
+    _on_page(tab, other)
+    begin = time.perf_counter()
+    tab.locator('[data-testid="stSidebar"] a', has_text=title).first.click()
+    _on_page(tab, title)
+    seconds = time.perf_counter() - begin
+    context.close()
+    return seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--db", type=Path, help="serve this loaded graph instead of a synthetic one"
+    )
     parser.add_argument("--areas", type=int, default=40)
     parser.add_argument("--services", type=int, default=5000)
     parser.add_argument("--links", type=int, default=100_000)
+    parser.add_argument("--pages", help="comma-separated page names (default: every page)")
+    parser.add_argument("--screenshots", type=Path, help="save each page's repeat view here")
+    parser.add_argument(
+        "--forget",
+        action="store_true",
+        help="remove the results the dashboard keeps beside the graph before each page's server "
+        "(the first view then computes everything, as after a new load)",
+    )
     args = parser.parse_args()
-    folder = HERE / "data" / f"synth-{args.areas}-{args.services}-{args.links}"
-    if not (folder / "referrals.csv").is_file():
-        generate(folder, args.areas, args.services, args.links, seed=0)
     from playwright.sync_api import sync_playwright
 
+    wanted = set(args.pages.split(",")) if args.pages else None
+    specs = [spec for spec in PAGE_SPECS if wanted is None or spec[0] in wanted]
     with tempfile.TemporaryDirectory() as work:
-        db = Path(work) / "graph.lbug"
-        started = time.perf_counter()
-        store = open_store(db)
-        store.replace(read_dataset(folder))
-        store.close()
-        print(f"dataset {folder.name}: loaded in {time.perf_counter() - started:.1f} s")
-        server = Dashboard(db, Path(work))
-        try:
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=str(CHROMIUM), args=LAUNCH_ARGS
+        if args.db:
+            db = args.db.resolve()
+            print(f"graph {db}")
+        else:
+            folder = HERE / "data" / f"synth-{args.areas}-{args.services}-{args.links}"
+            if not (folder / "referrals.csv").is_file():
+                generate(folder, args.areas, args.services, args.links, seed=0)
+            db = Path(work) / "graph.lbug"
+            started = time.perf_counter()
+            store = open_store(db)
+            store.replace(read_dataset(folder))
+            store.close()
+            print(f"dataset {folder.name}: loaded in {time.perf_counter() - started:.1f} s")
+        if args.screenshots:
+            args.screenshots.mkdir(parents=True, exist_ok=True)
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+            print(
+                f"{'page':<24} {'first (s)':>9} {'repeat (s)':>10} {'revisit (s)':>11} "
+                f"{'first kB':>9} {'repeat kB':>9}"
+            )
+            for stem, title, _icon in specs:
+                if args.forget:
+                    shutil.rmtree(db.with_name(db.name + ".dashboard"), ignore_errors=True)
+                server = Dashboard(db, Path(work))  # a fresh server for every page's first view
+                try:
+                    url = f"{server.url}/{'' if stem == 'overview' else stem}"
+                    first, first_bytes = _view(browser, url)
+                    shot = args.screenshots / f"{stem}.png" if args.screenshots else None
+                    repeat, repeat_bytes = _view(browser, url, shot)
+                    revisit = _revisit(browser, url, title)
+                finally:
+                    server.stop()
+                print(
+                    f"{title:<24} {first:>9.1f} {repeat:>10.1f} {revisit:>11.1f} "
+                    f"{first_bytes / 1000:>9,.0f} {repeat_bytes / 1000:>9,.0f}",
+                    flush=True,
                 )
-                print(f"{'page':<24} {'cold (s)':>9} {'warm (s)':>9}")
-                for stem, title, _icon in PAGE_SPECS:
-                    times = []
-                    for _ in range(2):
-                        context = browser.new_context(viewport={"width": 1440, "height": 1000})
-                        tab = context.new_page()
-                        tab.set_default_timeout(180_000)
-                        path = "" if stem == "overview" else stem
-                        begin = time.perf_counter()
-                        tab.goto(f"{server.url}/{path}")
-                        _settled(tab)
-                        times.append(time.perf_counter() - begin)
-                        context.close()
-                    print(f"{title:<24} {times[0]:>9.1f} {times[1]:>9.1f}")
-                browser.close()
-        finally:
-            server.stop()
+            browser.close()
 
 
 if __name__ == "__main__":

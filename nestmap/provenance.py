@@ -13,7 +13,10 @@ report say when that dataset is the one loaded.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nestmap.graph import GraphStore
 
 ILLUSTRATIVE = "illustrative"
 WORKFORCE_MARK = "illustrative: workforce row"
@@ -38,6 +41,17 @@ def illustrative_links(links: Iterable[Mapping[str, Any]]) -> frozenset[LinkKey]
         for link in links
         if link_is_illustrative(link)
     )
+
+
+def illustrative_link_rows(store: GraphStore) -> list[dict[str, Any]]:
+    """The referral links of the loaded graph whose source marks them illustrative (as
+    ``link_is_illustrative`` decides), read without reading every link."""
+    candidates = store.run("illustrative_link_candidates")
+    return [
+        {**link, "count": None if link["count"] is None else int(link["count"])}
+        for link in candidates
+        if link_is_illustrative(link)
+    ]
 
 
 def illustrative_volume(rows: Iterable[Mapping[str, Any]], marked: frozenset[LinkKey]) -> int:

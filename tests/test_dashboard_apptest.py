@@ -403,3 +403,157 @@ def test_tables_show_names_and_headers_with_ids_hidden(seed_store, monkeypatch):
     ]
     # Downloads keep the analysis's keys, lists joined as in the input files.
     assert tables.csv_bytes(tables.frame(gaps)).decode().splitlines()[0].startswith("area_code,")
+
+
+@pytest.fixture(scope="module")
+def busy_store(tmp_path_factory):
+    """A synthetic dataset with more misdirected links and services than a lowered page or
+    network limit holds."""
+    from nestmap.synth import generate
+
+    folder = tmp_path_factory.mktemp("busy")
+    generate(folder / "synth", areas=6, services=200, links=3000)
+    store = load_into(folder / "graph.lbug", folder / "synth")
+    yield store
+    store.close()
+
+
+def test_a_big_table_shows_one_page_with_its_total_and_downloads_keep_every_row(
+    busy_store, monkeypatch
+):
+    import csv
+
+    rows = analysis.misdirected(busy_store)
+    assert len(rows) > 12
+    monkeypatch.setenv("NESTMAP_DASHBOARD_PAGE_ROWS", "5")
+    made: dict[str, object] = {}
+
+    def keep(place, label, data, file_name, key=None):  # the button's bytes, made on click
+        made[file_name] = data
+
+    monkeypatch.setattr(tables, "download", keep)
+    app = _app(monkeypatch, busy_store.location, "referrals")
+    first = app.dataframe[1].value
+    assert len(first) == 5
+    assert f"Rows 1–5 of {len(rows):,}; the downloads have every row." in _markdown(app)
+    pages = -(-len(rows) // 5)
+    picker = app.number_input(key=f"page_misdirected_{len(rows)}")
+    assert picker.label == f"Page (of {pages:,})"
+    picker.set_value(2).run()
+    second = app.dataframe[1].value
+    assert len(second) == 5
+    assert f"Rows 6–10 of {len(rows):,}" in _markdown(app)
+    assert second["from_service"].tolist() == [r["from_service"] for r in rows[5:10]]
+    # The downloads hold every row, not the page.
+    made.clear()
+    app.run()
+    table = list(csv.DictReader(io.StringIO(made["misdirected.csv"]().decode("utf-8"))))
+    assert len(table) == len(rows)
+    assert [r["to_service"] for r in table] == [r["to_service"] for r in rows]
+    sheet = openpyxl.load_workbook(io.BytesIO(made["misdirected.xlsx"]())).active
+    assert sheet.max_row == len(rows) + 1
+
+
+def test_a_small_table_is_shown_whole(seed_store, monkeypatch):
+    rows = analysis.misdirected(seed_store)
+    app = _app(monkeypatch, seed_store.location, "referrals")
+    assert len(app.dataframe[1].value) == len(rows)
+    assert "Rows 1–" not in _markdown(app)
+    assert not app.number_input
+
+
+def test_network_draws_the_most_referred_to_and_says_what_it_left_out(busy_store, monkeypatch):
+    everything = network.select(
+        analysis.services(busy_store),
+        analysis.referral_links(busy_store),
+        reasons=None,
+        linked_only=True,
+    )
+    shown = network.most_referred_to(everything, max_nodes=12, max_edges=20)
+    assert (shown.services, shown.links) == (len(everything.nodes), len(everything.edges))
+    assert len(shown.selection.nodes) == 12 and len(shown.selection.edges) <= 20
+    assert not shown.complete
+    received: dict[str, int] = {}
+    for link in everything.edges:
+        received[link["to_service"]] = received.get(link["to_service"], 0) + (link["count"] or 0)
+    drawn = {s["id"] for s in shown.selection.nodes}
+    # No service left out receives more referrals than one drawn.
+    assert min(received.get(s, 0) for s in drawn) >= max(
+        received.get(s["id"], 0) for s in everything.nodes if s["id"] not in drawn
+    )
+    assert all(
+        e["from_service"] in drawn and e["to_service"] in drawn for e in shown.selection.edges
+    )
+    whole = network.most_referred_to(everything, max_nodes=10_000, max_edges=100_000)
+    assert whole.complete and whole.selection == everything
+    # The page draws at most the limits and says what it left out.
+    monkeypatch.setattr(network, "MAX_NODES", 12)
+    monkeypatch.setattr(network, "MAX_EDGES", 20)
+    app = _app(monkeypatch, busy_store.location, "network")
+    services_shown = len(shown.selection.nodes)
+    links_shown = len(shown.selection.edges)
+    expected = (
+        f"Showing {services_shown} of {len(everything.nodes):,} services and {links_shown} of "
+        f"{len(everything.edges):,} referral links"
+    )
+    assert any(expected in w.value for w in app.warning), [w.value for w in app.warning]
+    assert f"{services_shown} services · {links_shown} referral links" in _markdown(app)
+
+
+def test_destinations_sharing_a_name_get_a_bar_each():
+    from nestmap.dashboard import figures
+
+    rows = [
+        {"to_service": "hv_1", "count": 5, "share": 0.5, "specialised": False},
+        {"to_service": "hv_2", "count": 3, "share": 0.3, "specialised": False},
+        {"to_service": "camhs", "count": 2, "share": 0.2, "specialised": True},
+    ]
+    names = {"hv_1": "Health visiting", "hv_2": "Health visiting", "camhs": "CAMHS"}
+    labels = list(figures.concentration_bar(rows, names).data[0].y)
+    assert labels == ["Health visiting (hv_1)", "Health visiting (hv_2)", "CAMHS"]
+
+
+def test_small_shares_keep_a_decimal():
+    from nestmap.dashboard import figures
+    from nestmap.dashboard.text import share_text
+
+    assert [share_text(s) for s in (0.0026, 0.1, 0.47, None)] == ["0.3%", "10%", "47%", ""]
+    rows = [{"to_service": "hv", "count": 5, "share": 0.0026, "specialised": False}]
+    assert list(figures.concentration_bar(rows, {}).data[0].text) == ["0.3%"]
+
+
+def test_results_are_kept_per_dataset_version_on_disk(tmp_path, monkeypatch):
+    # A new server (here: the in-process cache cleared) reads a kept result back instead of
+    # computing it; a load changes the version, so the result is computed again and the
+    # previous version's files go.
+    import streamlit as st
+
+    from nestmap.dashboard import state
+    from nestmap.loaders import read_dataset
+
+    store = load_into(tmp_path / "graph.lbug", seed_path())
+    monkeypatch.setenv("NESTMAP_DB", store.location)
+    monkeypatch.delenv("NESTMAP_NEO4J_URI", raising=False)
+    st.cache_resource.clear()
+    computed: list[int] = []
+
+    def compute() -> dict[str, int]:
+        computed.append(1)
+        return {"rows": len(computed)}
+
+    assert state.kept("test.figure", ("a",), compute) == {"rows": 1}
+    folder = tmp_path / "graph.lbug.dashboard"
+    first_files = sorted(folder.glob("*.pickle"))
+    assert len(first_files) == 1
+    st.cache_resource.clear()
+    assert state.kept("test.figure", ("a",), compute) == {"rows": 1}  # read back from disk
+    assert state.kept("test.figure", ("b",), compute) == {"rows": 2}  # other arguments
+    assert len(computed) == 2
+    assert state.kept("test.figure", ("c",), compute, on_disk=False) == {"rows": 3}
+    assert len(list(folder.glob("*.pickle"))) == 2
+    state.store().replace(read_dataset(seed_path()))  # a new dataset version
+    assert state.kept("test.figure", ("a",), compute) == {"rows": 4}
+    assert not any(file.exists() for file in first_files)
+    assert len(list(folder.glob("*.pickle"))) == 1
+    st.cache_resource.clear()
+    store.close()

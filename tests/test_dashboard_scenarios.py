@@ -188,3 +188,18 @@ def test_a_malformed_oruk_file_shows_the_problem(seed_store, monkeypatch):
     # with a file column)
     problems = next(f.value for f in app.dataframe if {"file", "reason"} <= set(f.value.columns))
     assert set(problems["file"]) == {"bad.json"}
+
+
+def test_a_large_dataset_applies_a_scenario_when_asked(seed_store, monkeypatch):
+    # Above the threshold (a national dataset) the page waits for the click instead of copying
+    # the whole graph on a first look; the seed region, lowered threshold, stands in for it.
+    from nestmap.dashboard import state
+
+    monkeypatch.setattr(state, "SCENARIO_ASK_ABOVE_SERVICES", 1)
+    app = _app(monkeypatch, seed_store.location, "scenarios")
+    assert "applying a scenario copies the whole graph" in app.info[0].value
+    assert "Families a year" not in _metrics(app)
+    app.button(key="scenario_apply").click().run()
+    assert _metrics(app)["Families a year"] == "382"
+    app.run()  # asked once for this scenario: the result stays
+    assert _metrics(app)["Gap cells closed"] == "9"

@@ -33,3 +33,19 @@ def test_a_source_marked_later_keeps_the_reports_figure():
         {"source": "Securing Healthy Lives, Results: 59; illustrative: the split"}
     )
     assert not provenance.link_is_illustrative({"source": None})
+
+
+def test_illustrative_links_read_from_the_candidates_equal_the_rule_over_every_link(seed_store):
+    # The dashboard reads the few links whose source mentions "illustrative" (a national
+    # dataset has a million links); the rule decides on them as it does on every link.
+    links = seed_store.run("export_referrals")
+    rows = provenance.illustrative_link_rows(seed_store)
+    assert rows and all(provenance.link_is_illustrative(row) for row in rows)
+    assert provenance.illustrative_links(rows) == provenance.illustrative_links(links)
+    candidates = seed_store.run("illustrative_link_candidates")
+    # Sources that quote the report first and mark a field illustrative later are candidates,
+    # not illustrative links.
+    assert len(candidates) > len(rows)
+    assert sorted(row["count"] or 0 for row in rows) == sorted(
+        int(link["count"] or 0) for link in links if provenance.link_is_illustrative(link)
+    )

@@ -4,6 +4,7 @@ no tiles, no CDN. Every label from the dataset is escaped (see ``text``)."""
 from __future__ import annotations
 
 import math
+from collections import Counter
 from typing import Any
 
 import plotly.graph_objects as go
@@ -11,7 +12,7 @@ from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
 from nestmap.dashboard.geo import Boundary
-from nestmap.dashboard.text import esc, html_list, name_of
+from nestmap.dashboard.text import esc, html_list, name_of, share_text
 from nestmap.vocabulary import STAGES
 
 Row = dict[str, Any]
@@ -353,13 +354,20 @@ def _polygon(boundary: Boundary, fill: str, line: str, label: str, hover: bool =
 def concentration_bar(rows: list[Row], names: dict[str, str], present: bool = False) -> go.Figure:
     """Parent-infant relationship referrals per destination; specialised targets green."""
     labels = [esc(name_of(r["to_service"], names)) for r in rows]
+    # One bar per destination: services sharing a name (one per region, say) get their id too,
+    # or plotly would stack them on one bar.
+    repeated = {label for label, times in Counter(labels).items() if times > 1}
+    labels = [
+        f"{label} ({esc(r['to_service'])})" if label in repeated else label
+        for label, r in zip(labels, rows, strict=True)
+    ]
     fig = go.Figure(
         go.Bar(
             x=[r["count"] for r in rows],
             y=labels,
             orientation="h",
             marker_color=["#1a9850" if r["specialised"] else "#d7301f" for r in rows],
-            text=[f"{r['share']:.0%}" if r["share"] is not None else "" for r in rows],
+            text=[share_text(r["share"]) for r in rows],
             textposition="auto",
             customdata=["specialised" if r["specialised"] else "not specialised" for r in rows],
             hovertemplate="%{y}<br>%{x} referrals a year (%{text})<br>%{customdata}<extra></extra>",

@@ -46,6 +46,49 @@ class Selection:
         return len(self.nodes) > MAX_NODES or len(self.edges) > MAX_EDGES
 
 
+@dataclass(frozen=True)
+class Shown:
+    """What the network draws of a selection, and how much it left out."""
+
+    selection: Selection
+    services: int  # in the whole selection
+    links: int
+
+    @property
+    def complete(self) -> bool:
+        drawn = self.selection
+        return len(drawn.nodes) == self.services and len(drawn.edges) == self.links
+
+
+def most_referred_to(
+    selection: Selection, max_nodes: int | None = None, max_edges: int | None = None
+) -> Shown:
+    """At most ``max_nodes`` services and ``max_edges`` links of ``selection``: the services
+    receiving the most referrals a year on its links (then the most links; then by id, so the
+    same selection always draws the same), the links between two of them, the links with the
+    most referrals first. A selection within the limits is drawn whole."""
+    max_nodes = MAX_NODES if max_nodes is None else max_nodes
+    max_edges = MAX_EDGES if max_edges is None else max_edges
+    if len(selection.nodes) <= max_nodes and len(selection.edges) <= max_edges:
+        return Shown(selection, len(selection.nodes), len(selection.edges))
+    received: dict[str, tuple[int, int]] = {}
+    for link in selection.edges:
+        volume, links = received.get(link["to_service"], (0, 0))
+        received[link["to_service"]] = (volume + (link["count"] or 0), links + 1)
+    ranked = sorted(
+        selection.nodes,
+        key=lambda s: (*(-value for value in received.get(s["id"], (0, 0))), s["id"]),
+    )
+    nodes = ranked[:max_nodes]
+    kept = {s["id"] for s in nodes}
+    edges = [e for e in selection.edges if e["from_service"] in kept and e["to_service"] in kept]
+    if len(edges) > max_edges:
+        edges = sorted(
+            edges, key=lambda e: (-(e["count"] or 0), e["from_service"], e["to_service"])
+        )[:max_edges]
+    return Shown(Selection(nodes, edges), len(selection.nodes), len(selection.edges))
+
+
 def highest_level(offers: dict[str, str]) -> str:
     return max(offers, key=LEVEL_RANK.__getitem__)
 

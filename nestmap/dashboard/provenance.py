@@ -19,15 +19,30 @@ from nestmap.dashboard import state
 BADGE = ":orange-badge[:material/info: Illustrative]"
 
 
-@st.cache_resource(show_spinner=False, max_entries=1)
-def _illustrative_links(key: str) -> frozenset[rules.LinkKey]:
-    # A resource: built once per dataset version from up to a million links, only read.
-    return rules.illustrative_links(state.referral_links())
+def _illustrative_link_rows() -> list[dict[str, Any]]:
+    # Read from the links whose source mentions "illustrative" (in a synthetic dataset, all of
+    # its million): shared in the process only, what is derived from them is kept on disk.
+    return state.kept(
+        "provenance.illustrative_link_rows",
+        (),
+        lambda: rules.illustrative_link_rows(state.store()),
+        on_disk=False,
+    )
 
 
 def illustrative_links() -> frozenset[rules.LinkKey]:
     """(from_service, to_service, reason) of every link whose source marks it illustrative."""
-    return _illustrative_links(state.dataset_key())
+    return state.kept(
+        "provenance.illustrative_links",
+        (),
+        lambda: rules.illustrative_links(_illustrative_link_rows()),
+        on_disk=False,
+    )
+
+
+def any_illustrative_links() -> bool:
+    """Some referral link's source marks it illustrative (kept per dataset version)."""
+    return state.kept("provenance.any_illustrative_links", (), lambda: bool(illustrative_links()))
 
 
 def illustrative_volume(rows: Iterable[Mapping[str, Any]]) -> int:
@@ -35,35 +50,45 @@ def illustrative_volume(rows: Iterable[Mapping[str, Any]]) -> int:
     return rules.illustrative_volume(rows, illustrative_links())
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def _illustrative_relationship_volume(key: str) -> int:
-    return illustrative_volume(
-        link for link in state.referral_links() if link["reason"] == "parent_infant_relationship"
+def illustrative_relationship_volume() -> int:
+    """Parent-infant relationship referrals recorded on links marked illustrative."""
+    return state.kept(
+        "provenance.illustrative_relationship_volume",
+        (),
+        lambda: sum(
+            link["count"] or 0
+            for link in _illustrative_link_rows()
+            if link["reason"] == "parent_infant_relationship"
+        ),
     )
 
 
-def illustrative_relationship_volume() -> int:
-    """Parent-infant relationship referrals recorded on links marked illustrative."""
-    return _illustrative_relationship_volume(state.dataset_key())
-
-
-def illustrative_volume_of_table(table: pd.DataFrame) -> int:
-    """The same for a table with from_service, to_service, reason and count columns."""
-    marked = illustrative_links()
-    if not marked or table.empty:
-        return 0
+def illustrative_mask(table: pd.DataFrame) -> pd.Series:
+    """Which rows of a table with from_service, to_service and reason columns are on links
+    whose source marks them illustrative (a page keeps it beside the table it marks)."""
+    if table.empty or not any_illustrative_links():
+        return pd.Series(False, index=table.index)
     keys = pd.MultiIndex.from_frame(table[["from_service", "to_service", "reason"]])
-    return int(table.loc[keys.isin(list(marked)), "count"].fillna(0).sum())
+    return pd.Series(keys.isin(list(illustrative_links())), index=table.index)
+
+
+def illustrative_volume_of_table(table: pd.DataFrame, mask: pd.Series | None = None) -> int:
+    """The same for a table with from_service, to_service, reason and count columns;
+    ``mask``: its ``illustrative_mask`` (or that of a table it was filtered from)."""
+    mask = illustrative_mask(table) if mask is None else mask.reindex(table.index)
+    return int(table.loc[mask.to_numpy(dtype=bool), "count"].fillna(0).sum())
 
 
 def illustrative_workforce(service_ids: Iterable[str]) -> list[str]:
     """The services among these whose workforce rows their source marks as illustrative."""
-    wanted = set(service_ids)
-    return sorted(
-        row["id"]
-        for row in state.services()
-        if row["id"] in wanted and rules.workforce_is_illustrative(row)
+    marked: frozenset[str] = state.kept(
+        "provenance.illustrative_workforce",
+        (),
+        lambda: frozenset(
+            row["id"] for row in state.services() if rules.workforce_is_illustrative(row)
+        ),
     )
+    return sorted(set(service_ids) & marked)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)

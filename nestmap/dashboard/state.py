@@ -8,7 +8,12 @@ here or in the pages computes an analysis.
 
 from __future__ import annotations
 
+import hashlib
+import logging
 import os
+import pickle
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import streamlit as st
@@ -18,6 +23,9 @@ from nestmap.graph import GraphStore, open_store
 from nestmap.vocabulary import DEFAULT_SHARES
 
 Row = dict[str, Any]
+# Above this many services the Scenarios page applies a scenario when the user asks: it copies
+# the whole graph (tens of seconds at national scale), which a first look should not cost.
+SCENARIO_ASK_ABOVE_SERVICES = 5_000
 Shares = tuple[str, str, str]
 DEFAULT_SHARE_TEXT: Shares = (
     DEFAULT_SHARES["targeted"],
@@ -55,9 +63,100 @@ def _call(name: str, key: str, args: tuple[Any, ...]) -> Any:
     return getattr(graph(), name)(*args)
 
 
+# Results too large to copy on every rerun (st.cache_data unpickles a fresh copy each time) and
+# too slow to recompute in every new server at national scale (a million referral links): kept
+# once per process as shared objects, and on disk beside the graph per dataset version.
+HEAVY = frozenset(
+    {
+        "misdirected",
+        "referral_links",
+        "services",
+        "service_names",
+        "pathways",
+        "boundaries",
+        "gaps",
+        "age_bands",
+        "concentration",
+        "assessment",
+        "workforce",
+        "thrive",
+        "groups_left_out",
+        # Small, but each a whole-country analysis: a new server reads them back.
+        "headline",
+        "dead_ends",
+        "misdirected_summary",
+        "per_area",
+        "need",
+    }
+)
+# Heavy results read back from disk no faster than the engine gives them (a million links is a
+# 95 MB pickle): shared in the process only; what the pages derive from them is kept on disk.
+IN_PROCESS_ONLY = frozenset({"referral_links", "services"})
+
+
 def call(name: str, *args: Any) -> Any:
-    """``Graph.NAME(*args)`` on the loaded dataset, cached until another dataset is loaded."""
+    """``Graph.NAME(*args)`` on the loaded dataset, cached until another dataset is loaded.
+    A heavy result (``HEAVY``) is shared between sessions: callers only read it."""
+    if name in HEAVY:
+        return kept(
+            f"graph.{name}",
+            args,
+            lambda: getattr(graph(), name)(*args),
+            on_disk=name not in IN_PROCESS_ONLY,
+        )
     return _call(name, dataset_key(), args)
+
+
+def kept_dir() -> Path | None:
+    """Where the dashboard keeps results beside an embedded graph (none for Neo4j)."""
+    current = store()
+    if current.engine != "embedded":
+        return None
+    location = Path(current.location)
+    return location.with_name(location.name + ".dashboard")
+
+
+def kept(what: str, args: tuple[Any, ...], compute: Callable[[], Any], on_disk: bool = True) -> Any:
+    """``compute()`` for the loaded dataset version, once per server process and, when the
+    graph's folder is writable, once per dataset version across servers: a new server (a
+    restart, a second worker) reads the result back instead of recomputing it. Shared: callers
+    must not change what they get. Only nestmap writes these files, beside the graph it
+    serves; whoever can write there can already replace the graph itself. ``on_disk``: off,
+    kept in this process only."""
+    return _kept(what, repr(args), dataset_key(), on_disk, compute)
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _kept(what: str, args: str, key: str, on_disk: bool, _compute: Callable[[], Any]) -> Any:
+    folder = kept_dir() if on_disk else None
+    version = key.rsplit("@", 1)[-1]
+    digest = hashlib.sha256(f"{what}\0{args}".encode()).hexdigest()[:24]
+    file = folder / f"{version}-{digest}.pickle" if folder else None
+    if file is not None and file.is_file():
+        try:
+            with file.open("rb") as handle:
+                return pickle.load(handle)
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+            pass  # written by another nestmap version, or cut short: compute it again
+    result = _compute()
+    if file is not None:
+        _keep(file, version, result)
+    return result
+
+
+def _keep(file: Path, version: str, result: Any) -> None:
+    """Write ``result`` atomically; results of other dataset versions are removed."""
+    try:
+        file.parent.mkdir(exist_ok=True)
+        for old in file.parent.glob("*.pickle"):
+            if not old.name.startswith(f"{version}-"):
+                old.unlink(missing_ok=True)
+        partial = file.with_name(f".{file.name}.{os.getpid()}")
+        with partial.open("wb") as handle:
+            pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        partial.replace(file)
+    except OSError as exc:  # a read-only folder: the result stays in this process only
+        logging.getLogger("nestmap.dashboard").info("results not kept on disk: %s", exc)
 
 
 Result = TypeVar("Result", covariant=True)
@@ -135,16 +234,10 @@ def region_name() -> str | None:
     return call("region_name")
 
 
-@st.cache_resource(show_spinner=False, max_entries=1)
-def _referral_links(key: str) -> Table:
-    # A resource, not data: a national dataset has a million links, and st.cache_data would
-    # unpickle a fresh copy on every rerun. Callers only read it.
-    return graph().referral_links()
-
-
 def referral_links() -> Table:
-    """Every referral link of the loaded dataset (any status), counts as ints or None."""
-    return _referral_links(dataset_key())
+    """Every referral link of the loaded dataset (any status), counts as ints or None.
+    Shared (a national dataset has a million links): callers only read it."""
+    return call("referral_links")
 
 
 # Few entries: a console result may be up to nestmap.graph.console.RESULT_BYTES.

@@ -10,8 +10,9 @@ exported table reads like the CLI's CSV and the dataset it came from.
 from __future__ import annotations
 
 import io
+import os
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
 import pandas as pd
@@ -20,9 +21,18 @@ import streamlit as st
 from nestmap.dashboard.filters import current
 from nestmap.spreadsheet import spreadsheet_csv_cell, text_not_formulas
 
-# A national dataset has hundreds of thousands of misdirected links: the browser gets a page's
-# worth, the CSV/XLSX downloads get everything.
-MAX_SHOWN_ROWS = 20_000
+# A national dataset has hundreds of thousands of misdirected links: the browser gets one page
+# of rows at a time (with the total and a page number), the CSV/XLSX downloads get everything.
+# NESTMAP_DASHBOARD_PAGE_ROWS changes the page's size (the tests lower it).
+PAGE_ROWS = 1_000
+
+
+def page_rows() -> int:
+    """Rows a table shows at once."""
+    try:
+        return max(1, int(os.environ.get("NESTMAP_DASHBOARD_PAGE_ROWS") or PAGE_ROWS))
+    except ValueError:
+        return PAGE_ROWS
 
 
 # Column headers on the page (other columns: their key with spaces, capitalised).
@@ -186,24 +196,37 @@ def show(
     name: str,
     *,
     styled: Any = None,
+    style: Callable[[pd.DataFrame], Any] | None = None,
     height: int | Literal["auto", "stretch", "content"] = "auto",
     column_config: dict[str, Any] | None = None,
 ) -> None:
-    """The table in plain words, then its CSV and XLSX downloads (hidden in presentation mode).
+    """The table in plain words, a page of rows at a time, then its CSV and XLSX downloads of
+    every row (hidden in presentation mode).
 
-    ``name`` is the file name stem and the widget key; ``styled`` an optional pandas Styler of
-    the same table (shown as it is, with the same headers and hidden id columns).
+    ``name`` is the file name stem and the widget key; ``style`` makes a pandas Styler of the
+    rows shown (with the same headers and hidden id columns); ``styled``, a Styler of the whole
+    table, is shown only when the table fits on one page.
     """
-    shown, config, order = for_people(table, names=styled is None)
-    config.update(column_config or {})
-    if len(table) > MAX_SHOWN_ROWS:
-        st.caption(
-            f"Showing the first {MAX_SHOWN_ROWS:,} of {len(table):,} rows; the downloads have "
-            "them all."
+    total, size = len(table), page_rows()
+    part = table
+    if total > size:
+        # Only this page goes to the browser (and gets its names looked up); a new total (a
+        # filter changed) starts again at page 1.
+        pages = -(-total // size)
+        number = st.number_input(
+            f"Page (of {pages:,})", 1, pages, 1, key=f"page_{name}_{total}", width=200
         )
-        table_shown: Any = shown.head(MAX_SHOWN_ROWS)
-    else:
-        table_shown = styled if styled is not None else shown
+        first = (int(number) - 1) * size
+        st.caption(
+            f"Rows {first + 1:,}–{min(first + size, total):,} of {total:,}; the downloads have "
+            "every row."
+        )
+        part, styled = table.iloc[first : first + size], None
+    if style is not None:
+        styled = style(part)
+    shown, config, order = for_people(part, names=styled is None)
+    table_shown = styled if styled is not None else shown
+    config.update(column_config or {})
     st.dataframe(
         table_shown,
         hide_index=True,
@@ -275,7 +298,24 @@ def for_people(
         help_text = _ID_HELP.format(f"{label(hidden)} (id)") if hidden else None
         config[column] = st.column_config.Column(header, help=help_text)
         order.append(column)
+    for column in shown.columns:
+        cells = shown[column]
+        if cells.dtype == object and any(
+            isinstance(v, list) and len(v) > LIST_SHOWN for v in cells
+        ):
+            shown[column] = [_clipped(value) for value in cells]
     return shown, config, order
+
+
+# A cell lists at most this many services on the page (a local authority of a national dataset
+# has hundreds); the downloads list them all.
+LIST_SHOWN = 12
+
+
+def _clipped(value: Any) -> Any:
+    if isinstance(value, list) and len(value) > LIST_SHOWN:
+        return [*value[:LIST_SHOWN], f"… {len(value) - LIST_SHOWN:,} more (in the downloads)"]
+    return value
 
 
 _ID_HELP = "Ids: show the hidden column '{}' from the table's toolbar (Show/hide columns)."

@@ -64,3 +64,11 @@ def html_list(items: Iterable[object], empty: str = "none", limit: int = 12) -> 
     rest = len(shown) - limit
     lines = shown[:limit] + ([f"… and {rest} more"] if rest > 0 else [])
     return "<br>".join(lines)
+
+
+def share_text(share: float | None) -> str:
+    """A share as a percentage: whole percent, one decimal under 10% (a national dataset's
+    largest destination may take 0.3%, which whole percent would show as 0%)."""
+    if share is None:
+        return ""
+    return f"{share:.1%}" if share < 0.1 else f"{share:.0%}"

@@ -21,9 +21,21 @@ stages = [chosen.stage] if chosen.stage else list(STAGES)
 cliffs = [r for r in state.threshold_cliffs(chosen.la) if r["stage"] in stages]
 
 st.subheader("Threshold cliffs per local authority and stage")
+# A row per local authority: a national dataset's 400 would make a chart metres tall.
+MAX_CLIFF_AREAS = 40
 if cliffs:
+    cliff_areas = sorted({r["area_code"] for r in cliffs})
+    if len(cliff_areas) > MAX_CLIFF_AREAS:
+        st.info(
+            f"{len(cliff_areas):,} local authorities: the chart shows the first "
+            f"{MAX_CLIFF_AREAS}. Pick one in the sidebar to see it, or use the table."
+        )
+        drawn = set(cliff_areas[:MAX_CLIFF_AREAS])
+        charted = [r for r in cliffs if r["area_code"] in drawn]
+    else:
+        charted = cliffs
     st.plotly_chart(
-        figures.cliffs_heatmap(cliffs, area_names, names, chosen.present),
+        figures.cliffs_heatmap(charted, area_names, names, chosen.present),
         width="stretch",
         config={"displaylogo": False},
     )
@@ -43,9 +55,9 @@ tables.show(
 st.subheader("Interfaces on referral links")
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def interfaces_table(key: str, area: str | None) -> pd.DataFrame:
-    # Cached as a DataFrame: a national dataset has ~10^5 rows, cheaper to copy as columns.
+def interfaces_table(area: str | None) -> pd.DataFrame:
+    # Kept as a DataFrame per dataset version (a national dataset has ~10^5 rows): only read
+    # below, the filter makes a new frame.
     return tables.frame(
         [
             {
@@ -68,9 +80,10 @@ def interfaces_table(key: str, area: str | None) -> pd.DataFrame:
     )
 
 
-links = interfaces_table(state.dataset_key(), chosen.la)
+links = state.kept("boundaries.interfaces_table", (chosen.la,), lambda: interfaces_table(chosen.la))
 kinds = sorted({kind for cell in links["kinds"] for kind in cell if kind})
 if kinds and not chosen.present:
     picked = st.multiselect("Interface kinds", kinds, default=kinds, key="boundaries_kinds")
-    links = links[links["kinds"].map(lambda cell: bool(set(cell) & set(picked)))]
+    if set(picked) != set(kinds):  # everything picked: the kept frame as it is
+        links = links[links["kinds"].map(lambda cell: bool(set(cell) & set(picked)))]
 tables.show(links, "interfaces")

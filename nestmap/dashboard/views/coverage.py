@@ -1,5 +1,8 @@
 """Coverage: level x stage x focus per local authority, gaps where nothing specialised serves."""
 
+from typing import Any
+
+import pandas as pd
 import streamlit as st
 
 from nestmap.dashboard import figures, layout, state, tables
@@ -41,17 +44,19 @@ if shown:
     )
 
 st.subheader("Matrix")
-matrix: dict[tuple[str, str], dict[str, str]] = {}
-for row in shown:
-    entry = matrix.setdefault(
-        (row["area_code"], row["level"]),
-        {"area_code": row["area_code"], "area_name": row["area_name"], "level": row["level"]},
-    )
-    for focus in focuses:
-        entry[f"{row['stage']} {focus}"] = coverage_cells(row, focus)[1]
-tables.show(tables.frame(matrix.values()), "coverage_matrix")
 
-with st.expander("Every cell with its services", expanded=False):
+
+def coverage_tables(filters: tuple[Any, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The matrix, and every cell with its services, for the filters (the key they are kept
+    under per dataset version: a national dataset has 3,200 cells of hundreds of services)."""
+    matrix: dict[tuple[str, str], dict[str, str]] = {}
+    for row in shown:
+        entry = matrix.setdefault(
+            (row["area_code"], row["level"]),
+            {"area_code": row["area_code"], "area_name": row["area_name"], "level": row["level"]},
+        )
+        for focus in focuses:
+            entry[f"{row['stage']} {focus}"] = coverage_cells(row, focus)[1]
     detail = [
         {
             **{k: r[k] for k in ("area_code", "area_name", "level", "stage", "gap")},
@@ -62,7 +67,14 @@ with st.expander("Every cell with its services", expanded=False):
         }
         for r in shown
     ]
-    tables.show(tables.frame(detail), "coverage_cells")
+    return tables.frame(matrix.values()), tables.frame(detail)
+
+
+filters = (chosen.la, tuple(levels), tuple(stages), tuple(focuses))
+matrix, detail = state.kept("coverage.tables", filters, lambda: coverage_tables(filters))
+tables.show(matrix, "coverage_matrix")
+with st.expander("Every cell with its services", expanded=False):
+    tables.show(detail, "coverage_cells")
 
 st.subheader("By the child's age")
 if not chosen.present:

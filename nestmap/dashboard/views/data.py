@@ -145,7 +145,10 @@ else:
             f"{info.get('dataset') or 'dataset'}.zip",
         )
     st.markdown("**Service catalogue** (every status)")
-    tables.show(tables.frame(state.services()), "services")
+    # Kept as a frame per dataset version: a national dataset has 50,000 services.
+    tables.show(
+        state.kept("data.services_table", (), lambda: tables.frame(state.services())), "services"
+    )
     # Change the map in the room: the tables in editable grids (nestmap/dashboard/editing.py).
     from nestmap.dashboard import editing
 

@@ -1,5 +1,7 @@
 """Network: services and the referral links between them (pyvis, drawn offline)."""
 
+from typing import Any
+
 import streamlit as st
 import streamlit.components.v1 as components
 
@@ -31,40 +33,74 @@ else:
     include_inactive = options.checkbox("Include inactive services", key="network_inactive")
     linked_only = options.checkbox("Only services with links", value=True, key="network_linked")
 
-selection = network.select(
-    state.services(),
-    state.referral_links(),
-    la=chosen.la,
-    level=chosen.level,
-    focus=chosen.focus,
-    stage=chosen.stage,
-    reasons=reasons,
-    include_inactive=include_inactive,
-    linked_only=linked_only,
-)
-if selection.too_large:
-    st.warning(
-        f"This selection has {len(selection.nodes):,} services and {len(selection.edges):,} "
-        f"referral links; the network draws at most {network.MAX_NODES:,} services and "
-        f"{network.MAX_EDGES:,} links. Narrow it with the sidebar filters (local authority, "
-        "level, focus, stage) or the referral reasons above."
+
+def _view(filters: tuple[Any, ...]) -> dict[str, Any]:
+    """What the page draws for these filters: the services most referred to (within the
+    network's limits), the misdirected links and dead ends among them, and the totals."""
+    la, level, focus, stage, reasons, include_inactive, linked_only = filters
+    shown = network.most_referred_to(
+        network.select(
+            state.services(),
+            state.referral_links(),
+            la=la,
+            level=level,
+            focus=focus,
+            stage=stage,
+            reasons=list(reasons),
+            include_inactive=include_inactive,
+            linked_only=linked_only,
+        )
     )
-elif not selection.nodes:
-    st.info("No services match these filters.")
-else:
-    names = state.service_names()
+    ids = {n["id"] for n in shown.selection.nodes}
+    drawn = {(e["from_service"], e["to_service"], e["reason"]) for e in shown.selection.edges}
     misdirected = {
         (r["from_service"], r["to_service"], r["reason"]): r["problems"]
-        for r in state.misdirected(chosen.la)
+        for r in state.misdirected(la)
+        if r["from_service"] in ids and r["to_service"] in ids
     }
-    pathways = state.pathways(chosen.la)
-    dead_ends = {r["entry_service"] for r in pathways if r["destination"] is None}
-    shown = {n["id"] for n in selection.nodes}
-    dead_pairs = sum(r["destination"] is None and r["entry_service"] in shown for r in pathways)
-    dead_services = len(dead_ends & shown)
-    shown_misdirected = sum(
-        (e["from_service"], e["to_service"], e["reason"]) in misdirected for e in selection.edges
-    )
+    pathways = state.pathways(la)
+    dead = [r["entry_service"] for r in pathways if r["destination"] is None]
+    names = state.service_names()
+    return {
+        "shown": shown,
+        "misdirected": {key: problems for key, problems in misdirected.items() if key in drawn},
+        "dead_ends": set(dead) & ids,
+        "dead_pairs": sum(entry in ids for entry in dead),
+        "names": {service: names.get(service, "") for service in ids},
+    }
+
+
+filters = (
+    chosen.la,
+    chosen.level,
+    chosen.focus,
+    chosen.stage,
+    tuple(reasons),
+    include_inactive,
+    linked_only,
+)
+# Kept per dataset version and filters: a national dataset's million links are read once.
+view = state.kept("network.view", filters, lambda: _view(filters))
+shown: network.Shown = view["shown"]
+selection = shown.selection
+names: dict[str, str] = view["names"]
+misdirected: dict[tuple[str, str, str], list[str]] = view["misdirected"]
+dead_ends: set[str] = view["dead_ends"]
+if not selection.nodes:
+    st.info("No services match these filters.")
+else:
+    if not shown.complete:
+        st.warning(
+            f"Showing {len(selection.nodes):,} of {shown.services:,} services and "
+            f"{len(selection.edges):,} of {shown.links:,} referral links: the services "
+            "receiving the most referrals a year, and the busiest links between them (the "
+            f"network draws at most {network.MAX_NODES:,} services and {network.MAX_EDGES:,} "
+            "links). Narrow it with the sidebar filters (local authority, level, focus, stage) "
+            "or the referral reasons above to see the others."
+        )
+    dead_pairs = view["dead_pairs"]
+    dead_services = len(dead_ends)
+    shown_misdirected = len(misdirected)
     st.caption(
         f"{len(selection.nodes):,} services · {len(selection.edges):,} referral links · "
         f"{shown_misdirected:,} misdirected · dead ends: {dead_services:,} entry-point "
@@ -72,13 +108,18 @@ else:
         "point pairs (as on Overview)"
     )
     height = 760 if chosen.present else 680
-    drawing = network.network_html(
-        selection,
-        names,
-        misdirected,
-        dead_ends,
-        height=height,
-        font_size=28 if chosen.present else 22,
+    # The drawing (about 2 MB of our own HTML at the limits) is kept beside the view.
+    drawing = state.kept(
+        "network.drawing",
+        (filters, chosen.present),
+        lambda: network.network_html(
+            selection,
+            names,
+            misdirected,
+            dead_ends,
+            height=height,
+            font_size=28 if chosen.present else 22,
+        ),
     )
     # Our own page, every dataset value escaped (see nestmap.dashboard.network).
     if hasattr(st, "iframe"):
@@ -94,7 +135,7 @@ else:
     st.caption(f"Node colour, the highest level of need offered: {legend}")
     st.html(network.legend_html())
 
-if not chosen.present and selection.nodes and not selection.too_large:
+if not chosen.present and selection.nodes:
     with st.expander("Links shown", expanded=False):
         rows = [
             {

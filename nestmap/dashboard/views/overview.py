@@ -40,7 +40,6 @@ counts[3].metric(
 )
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def gap_cells(key: str, area: str | None) -> tuple[str, str]:
     found = state.headline("gap_cells", area)
     return (
@@ -57,7 +56,6 @@ def _relationship_share(share: float | None) -> str:
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def misdirected_onward(key: str, area: str | None) -> tuple[str, str, str]:
     """Referrals recorded to where the support is not, but whence the family can go on."""
     return _misdirected_card(
@@ -68,7 +66,6 @@ def misdirected_onward(key: str, area: str | None) -> tuple[str, str, str]:
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def misdirected_dead_end(key: str, area: str | None) -> tuple[str, str, str]:
     """Referrals recorded to where the support is not, with no route on from there."""
     return _misdirected_card(
@@ -86,8 +83,10 @@ def _misdirected_card(area: str | None, part: str, what: str) -> tuple[str, str,
         f"{what}" + _relationship_share(found["relationship_share"])
     )
     onward = part == "onward"
-    rows = [row for row in state.misdirected(area) if row["onward"] is onward]
-    marked = provenance.illustrative_volume(rows)
+    marked = 0
+    if provenance.any_illustrative_links():  # else nothing to count: rows are not read
+        rows = [row for row in state.misdirected(area) if row["onward"] is onward]
+        marked = provenance.illustrative_volume(rows)
     volume = found["referrals"]
     caveat = (
         f"{marked:,} of the {volume:,} are counted on links marked illustrative." if marked else ""
@@ -95,7 +94,6 @@ def _misdirected_card(area: str | None, part: str, what: str) -> tuple[str, str,
     return f"{volume:,}", explanation, caveat
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def threshold_cliffs(key: str, area: str | None) -> tuple[str, str]:
     found = state.headline("threshold_cliffs", area)
     return (
@@ -105,7 +103,6 @@ def threshold_cliffs(key: str, area: str | None) -> tuple[str, str]:
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def dead_ends(key: str, area: str | None) -> tuple[str, str]:
     found = state.dead_ends(area)
     return (
@@ -116,7 +113,6 @@ def dead_ends(key: str, area: str | None) -> tuple[str, str]:
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def practitioners(key: str, area: str | None) -> tuple[str, str, str]:
     posts = [row for row in state.workforce(area)["services"] if row["practitioners_level_2_3"]]
     scope = (
@@ -136,7 +132,6 @@ def practitioners(key: str, area: str | None) -> tuple[str, str, str]:
     return f"{state.headline('practitioners', area)['level_2_3']:,}", scope, caveat
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def shortfall(
     key: str, area: str | None, shares: tuple[str, str, str] | None
 ) -> tuple[str, str, str]:
@@ -152,6 +147,12 @@ def shortfall(
         "Estimated demand for specialised help not met by capacity, summed over LAs and levels.",
         caveat,
     )
+
+
+def _kept(figure: Callable[..., tuple[str, ...]], arguments: tuple) -> tuple[str, ...]:
+    # Kept per dataset version (and on disk beside the graph): a new server shows the figures
+    # without recomputing the analyses behind them.
+    return state.kept(f"overview.{figure.__name__}", arguments, lambda: figure(*arguments))
 
 
 st.subheader("Headline findings")
@@ -179,7 +180,7 @@ for start in range(0, len(findings), PER_ROW):
             arguments = (key, area, st.session_state.get("need_shares"))
         with column.container(border=True, height="stretch"):
             with st.spinner(f"{label}..."):
-                value, explanation, *caveat = figure(*arguments)
+                value, explanation, *caveat = _kept(figure, arguments)
             st.metric(label, value)
             st.caption(explanation)
             if caveat and caveat[0]:

@@ -14,7 +14,6 @@ chosen = layout.start(
     "pathways",
 )
 layout.filter_note(chosen, ("la",))
-rows = state.pathways(chosen.la)
 names = state.service_names()
 area_names = state.area_names()
 dead = state.dead_ends(chosen.la)
@@ -27,37 +26,45 @@ columns[1].metric(
     "in at least one local authority.",
 )
 
-table = []
-# Each chain is the one the pathways analysis found (nestmap.analysis.pathways).
-for r, chain in zip(rows, rows.chains, strict=True):
-    path = " → ".join(names.get(s, s) for s in chain) if chain else ""
-    table.append(
-        {
-            "area_code": r["area_code"],
-            "area_name": area_names.get(r["area_code"], ""),
-            "entry_service": r["entry_service"],
-            "entry_name": names.get(r["entry_service"], ""),
-            "destination": r["destination"],
-            "destination_name": names.get(r["destination"], "") if r["destination"] else "",
-            "hops": r["hops"],
-            "outcome": "dead end" if r["destination"] is None else "reaches specialised help",
-            "path": path,
-        }
+
+def pathways_table(area: str | None) -> pd.DataFrame:
+    """The pathways in plain words (kept per dataset version: ~10^5 rows nationally)."""
+    rows = state.pathways(area)
+    table = []
+    # Each chain is the one the pathways analysis found (nestmap.analysis.pathways).
+    for r, chain in zip(rows, rows.chains, strict=True):
+        path = " → ".join(names.get(s, s) for s in chain) if chain else ""
+        table.append(
+            {
+                "area_code": r["area_code"],
+                "area_name": area_names.get(r["area_code"], ""),
+                "entry_service": r["entry_service"],
+                "entry_name": names.get(r["entry_service"], ""),
+                "destination": r["destination"],
+                "destination_name": names.get(r["destination"], "") if r["destination"] else "",
+                "hops": r["hops"],
+                "outcome": "dead end" if r["destination"] is None else "reaches specialised help",
+                "path": path,
+            }
+        )
+    frame = tables.frame(
+        table,
+        [
+            "area_name",
+            "entry_name",
+            "outcome",
+            "hops",
+            "path",
+            "destination_name",
+            "area_code",
+            "entry_service",
+            "destination",
+        ],
     )
-frame = tables.frame(
-    table,
-    [
-        "area_name",
-        "entry_name",
-        "outcome",
-        "hops",
-        "path",
-        "destination_name",
-        "area_code",
-        "entry_service",
-        "destination",
-    ],
-)
+    return frame
+
+
+frame = state.kept("pathways.table", (chosen.la,), lambda: pathways_table(chosen.la))
 
 
 def _dead_end(row: pd.Series) -> list[str]:
@@ -68,7 +75,7 @@ def _dead_end(row: pd.Series) -> list[str]:
 tables.show(
     frame,
     "pathways",
-    styled=frame.style.apply(_dead_end, axis=1),
+    style=lambda part: part.style.apply(_dead_end, axis=1),
     height=min(38 + 35 * max(1, len(frame)), 640),
 )
 if not chosen.present:

@@ -4,6 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from nestmap.dashboard import figures, layout, provenance, state, tables
+from nestmap.dashboard.text import share_text
 from nestmap.vocabulary import REASONS
 
 chosen = layout.start(
@@ -18,6 +19,8 @@ chosen = layout.start(
 )
 layout.filter_note(chosen, ("la",))
 names = state.service_names()
+# A bar per destination: a national dataset has tens of thousands of them.
+TOP_DESTINATIONS = 30
 
 st.subheader("Where parent-infant relationship referrals go")
 concentration = state.concentration(chosen.la)
@@ -29,14 +32,19 @@ if concentration:
             "red: it does not. One destination taking most referrals is a single point of "
             "failure."
         )
+    if len(concentration) > TOP_DESTINATIONS:
+        st.caption(
+            f"The chart shows the {TOP_DESTINATIONS} destinations receiving the most of "
+            f"{len(concentration):,}; the table below has them all."
+        )
     st.plotly_chart(
-        figures.concentration_bar(concentration, names, chosen.present),
+        figures.concentration_bar(concentration[:TOP_DESTINATIONS], names, chosen.present),
         width="stretch",
         config={"displaylogo": False},
     )
     st.metric(
         "Largest share",
-        f"{top['share']:.0%}" if top["share"] is not None else "n/a",
+        share_text(top["share"]) or "n/a",
         help="Share of parent-infant relationship referrals going to the top destination.",
     )
     marked = provenance.illustrative_relationship_volume()
@@ -46,9 +54,13 @@ if concentration:
             "links whose source marks them illustrative: the shares rest on them."
         )
     tables.show(
-        tables.frame(
-            [{**r, "to_name": names.get(r["to_service"], "")} for r in concentration],
-            ["to_service", "to_name", "count", "share", "specialised"],
+        state.kept(
+            "referrals.concentration_table",
+            (chosen.la,),
+            lambda: tables.frame(
+                [{**r, "to_name": names.get(r["to_service"], "")} for r in concentration],
+                ["to_service", "to_name", "count", "share", "specialised"],
+            ),
         ),
         "concentration",
     )
@@ -58,9 +70,9 @@ else:
 st.subheader("Misdirected referrals")
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
-def misdirected_table(key: str, area: str | None) -> pd.DataFrame:
-    # Cached as a DataFrame: a national dataset has ~10^5 rows, cheaper to copy as columns.
+def misdirected_table(area: str | None) -> pd.DataFrame:
+    # Kept as a DataFrame per dataset version (a national dataset has ~4 x 10^5 rows): only
+    # read below, every filter makes a new frame.
     return tables.frame(
         [
             {
@@ -83,7 +95,10 @@ def misdirected_table(key: str, area: str | None) -> pd.DataFrame:
     )
 
 
-table = misdirected_table(state.dataset_key(), chosen.la)
+whole = state.kept(
+    "referrals.misdirected_table", (chosen.la,), lambda: misdirected_table(chosen.la)
+)
+table = whole
 if not chosen.present:
     reasons = st.multiselect(
         "Reasons",
@@ -92,26 +107,34 @@ if not chosen.present:
         format_func=lambda r: r.replace("_", " "),
         key="referrals_reasons",
     )
-    table = table[table["reason"].isin(reasons)]
+    if set(reasons) != set(REASONS):  # every reason: the kept frame as it is
+        table = table[table["reason"].isin(reasons)]
 reaches_help = table["onward"].astype(bool)
-onward, dead_end = table[reaches_help], table[~reaches_help]
+counts = table["count"].fillna(0)
 split = st.columns(2)
 split[0].metric(
     "Sent where the support is not, with an onward route",
-    f"{int(onward['count'].fillna(0).sum()):,}",
+    f"{int(counts[reaches_help].sum()):,}",
     help="Referrals recorded on misdirected links whose target can pass the family on to "
     "specialised help within 6 referrals.",
 )
 split[1].metric(
     "Sent to a dead end",
-    f"{int(dead_end['count'].fillna(0).sum()):,}",
+    f"{int(counts[~reaches_help].sum()):,}",
     help="Referrals recorded on misdirected links whose target has no route on to specialised "
     "help for the family's local authority.",
 )
-marked = provenance.illustrative_volume_of_table(table)
+# Which rows are on illustrative links: kept beside the table (a national dataset's links are
+# all synthetic, so all illustrative), then summed over the rows the reasons leave.
+mask = state.kept(
+    "referrals.illustrative_mask",
+    (chosen.la,),
+    lambda: provenance.illustrative_mask(whole),
+)
+marked = provenance.illustrative_volume_of_table(table, mask)
 if marked:
     provenance.note(
-        f"{marked:,} of the {int(table['count'].fillna(0).sum()):,} referrals recorded here are "
+        f"{marked:,} of the {int(counts.sum()):,} referrals recorded here are "
         "counted on links whose source marks them illustrative (placeholders, not findings)."
     )
 tables.show(table, "misdirected")

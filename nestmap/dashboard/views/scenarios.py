@@ -53,11 +53,15 @@ def _bundled() -> list[tuple[str, str]]:
     return found
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _evaluate(key: str, document_json: str, shares: tuple[str, str, str] | None) -> Any:
-    # Keyed by the dataset version and the document itself; an InputError is not cached.
-    parsed = analysis.parse_shares(*shares) if shares else None
-    return evaluate(state.store(), json.loads(document_json), parsed)
+def _evaluate(document_json: str, shares: tuple[str, str, str] | None) -> Any:
+    """The scenario's result, kept per dataset version, document and shares (an InputError is
+    not kept)."""
+
+    def apply() -> Any:
+        parsed = analysis.parse_shares(*shares) if shares else None
+        return evaluate(state.store(), json.loads(document_json), parsed)
+
+    return state.kept("scenarios.evaluate", (document_json, shares), apply)
 
 
 def _problems(message: str, problems: list[Row]) -> None:
@@ -134,13 +138,20 @@ except InputError as exc:
 
 if failure is None and document is not None:
     shares = st.session_state.get("need_shares")
+    document_json = json.dumps(document, default=str, sort_keys=True)
+    services_loaded = state.info().get("nodes", {}).get("Service", 0)
+    asked: set[str] = st.session_state.setdefault("scenarios_asked", set())
+    if services_loaded > state.SCENARIO_ASK_ABOVE_SERVICES and document_json not in asked:
+        st.info(
+            f"The loaded dataset has {services_loaded:,} services: applying a scenario copies "
+            "the whole graph and may take a minute."
+        )
+        if not st.button("Apply this scenario", key="scenario_apply"):
+            st.stop()
+        asked.add(document_json)
     try:
         with st.spinner("Applying the scenario to a scratch copy..."):
-            result = _evaluate(
-                state.dataset_key(),
-                json.dumps(document, default=str, sort_keys=True),
-                tuple(shares) if shares else None,
-            )
+            result = _evaluate(document_json, tuple(shares) if shares else None)
     except InputError as exc:
         failure = (str(exc), [problem.as_dict() for problem in exc.problems])
     except (NestmapError, ValueError) as exc:

@@ -37,9 +37,14 @@ for column, group in zip(groups, THRIVE_ORDER, strict=True):
         st.markdown(f"**{group}**")
         st.metric("Services", len(members), help="Offers in this group")
         st.caption(f"{specialised} specialised")
+        if len(members) > tables.page_rows():  # the table below has every offer
+            st.caption(f"The first {tables.page_rows():,} of {len(members):,}; all are below.")
         st.dataframe(
             tables.frame(
-                [{"name": r["name"], "specialised": r["focus"] == "specialised"} for r in members],
+                [
+                    {"name": r["name"], "specialised": r["focus"] == "specialised"}
+                    for r in members[: tables.page_rows()]
+                ],
                 ["name", "specialised"],
             ),
             hide_index=True,
