@@ -50,6 +50,78 @@ def coverage_cells(row: Row, focus: str) -> tuple[int, str, list[str]]:
     return (NONE, "none", []) if not others else (NON_SPECIALISED, str(len(others)), others)
 
 
+def _by_area(rows: list[Row]) -> dict[str, list[Row]]:
+    areas: dict[str, list[Row]] = {}
+    for row in rows:
+        areas.setdefault(row["area_code"], []).append(row)
+    return areas
+
+
+_PER_ROW = 4
+
+
+def _grid(panels: int) -> tuple[int, int]:
+    """(panels to a row, rows of panels) for ``panels`` local authorities."""
+    per_row = min(_PER_ROW, max(1, panels))
+    return per_row, math.ceil(panels / per_row) or 1
+
+
+def _panels(titles: list[str]) -> go.Figure:
+    """One panel per local authority, four to a row, sharing the level axis."""
+    per_row, grid_rows = _grid(len(titles))
+    return make_subplots(
+        rows=grid_rows,
+        cols=per_row,
+        subplot_titles=titles,
+        shared_yaxes=True,
+        horizontal_spacing=0.03,
+        vertical_spacing=0.12 if grid_rows > 1 else 0.0,
+    )
+
+
+def _cell_trace(
+    z: list[list[int]],
+    x: list[str],
+    levels: list[str],
+    text: list[list[str]],
+    hover: list[list[str]],
+    present: bool,
+) -> go.Heatmap:
+    """A panel's cells coloured by state (gap, specialised, ...), labelled, with hover text."""
+    return go.Heatmap(
+        z=z,
+        x=x,
+        y=levels,
+        text=text,
+        customdata=hover,
+        texttemplate="%{text}",
+        textfont={"size": 18 if present else 13},
+        hovertemplate="%{customdata}<extra></extra>",
+        colorscale=discrete_scale(CELL_COLOURS),
+        zmin=-0.5,
+        zmax=3.5,
+        showscale=False,
+        xgap=2,
+        ygap=2,
+    )
+
+
+def _add_panel(fig: go.Figure, index: int, panels: int, trace: go.Heatmap) -> None:
+    per_row, _ = _grid(panels)
+    fig.add_trace(trace, row=index // per_row + 1, col=index % per_row + 1)
+
+
+def _finished(fig: go.Figure, levels: int, panels: int, present: bool) -> go.Figure:
+    _, grid_rows = _grid(panels)
+    fig.update_yaxes(autorange="reversed")
+    fig.update_layout(
+        height=max(260, 70 * levels + 90) * grid_rows,
+        margin={"l": 10, "r": 10, "t": 40, "b": 10},
+        font={"size": 16 if present else 12},
+    )
+    return fig
+
+
 def coverage_heatmap(
     rows: list[Row],
     names: dict[str, str],
@@ -59,21 +131,9 @@ def coverage_heatmap(
     present: bool = False,
 ) -> go.Figure:
     """One level x (stage, focus) panel per LA, side by side, four to a row."""
-    areas: dict[str, list[Row]] = {}
-    for row in rows:
-        areas.setdefault(row["area_code"], []).append(row)
+    areas = _by_area(rows)
     codes = list(areas)[:MAX_COVERAGE_PANELS]
-    per_row = min(4, max(1, len(codes)))
-    grid_rows = math.ceil(len(codes) / per_row) or 1
-    titles = [esc(areas[code][0]["area_name"]) for code in codes]
-    fig = make_subplots(
-        rows=grid_rows,
-        cols=per_row,
-        subplot_titles=titles,
-        shared_yaxes=True,
-        horizontal_spacing=0.03,
-        vertical_spacing=0.12 if grid_rows > 1 else 0.0,
-    )
+    fig = _panels([esc(areas[code][0]["area_name"]) for code in codes])
     columns = [(stage, focus) for stage in stages for focus in focuses]
     short = {"specialised": "spec.", "non_specialised": "non-spec."}
     x_labels = [f"{stage}<br>{short[focus]}" for stage, focus in columns]
@@ -95,33 +155,8 @@ def coverage_heatmap(
             z.append(z_row)
             text.append(text_row)
             hover.append(hover_row)
-        fig.add_trace(
-            go.Heatmap(
-                z=z,
-                x=x_labels,
-                y=levels,
-                text=text,
-                customdata=hover,
-                texttemplate="%{text}",
-                textfont={"size": 18 if present else 13},
-                hovertemplate="%{customdata}<extra></extra>",
-                colorscale=discrete_scale(CELL_COLOURS),
-                zmin=-0.5,
-                zmax=3.5,
-                showscale=False,
-                xgap=2,
-                ygap=2,
-            ),
-            row=index // per_row + 1,
-            col=index % per_row + 1,
-        )
-    fig.update_yaxes(autorange="reversed")
-    fig.update_layout(
-        height=max(260, 70 * len(levels) + 90) * grid_rows,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        font={"size": 16 if present else 12},
-    )
-    return fig
+        _add_panel(fig, index, len(codes), _cell_trace(z, x_labels, levels, text, hover, present))
+    return _finished(fig, len(levels), len(codes), present)
 
 
 def age_band_heatmap(
@@ -133,20 +168,9 @@ def age_band_heatmap(
 ) -> go.Figure:
     """One level x age band panel per LA (age_bands rows): red where nothing specialised helps
     a child of that age, green with the number of services where something does."""
-    areas: dict[str, list[Row]] = {}
-    for row in rows:
-        areas.setdefault(row["area_code"], []).append(row)
+    areas = _by_area(rows)
     codes = list(areas)[:MAX_COVERAGE_PANELS]
-    per_row = min(4, max(1, len(codes)))
-    grid_rows = math.ceil(len(codes) / per_row) or 1
-    fig = make_subplots(
-        rows=grid_rows,
-        cols=per_row,
-        subplot_titles=[esc(area_names.get(code, code)) for code in codes],
-        shared_yaxes=True,
-        horizontal_spacing=0.03,
-        vertical_spacing=0.12 if grid_rows > 1 else 0.0,
-    )
+    fig = _panels([esc(area_names.get(code, code)) for code in codes])
     for index, code in enumerate(codes):
         bands = list(dict.fromkeys(r["band"] for r in areas[code]))
         by_cell = {(r["level"], r["band"]): r for r in areas[code]}
@@ -165,33 +189,9 @@ def age_band_heatmap(
                     for c in cells
                 ]
             )
-        fig.add_trace(
-            go.Heatmap(
-                z=z,
-                x=[f"{band} m" for band in bands],
-                y=levels,
-                text=text,
-                customdata=hover,
-                texttemplate="%{text}",
-                textfont={"size": 18 if present else 13},
-                hovertemplate="%{customdata}<extra></extra>",
-                colorscale=discrete_scale(CELL_COLOURS),
-                zmin=-0.5,
-                zmax=3.5,
-                showscale=False,
-                xgap=2,
-                ygap=2,
-            ),
-            row=index // per_row + 1,
-            col=index % per_row + 1,
-        )
-    fig.update_yaxes(autorange="reversed")
-    fig.update_layout(
-        height=max(260, 70 * len(levels) + 90) * grid_rows,
-        margin={"l": 10, "r": 10, "t": 40, "b": 10},
-        font={"size": 16 if present else 12},
-    )
-    return fig
+        x = [f"{band} m" for band in bands]
+        _add_panel(fig, index, len(codes), _cell_trace(z, x, levels, text, hover, present))
+    return _finished(fig, len(levels), len(codes), present)
 
 
 def boundary_map(
