@@ -1,6 +1,6 @@
 """Which figures rest on illustrative values: the conventions, free of any page or report.
 
-A mapping dataset names the source of every service and referral link (SPEC.md section 1), and
+A mapping dataset names the source of every service and referral link (docs/data-format.md), and
 a value the source does not give is marked ``illustrative:`` there. A referral link whose
 source *starts* with ``illustrative`` is a modelling assumption, count and all; one that quotes
 the report first and marks a field illustrative later keeps the report's figure. Areas and

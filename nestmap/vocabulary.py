@@ -20,7 +20,7 @@ REASONS: tuple[str, ...] = (
 )
 AIMH_LEVELS: tuple[int, ...] = (0, 1, 2, 3)
 MAX_AGE_MONTHS = 216
-# The postnatal age bands of the age_bands analysis (SPEC.md section 3): months after birth,
+# The postnatal age bands of the age_bands analysis (docs/analyses.md): months after birth,
 # inclusive, youngest first.
 AGE_BANDS: tuple[tuple[str, int, int], ...] = (
     ("0-5", 0, 5),

@@ -380,7 +380,7 @@ def test_seed_report_figures_are_the_analyses(seed_store):
     ):
         assert key in found, key
     summary_has_only_marked_numbers(page)
-    # The report's findings, in the seed region's numbers (DOMAIN.md findings 1, 3, 5, 6).
+    # The report's findings, in the seed region's numbers (findings 1, 3, 5, 6 of tests/test_findings.py).
     assert found["gaps.gap_cells"] == ["18"] and found["gaps.cells"][0] == "24"
     assert found["workforce.posts_2_3"][0] == "7"
     assert "None of the" in parse(page).text()

@@ -619,7 +619,7 @@ def need(
     """Demand (under-2 population x share) against specialised capacity, per LA x level.
 
     A service's capacity is counted once: split evenly across the need levels at which it has a
-    specialised offer, then shared by population across the LAs it covers (SPEC.md section 3).
+    specialised offer, then shared by population across the LAs it covers (docs/analyses.md).
     """
     shares = shares or parse_shares()
     las = _local_authorities(store, area)
