@@ -4,24 +4,11 @@ nothing; the page fetches nothing."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from conftest import DATA, load_into
+from test_dashboard_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS
 
 from nestmap.report import build_report
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).parent / "artifacts"
-LAUNCH_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = [
     pytest.mark.browser,

@@ -13,13 +13,13 @@ from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from test_dashboard_browser import (
+from test_dashboard_browser import (  # noqa: F401 - the browser fixture is used by name
     ARTIFACTS,
     CHROMIUM,
     EDITOR_SECRET,
-    LAUNCH_ARGS,
     Dashboard,
     _start,
+    browser,
 )
 
 from nestmap import Graph
@@ -55,18 +55,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     dashboard.stop()
 
 
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-        yield launched
-        launched.close()
-
-
-def _context(browser, width: int = 1440, height: int = 1000):
-    context = browser.new_context(viewport={"width": width, "height": height})
+def _context(launched, width: int = 1440, height: int = 1000):
+    context = launched.new_context(viewport={"width": width, "height": height})
     tab = context.new_page()
     tab.set_default_timeout(45_000)
     return context, tab
@@ -142,8 +132,8 @@ def _coverage_cells(tab, base: str) -> list[str]:
     return tab.locator(".js-plotly-plot text").all_text_contents()
 
 
-def test_edit_check_save_coverage_undo(server, chromium):
-    context, tab = _context(chromium, 1440, 1250)
+def test_edit_check_save_coverage_undo(server, browser):  # noqa: F811 (the fixture)
+    context, tab = _context(browser, 1440, 1250)
     try:
         before = _coverage_cells(tab, server.url)
         _goto(tab, f"{server.url}/data")
@@ -189,9 +179,9 @@ def test_edit_check_save_coverage_undo(server, chromium):
         context.close()
 
 
-def test_two_browsers_saving_at_once_the_second_is_told(server, chromium):
-    first, tab_a = _context(chromium)
-    second, tab_b = _context(chromium)
+def test_two_browsers_saving_at_once_the_second_is_told(server, browser):  # noqa: F811 (the fixture)
+    first, tab_a = _context(browser)
+    second, tab_b = _context(browser)
     try:
         for tab, name in ((tab_a, "Ann"), (tab_b, "Bob")):
             _goto(tab, f"{server.url}/data")
@@ -222,10 +212,10 @@ def _metric(tab, label: str) -> str:
     return metric.locator('[data-testid="stMetricValue"]').inner_text()
 
 
-def test_builder_and_a_shared_link_in_a_fresh_context(server, chromium):
+def test_builder_and_a_shared_link_in_a_fresh_context(server, browser):  # noqa: F811 (the fixture)
     # Tall enough for the form and the figures it gives in one picture.
-    context, tab = _context(chromium, 1440, 2300)
-    fresh, other = _context(chromium)
+    context, tab = _context(browser, 1440, 2300)
+    fresh, other = _context(browser)
     try:
         _goto(tab, f"{server.url}/scenarios?la=W06000024")
         tab.get_by_text("Build one").click()
@@ -267,8 +257,8 @@ def test_builder_and_a_shared_link_in_a_fresh_context(server, chromium):
         fresh.close()
 
 
-def test_presentation_mode_on_a_large_screen_walks_the_pages(server, chromium):
-    context, tab = _context(chromium, 1920, 1080)
+def test_presentation_mode_on_a_large_screen_walks_the_pages(server, browser):  # noqa: F811 (the fixture)
+    context, tab = _context(browser, 1920, 1080)
     try:
         _goto(tab, f"{server.url}/coverage?present=1&la=W06000013")
         tab.get_by_role("link", name="Next: Map").wait_for(state="visible")
