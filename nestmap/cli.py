@@ -104,6 +104,13 @@ def _graph(db: Path | None, keep: int = 5) -> Graph:
     return Graph(db, keep=keep)
 
 
+def _warm(graph: Graph, dashboard: bool | None = None) -> None:
+    """Compute the dataset's answers in the background (nestmap.analysis.warm)."""
+    from nestmap.analysis import warm
+
+    warm.start(graph.store, dashboard)
+
+
 class _Progress:
     """Report load steps on stderr once a load has taken more than a couple of seconds."""
 
@@ -154,6 +161,7 @@ def load(path: Path, db: Path | None, keep: int, by: str | None) -> None:
     started = time.monotonic()
     with _graph(db, keep) as graph:
         summary = graph.load(path, progress=_Progress(), by=by)
+        _warm(graph)
     counts = ", ".join(f"{count} {label}" for label, count in summary["nodes"].items())
     links = ", ".join(f"{count} {kind}" for kind, count in summary["links"].items())
     click.echo(
@@ -261,18 +269,13 @@ def _analysis_command(name: str, help_text: str, extra: list[Callable] | None = 
                 # Kept per dataset version: asked again, the answer is read back, not
                 # recomputed (and in a format asked before, copied as it was written).
                 kept = KeptResult(graph.store, {"analysis": name, "area": area, **options})
-                found = kept.written(fmt)
-                if found is None:
-                    parts = kept.parts(lambda: compute(graph, area, **options))
-                    found = kept.keep_written(
-                        fmt, lambda stream, say: write(parts, fmt, stream, say)
-                    )
-                    if found is None:  # not kept (Neo4j, a read-only folder): straight out
-                        write_to(output, fmt, parts, notice)
-                        return
-            file, notices = found
-            copy_to(output, file)
-            for text in notices:
+                found = kept.answer(fmt, lambda: compute(graph, area, **options), write)
+                if found.parts is not None:  # not kept (Neo4j, a read-only folder): straight out
+                    write_to(output, fmt, found.parts, notice)
+                    return
+            assert found.file is not None
+            copy_to(output, found.file)
+            for text in found.notices:
                 notice(text)
 
         for option in extra or []:
@@ -460,6 +463,8 @@ def _run_dashboard(
         if graph.engine == "embedded":
             env["NESTMAP_DB"] = graph.location
             env.pop("NESTMAP_NEO4J_URI", None)
+            # Each page's results prepared in the background, once per dataset version.
+            _warm(graph, dashboard=True)
     click.echo(f"nestmap dashboard on http://{address}:{port} ({graph.location})", err=True)
     click.echo(f"  {_grant_words(grant or {})}", err=True)
     command = [
@@ -671,6 +676,7 @@ def rollback(version: int, db: Path | None, by: str | None) -> None:
     """Make kept VERSION the current graph again (the current one is kept as a version)."""
     with _graph(db) as graph:
         graph.rollback(version, by=by)
+        _warm(graph)
     click.echo(f"rolled back to version {version} ({graph.location})")
 
 

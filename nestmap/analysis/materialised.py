@@ -17,21 +17,33 @@ format written before, by copying the file (0.1 s of CPU and 23 MB, whatever the
   other versions are deleted when a new version's first result is kept, and after a load.
 - Only the embedded engine keeps results (Neo4j's graph can change under us); a folder that
   cannot be written simply means computing each time.
+- One computation per question at a time: a process about to compute an answer takes a lock
+  beside it (``computing``); another process asking the same question meanwhile (a user's
+  command while the background warm-up of ``nestmap.analysis.warm`` is computing it) waits
+  and reads the kept answer instead of computing it a second time on the same cores.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
 import shutil
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nestmap.graph import GraphStore
 
+Parts = list[tuple[str | None, Any]]  # as nestmap.output.Parts (not imported: no pyarrow)
 _CODE: str | None = None
+# How long a process waits for another one computing the same answer before computing it
+# itself (a stuck process must not block everyone; the slowest national answer takes seconds).
+WAIT_FOR_OTHERS_S = 120.0
 
 
 def code_fingerprint() -> str:
@@ -63,11 +75,21 @@ def results_dir(store: GraphStore) -> Path | None:
 
 def materialised(
     store: GraphStore, question: dict[str, Any], compute: Callable[[], Any]
-) -> list[tuple[str | None, Any]]:
+) -> Parts:
     """The answer to ``question`` (the analysis and its arguments, JSON-able) as output parts
     (``nestmap.output.parts_of``): read back if kept for the current dataset, else computed
     with ``compute`` and kept."""
     return KeptResult(store, question).parts(compute)
+
+
+@dataclass
+class Answer:
+    """A question's answer in one format: the file it is kept in with the notices that go with
+    it, or (nothing kept) its parts to write out."""
+
+    file: Path | None
+    notices: list[str]
+    parts: Parts | None = None
 
 
 class KeptResult:
@@ -88,14 +110,60 @@ class KeptResult:
     def parts(self, compute: Callable[[], Any]) -> list[tuple[str | None, Any]]:
         from nestmap.output import parts_of
 
-        if self.entry is None or self.root is None:
+        if self.entry is None:
             return parts_of(compute())
         kept = _read(self.entry)
         if kept is not None:
             return kept
+        with self._computing():
+            return self._parts(compute)
+
+    def answer(
+        self,
+        fmt: str,
+        compute: Callable[[], Any],
+        write: Callable[[Parts, str, Any, Callable[[str], None]], None],
+    ) -> Answer:
+        """This answer written in ``fmt``: the kept file if there is one, else computed (or
+        read back) and written with ``write(parts, fmt, stream, notice)`` into the kept
+        answer's folder, one process at a time per question. ``Answer.file`` is None when
+        nothing can be kept here (Neo4j, a read-only folder): write ``Answer.parts`` out."""
+        from nestmap.output import parts_of
+
+        found = self.written(fmt)
+        if found is not None:
+            return Answer(*found)
+        if self.entry is None:
+            return Answer(None, [], parts_of(compute()))
+        with self._computing():
+            found = self.written(fmt)  # written by another process while this one waited
+            if found is None:
+                parts = self._parts(compute)
+                found = self.keep_written(fmt, lambda stream, say: write(parts, fmt, stream, say))
+                if found is None:
+                    return Answer(None, [], parts)
+        return Answer(*found)
+
+    def _computing(self) -> contextlib.AbstractContextManager[bool]:
+        assert self.entry is not None and self.root is not None
+        folder = self.entry.parent
+        if not folder.is_dir() and self.root.is_dir():
+            for other in self.root.iterdir():  # an earlier dataset's (or nestmap's) results
+                if other.is_dir() and other != folder:
+                    shutil.rmtree(other, ignore_errors=True)
+        return computing(folder / f".{self.entry.name}.lock")
+
+    def _parts(self, compute: Callable[[], Any]) -> Parts:
+        """Under this question's lock: the kept parts, or computed and kept."""
+        from nestmap.output import parts_of
+
+        assert self.entry is not None and self.root is not None
+        kept = _read(self.entry)  # kept by another process while this one waited
+        if kept is not None:
+            return kept
         parts = parts_of(compute())
         if self.store.version() == self.version:  # no load swapped the graph meanwhile
-            _keep(self.root, self.entry.parent, self.entry, parts)
+            _keep(self.entry.parent, self.entry, parts)
         return parts
 
     def written(self, fmt: str) -> tuple[Path, list[str]] | None:
@@ -133,6 +201,43 @@ class KeptResult:
         return file, notices
 
 
+@contextlib.contextmanager
+def computing(lock: Path, wait_s: float | None = None) -> Iterator[bool]:
+    """Hold the lock ``lock`` (a file, created with its folder) while computing what it
+    guards: another process computing the same thing is waited for, up to ``wait_s`` (default
+    ``WAIT_FOR_OTHERS_S``). Yields whether the lock is held: False when the folder cannot be
+    written or the wait ran out; the caller computes anyway. An advisory ``flock``: released
+    by the kernel however its holder ends, so a killed process never leaves it taken."""
+    limit = WAIT_FOR_OTHERS_S if wait_s is None else wait_s
+    try:
+        lock.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock, "a+b")  # noqa: SIM115 - closed below, after the unlock
+    except OSError:
+        yield False
+        return
+    try:
+        held = _take(handle, limit)
+        yield held
+    finally:
+        handle.close()  # closing the file releases the lock
+
+
+def _take(handle: Any, wait_s: float) -> bool:
+    deadline = time.monotonic() + wait_s
+    pause = 0.01
+    while True:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
+        except OSError:
+            return False  # a file system without locks: compute without one
+
+
 def forget_other_versions(store: GraphStore) -> None:
     """Delete the results of datasets other than the current one (after a load or rollback)."""
     root = results_dir(store)
@@ -150,7 +255,7 @@ def _digest(question: dict[str, Any]) -> str:
     return f"{name}-{hashlib.sha256(text.encode()).hexdigest()[:20]}"
 
 
-def _read(entry: Path) -> list[tuple[str | None, Any]] | None:
+def _read(entry: Path) -> Parts | None:
     import pyarrow as pa
     import pyarrow.ipc as ipc
 
@@ -166,7 +271,7 @@ def _read(entry: Path) -> list[tuple[str | None, Any]] | None:
         return None  # absent, or unreadable: compute again
 
 
-def _keep(root: Path, folder: Path, entry: Path, parts: list[tuple[str | None, Any]]) -> None:
+def _keep(folder: Path, entry: Path, parts: Parts) -> None:
     """Write ``parts`` as ``entry`` (all or nothing); silently nothing if it cannot be."""
     import pyarrow as pa
     import pyarrow.ipc as ipc
@@ -175,10 +280,6 @@ def _keep(root: Path, folder: Path, entry: Path, parts: list[tuple[str | None, A
         return  # rows that are not a table (mixed types) are not kept
     building = folder / f".{entry.name}.building-{os.getpid()}"
     try:
-        if not folder.is_dir():
-            for other in root.glob("*") if root.is_dir() else ():
-                if other.is_dir() and other != folder:  # an earlier dataset's results
-                    shutil.rmtree(other, ignore_errors=True)
         building.mkdir(parents=True, exist_ok=True)
         for index, (_name, table) in enumerate(parts):
             with ipc.new_file(str(building / f"{index}.arrow"), table.schema) as writer:

@@ -36,6 +36,7 @@ page = st.navigation(
 la_names: dict[str, str] = {}
 try:
     if state.has_graph():
+        state.prepare()
         la_names = state.area_names()
 except NestmapError as exc:
     st.error(f"The graph cannot be read: {md(exc)}")

@@ -18,6 +18,7 @@ from typing import Any, Protocol, TypeVar
 
 import streamlit as st
 
+from nestmap.analysis.materialised import computing
 from nestmap.api import Graph, Pathways, Table, Tables
 from nestmap.graph import GraphStore, open_store
 from nestmap.vocabulary import DEFAULT_SHARES
@@ -56,6 +57,21 @@ def dataset_key() -> str:
 
 def has_graph() -> bool:
     return store().has_graph()
+
+
+def prepare() -> None:
+    """Start preparing every page's results in the background for the loaded dataset version
+    (nestmap.analysis.warm), once per version in this process: after a server starts, and
+    after a load, rollback or edit from any page or the command line."""
+    if store().engine == "embedded":
+        _prepared(dataset_key())
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _prepared(key: str) -> bool:
+    from nestmap.analysis import warm
+
+    return warm.start(store(), dashboard=True) is not None
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
@@ -132,24 +148,39 @@ def _kept(what: str, args: str, key: str, on_disk: bool, _compute: Callable[[], 
     version = key.rsplit("@", 1)[-1]
     digest = hashlib.sha256(f"{what}\0{args}".encode()).hexdigest()[:24]
     file = folder / f"{version}-{digest}.pickle" if folder else None
-    if file is not None and file.is_file():
-        try:
-            with file.open("rb") as handle:
-                return pickle.load(handle)
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-            pass  # written by another nestmap version, or cut short: compute it again
-    result = _compute()
-    if file is not None:
+    if file is None:
+        return _compute()
+    found = _read_kept(file)
+    if found is not None:
+        return found[0]
+    # Another process computing the same result (another server, or the warm-up after a
+    # load: nestmap.analysis.warm) is waited for rather than done twice on the same cores.
+    with computing(file.with_name(f".{file.name}.lock")):
+        found = _read_kept(file)
+        if found is not None:
+            return found[0]
+        result = _compute()
         _keep(file, version, result)
     return result
+
+
+def _read_kept(file: Path) -> tuple[Any] | None:
+    """The result kept in ``file`` (in a tuple: a result may be None), if it can be read."""
+    if not file.is_file():
+        return None
+    try:
+        with file.open("rb") as handle:
+            return (pickle.load(handle),)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        return None  # written by another nestmap version, or cut short: compute it again
 
 
 def _keep(file: Path, version: str, result: Any) -> None:
     """Write ``result`` atomically; results of other dataset versions are removed."""
     try:
         file.parent.mkdir(exist_ok=True)
-        for old in file.parent.glob("*.pickle"):
-            if not old.name.startswith(f"{version}-"):
+        for old in [*file.parent.glob("*.pickle"), *file.parent.glob(".*.pickle.lock")]:
+            if not old.name.lstrip(".").startswith(f"{version}-"):
                 old.unlink(missing_ok=True)
         partial = file.with_name(f".{file.name}.{os.getpid()}")
         with partial.open("wb") as handle:
