@@ -73,9 +73,7 @@ def results_dir(store: GraphStore) -> Path | None:
     return path.with_name(path.name + ".results")
 
 
-def materialised(
-    store: GraphStore, question: dict[str, Any], compute: Callable[[], Any]
-) -> Parts:
+def materialised(store: GraphStore, question: dict[str, Any], compute: Callable[[], Any]) -> Parts:
     """The answer to ``question`` (the analysis and its arguments, JSON-able) as output parts
     (``nestmap.output.parts_of``): read back if kept for the current dataset, else computed
     with ``compute`` and kept."""
