@@ -112,8 +112,20 @@ def main() -> None:
         help="remove the results the dashboard keeps beside the graph before each page's server "
         "(the first view then computes everything, as after a new load)",
     )
+    parser.add_argument(
+        "--after-load",
+        type=Path,
+        metavar="FOLDER",
+        help="load FOLDER with `nestmap load` into a new graph, start one server at once and "
+        "open every page in turn, each in a new browser: the first views a user gets right "
+        "after a load, while the background warm-up (nestmap.analysis.warm) is running",
+    )
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
+
+    if args.after_load:
+        _after_load(args.after_load, args.pages)
+        return
 
     wanted = set(args.pages.split(",")) if args.pages else None
     specs = [spec for spec in PAGE_SPECS if wanted is None or spec[0] in wanted]
@@ -157,6 +169,44 @@ def main() -> None:
                     flush=True,
                 )
             browser.close()
+
+
+def _after_load(folder: Path, pages: str | None) -> None:
+    import subprocess
+
+    from playwright.sync_api import sync_playwright
+
+    wanted = set(pages.split(",")) if pages else None
+    specs = [spec for spec in PAGE_SPECS if wanted is None or spec[0] in wanted]
+    with tempfile.TemporaryDirectory() as work:
+        db = Path(work) / "graph.lbug"
+        started = time.perf_counter()
+        command = [sys.executable, "-m", "nestmap.cli", "load", str(folder), "--db", str(db)]
+        subprocess.run(command, check=True, capture_output=True)
+        loaded = time.perf_counter()
+        print(f"nestmap load {folder.name}: {loaded - started:.1f} s; warm-up started")
+        server = Dashboard(db, Path(work))  # started at once, as a user would after a load
+        print(f"server answering {time.perf_counter() - loaded:.1f} s after the load")
+        try:
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path=str(CHROMIUM), args=LAUNCH_ARGS
+                )
+                print(f"{'page':<24} {'first (s)':>9} {'since load (s)':>14} {'kB':>7}")
+                for stem, title, _icon in specs:
+                    url = f"{server.url}/{'' if stem == 'overview' else stem}"
+                    first, sent = _view(browser, url)
+                    print(
+                        f"{title:<24} {first:>9.1f} {time.perf_counter() - loaded:>14.1f} "
+                        f"{sent / 1000:>7,.0f}",
+                        flush=True,
+                    )
+                browser.close()
+        finally:
+            server.stop()
+            done = db.with_name(db.name + ".warm.done")
+            state = done.read_text().split()[-1] if done.is_file() else "still running"
+            print(f"warm-up: {state} at {time.perf_counter() - loaded:.1f} s after the load")
 
 
 if __name__ == "__main__":

@@ -103,7 +103,11 @@ def start(store: GraphStore, dashboard: bool | None = None) -> subprocess.Popen[
     if dashboard is None:
         dashboard = path.with_name(path.name + ".dashboard").is_dir()
     version = f"{store.version()}-{code_fingerprint()}"
-    if _done(path) in {(version, "pages"), (version, "answers" if not dashboard else "")}:
+    finished = _done(path)
+    pages_kept = path.with_name(path.name + ".dashboard").is_dir()
+    if finished == (version, "pages" if dashboard else "answers") or (
+        finished == (version, "pages") and pages_kept
+    ):
         return None  # this dataset has been warmed already
     if not _stop_older(path, version, dashboard):
         return None  # this dataset is being warmed already
@@ -162,8 +166,10 @@ def warm(graph: Path, dashboard: bool) -> int:
         with contextlib.suppress(OSError):
             what = f"{os.getpid()} {token} {'pages' if dashboard else 'answers'}"
             lock_path(graph).write_text(what, encoding="utf-8")
-        for command in COMMANDS:
-            for fmt in FORMATS:
+        # Every analysis once (its first format) before any second format: a format written
+        # from a kept answer takes a fraction of the time of computing it.
+        for fmt in FORMATS:
+            for command in COMMANDS:
                 if store.version() != version:
                     return done
                 done += _ask(graph, command, fmt)
