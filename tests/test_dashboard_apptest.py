@@ -339,6 +339,41 @@ def test_network_is_offline_and_escapes_user_data(seed_store):
     assert not big.too_large or len(big.nodes) > network.MAX_NODES
 
 
+def test_a_large_network_is_laid_out_here_and_a_small_one_by_the_browser(tmp_path):
+    """Above LAYOUT_HERE_ABOVE services every node comes with its place and the browser's
+    physics is off (it kept a national page busy for seconds); below, vis-network lays out."""
+    import json as json_module
+    import re
+
+    from nestmap.synth import generate
+
+    folder = tmp_path / "dataset"
+    generate(folder, areas=8, services=400, links=3_000, seed=3)
+    store = load_into(tmp_path / "graph.lbug", folder)
+    services = analysis.services(store)
+    links = [dict(link) for link in analysis.referral_links(store)]
+    large = network.select(services, links)
+    small = network.Selection(large.nodes[:20], [])
+    assert len(large.nodes) > network.LAYOUT_HERE_ABOVE >= len(small.nodes)
+
+    def nodes_and_options(page: str) -> tuple[list[dict], dict]:
+        nodes = json_module.loads(re.search(r"nodes = new vis\.DataSet\((\[.*?\])\);", page)[1])
+        options = json_module.loads(re.search(r"var options = (\{.*?\});\n", page, re.S)[1])
+        return nodes, options
+
+    nodes, options = nodes_and_options(network.network_html(large, {}, {}, set()))
+    assert options["physics"] == {"enabled": False}
+    assert all(isinstance(node["x"], float) and isinstance(node["y"], float) for node in nodes)
+    places = {(node["x"], node["y"]) for node in nodes}
+    assert len(places) == len(nodes)  # no two services on one spot
+    again, _ = nodes_and_options(network.network_html(large, {}, {}, set()))
+    assert [(n["x"], n["y"]) for n in again] == [(n["x"], n["y"]) for n in nodes]  # seeded
+    nodes, options = nodes_and_options(network.network_html(small, {}, {}, set()))
+    assert options["physics"]["solver"] == "forceAtlas2Based"
+    assert not any("x" in node for node in nodes)
+    store.close()
+
+
 def test_text_escaping():
     assert esc('<img src=x onerror="y">') == '&lt;img src=x onerror="y"&gt;'
     assert md("[x](javascript:y)") == "\\[x\\]\\(javascript\\:y\\)"

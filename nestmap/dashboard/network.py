@@ -23,6 +23,10 @@ Row = dict[str, Any]
 
 MAX_NODES = 400
 MAX_EDGES = 2000
+# Above this many services the layout is computed here, once per drawing (kept with it), and
+# the browser only draws: vis-network's physics on 400 services and 2,000 curved links kept
+# the page busy for seconds on every visit. Below it the physics stays (nodes spring back).
+LAYOUT_HERE_ABOVE = 150
 MISDIRECTED_COLOUR = "#d62728"
 REASON_COLOURS = {
     "parent_infant_relationship": "#17becf",
@@ -195,8 +199,11 @@ def network_html(
         cdn_resources="in_line",
         bgcolor="#ffffff",
     )
+    positions = _positions(selection) if len(selection.nodes) > LAYOUT_HERE_ABOVE else {}
     for service in selection.nodes:
         dead_end = service["id"] in dead_ends
+        where = positions.get(service["id"])
+        placed = {"x": where[0], "y": where[1], "physics": False} if where else {}
         label = shorten(service["name"], 30)
         if service["status"] != "active":
             label += f" ({service['status'].replace('_', ' ')})"
@@ -216,6 +223,7 @@ def network_html(
             shapeProperties={"borderDashes": [6, 3] if dead_end else False},
             opacity=1.0 if service["status"] == "active" else 0.45,
             font={"size": font_size},
+            **placed,
         )
     for link in selection.edges:
         key = (link["from_service"], link["to_service"], link["reason"])
@@ -228,8 +236,37 @@ def network_html(
             width=1 + min(5.0, math.log2(1 + (link["count"] or 0))),
             dashes=problems is None and link["count"] is None,
         )
-    net.set_options(json.dumps(_OPTIONS))
+    options = _OPTIONS if not positions else _PLACED_OPTIONS
+    net.set_options(json.dumps(options))
     return _offline(net.generate_html())
+
+
+def _positions(selection: Selection) -> dict[str, tuple[float, float]]:
+    """Node positions (pixels) from a force-directed layout of the drawn links, the same on
+    every run (seeded): linked services close, unlinked ones spread around them."""
+    import networkx as nx
+
+    graph: Any = nx.Graph()
+    graph.add_nodes_from(service["id"] for service in selection.nodes)
+    graph.add_edges_from(
+        (link["from_service"], link["to_service"], {"weight": 1.0})
+        for link in selection.edges
+        if link["from_service"] != link["to_service"]
+    )
+    # A weak pull of every service towards one hidden centre (as vis-network's gravity):
+    # without it, services with no drawn link drift far out and squeeze the rest together.
+    centre = object()
+    graph.add_edges_from((centre, service["id"], {"weight": 0.02}) for service in selection.nodes)
+    size = len(selection.nodes)
+    found = nx.spring_layout(graph, k=1.5 / math.sqrt(size), seed=0, iterations=100)
+    # Pixels: room for a node and its label each (the view then zooms to fit, as after
+    # vis-network's own layout); a national drawing is about 5,000 across.
+    scale = 120.0 * math.sqrt(size)
+    return {
+        node: (round(float(found[node][0]) * scale, 1), round(float(found[node][1]) * scale, 1))
+        for node in graph.nodes
+        if node is not centre
+    }
 
 
 _OPTIONS: dict[str, Any] = {
@@ -247,6 +284,16 @@ _OPTIONS: dict[str, Any] = {
         },
         "stabilization": {"iterations": 250, "fit": True},
     },
+}
+
+
+# Positions given: straight links (a curved one is a hidden node for the physics to move) and
+# no physics; dragging a node still works.
+_PLACED_OPTIONS: dict[str, Any] = {
+    "edges": {**_OPTIONS["edges"], "smooth": False},
+    "interaction": _OPTIONS["interaction"],
+    "physics": {"enabled": False},
+    "layout": {"improvedLayout": False},
 }
 
 
