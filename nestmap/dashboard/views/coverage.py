@@ -73,7 +73,9 @@ def coverage_tables(filters: tuple[Any, ...]) -> tuple[pd.DataFrame, pd.DataFram
 filters = (chosen.la, tuple(levels), tuple(stages), tuple(focuses))
 matrix, detail = state.kept("coverage.tables", filters, lambda: coverage_tables(filters))
 tables.show(matrix, "coverage_matrix")
-with st.expander("Every cell with its services", expanded=False):
+# Drawn when asked for: a page of a thousand cells, each listing services, was the largest part
+# of what this page sent the browser at national scale (and an expander sends it closed too).
+if st.toggle(f"Every cell with its services ({len(detail):,} cells)", key="coverage_cells_on"):
     tables.show(detail, "coverage_cells")
 
 st.subheader("By the child's age")
