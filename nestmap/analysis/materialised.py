@@ -26,7 +26,6 @@ format written before, by copying the file (0.1 s of CPU and 23 MB, whatever the
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -221,6 +220,10 @@ def computing(lock: Path, wait_s: float | None = None) -> Iterator[bool]:
 
 
 def _take(handle: Any, wait_s: float) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system: no lock, each process computes for itself
+        return False
     deadline = time.monotonic() + wait_s
     pause = 0.01
     while True:
