@@ -235,7 +235,26 @@ def _arrow_or_rows(rows: Any) -> Any:
     if isinstance(rows, list):
         table = as_arrow(rows)
         return rows if table is None else table
+    if _is_arrow(rows):
+        return as_written(rows)
     return rows
+
+
+def as_written(table: Any) -> Any:
+    """An analysis's Arrow table as ``as_arrow`` gives the same rows, so that every format's
+    bytes are the same whichever way the rows came: one chunk (Parquet's row groups follow
+    the batches), a column with no value as text, and no rows as no columns (CSV then prints
+    an empty header line, as it always has for an empty result)."""
+    import pyarrow as pa
+
+    if table.num_rows == 0:
+        return pa.Table.from_arrays([], names=[])
+    table = table.combine_chunks()
+    for index, column in enumerate(table.columns):
+        if column.null_count == len(column) and column.type != pa.string():
+            field = pa.field(table.field(index).name, pa.string())
+            table = table.set_column(index, field, pa.nulls(len(column), pa.string()))
+    return table
 
 
 def _is_arrow(rows: Any) -> bool:
