@@ -25,12 +25,18 @@ def valid(array: Any) -> Any:
     array = combined(array)
     if array.null_count == 0:
         return np.ones(len(array), dtype=bool)
+    if array.null_count == len(array):  # also a column typed null (built from rows: Neo4j)
+        return np.zeros(len(array), dtype=bool)
     return _bits(array.buffers()[0], array.offset, len(array))
 
 
 def truths(array: Any) -> Any:
     """A boolean Arrow array as numpy bools, null as false."""
+    import numpy as np
+
     array = combined(array)
+    if array.null_count == len(array):
+        return np.zeros(len(array), dtype=bool)
     values = _bits(array.buffers()[1], array.offset, len(array))
     return values & valid(array) if array.null_count else values
 
@@ -41,10 +47,10 @@ def integers(array: Any, null: int = -1) -> Any:
     import pyarrow as pa
 
     array = combined(array)
+    if array.null_count == len(array):  # none, or only nulls (perhaps typed null)
+        return np.full(len(array), null, dtype=np.int64)
     if not pa.types.is_int64(array.type):
         array = array.cast(pa.int64())
-    if len(array) == 0:
-        return np.zeros(0, dtype=np.int64)
     values = np.frombuffer(array.buffers()[1], dtype=np.int64)[
         array.offset : array.offset + len(array)
     ]
