@@ -423,13 +423,37 @@ def _json_pieces(column: Any) -> list[Any]:
     """A column's JSON text as pieces of the line: a plain string column (no null, nothing to
     escape) as the column between two quote constants, saving a pass; else ``_json_cells``."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)) and not (
-        column.null_count or pc.any(_escaped(column)).as_py()
+        column.null_count or _holds_any(column, _JSON_ESCAPED)
     ):
         return ['"', column, '"']
     return [_json_cells(column)]
+
+
+# The bytes that make json escape a string (quote, backslash, U+0000-U+001F; UTF-8 never
+# uses them inside a longer character) and that make the csv module quote a field.
+_JSON_ESCAPED = b'"\\' + bytes(range(0x20))
+
+
+def _holds_any(column: Any, characters: bytes) -> bool:
+    """Does any string of ``column`` (a string array) hold one of the ASCII ``characters``?
+    One pass over the strings' bytes with numpy: a regular expression per cell costs about
+    as much as the rest of encoding the column."""
+    import numpy as np
+    import pyarrow as pa
+
+    if len(column) == 0:
+        return False
+    wide = pa.types.is_large_string(column.type)
+    offsets = np.frombuffer(column.buffers()[1], dtype=np.int64 if wide else np.int32)
+    start, end = int(offsets[column.offset]), int(offsets[column.offset + len(column)])
+    data = column.buffers()[2]
+    if data is None or end <= start:
+        return False
+    wanted = np.zeros(256, dtype=bool)
+    wanted[list(characters)] = True
+    return bool(wanted[np.frombuffer(data, dtype=np.uint8)[start:end]].any())
 
 
 def _escaped(column: Any) -> Any:
@@ -447,7 +471,9 @@ def _json_cells(column: Any) -> Any:
 
     kind = column.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        text = _python_where(_escaped(column), column, _concat('"', column, '"'))
+        text = _concat('"', column, '"')
+        if _holds_any(column, _JSON_ESCAPED):
+            text = _python_where(_escaped(column), column, text)
     elif pa.types.is_integer(kind):
         text = pc.cast(column, pa.string())
     elif pa.types.is_boolean(kind):
@@ -474,6 +500,7 @@ def _csv_probe() -> tuple[str, bool]:
 
 
 _CSV_QUOTED, _CSV_LONE_EMPTY_QUOTED = _csv_probe()
+_CSV_QUOTED_BYTES = b',"\n\r' if "\\r" in _CSV_QUOTED else b',"\n'
 
 
 def _csv_lines(rows: Any) -> Iterator[bytes | memoryview]:
@@ -528,6 +555,8 @@ def _csv_quoted(text: Any, single: bool) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if not _holds_any(text, _CSV_QUOTED_BYTES) and not (single and _CSV_LONE_EMPTY_QUOTED):
+        return text
     needs = pc.match_substring_regex(text, _CSV_QUOTED)
     if single and _CSV_LONE_EMPTY_QUOTED:
         needs = pc.or_(needs, pc.invert(pc.cast(pc.binary_length(text), pa.bool_())))

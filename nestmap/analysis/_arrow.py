@@ -14,8 +14,10 @@ from typing import Any
 
 
 def combined(array: Any) -> Any:
-    """One Arrow array (a chunked array's chunks concatenated)."""
-    return array.combine_chunks() if hasattr(array, "combine_chunks") else array
+    """One Arrow array (a chunked array's chunks concatenated; one chunk as it is)."""
+    if not hasattr(array, "combine_chunks"):
+        return array
+    return array.chunk(0) if array.num_chunks == 1 else array.combine_chunks()
 
 
 def valid(array: Any) -> Any:
