@@ -297,7 +297,9 @@ def _gaps(graph: Graph, area: str | None) -> Any:
     "level; gap = nothing specialised for that age.",
 )
 def _age_bands(graph: Graph, area: str | None) -> Any:
-    return graph.age_bands(area)
+    from nestmap.analysis.core import age_bands_table
+
+    return age_bands_table(graph.store, area)
 
 
 @_analysis_command(
@@ -338,7 +340,9 @@ def _pathways(graph: Graph, area: str | None) -> Any:
 
 @_analysis_command("concentration", "Where parent-infant relationship referrals go.")
 def _concentration(graph: Graph, area: str | None) -> Any:
-    return graph.concentration(area)
+    from nestmap.analysis.core import concentration_table
+
+    return concentration_table(graph.store, area)
 
 
 @_analysis_command(

@@ -65,6 +65,22 @@ ANALYSES = {
         core.threshold_cliffs_table,
         [("area_code", TEXT), ("stage", TEXT), ("below", IDS), ("above", IDS), ("status", TEXT)],
     ),
+    "age_bands": (
+        core.age_bands,
+        core.age_bands_table,
+        [
+            ("area_code", TEXT),
+            ("level", TEXT),
+            ("band", TEXT),
+            ("specialised_services", IDS),
+            ("gap", FLAG),
+        ],
+    ),
+    "concentration": (
+        core.concentration,
+        core.concentration_table,
+        [("to_service", TEXT), ("count", COUNT), ("share", pa.float64()), ("specialised", FLAG)],
+    ),
     "pathways": (
         core.pathways,
         core.pathways_table,

@@ -117,6 +117,25 @@ def THRESHOLD_CLIFFS_SCHEMA() -> Any:  # noqa: N802
     )
 
 
+def AGE_BANDS_SCHEMA() -> Any:  # noqa: N802
+    return _schema(
+        ("area_code", "text"),
+        ("level", "text"),
+        ("band", "text"),
+        ("specialised_services", "ids"),
+        ("gap", "flag"),
+    )
+
+
+def CONCENTRATION_SCHEMA() -> Any:  # noqa: N802
+    return _schema(
+        ("to_service", "text"),
+        ("count", "count"),
+        ("share", "number"),
+        ("specialised", "flag"),
+    )
+
+
 def PATHWAYS_SCHEMA() -> Any:  # noqa: N802
     return _schema(
         ("area_code", "text"),
@@ -132,9 +151,13 @@ def _sorted_result(
 ) -> Any:
     """Run query ``name``; its rows sorted by ``order`` ((column, descending) pairs, nulls
     last) as one Arrow table (one chunk), or ``None`` when there are none."""
+    return _sorted(store.run_table(name, params), order)
+
+
+def _sorted(table: Any, order: Sequence[tuple[str, bool]]) -> Any:
+    """``_sorted_result`` of a query's result."""
     import pyarrow.compute as pc
 
-    table = store.run_table(name, params)
     if table.num_rows == 0:  # engines building Arrow from rows give no columns for no rows
         return None
     # Arrow puts nulls last in either direction (its default null placement).
@@ -290,9 +313,10 @@ class _Matrix:
     def values(self, dimension: int) -> Any:
         return take(strings(self.dimensions[dimension]), self.index(dimension))
 
-    def positions(self, table: Any, *columns: str) -> Any:
+    def positions(self, table: Any, *columns: str | None, fixed: int = 0) -> Any:
         """Per row of ``table`` (area_code and one column per dimension): its row in the
-        matrix (numpy), -1 when it is not one of them."""
+        matrix (numpy), -1 when it is not one of them. A dimension whose column is ``None``
+        takes its value number ``fixed`` for every row."""
         import numpy as np
 
         if table.num_rows == 0 or self.las is None:
@@ -300,7 +324,10 @@ class _Matrix:
         at = position(table.column("area_code"), self.las.column("code"))
         missing = at < 0
         for values, column in zip(self.dimensions, columns, strict=True):
-            index = position(table.column(column), strings(values))
+            if column is None:
+                index = np.full(len(at), fixed, dtype=np.int64)
+            else:
+                index = position(table.column(column), strings(values))
             missing |= index < 0
             at = at * len(values) + index
         at[missing] = -1
@@ -397,6 +424,37 @@ def age_bands(store: GraphStore, area: str | None = None) -> list[Row]:
     return rows
 
 
+def age_bands_table(store: GraphStore, area: str | None = None) -> Any:
+    """``age_bands`` as a ``pyarrow.Table``: each offer row lands in every band its age range
+    meets, then each cell's ids are sorted and counted once."""
+    import numpy as np
+    import pyarrow as pa
+
+    bands = [band for band, _, _ in AGE_BANDS]
+    matrix = _Matrix(store, area, LEVELS, bands)
+    found = store.run_table("age_bands", {"area": matrix.code})
+    items, at = [], []
+    if found.num_rows:
+        # A blank bound is open: 0 below, 216 above; ranges and bands are inclusive.
+        low = integers(found.column("min_age_months"), 0)
+        high = integers(found.column("max_age_months"), MAX_AGE_MONTHS)
+        service = _plain(found.column("service_id"))
+        for index, (_band, start, end) in enumerate(AGE_BANDS):
+            cell = matrix.positions(found, "level", None, fixed=index)
+            meets = np.flatnonzero((low <= end) & (high >= start) & (cell >= 0))
+            items.append(take(service, meets))
+            at.append(cell[meets])
+    services = _id_lists(
+        pa.concat_arrays(items) if items else strings([]),
+        np.concatenate(at) if at else np.zeros(0, dtype=np.int64),
+        matrix.size,
+        unique=True,
+    )
+    columns = [matrix.codes(), matrix.values(0), matrix.values(1), services]
+    columns.append(bools(_lengths(services) == 0))
+    return pa.Table.from_arrays(columns, schema=AGE_BANDS_SCHEMA())
+
+
 # -- misdirected ---------------------------------------------------------------------------
 _MISDIRECTED_ORDER = (
     ("count", True),
@@ -409,13 +467,16 @@ _MISDIRECTED_ORDER = (
 def _misdirected_found(store: GraphStore, area: str | None) -> tuple[Any, Any, Any] | None:
     """The misdirected links in the contract's order (an Arrow table), each one's problems as
     a code (``_flag_codes``) and whether it has an onward route (numpy); ``None``: none."""
-    table = _sorted_result(
-        store, "misdirected", {"area": area_param(store, area)}, _MISDIRECTED_ORDER
+    # The onward facts do not depend on the links found: both queries run at once.
+    found, facts = store.run_tables(
+        [("misdirected", {"area": area_param(store, area)}), ("onward", {})]
     )
+    table = _sorted(found, _MISDIRECTED_ORDER)
     if table is None:
         return None
     codes = _flag_codes(table, MISDIRECTED_PROBLEMS)
-    onward = _onward_mask(store, table.column("from_service"), table.column("to_service"))
+    sources, targets = table.column("from_service"), table.column("to_service")
+    onward = _onward_mask(store, sources, targets, facts)
     return table, codes, onward
 
 
@@ -472,10 +533,10 @@ def _onward(store: GraphStore, sources: list[str], targets: list[str]) -> list[b
     return _onward_mask(store, strings(sources), strings(targets)).tolist()
 
 
-def _onward_mask(store: GraphStore, sources: Any, targets: Any) -> Any:
+def _onward_mask(store: GraphStore, sources: Any, targets: Any, facts: Any = None) -> Any:
     """Per link (source, target; Arrow string arrays): is the target active, with a chain of
     0-6 referral links through active services from it to a destination of one of the LAs the
-    source covers? (numpy bools)
+    source covers? (numpy bools; ``facts``: the ``onward`` query's result, if already run)
 
     Computed for every service at once as a bit set over the LAs that have a destination:
     ``reach[s]`` = the LAs s is a destination of, or-ed with ``reach`` of the services s refers
@@ -490,7 +551,8 @@ def _onward_mask(store: GraphStore, sources: Any, targets: Any) -> Any:
     nowhere = np.zeros(len(sources), dtype=bool)
     if len(sources) == 0:
         return nowhere
-    facts = store.run_table("onward", {})
+    if facts is None:
+        facts = store.run_table("onward", {})
     if facts.num_rows == 0:  # engines building Arrow from rows give no columns for no rows
         return nowhere
     kind = facts.column("kind")
@@ -945,6 +1007,38 @@ def concentration(store: GraphStore, area: str | None = None) -> list[Row]:
     ]
     rows.sort(key=lambda r: (-r["count"], r["to_service"]))
     return rows
+
+
+def concentration_table(store: GraphStore, area: str | None = None) -> Any:
+    """``concentration`` as a ``pyarrow.Table``: shares in whole numbers (as ``_share``) with
+    numpy, the rows sorted in Arrow."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    found = store.run_table("concentration", {"area": area_param(store, area)})
+    if found.num_rows == 0:
+        return CONCENTRATION_SCHEMA().empty_table()
+    counts = _int64(found.column("count"))
+    found = pa.Table.from_arrays(
+        [_plain(found.column("to_service")), counts, bools(truths(found.column("specialised")))],
+        names=["to_service", "count", "specialised"],
+    )
+    order = [("count", "descending"), ("to_service", "ascending")]
+    found = found.take(pc.sort_indices(found, sort_keys=order))
+    values = integers(found.column("count"))
+    total = sum(values.tolist())
+    shares = None
+    if total and total < (1 << 62) // 20_000:  # 2 x count x 10,000 fits in 64 bits
+        shares = ((2 * values * 10_000 + total) // (2 * total)) / 10_000
+    elif total:  # counts this large: Python's integers
+        shares = np.array([_share(count, total) for count in values.tolist()])
+    share = pa.nulls(len(values), pa.float64())
+    if shares is not None:
+        share = pa.Array.from_buffers(pa.float64(), len(shares), [None, pa.py_buffer(shares)])
+    columns = [_plain(found.column("to_service")), _int64(found.column("count")), share]
+    columns.append(combined(found.column("specialised")))
+    return pa.Table.from_arrays(columns, schema=CONCENTRATION_SCHEMA())
 
 
 def _share(count: int, total: int) -> float:
