@@ -559,19 +559,34 @@ def _onward_mask(store: GraphStore, sources: Any, targets: Any, facts: Any = Non
     ends, links, covers = (
         facts.filter(pc.equal(kind, text(k))) for k in ("destination", "link", "covers")
     )
-    # Each link's source LAs (a list per link); only those LAs' destinations matter, which
-    # keeps the bit sets one word wide for one LA's links (--area).
-    at = pc.index_in(sources, value_set=covers.column("key").combine_chunks())
-    source_las = pc.take(covers.column("services"), at).combine_chunks()
-    wanted = pc.unique(pc.list_flatten(source_las))
-    ends = ends.filter(pc.is_in(ends.column("key"), value_set=wanted))
+    every_la = _sorted_unique(pa, pc, ends.column("key"))  # the LAs with a destination
+    if len(every_la) == 0 or covers.num_rows == 0:
+        return nowhere
+    # Each link's source LAs as (link, LA) pairs: the covers rows' LAs as numbers once (50,000
+    # services), then each link's range of them by its source's row (no list per link).
+    cover_lists = covers.column("services").combine_chunks()
+    cover_la = position(pc.list_flatten(cover_lists), every_la)
+    cover_sizes = _lengths(cover_lists)
+    cover_first = np.cumsum(cover_sizes) - cover_sizes
+    source = position(sources, covers.column("key"))
+    covered = source >= 0
+    count = np.where(covered, cover_sizes[source], 0)
+    link = np.repeat(np.arange(len(source)), count)
+    la = cover_la[_ranges(np.where(covered, cover_first[source], 0), count)]
+    # Only the LAs the sources cover matter, which keeps the bit sets one word wide for one
+    # LA's links (--area).
+    wanted = _unique(la[la >= 0])
+    las = every_la.take(int64s(wanted))
+    renumbered = np.full(len(every_la), -1, dtype=np.int64)
+    renumbered[wanted] = np.arange(len(wanted))
+    la = np.where(la >= 0, renumbered[la], -1)
+    ends = ends.filter(pc.is_in(ends.column("key"), value_set=las))
     ids = _sorted_unique(
         pa,
         pc,
         links.column("key"),
         *(pc.list_flatten(t.column("services")) for t in (ends, links)),
     )
-    las = _sorted_unique(pa, pc, ends.column("key"))  # LAs with a destination
     if len(ids) == 0 or len(las) == 0:
         return nowhere
 
@@ -588,11 +603,9 @@ def _onward_mask(store: GraphStore, sources: Any, targets: Any, facts: Any = Non
     first = (np.cumsum(sizes) - sizes)[sizes > 0]
     following = position(pc.list_flatten(targets_of), ids)
     reach = _reach(len(ids), len(las), referring, first, following, *pairs(ends, las))
-    # Each link's source LAs as (link, LA) pairs; the target as an index into ids (-1: absent,
-    # i.e. inactive, or active with no links and no specialised offer: it reaches nothing).
+    # The target as an index into ids (-1: absent, i.e. inactive, or active with no links and
+    # no specialised offer: it reaches nothing).
     target = position(targets, ids)
-    link = integers(pc.list_parent_indices(source_las))
-    la = position(pc.list_flatten(source_las), las)
     keep = (la >= 0) & (target[link] >= 0)
     link, la = link[keep], la[keep]
     words = reach[target[link], la >> 6]
