@@ -8,7 +8,8 @@ hundreds of thousands of rows, and one string of the whole JSON document (plus P
 pure-Python encoder, which ``indent`` forces) cost three quarters of the time and most of the
 memory of ``nestmap misdirected --format json``.
 
-``write`` takes rows as Arrow tables (``as_arrow`` converts row dicts) and encodes them a batch
+``write`` takes rows as Arrow tables (``as_arrow`` converts row dicts; the analyses' own Arrow
+tables are taken as they are, after ``as_written``) and encodes them a batch
 at a time with Arrow's string kernels: each cell becomes its JSON or CSV text in a column of
 strings, the columns are joined into one line per row, and the line column's data buffer (the
 lines back to back) is written as it is. Cells Arrow cannot encode exactly like Python (floats,

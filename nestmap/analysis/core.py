@@ -6,6 +6,14 @@ Arrow tables (``GraphStore.run_table``: the embedded engine hands them over dire
 sorted there (Arrow compares strings by code point, as the contract does) and are turned into
 rows in one pass with the garbage collector paused. Queries
 return only the cells something serves; the analyses add the empty cells of their matrix.
+
+The command line does not need rows at all: ``gaps_table``, ``misdirected_table``,
+``boundaries_tables``, ``pathways_table``, ``age_bands_table`` and ``concentration_table`` give
+the same rows as ``pyarrow.Table``s (the contract's columns and order; ids as lists of strings,
+counts as int64 with nulls), built with Arrow and numpy kernels from the engine's Arrow result,
+and the output writers encode them as they are: at national scale a Python dict per row, and
+Arrow rebuilt from the dicts, cost as much as the engine's own work. These paths never let
+pyarrow convert Python or numpy values itself (nestmap.analysis._arrow): that imports pandas.
 """
 
 from __future__ import annotations

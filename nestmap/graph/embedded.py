@@ -35,7 +35,7 @@ class EmbeddedStore(GraphStore):
     """One read-only Database handle per store, reopened when a load swaps the file.
 
     Queries are serialised by a lock: a swap closes the old handle, which must not happen under a
-    running query, and the analyses take milliseconds, so concurrency buys nothing here.
+    running query. ``run_tables`` runs an analysis's independent queries side by side under it.
     """
 
     engine = "embedded"
