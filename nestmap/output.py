@@ -452,9 +452,13 @@ def _holds_any(column: Any, characters: bytes) -> bool:
     data = column.buffers()[2]
     if data is None or end <= start:
         return False
-    wanted = np.zeros(256, dtype=bool)
-    wanted[list(characters)] = True
-    return bool(wanted[np.frombuffer(data, dtype=np.uint8)[start:end]].any())
+    text = np.frombuffer(data, dtype=np.uint8)[start:end]
+    singles = set(characters)
+    if set(range(0x20)) <= singles:  # the control characters: one comparison
+        if (text < 0x20).any():
+            return True
+        singles -= set(range(0x20))
+    return any((text == character).any() for character in sorted(singles))
 
 
 def _escaped(column: Any) -> Any:
