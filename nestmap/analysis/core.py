@@ -583,7 +583,7 @@ def _onward_mask(store: GraphStore, sources: Any, targets: Any, facts: Any = Non
     la = cover_la[_ranges(np.where(covered, cover_first[source], 0), count)]
     # Only the LAs the sources cover matter, which keeps the bit sets one word wide for one
     # LA's links (--area).
-    wanted = _unique(la[la >= 0])
+    wanted = np.flatnonzero(np.bincount(la[la >= 0], minlength=len(every_la)))
     las = every_la.take(int64s(wanted))
     renumbered = np.full(len(every_la), -1, dtype=np.int64)
     renumbered[wanted] = np.arange(len(wanted))
