@@ -289,7 +289,9 @@ def _analysis_command(name: str, help_text: str, extra: list[Callable] | None = 
     "gaps", "The coverage matrix: every LA x level x stage; gap = nothing specialised."
 )
 def _gaps(graph: Graph, area: str | None) -> Any:
-    return graph.gaps(area)
+    from nestmap.analysis.core import gaps_table
+
+    return gaps_table(graph.store, area)  # Arrow from the engine to the output
 
 
 @_analysis_command(
@@ -298,7 +300,9 @@ def _gaps(graph: Graph, area: str | None) -> Any:
     "level; gap = nothing specialised for that age.",
 )
 def _age_bands(graph: Graph, area: str | None) -> Any:
-    return graph.age_bands(area)
+    from nestmap.analysis.core import age_bands_table
+
+    return age_bands_table(graph.store, area)
 
 
 @_analysis_command(
@@ -307,7 +311,9 @@ def _age_bands(graph: Graph, area: str | None) -> Any:
     "reach specialised help from there (0-6 links).",
 )
 def _misdirected(graph: Graph, area: str | None) -> Any:
-    return graph.misdirected(area)
+    from nestmap.analysis.core import misdirected_table
+
+    return misdirected_table(graph.store, area)
 
 
 @_analysis_command(
@@ -323,17 +329,23 @@ def _misdirected(graph: Graph, area: str | None) -> Any:
     ],
 )
 def _boundaries(graph: Graph, area: str | None, part: str | None = None) -> Any:
-    return graph.boundaries(area, part)
+    from nestmap.analysis.core import boundaries_tables
+
+    return boundaries_tables(graph.store, area, part)
 
 
 @_analysis_command("pathways", "From each universal entry point, the nearest specialised help.")
 def _pathways(graph: Graph, area: str | None) -> Any:
-    return graph.pathways(area, chains=False)
+    from nestmap.analysis.core import pathways_table
+
+    return pathways_table(graph.store, area)
 
 
 @_analysis_command("concentration", "Where parent-infant relationship referrals go.")
 def _concentration(graph: Graph, area: str | None) -> Any:
-    return graph.concentration(area)
+    from nestmap.analysis.core import concentration_table
+
+    return concentration_table(graph.store, area)
 
 
 @_analysis_command(

@@ -8,7 +8,8 @@ hundreds of thousands of rows, and one string of the whole JSON document (plus P
 pure-Python encoder, which ``indent`` forces) cost three quarters of the time and most of the
 memory of ``nestmap misdirected --format json``.
 
-``write`` takes rows as Arrow tables (``as_arrow`` converts row dicts) and encodes them a batch
+``write`` takes rows as Arrow tables (``as_arrow`` converts row dicts; the analyses' own Arrow
+tables are taken as they are, after ``as_written``) and encodes them a batch
 at a time with Arrow's string kernels: each cell becomes its JSON or CSV text in a column of
 strings, the columns are joined into one line per row, and the line column's data buffer (the
 lines back to back) is written as it is. Cells Arrow cannot encode exactly like Python (floats,
@@ -235,7 +236,26 @@ def _arrow_or_rows(rows: Any) -> Any:
     if isinstance(rows, list):
         table = as_arrow(rows)
         return rows if table is None else table
+    if _is_arrow(rows):
+        return as_written(rows)
     return rows
+
+
+def as_written(table: Any) -> Any:
+    """An analysis's Arrow table as ``as_arrow`` gives the same rows, so that every format's
+    bytes are the same whichever way the rows came: one chunk (Parquet's row groups follow
+    the batches), a column with no value as text, and no rows as no columns (CSV then prints
+    an empty header line, as it always has for an empty result)."""
+    import pyarrow as pa
+
+    if table.num_rows == 0:
+        return pa.Table.from_arrays([], names=[])
+    table = table.combine_chunks()
+    for index, column in enumerate(table.columns):
+        if column.null_count == len(column) and column.type != pa.string():
+            field = pa.field(table.field(index).name, pa.string())
+            table = table.set_column(index, field, pa.nulls(len(column), pa.string()))
+    return table
 
 
 def _is_arrow(rows: Any) -> bool:
@@ -404,13 +424,41 @@ def _json_pieces(column: Any) -> list[Any]:
     """A column's JSON text as pieces of the line: a plain string column (no null, nothing to
     escape) as the column between two quote constants, saving a pass; else ``_json_cells``."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if (pa.types.is_string(column.type) or pa.types.is_large_string(column.type)) and not (
-        column.null_count or pc.any(_escaped(column)).as_py()
+        column.null_count or _holds_any(column, _JSON_ESCAPED)
     ):
         return ['"', column, '"']
     return [_json_cells(column)]
+
+
+# The bytes that make json escape a string (quote, backslash, U+0000-U+001F; UTF-8 never
+# uses them inside a longer character) and that make the csv module quote a field.
+_JSON_ESCAPED = b'"\\' + bytes(range(0x20))
+
+
+def _holds_any(column: Any, characters: bytes) -> bool:
+    """Does any string of ``column`` (a string array) hold one of the ASCII ``characters``?
+    One pass over the strings' bytes with numpy: a regular expression per cell costs about
+    as much as the rest of encoding the column."""
+    import numpy as np
+    import pyarrow as pa
+
+    if len(column) == 0:
+        return False
+    wide = pa.types.is_large_string(column.type)
+    offsets = np.frombuffer(column.buffers()[1], dtype=np.int64 if wide else np.int32)
+    start, end = int(offsets[column.offset]), int(offsets[column.offset + len(column)])
+    data = column.buffers()[2]
+    if data is None or end <= start:
+        return False
+    text = np.frombuffer(data, dtype=np.uint8)[start:end]
+    singles = set(characters)
+    if set(range(0x20)) <= singles:  # the control characters: one comparison
+        if (text < 0x20).any():
+            return True
+        singles -= set(range(0x20))
+    return any((text == character).any() for character in sorted(singles))
 
 
 def _escaped(column: Any) -> Any:
@@ -428,7 +476,9 @@ def _json_cells(column: Any) -> Any:
 
     kind = column.type
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        text = _python_where(_escaped(column), column, _concat('"', column, '"'))
+        text = _concat('"', column, '"')
+        if _holds_any(column, _JSON_ESCAPED):
+            text = _python_where(_escaped(column), column, text)
     elif pa.types.is_integer(kind):
         text = pc.cast(column, pa.string())
     elif pa.types.is_boolean(kind):
@@ -455,6 +505,7 @@ def _csv_probe() -> tuple[str, bool]:
 
 
 _CSV_QUOTED, _CSV_LONE_EMPTY_QUOTED = _csv_probe()
+_CSV_QUOTED_BYTES = b',"\n\r' if "\\r" in _CSV_QUOTED else b',"\n'
 
 
 def _csv_lines(rows: Any) -> Iterator[bytes | memoryview]:
@@ -509,6 +560,8 @@ def _csv_quoted(text: Any, single: bool) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    if not _holds_any(text, _CSV_QUOTED_BYTES) and not (single and _CSV_LONE_EMPTY_QUOTED):
+        return text
     needs = pc.match_substring_regex(text, _CSV_QUOTED)
     if single and _CSV_LONE_EMPTY_QUOTED:
         needs = pc.or_(needs, pc.invert(pc.cast(pc.binary_length(text), pa.bool_())))

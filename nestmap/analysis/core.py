@@ -6,6 +6,14 @@ Arrow tables (``GraphStore.run_table``: the embedded engine hands them over dire
 sorted there (Arrow compares strings by code point, as the contract does) and are turned into
 rows in one pass with the garbage collector paused. Queries
 return only the cells something serves; the analyses add the empty cells of their matrix.
+
+The command line does not need rows at all: ``gaps_table``, ``misdirected_table``,
+``boundaries_tables``, ``pathways_table``, ``age_bands_table`` and ``concentration_table`` give
+the same rows as ``pyarrow.Table``s (the contract's columns and order; ids as lists of strings,
+counts as int64 with nulls), built with Arrow and numpy kernels from the engine's Arrow result,
+and the output writers encode them as they are: at national scale a Python dict per row, and
+Arrow rebuilt from the dicts, cost as much as the engine's own work. These paths never let
+pyarrow convert Python or numpy values itself (nestmap.analysis._arrow): that imports pandas.
 """
 
 from __future__ import annotations
@@ -16,6 +24,19 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+from nestmap.analysis._arrow import (
+    bools,
+    combined,
+    int64s,
+    integers,
+    position,
+    string_lists,
+    strings,
+    take,
+    text,
+    truths,
+    valid,
+)
 from nestmap.analysis._shape import (
     Row,
     area_param,
@@ -46,7 +67,141 @@ INTERFACE_KINDS = (
 MAX_HOPS = 6
 
 
+# -- the Arrow tables' columns (docs/analyses.md): text, lists of ids, true/false, counts ---
+def _schema(*columns: tuple[str, str]) -> Any:
+    import pyarrow as pa
+
+    kinds = {
+        "text": pa.string(),
+        "ids": pa.list_(pa.string()),
+        "flag": pa.bool_(),
+        "count": pa.int64(),
+        "number": pa.float64(),
+    }
+    return pa.schema([(name, kinds[kind]) for name, kind in columns])
+
+
+def GAPS_SCHEMA() -> Any:  # noqa: N802 (a constant, built when pyarrow is wanted)
+    return _schema(
+        ("area_code", "text"),
+        ("area_name", "text"),
+        ("level", "text"),
+        ("stage", "text"),
+        ("specialised_services", "ids"),
+        ("any_services", "ids"),
+        ("gap", "flag"),
+    )
+
+
+def MISDIRECTED_SCHEMA() -> Any:  # noqa: N802
+    return _schema(
+        ("from_service", "text"),
+        ("to_service", "text"),
+        ("reason", "text"),
+        ("count", "count"),
+        ("problems", "ids"),
+        ("onward", "flag"),
+    )
+
+
+def BOUNDARY_LINKS_SCHEMA() -> Any:  # noqa: N802
+    return _schema(
+        ("from_service", "text"),
+        ("to_service", "text"),
+        ("reason", "text"),
+        ("kinds", "ids"),
+        ("from_threshold", "text"),
+        ("to_threshold", "text"),
+    )
+
+
+def THRESHOLD_CLIFFS_SCHEMA() -> Any:  # noqa: N802
+    return _schema(
+        ("area_code", "text"),
+        ("stage", "text"),
+        ("below", "ids"),
+        ("above", "ids"),
+        ("status", "text"),
+    )
+
+
+def AGE_BANDS_SCHEMA() -> Any:  # noqa: N802
+    return _schema(
+        ("area_code", "text"),
+        ("level", "text"),
+        ("band", "text"),
+        ("specialised_services", "ids"),
+        ("gap", "flag"),
+    )
+
+
+def CONCENTRATION_SCHEMA() -> Any:  # noqa: N802
+    return _schema(
+        ("to_service", "text"),
+        ("count", "count"),
+        ("share", "number"),
+        ("specialised", "flag"),
+    )
+
+
+def PATHWAYS_SCHEMA() -> Any:  # noqa: N802
+    return _schema(
+        ("area_code", "text"),
+        ("entry_service", "text"),
+        ("destination", "text"),
+        ("hops", "count"),
+    )
+
+
 # -- fetching ------------------------------------------------------------------------------
+def _sorted_result(
+    store: GraphStore, name: str, params: dict[str, Any], order: Sequence[tuple[str, bool]]
+) -> Any:
+    """Run query ``name``; its rows sorted by ``order`` ((column, descending) pairs, nulls
+    last) as one Arrow table (one chunk), or ``None`` when there are none."""
+    return _sorted(store.run_table(name, params), order)
+
+
+def _sorted(table: Any, order: Sequence[tuple[str, bool]]) -> Any:
+    """``_sorted_result`` of a query's result."""
+    import pyarrow.compute as pc
+
+    if table.num_rows == 0:  # engines building Arrow from rows give no columns for no rows
+        return None
+    # Arrow puts nulls last in either direction (its default null placement).
+    keys = [(column, "descending" if down else "ascending") for column, down in order]
+    return table.take(pc.sort_indices(table, sort_keys=keys)).combine_chunks()
+
+
+def _flag_codes(table: Any, flags: tuple[str, ...]) -> Any:
+    """Per row, the true ``flags`` as the bits of one number (numpy int64; null is false)."""
+    import numpy as np
+
+    code = np.zeros(table.num_rows, dtype=np.int64)
+    for bit, flag in enumerate(flags):
+        code |= truths(table.column(flag)).astype(np.int64) << bit
+    return code
+
+
+def _flag_combinations(flags: tuple[str, ...]) -> list[list[str]]:
+    """For each code of ``_flag_codes``, the sorted names of its flags."""
+    return [
+        sorted(flag for bit, flag in enumerate(flags) if code >> bit & 1)
+        for code in range(1 << len(flags))
+    ]
+
+
+def _flag_lists(codes: Any, flags: tuple[str, ...]) -> Any:
+    """Per code, the sorted names of its flags as an Arrow ``list<string>`` array: the
+    combinations once, then taken by code (no Python list per row)."""
+    import numpy as np
+
+    combos = _flag_combinations(flags)
+    lengths = np.array([len(names) for names in combos], dtype=np.int64)
+    every = string_lists(lengths, strings([name for names in combos for name in names]))
+    return take(every, codes)
+
+
 def _columns(
     store: GraphStore,
     name: str,
@@ -58,26 +213,13 @@ def _columns(
     last), as one list per column, the boolean columns ``flags`` replaced by ``names``: per
     row, the sorted list of the flags that are true (its own list). Call it with the
     collector paused."""
-    combos = [
-        sorted(flag for bit, flag in enumerate(flags) if code >> bit & 1)
-        for code in range(1 << len(flags))
-    ]
-    import numpy as np
-    import pyarrow.compute as pc
-
-    table = store.run_table(name, params)
-    if table.num_rows == 0:  # engines building Arrow from rows give no columns for no rows
+    table = _sorted_result(store, name, params, order)
+    if table is None:
         return defaultdict(list, {"names": []})
-    # Arrow puts nulls last in either direction (its default null placement).
-    keys = [(column, "descending" if down else "ascending") for column, down in order]
-    table = table.take(pc.sort_indices(table, sort_keys=keys))
-    code = np.zeros(table.num_rows, dtype=np.int64)
-    for bit, flag in enumerate(flags):  # the true flags as the bits of one number
-        on = pc.fill_null(table.column(flag), False).to_numpy(zero_copy_only=False)
-        code |= on.astype(np.int64) << bit
+    combos = _flag_combinations(flags)
+    codes = _flag_codes(table, flags).tolist()
     wanted = [c for c in table.column_names if c not in flags]
     columns: dict[str, list[Any]] = {c: table.column(c).to_pylist() for c in wanted}
-    codes = code.tolist()
     columns["names"] = [combos[code].copy() for code in codes]
     return columns
 
@@ -118,6 +260,144 @@ def gaps(store: GraphStore, area: str | None = None) -> list[Row]:
     return rows
 
 
+def gaps_table(store: GraphStore, area: str | None = None) -> Any:
+    """``gaps`` as a ``pyarrow.Table``, built from the query's Arrow result."""
+    import pyarrow as pa
+
+    matrix = _Matrix(store, area, LEVELS, STAGES)
+    served = store.run_table("gaps", {"area": matrix.code})
+    at = matrix.positions(served, "level", "stage")
+    specialised = _id_lists(*_list_items(served, "specialised_services", at), matrix.size)
+    any_services = _id_lists(*_list_items(served, "any_services", at), matrix.size)
+    columns = [matrix.codes(), matrix.names(), matrix.values(0), matrix.values(1)]
+    columns += [specialised, any_services, bools(_lengths(specialised) == 0)]
+    return pa.Table.from_arrays(columns, schema=GAPS_SCHEMA())
+
+
+class _Matrix:
+    """The rows of a matrix analysis in Arrow: every LA (by code; the one asked for) x each
+    dimension's values in their order (levels, stages, bands), the last varying fastest."""
+
+    def __init__(self, store: GraphStore, area: str | None, *dimensions: Sequence[str]):
+        import math
+
+        import pyarrow.compute as pc
+
+        self.code = area_param(store, area)
+        las = store.run_table("local_authorities", {})
+        if las.num_rows:
+            las = las.take(pc.sort_indices(las, sort_keys=[("code", "ascending")]))
+            if self.code:
+                las = las.filter(pc.equal(las.column("code"), text(self.code)))
+        self.las = las.combine_chunks() if las.num_rows else None
+        self.dimensions = [tuple(values) for values in dimensions]
+        self.inner = math.prod(len(values) for values in self.dimensions)
+        self.size = (len(self.las) if self.las is not None else 0) * self.inner
+
+    def codes(self) -> Any:
+        return self._la_column("code")
+
+    def names(self) -> Any:
+        return self._la_column("name")
+
+    def _la_column(self, name: str) -> Any:
+        import numpy as np
+
+        if self.las is None:
+            return strings([])
+        column = _plain(self.las.column(name))
+        return take(column, np.repeat(np.arange(len(column)), self.inner))
+
+    def index(self, dimension: int) -> Any:
+        """Per row, the index of its value of ``dimension`` (numpy)."""
+        import math
+
+        import numpy as np
+
+        after = math.prod(len(v) for v in self.dimensions[dimension + 1 :])
+        values = np.repeat(np.arange(len(self.dimensions[dimension])), after)
+        return np.tile(values, self.size // max(len(values), 1))
+
+    def values(self, dimension: int) -> Any:
+        return take(strings(self.dimensions[dimension]), self.index(dimension))
+
+    def positions(self, table: Any, *columns: str | None, fixed: int = 0) -> Any:
+        """Per row of ``table`` (area_code and one column per dimension): its row in the
+        matrix (numpy), -1 when it is not one of them. A dimension whose column is ``None``
+        takes its value number ``fixed`` for every row."""
+        import numpy as np
+
+        if table.num_rows == 0 or self.las is None:
+            return np.zeros(table.num_rows, dtype=np.int64) - 1
+        at = position(table.column("area_code"), self.las.column("code"))
+        missing = at < 0
+        for values, column in zip(self.dimensions, columns, strict=True):
+            if column is None:
+                index = np.full(len(at), fixed, dtype=np.int64)
+            else:
+                index = position(table.column(column), strings(values))
+            missing |= index < 0
+            at = at * len(values) + index
+        at[missing] = -1
+        return at
+
+
+def _list_items(table: Any, column: str, at: Any) -> tuple[Any, Any]:
+    """The items of ``table``'s list column ``column`` (Arrow) and each one's matrix row (the
+    ``at`` of its row; numpy)."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    if table.num_rows == 0:
+        return strings([]), np.zeros(0, dtype=np.int64)
+    lists = table.column(column).combine_chunks()
+    return pc.list_flatten(lists), at[integers(pc.list_parent_indices(lists))]
+
+
+def _id_lists(items: Any, at: Any, size: int, unique: bool = False) -> Any:
+    """``size`` lists (Arrow ``list<string>``), row ``r`` holding the ``items`` whose ``at``
+    is ``r``, nulls left out, sorted by code point (``ids``); ``unique``: each id once."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    keep = (at >= 0) & valid(items)
+    items, at = take(items, np.flatnonzero(keep)), at[keep]
+    order = pc.sort_indices(
+        pa.Table.from_arrays([int64s(at), items], names=["at", "id"]),
+        sort_keys=[("at", "ascending"), ("id", "ascending")],
+    )
+    items, at = items.take(order), at[integers(order)]
+    if unique and len(at) > 1:
+        same = (at[1:] == at[:-1]) & truths(pc.equal(items[1:], items[:-1]))
+        first = np.concatenate(([True], ~same))
+        items, at = take(items, np.flatnonzero(first)), at[first]
+    return string_lists(np.bincount(at, minlength=size), items)
+
+
+def _lengths(lists: Any) -> Any:
+    """Each list's length (numpy; a null list counts 0)."""
+    import pyarrow.compute as pc
+
+    return integers(pc.list_value_length(lists), 0)
+
+
+def _plain(column: Any) -> Any:
+    """A text column as one Arrow ``string`` array."""
+    import pyarrow as pa
+
+    column = combined(column)
+    return column if pa.types.is_string(column.type) else column.cast(pa.string())
+
+
+def _int64(column: Any) -> Any:
+    """A whole-number column as one Arrow ``int64`` array (nulls kept)."""
+    import pyarrow as pa
+
+    column = combined(column)
+    return column if pa.types.is_int64(column.type) else column.cast(pa.int64())
+
+
 # -- age bands -----------------------------------------------------------------------------
 def age_bands(store: GraphStore, area: str | None = None) -> list[Row]:
     """Specialised postnatal help by the child's age: every LA x level x band (0-5, 6-11, 12-17,
@@ -152,44 +432,119 @@ def age_bands(store: GraphStore, area: str | None = None) -> list[Row]:
     return rows
 
 
+def age_bands_table(store: GraphStore, area: str | None = None) -> Any:
+    """``age_bands`` as a ``pyarrow.Table``: each offer row lands in every band its age range
+    meets, then each cell's ids are sorted and counted once."""
+    import numpy as np
+    import pyarrow as pa
+
+    bands = [band for band, _, _ in AGE_BANDS]
+    matrix = _Matrix(store, area, LEVELS, bands)
+    found = store.run_table("age_bands", {"area": matrix.code})
+    items, at = [], []
+    if found.num_rows:
+        # A blank bound is open: 0 below, 216 above; ranges and bands are inclusive.
+        low = integers(found.column("min_age_months"), 0)
+        high = integers(found.column("max_age_months"), MAX_AGE_MONTHS)
+        service = _plain(found.column("service_id"))
+        for index, (_band, start, end) in enumerate(AGE_BANDS):
+            cell = matrix.positions(found, "level", None, fixed=index)
+            meets = np.flatnonzero((low <= end) & (high >= start) & (cell >= 0))
+            items.append(take(service, meets))
+            at.append(cell[meets])
+    services = _id_lists(
+        pa.concat_arrays(items) if items else strings([]),
+        np.concatenate(at) if at else np.zeros(0, dtype=np.int64),
+        matrix.size,
+        unique=True,
+    )
+    columns = [matrix.codes(), matrix.values(0), matrix.values(1), services]
+    columns.append(bools(_lengths(services) == 0))
+    return pa.Table.from_arrays(columns, schema=AGE_BANDS_SCHEMA())
+
+
 # -- misdirected ---------------------------------------------------------------------------
+_MISDIRECTED_ORDER = (
+    ("count", True),
+    ("from_service", False),
+    ("to_service", False),
+    ("reason", False),
+)
+
+
+def _misdirected_found(store: GraphStore, area: str | None) -> tuple[Any, Any, Any] | None:
+    """The misdirected links in the contract's order (an Arrow table), each one's problems as
+    a code (``_flag_codes``) and whether it has an onward route (numpy); ``None``: none."""
+    # The onward facts do not depend on the links found: both queries run at once.
+    found, facts = store.run_tables(
+        [("misdirected", {"area": area_param(store, area)}), ("onward", {})]
+    )
+    table = _sorted(found, _MISDIRECTED_ORDER)
+    if table is None:
+        return None
+    codes = _flag_codes(table, MISDIRECTED_PROBLEMS)
+    sources, targets = table.column("from_service"), table.column("to_service")
+    onward = _onward_mask(store, sources, targets, facts)
+    return table, codes, onward
+
+
 @gc_paused()
 def misdirected(store: GraphStore, area: str | None = None) -> list[Row]:
     """Referral links whose target does not offer what is asked, or cannot take the family;
     ``onward`` says whether the family can still reach specialised help from where they were
     sent ("no wrong door")."""
-    found = _columns(
-        store,
-        "misdirected",
-        {"area": area_param(store, area)},
-        (("count", True), ("from_service", False), ("to_service", False), ("reason", False)),
-        MISDIRECTED_PROBLEMS,
-    )
-    onward = _onward(store, found["from_service"], found["to_service"])
+    found = _misdirected_found(store, area)
+    if found is None:
+        return []
+    table, codes, onward = found
+    combos = _flag_combinations(MISDIRECTED_PROBLEMS)
     return [
         {
             "from_service": source,
             "to_service": target,
             "reason": reason,
             "count": count,
-            "problems": problems,
+            "problems": combos[code].copy(),
             "onward": further,
         }
-        for source, target, reason, count, problems, further in zip(
-            found["from_service"],
-            found["to_service"],
-            found["reason"],
-            found["count"],
-            found["names"],
-            onward,
+        for source, target, reason, count, code, further in zip(
+            table.column("from_service").to_pylist(),
+            table.column("to_service").to_pylist(),
+            table.column("reason").to_pylist(),
+            table.column("count").to_pylist(),
+            codes.tolist(),
+            onward.tolist(),
             strict=True,
         )
     ]
 
 
+def misdirected_table(store: GraphStore, area: str | None = None) -> Any:
+    """``misdirected`` as a ``pyarrow.Table`` (the same rows, columns and order; ``problems``
+    a list of strings, ``count`` an int64 with nulls), built without a Python object per row."""
+    import pyarrow as pa
+
+    found = _misdirected_found(store, area)
+    if found is None:
+        return MISDIRECTED_SCHEMA().empty_table()
+    table, codes, onward = found
+    columns = [_plain(table.column(name)) for name in ("from_service", "to_service", "reason")]
+    columns += [_int64(table.column("count")), _flag_lists(codes, MISDIRECTED_PROBLEMS)]
+    columns.append(bools(onward))
+    return pa.Table.from_arrays(columns, schema=MISDIRECTED_SCHEMA())
+
+
 def _onward(store: GraphStore, sources: list[str], targets: list[str]) -> list[bool]:
-    """Per link (source, target): is the target active, with a chain of 0-6 referral links
-    through active services from it to a destination of one of the LAs the source covers?
+    """``_onward_mask`` of Python lists, as a list."""
+    if not sources:
+        return []
+    return _onward_mask(store, strings(sources), strings(targets)).tolist()
+
+
+def _onward_mask(store: GraphStore, sources: Any, targets: Any, facts: Any = None) -> Any:
+    """Per link (source, target; Arrow string arrays): is the target active, with a chain of
+    0-6 referral links through active services from it to a destination of one of the LAs the
+    source covers? (numpy bools; ``facts``: the ``onward`` query's result, if already run)
 
     Computed for every service at once as a bit set over the LAs that have a destination:
     ``reach[s]`` = the LAs s is a destination of, or-ed with ``reach`` of the services s refers
@@ -197,60 +552,75 @@ def _onward(store: GraphStore, sources: list[str], targets: list[str]) -> list[b
     operations, whatever the number of misdirected links; a search per (LA, target) pair
     explores the same neighbourhoods again for every target. An inactive target refers no one
     in the facts and is no destination, so it never reaches anything."""
-    if not sources:
-        return []
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    facts = store.run_table("onward", {})
+    nowhere = np.zeros(len(sources), dtype=bool)
+    if len(sources) == 0:
+        return nowhere
+    if facts is None:
+        facts = store.run_table("onward", {})
     if facts.num_rows == 0:  # engines building Arrow from rows give no columns for no rows
-        return [False] * len(sources)
+        return nowhere
     kind = facts.column("kind")
     ends, links, covers = (
-        facts.filter(pc.equal(kind, k)) for k in ("destination", "link", "covers")
+        facts.filter(pc.equal(kind, text(k))) for k in ("destination", "link", "covers")
     )
-    # Each link's source LAs (a list per link); only those LAs' destinations matter, which
-    # keeps the bit sets one word wide for one LA's links (--area).
-    at = pc.index_in(pa.array(sources, pa.string()), value_set=covers.column("key"))
-    source_las = pc.take(covers.column("services"), at).combine_chunks()
-    wanted = pc.unique(pc.list_flatten(source_las))
-    ends = ends.filter(pc.is_in(ends.column("key"), value_set=wanted))
+    every_la = _sorted_unique(pa, pc, ends.column("key"))  # the LAs with a destination
+    if len(every_la) == 0 or covers.num_rows == 0:
+        return nowhere
+    # Each link's source LAs as (link, LA) pairs: the covers rows' LAs as numbers once (50,000
+    # services), then each link's range of them by its source's row (no list per link).
+    cover_lists = covers.column("services").combine_chunks()
+    cover_la = position(pc.list_flatten(cover_lists), every_la)
+    cover_sizes = _lengths(cover_lists)
+    cover_first = np.cumsum(cover_sizes) - cover_sizes
+    source = position(sources, covers.column("key"))
+    covered = source >= 0
+    count = np.where(covered, cover_sizes[source], 0)
+    link = np.repeat(np.arange(len(source)), count)
+    la = cover_la[_ranges(np.where(covered, cover_first[source], 0), count)]
+    # Only the LAs the sources cover matter, which keeps the bit sets one word wide for one
+    # LA's links (--area).
+    wanted = np.flatnonzero(np.bincount(la[la >= 0], minlength=len(every_la)))
+    las = every_la.take(int64s(wanted))
+    renumbered = np.full(len(every_la), -1, dtype=np.int64)
+    renumbered[wanted] = np.arange(len(wanted))
+    la = np.where(la >= 0, renumbered[la], -1)
+    ends = ends.filter(pc.is_in(ends.column("key"), value_set=las))
     ids = _sorted_unique(
         pa,
         pc,
         links.column("key"),
         *(pc.list_flatten(t.column("services")) for t in (ends, links)),
     )
-    las = _sorted_unique(pa, pc, ends.column("key"))  # LAs with a destination: reachable
     if len(ids) == 0 or len(las) == 0:
-        return [False] * len(sources)
+        return nowhere
 
     def pairs(table: Any, key_set: Any) -> tuple[Any, Any]:
         members = table.column("services")
         keys = pc.take(table.column("key"), pc.list_parent_indices(members))
-        return _index(pc, keys, key_set), _index(pc, pc.list_flatten(members), ids)
+        return position(keys, key_set), position(pc.list_flatten(members), ids)
 
     # The links as the query gives them, one row per referring service with its list of
     # targets: already an adjacency in rows (no million-link sort to build one).
     targets_of = links.column("services").combine_chunks()
-    sizes = np.asarray(pc.list_value_length(targets_of), dtype=np.int64)
-    referring = _index(pc, links.column("key"), ids)[sizes > 0]
+    sizes = integers(pc.list_value_length(targets_of), 0)
+    referring = position(links.column("key"), ids)[sizes > 0]
     first = (np.cumsum(sizes) - sizes)[sizes > 0]
-    following = _index(pc, pc.list_flatten(targets_of), ids)
+    following = position(pc.list_flatten(targets_of), ids)
     reach = _reach(len(ids), len(las), referring, first, following, *pairs(ends, las))
-    # Each link's source LAs as (link, LA) pairs; the target as an index into ids (-1: absent,
-    # i.e. inactive, or active with no links and no specialised offer: it reaches nothing).
-    target = _index(pc, pa.array(targets, pa.string()), ids)
-    link = np.asarray(pc.list_parent_indices(source_las), dtype=np.int64)
-    la = _index(pc, pc.list_flatten(source_las), las)
+    # The target as an index into ids (-1: absent, i.e. inactive, or active with no links and
+    # no specialised offer: it reaches nothing).
+    target = position(targets, ids)
     keep = (la >= 0) & (target[link] >= 0)
     link, la = link[keep], la[keep]
     words = reach[target[link], la >> 6]
     hit = (words >> (la & 63).astype(np.uint64)) & np.uint64(1)
-    onward = np.zeros(len(sources), dtype=bool)
+    onward = nowhere.copy()
     onward[link[hit.astype(bool)]] = True
-    return onward.tolist()
+    return onward
 
 
 def _reach(
@@ -285,34 +655,57 @@ def _reach(
 
 
 # -- boundaries ----------------------------------------------------------------------------
-@gc_paused()
-def boundary_links(store: GraphStore, area: str | None = None) -> list[Row]:
-    found = _columns(
+_BOUNDARY_ORDER = (("from_service", False), ("to_service", False), ("reason", False))
+
+
+def _boundary_found(store: GraphStore, area: str | None) -> Any:
+    return _sorted_result(
         store,
         "boundary_links",
         {"area": area_param(store, area), "max_age_months": MAX_AGE_MONTHS},
-        (("from_service", False), ("to_service", False), ("reason", False)),
-        INTERFACE_KINDS,
+        _BOUNDARY_ORDER,
     )
+
+
+@gc_paused()
+def boundary_links(store: GraphStore, area: str | None = None) -> list[Row]:
+    table = _boundary_found(store, area)
+    if table is None:
+        return []
+    combos = _flag_combinations(INTERFACE_KINDS)
     return [
         {
             "from_service": source,
             "to_service": target,
             "reason": reason,
-            "kinds": kinds,
+            "kinds": combos[code].copy(),
             "from_threshold": before,
             "to_threshold": after,
         }
-        for source, target, reason, kinds, before, after in zip(
-            found["from_service"],
-            found["to_service"],
-            found["reason"],
-            found["names"],
-            found["from_threshold"],
-            found["to_threshold"],
+        for source, target, reason, code, before, after in zip(
+            table.column("from_service").to_pylist(),
+            table.column("to_service").to_pylist(),
+            table.column("reason").to_pylist(),
+            _flag_codes(table, INTERFACE_KINDS).tolist(),
+            table.column("from_threshold").to_pylist(),
+            table.column("to_threshold").to_pylist(),
             strict=True,
         )
     ]
+
+
+def boundary_links_table(store: GraphStore, area: str | None = None) -> Any:
+    """``boundary_links`` as a ``pyarrow.Table`` (``kinds`` a list of strings)."""
+    import pyarrow as pa
+
+    table = _boundary_found(store, area)
+    if table is None:
+        return BOUNDARY_LINKS_SCHEMA().empty_table()
+    kinds = _flag_lists(_flag_codes(table, INTERFACE_KINDS), INTERFACE_KINDS)
+    columns = [_plain(table.column(name)) for name in ("from_service", "to_service", "reason")]
+    columns.append(kinds)
+    columns += [_plain(table.column(name)) for name in ("from_threshold", "to_threshold")]
+    return pa.Table.from_arrays(columns, schema=BOUNDARY_LINKS_SCHEMA())
 
 
 def threshold_cliffs(store: GraphStore, area: str | None = None) -> list[Row]:
@@ -349,6 +742,42 @@ def boundaries(store: GraphStore, area: str | None = None) -> dict[str, list[Row
     }
 
 
+def threshold_cliffs_table(store: GraphStore, area: str | None = None) -> Any:
+    """``threshold_cliffs`` as a ``pyarrow.Table``."""
+    import numpy as np
+    import pyarrow as pa
+
+    matrix = _Matrix(store, area, STAGES)
+    served = store.run_table("threshold_cliffs", {"area": matrix.code})
+    at = matrix.positions(served, "stage")
+    below = _id_lists(*_list_items(served, "below", at), matrix.size)
+    above = _id_lists(*_list_items(served, "above", at), matrix.size)
+    some_below = _lengths(below) > 0
+    some_above = _lengths(above) > 0
+    # 0 ok, 1 none, 2 cliff
+    status = np.where(some_below & some_above, 0, np.where(some_below | some_above, 2, 1))
+    columns = [matrix.codes(), matrix.values(0), below, above]
+    columns.append(take(strings(["ok", "none", "cliff"]), status))
+    return pa.Table.from_arrays(columns, schema=THRESHOLD_CLIFFS_SCHEMA())
+
+
+def boundaries_tables(
+    store: GraphStore, area: str | None = None, part: str | None = None
+) -> dict[str, Any] | Any:
+    """``boundaries`` as ``pyarrow.Table``s; ``part`` ("links" or "threshold_cliffs"): that
+    part's table alone."""
+    if part == "links":
+        return boundary_links_table(store, area)
+    if part == "threshold_cliffs":
+        return threshold_cliffs_table(store, area)
+    if part is not None:
+        raise UsageError(f"part must be 'links' or 'threshold_cliffs', not {part!r}")
+    return {
+        "links": boundary_links_table(store, area),
+        "threshold_cliffs": threshold_cliffs_table(store, area),
+    }
+
+
 # -- pathways ------------------------------------------------------------------------------
 @gc_paused()
 def pathways(store: GraphStore, area: str | None = None, chains: bool = False) -> list[Row]:
@@ -364,19 +793,73 @@ def pathways(store: GraphStore, area: str | None = None, chains: bool = False) -
     the one whose every step comes from the smallest id that reaches the next one, so it is
     the same on every run (the search keeps, per service reached, where it came from).
     """
+    found = _pathways_found(store, area, chains)
+    if found is None:
+        return []
+    las, ids, pair_la, pair_entry, destination, hops, search = found
+    la_codes, service_ids = las.to_pylist(), ids.to_pylist()
+    if chains:
+        steps = search.chains(pair_entry, destination, hops)
+        return [
+            {
+                "area_code": la_codes[la],
+                "entry_service": service_ids[entry],
+                "destination": service_ids[end] if end >= 0 else None,
+                "hops": length if length >= 0 else None,
+                "chain": [service_ids[step] for step in chain] if chain is not None else None,
+            }
+            for la, entry, end, length, chain in zip(
+                pair_la.tolist(), pair_entry.tolist(), destination.tolist(), hops.tolist(),
+                steps, strict=True,
+            )
+        ]  # fmt: skip
+    return [
+        {
+            "area_code": la_codes[la],
+            "entry_service": service_ids[entry],
+            "destination": service_ids[end] if end >= 0 else None,
+            "hops": length if length >= 0 else None,
+        }
+        for la, entry, end, length in zip(
+            pair_la.tolist(), pair_entry.tolist(), destination.tolist(), hops.tolist(),
+            strict=True,
+        )
+    ]  # fmt: skip
+
+
+def pathways_table(store: GraphStore, area: str | None = None) -> Any:
+    """``pathways`` (without chains) as a ``pyarrow.Table``: ``destination`` and ``hops`` null
+    for a dead end."""
+    import pyarrow as pa
+
+    found = _pathways_found(store, area, chains=False)
+    if found is None:
+        return PATHWAYS_SCHEMA().empty_table()
+    las, ids, pair_la, pair_entry, destination, hops, _search = found
+    reached = destination >= 0
+    columns = [take(las, pair_la), take(ids, pair_entry)]
+    columns.append(ids.take(int64s(destination, reached)))  # a null index takes a null
+    columns.append(int64s(hops, reached))
+    return pa.Table.from_arrays(columns, schema=PATHWAYS_SCHEMA())
+
+
+def _pathways_found(store: GraphStore, area: str | None, chains: bool) -> Any:
+    """The search's answer: the LA codes and service ids (Arrow, sorted), per (LA, entry
+    point) pair in the contract's order its LA, entry point, destination and hops (numpy
+    indices; -1 for a dead end) and the search; ``None`` when there is no entry point."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
     facts = store.run_table("pathways", {"area": area_param(store, area)})
     if facts.num_rows == 0:
-        return []
+        return None
     kind = facts.column("kind")
     entries, ends, links = (
-        facts.filter(pc.equal(kind, k)) for k in ("entry", "destination", "link")
+        facts.filter(pc.equal(kind, text(k))) for k in ("entry", "destination", "link")
     )
     if entries.num_rows == 0:
-        return []
+        return None
     # Services and LAs as integers in code point order: the smallest index is the smallest id.
     ids = _sorted_unique(
         pa,
@@ -390,55 +873,20 @@ def pathways(store: GraphStore, area: str | None = None, chains: bool = False) -
         """(key index, member index) for every member of every row's list."""
         members = table.column("services")
         keys = pc.take(table.column("key"), pc.list_parent_indices(members))
-        return _index(pc, keys, key_set), _index(pc, pc.list_flatten(members), ids)
+        return position(keys, key_set), position(pc.list_flatten(members), ids)
 
     search = _Search(len(ids), *pairs(links, ids), *pairs(ends, las), keep_chains=chains)
     pair_la, pair_entry = pairs(entries, las)
     contract = np.lexsort((pair_entry, pair_la))  # the contract's order: area, entry point
     pair_la, pair_entry = pair_la[contract], pair_entry[contract]
     destination, hops = search.run(pair_la, pair_entry)
-    la_codes, service_ids = las.to_pylist(), ids.to_pylist()
-    if chains:
-        found = search.chains(pair_entry, destination, hops)
-        return [
-            {
-                "area_code": la_codes[la],
-                "entry_service": service_ids[entry],
-                "destination": service_ids[end] if end >= 0 else None,
-                "hops": length if length >= 0 else None,
-                "chain": [service_ids[step] for step in chain] if chain is not None else None,
-            }
-            for la, entry, end, length, chain in zip(
-                pair_la.tolist(), pair_entry.tolist(), destination.tolist(), hops.tolist(),
-                found, strict=True,
-            )
-        ]  # fmt: skip
-    return [
-        {
-            "area_code": la_codes[la],
-            "entry_service": service_ids[entry],
-            "destination": service_ids[found] if found >= 0 else None,
-            "hops": length if length >= 0 else None,
-        }
-        for la, entry, found, length in zip(
-            pair_la.tolist(), pair_entry.tolist(), destination.tolist(), hops.tolist(),
-            strict=True,
-        )
-    ]  # fmt: skip
+    return _plain(las), _plain(ids), pair_la, pair_entry, destination, hops, search
 
 
 def _sorted_unique(pa: Any, pc: Any, *columns: Any) -> Any:
     chunks = [c.combine_chunks() if hasattr(c, "combine_chunks") else c for c in columns]
     values = pc.unique(pa.concat_arrays(chunks))
     return values.take(pc.sort_indices(values))
-
-
-def _index(pc: Any, values: Any, of: Any) -> Any:
-    """Each value's position in ``of``; -1 where it is not there."""
-    import numpy as np
-
-    found = pc.fill_null(pc.index_in(values, value_set=of), -1)
-    return np.asarray(found, dtype=np.int64)
 
 
 def _unique(values: Any) -> Any:
@@ -580,6 +1028,38 @@ def concentration(store: GraphStore, area: str | None = None) -> list[Row]:
     ]
     rows.sort(key=lambda r: (-r["count"], r["to_service"]))
     return rows
+
+
+def concentration_table(store: GraphStore, area: str | None = None) -> Any:
+    """``concentration`` as a ``pyarrow.Table``: shares in whole numbers (as ``_share``) with
+    numpy, the rows sorted in Arrow."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    found = store.run_table("concentration", {"area": area_param(store, area)})
+    if found.num_rows == 0:
+        return CONCENTRATION_SCHEMA().empty_table()
+    counts = _int64(found.column("count"))
+    found = pa.Table.from_arrays(
+        [_plain(found.column("to_service")), counts, bools(truths(found.column("specialised")))],
+        names=["to_service", "count", "specialised"],
+    )
+    order = [("count", "descending"), ("to_service", "ascending")]
+    found = found.take(pc.sort_indices(found, sort_keys=order))
+    values = integers(found.column("count"))
+    total = sum(values.tolist())
+    shares = None
+    if total and total < (1 << 62) // 20_000:  # 2 x count x 10,000 fits in 64 bits
+        shares = ((2 * values * 10_000 + total) // (2 * total)) / 10_000
+    elif total:  # counts this large: Python's integers
+        shares = np.array([_share(count, total) for count in values.tolist()])
+    share = pa.nulls(len(values), pa.float64())
+    if shares is not None:
+        share = pa.Array.from_buffers(pa.float64(), len(shares), [None, pa.py_buffer(shares)])
+    columns = [_plain(found.column("to_service")), _int64(found.column("count")), share]
+    columns.append(combined(found.column("specialised")))
+    return pa.Table.from_arrays(columns, schema=CONCENTRATION_SCHEMA())
 
 
 def _share(count: int, total: int) -> float:

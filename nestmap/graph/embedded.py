@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ class EmbeddedStore(GraphStore):
     """One read-only Database handle per store, reopened when a load swaps the file.
 
     Queries are serialised by a lock: a swap closes the old handle, which must not happen under a
-    running query, and the analyses take milliseconds, so concurrency buys nothing here.
+    running query. ``run_tables`` runs an analysis's independent queries side by side under it.
     """
 
     engine = "embedded"
@@ -111,24 +111,62 @@ class EmbeddedStore(GraphStore):
     def run_table(self, name: str, params: dict[str, Any] | None = None) -> Any:
         """Run the named query; the result as one ``pyarrow.Table`` (columnar, for large
         results: analyses sort and shape them without a Python object per cell)."""
-        text = queries.load(name, self.dialect)
         with self._lock:
-            try:
-                result = self._connection().execute(text, params or {})
-            except RuntimeError as exc:
-                if name == "dataset_info" and "loaded_by" in str(exc):
-                    # A graph loaded before nestmap recorded who loaded it.
-                    return self._run_text(text.replace(",\n       d.loaded_by AS loaded_by", ""))
-                # Our own queries fail only on a file that is not a nestmap graph (an empty
-                # file opens as an empty database, without our tables) or a damaged one.
-                raise NestmapError(
-                    f"the graph at {self.path} cannot be read: it is empty, damaged or not a "
-                    f"nestmap graph ({exc}); load a dataset again with `nestmap load PATH`"
-                ) from None
-            try:
-                return result.get_as_arrow(0)  # 0: the whole result as one chunk
-            finally:
-                result.close()
+            return self._execute(self._connection(), name, params)
+
+    def run_tables(self, requests: Sequence[tuple[str, dict[str, Any]]]) -> list[Any]:
+        """Several named queries side by side, each on its own connection to the one database
+        handle: the engine lets go of Python's lock while a query runs, and a national
+        misdirected needs two independent queries (0.65 s and 0.25 s; together 0.67 s on two
+        cores). Under the store's lock, as ``run_table``: a swap closes the handle."""
+        if len(requests) < 2:
+            return super().run_tables(requests)
+        import ladybug
+
+        with self._lock:
+            first = self._connection()
+            results: list[Any] = [None] * len(requests)
+            failures: list[BaseException | None] = [None] * len(requests)
+
+            def work(index: int, connection: Any) -> None:
+                try:
+                    results[index] = self._execute(connection, *requests[index])
+                except BaseException as exc:  # re-raised below, in the calling thread
+                    failures[index] = exc
+
+            others = []
+            for index in range(1, len(requests)):
+                connection = ladybug.Connection(self._db)
+                thread = threading.Thread(target=work, args=(index, connection), daemon=True)
+                others.append((thread, connection))
+                thread.start()
+            work(0, first)
+            for thread, connection in others:
+                thread.join()
+                connection.close()
+            for failure in failures:
+                if failure is not None:
+                    raise failure
+            return results
+
+    def _execute(self, connection: Any, name: str, params: dict[str, Any] | None) -> Any:
+        text = queries.load(name, self.dialect)
+        try:
+            result = connection.execute(text, params or {})
+        except RuntimeError as exc:
+            if name == "dataset_info" and "loaded_by" in str(exc):
+                # A graph loaded before nestmap recorded who loaded it.
+                return self._run_text(text.replace(",\n       d.loaded_by AS loaded_by", ""))
+            # Our own queries fail only on a file that is not a nestmap graph (an empty
+            # file opens as an empty database, without our tables) or a damaged one.
+            raise NestmapError(
+                f"the graph at {self.path} cannot be read: it is empty, damaged or not a "
+                f"nestmap graph ({exc}); load a dataset again with `nestmap load PATH`"
+            ) from None
+        try:
+            return result.get_as_arrow(0)  # 0: the whole result as one chunk
+        finally:
+            result.close()
 
     def _run_text(self, text: str) -> Any:
         result = self._connection().execute(text, {})

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from nestmap.errors import NestmapError
@@ -39,6 +39,11 @@ class GraphStore(ABC):
         import pyarrow as pa
 
         return pa.Table.from_pylist(self.run(name, params))
+
+    def run_tables(self, requests: Sequence[tuple[str, dict[str, Any]]]) -> list[Any]:
+        """Several named read queries' results (``run_table``), in order: (name, parameters)
+        each. Engines that can run queries side by side override this."""
+        return [self.run_table(name, params) for name, params in requests]
 
     @abstractmethod
     def run_read_only(
