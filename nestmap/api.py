@@ -329,30 +329,30 @@ class Graph:
     # -- the analyses (docs/analyses.md) --------------------------------------------------------
     def gaps(self, area: str | None = None) -> Table:
         """Every LA x level x stage; ``gap`` when nothing specialised serves it."""
-        from nestmap.analysis import gaps
+        from nestmap.analysis.answers import gaps
 
         return Table(gaps(self.store, area), GAPS_COLUMNS)
 
     def age_bands(self, area: str | None = None) -> Table:
         """Every LA x level x age band after birth; ``gap`` when nothing specialised serves it."""
-        from nestmap.analysis import age_bands
+        from nestmap.analysis.answers import age_bands
 
         return Table(age_bands(self.store, area), AGE_BANDS_COLUMNS)
 
     def misdirected(self, area: str | None = None) -> Table:
         """Referral links sent where the support asked for is not, with their problems."""
-        from nestmap.analysis import misdirected
+        from nestmap.analysis.answers import misdirected
 
         return Table(misdirected(self.store, area), MISDIRECTED_COLUMNS)
 
     def boundaries(self, area: str | None = None, part: str | None = None) -> Tables | Table:
         """Interfaces on referral links and threshold cliffs; ``part`` ("links" or
         "threshold_cliffs") gives that part alone."""
-        from nestmap.analysis import boundaries
+        from nestmap.analysis.answers import boundaries
 
         if part not in (None, "links", "threshold_cliffs"):
             raise UsageError(f"part must be 'links' or 'threshold_cliffs', not {part!r}")
-        found = boundaries(self.store, area)
+        found = boundaries(self.store, area, (part,) if part else ("links", "threshold_cliffs"))
         parts = Tables({name: Table(rows) for name, rows in found.items()})
         return parts[part] if part else parts
 
@@ -360,17 +360,15 @@ class Graph:
         """Per LA and universal entry point, the nearest specialised destination (or a dead
         end), with the chain of services that leads there in ``.chains`` (``chains=False``
         skips keeping them, as the command line does: ``.chains`` is then all None)."""
-        from nestmap.analysis import pathways
+        from nestmap.analysis import answers, pathways
 
         if not chains:
-            return Pathways(
-                {**row, "chain": None} for row in pathways(self.store, area, chains=False)
-            )
+            return Pathways({**row, "chain": None} for row in answers.pathways(self.store, area))
         return Pathways(pathways(self.store, area, chains=True))
 
     def concentration(self, area: str | None = None) -> Table:
         """Where parent-infant relationship referrals go, with each target's share."""
-        from nestmap.analysis import concentration
+        from nestmap.analysis.answers import concentration
 
         return Table(concentration(self.store, area), CONCENTRATION_COLUMNS)
 

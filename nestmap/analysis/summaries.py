@@ -1,7 +1,8 @@
 """Lookups and per-LA figures built on the analyses, for pages and reports that summarise.
 
 The dashboard shows these as they are: it counts nothing itself, so a figure on a page is the
-same as the one a notebook gets from ``nestmap.Graph``.
+same as the one a notebook gets from ``nestmap.Graph``. The analyses come through
+``nestmap.analysis.answers``: computed once per dataset version, by whoever asks first.
 """
 
 from __future__ import annotations
@@ -10,14 +11,8 @@ from decimal import Decimal
 from typing import Any
 
 from nestmap.analysis._shape import Row
-from nestmap.analysis.core import (
-    _local_authorities,
-    concentration,
-    gaps,
-    misdirected,
-    need,
-    pathways,
-)
+from nestmap.analysis.answers import concentration, gaps, misdirected, pathways, threshold_cliffs
+from nestmap.analysis.core import _local_authorities, need
 from nestmap.analysis.extra import services
 from nestmap.graph import GraphStore
 
@@ -182,7 +177,6 @@ def headline(
     - ``practitioners``: ``level_2_3``, practitioners at AiMH levels 2-3;
     - ``shortfall``: ``total``, need's shortfall summed over LAs and levels (1 place).
     """
-    from nestmap.analysis.core import threshold_cliffs
     from nestmap.analysis.extra import workforce
 
     if name == "services":

@@ -1,0 +1,89 @@
+"""The analyses as every door asks them: once per dataset version, whoever asks first.
+
+The command line keeps each whole-country answer beside the graph as Arrow
+(``nestmap.analysis.materialised``); the background warm-up after a load
+(``nestmap.analysis.warm``) asks for all of them. Here the Python API (``nestmap.Graph``), and so
+the dashboard, and the summaries built on the analyses (the Overview's figures, the report) ask
+the same questions, under the same keys: an answer any of them computed is read back by the
+others (a national misdirected: 2-3 s computed, well under one read back), and one being
+computed by another process is waited for rather than computed twice.
+
+Each function gives the rows the row functions of ``nestmap.analysis.core`` give (the Arrow
+tables they are read from are tested equal to them: tests/test_arrow_analyses.py). A question is
+``{"analysis": COMMAND, "area": AREA, **the command's other options}``, exactly the key
+``nestmap COMMAND`` keeps its answer under (tests/test_answers.py checks the two share it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from nestmap.analysis._shape import Row
+from nestmap.analysis.materialised import materialised
+from nestmap.graph import GraphStore
+
+
+def tables(store: GraphStore, question: dict[str, Any], compute: Callable[[], Any]) -> dict:
+    """The answer's parts (name -> ``pyarrow.Table``; a single table under ``None``): read
+    back when kept for the loaded dataset, else computed with ``compute`` and kept."""
+    return dict(materialised(store, question, compute))
+
+
+def _rows(table: Any) -> list[Row]:
+    return table.to_pylist() if hasattr(table, "to_pylist") else list(table)
+
+
+def gaps(store: GraphStore, area: str | None = None) -> list[Row]:
+    from nestmap.analysis.core import gaps_table
+
+    found = tables(store, {"analysis": "gaps", "area": area}, lambda: gaps_table(store, area))
+    return _rows(found[None])
+
+
+def age_bands(store: GraphStore, area: str | None = None) -> list[Row]:
+    from nestmap.analysis.core import age_bands_table
+
+    question = {"analysis": "age-bands", "area": area}
+    return _rows(tables(store, question, lambda: age_bands_table(store, area))[None])
+
+
+def misdirected(store: GraphStore, area: str | None = None) -> list[Row]:
+    from nestmap.analysis.core import misdirected_table
+
+    question = {"analysis": "misdirected", "area": area}
+    return _rows(tables(store, question, lambda: misdirected_table(store, area))[None])
+
+
+BOUNDARY_PARTS = ("links", "threshold_cliffs")
+
+
+def boundaries(
+    store: GraphStore, area: str | None = None, parts: tuple[str, ...] = BOUNDARY_PARTS
+) -> dict[str, list[Row]]:
+    """The parts asked for (only those are turned into rows: the links part of a national
+    dataset is half a million rows)."""
+    from nestmap.analysis.core import boundaries_tables
+
+    question = {"analysis": "boundaries", "area": area, "part": None}
+    found = tables(store, question, lambda: boundaries_tables(store, area))
+    return {part: _rows(found[part]) for part in parts}
+
+
+def threshold_cliffs(store: GraphStore, area: str | None = None) -> list[Row]:
+    return boundaries(store, area, ("threshold_cliffs",))["threshold_cliffs"]
+
+
+def pathways(store: GraphStore, area: str | None = None) -> list[Row]:
+    """Without chains (``nestmap pathways``'s answer)."""
+    from nestmap.analysis.core import pathways_table
+
+    question = {"analysis": "pathways", "area": area}
+    return _rows(tables(store, question, lambda: pathways_table(store, area))[None])
+
+
+def concentration(store: GraphStore, area: str | None = None) -> list[Row]:
+    from nestmap.analysis.core import concentration_table
+
+    question = {"analysis": "concentration", "area": area}
+    return _rows(tables(store, question, lambda: concentration_table(store, area))[None])

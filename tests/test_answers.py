@@ -1,0 +1,126 @@
+"""The analyses every door asks once per dataset version (nestmap/analysis/answers.py): the
+Python API, the dashboard's summaries and the command line keep and read one answer per
+question, and what is read back is what the row functions compute."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from conftest import load_into
+
+import nestmap
+from nestmap import analysis
+from nestmap.analysis import answers, summaries
+from nestmap.analysis.materialised import results_dir
+from nestmap.api import seed_path
+from nestmap.cli import app
+from nestmap.synth import generate
+
+# The analyses answered through the kept answers, with the row function each must equal.
+SHARED = {
+    "gaps": (answers.gaps, analysis.gaps),
+    "age-bands": (answers.age_bands, analysis.age_bands),
+    "misdirected": (answers.misdirected, analysis.misdirected),
+    "boundaries": (answers.boundaries, analysis.boundaries),
+    "pathways": (answers.pathways, lambda store, area=None: analysis.pathways(store, area)),
+    "concentration": (answers.concentration, analysis.concentration),
+}
+
+
+@pytest.fixture(scope="module", params=["seed", "synthetic"])
+def graph_file(request, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp(f"answers-{request.param}")
+    source = seed_path()
+    if request.param == "synthetic":
+        source = folder / "dataset"
+        generate(source, areas=9, services=250, links=2_500, seed=5)
+    db = folder / "graph.lbug"
+    load_into(db, source).close()
+    return db
+
+
+def _entries(db: Path) -> list[str]:
+    root = db.with_name(db.name + ".results")
+    return sorted(entry.name for entry in root.glob("*/*") if (entry / "parts.json").is_file())
+
+
+def _forget(db: Path) -> None:
+    shutil.rmtree(db.with_name(db.name + ".results"), ignore_errors=True)
+
+
+@pytest.mark.parametrize("name", SHARED)
+def test_kept_answers_equal_the_row_functions_whole_country_and_per_area(graph_file, name):
+    shared, row_function = SHARED[name]
+    with nestmap.Graph(graph_file) as graph:
+        store = graph.store
+        areas = [None, *sorted(la["code"] for la in analysis.local_authorities(store))[:3]]
+        for area in areas:
+            _forget(graph_file)
+            expected = row_function(store, area)
+            computed = shared(store, area)  # computed and kept
+            read_back = shared(store, area)  # read back from the kept Arrow
+            assert computed == expected, (name, area)
+            assert read_back == expected, (name, area)
+            # Same types too (an int count is not a float, a missing count is None).
+            flat = expected.values() if isinstance(expected, dict) else [expected]
+            flat_back = read_back.values() if isinstance(read_back, dict) else [read_back]
+            for rows, back in zip(flat, flat_back, strict=True):
+                for row, row_back in zip(rows, back, strict=True):
+                    assert [type(v) for v in row.values()] == [type(v) for v in row_back.values()]
+
+
+def test_the_command_line_and_the_api_keep_one_answer_per_question(graph_file):
+    runner = CliRunner()
+    for command, api_call in (
+        ("misdirected", lambda g: g.misdirected()),
+        ("boundaries", lambda g: g.boundaries()),
+        ("gaps", lambda g: g.gaps()),
+        ("pathways", lambda g: g.pathways(chains=False)),
+        ("concentration", lambda g: g.concentration()),
+        ("age-bands", lambda g: g.age_bands()),
+    ):
+        _forget(graph_file)
+        printed = runner.invoke(app, [command, "--db", str(graph_file), "--format", "json"])
+        assert printed.exit_code == 0, printed.output
+        kept = _entries(graph_file)
+        assert len(kept) == 1, kept
+        with nestmap.Graph(graph_file) as graph:
+            api_call(graph)  # reads the command's answer: nothing new is kept
+        assert _entries(graph_file) == kept, command
+        # And the other way round: the API's answer is what the command prints next.
+        _forget(graph_file)
+        with nestmap.Graph(graph_file) as graph:
+            api_call(graph)
+        assert len(_entries(graph_file)) == 1
+        again = runner.invoke(app, [command, "--db", str(graph_file), "--format", "json"])
+        assert again.stdout_bytes == printed.stdout_bytes, command
+        assert len(_entries(graph_file)) == 1, command
+
+
+def test_summaries_read_the_kept_answers(graph_file):
+    with nestmap.Graph(graph_file) as graph:
+        _forget(graph_file)
+        figures = summaries.misdirected_summary(graph.store)
+        # The summary asked misdirected and concentration: both are kept now.
+        assert {name.split("-")[0] for name in _entries(graph_file)} == {
+            "misdirected",
+            "concentration",
+        }
+        assert summaries.misdirected_summary(graph.store) == figures
+        rows = analysis.misdirected(graph.store)
+        assert figures["links"] == len(rows)
+        assert figures["referrals"] == sum(row["count"] or 0 for row in rows)
+
+
+def test_nothing_is_kept_where_the_folder_cannot_be_written(tmp_path):
+    db = tmp_path / "graph.lbug"
+    load_into(db, seed_path()).close()
+    with nestmap.Graph(db) as graph:
+        root = results_dir(graph.store)
+        assert root is not None
+        root.write_text("a file where the results folder would be")
+        assert graph.misdirected() == analysis.misdirected(graph.store)
+        assert graph.gaps() == analysis.gaps(graph.store)
