@@ -301,3 +301,28 @@ def _as_set(table: pa.Table) -> list[tuple]:
         tuple((key, sorted(v) if isinstance(v, list) else v) for key, v in row.items())
         for row in table.to_pylist()
     )
+
+
+def test_concentration_shares_of_counts_too_large_for_numpy_integers(tmp_path: Path):
+    """Shares are computed in 64-bit integers unless 2 x count x 10,000 could overflow them;
+    then in Python's integers: the same shares either way."""
+    generate(tmp_path / "dataset", areas=4, services=60, links=1_500, seed=2)
+    referrals = tmp_path / "dataset" / "referrals.csv"
+    header, *lines = referrals.read_text().splitlines()
+    column = header.split(",").index("count")
+    huge = []
+    for number, line in enumerate(lines):
+        cells = line.split(",")
+        cells[column] = str(10**12 - number)  # the loader's largest counts
+        huge.append(",".join(cells))
+    referrals.write_text("\n".join([header, *huge]) + "\n")
+    store = load_into(tmp_path / "graph.lbug", tmp_path / "dataset")
+    try:
+        rows = core.concentration(store)
+        assert sum(row["count"] for row in rows) >= (1 << 62) // 20_000  # the Python branch
+        table = core.concentration_table(store)
+        assert table.to_pylist() == rows
+        for fmt in ("json", "csv", "parquet"):
+            assert _bytes(table, fmt) == _bytes(rows, fmt)
+    finally:
+        store.close()
