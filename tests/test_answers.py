@@ -5,6 +5,7 @@ question, and what is read back is what the row functions compute."""
 from __future__ import annotations
 
 import shutil
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -113,6 +114,72 @@ def test_summaries_read_the_kept_answers(graph_file):
         rows = analysis.misdirected(graph.store)
         assert figures["links"] == len(rows)
         assert figures["referrals"] == sum(row["count"] or 0 for row in rows)
+
+
+def _summary_by_rows(rows: list[dict], relationship_total: int) -> dict:
+    """The misdirected headline as the contract words it, one row at a time."""
+    relationship = sum(
+        row["count"] or 0 for row in rows if row["reason"] == "parent_infant_relationship"
+    )
+    share = None
+    if relationship_total:
+        share = float(
+            (Decimal(relationship) / Decimal(relationship_total)).quantize(
+                Decimal("0.0001"), rounding=ROUND_HALF_UP
+            )
+        )
+    return {
+        "links": len(rows),
+        "referrals": sum(row["count"] or 0 for row in rows),
+        "relationship_referrals": relationship,
+        "relationship_share": share,
+    }
+
+
+@pytest.mark.parametrize("blank_counts", [False, True])
+def test_the_misdirected_headline_counts_as_the_rows_do(tmp_path, blank_counts):
+    folder = tmp_path / "dataset"
+    generate(folder, areas=6, services=150, links=1_500, seed=8)
+    if blank_counts:  # every other link with no count recorded
+        lines = (folder / "referrals.csv").read_text(encoding="utf-8").splitlines()
+        header = lines[0].split(",")
+        at = header.index("count")
+        for number in range(1, len(lines), 2):
+            cells = lines[number].split(",")
+            cells[at] = ""
+            lines[number] = ",".join(cells)
+        (folder / "referrals.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    db = tmp_path / "graph.lbug"
+    store = load_into(db, folder)
+    las = [la["code"] for la in analysis.local_authorities(store)]
+    for area in [None, *las[:2]]:
+        rows = analysis.misdirected(store, area)
+        total = sum(row["count"] for row in analysis.concentration(store, area))
+        found = summaries.misdirected_summary(store, area)
+        assert found["relationship_total"] == total
+        assert {k: found[k] for k in _summary_by_rows([], 1)} == _summary_by_rows(rows, total)
+        assert found["onward"] == _summary_by_rows([r for r in rows if r["onward"]], total)
+        assert found["dead_end"] == _summary_by_rows([r for r in rows if not r["onward"]], total)
+        # The service counts, by the engine, as the catalogue's rows count them.
+        active = [r for r in analysis.services(store, area) if r["status"] == "active"]
+        assert summaries.headline(store, "services", area) == {
+            "active": len(active),
+            "universal": sum("universal" in r["offers"] for r in active),
+        }
+    assert len(active) < len(analysis.services(store, area))  # some services are not active
+    store.close()
+
+
+def test_the_misdirected_headline_of_a_dataset_without_referrals(tmp_path, hand_copy):
+    (hand_copy / "referrals.csv").write_text(
+        (hand_copy / "referrals.csv").read_text(encoding="utf-8").splitlines()[0] + "\n",
+        encoding="utf-8",
+    )
+    store = load_into(tmp_path / "graph.lbug", hand_copy)
+    empty = {"links": 0, "referrals": 0, "relationship_referrals": 0, "relationship_share": None}
+    found = summaries.misdirected_summary(store)
+    assert found == {**empty, "relationship_total": 0, "onward": empty, "dead_end": empty}
+    store.close()
 
 
 def test_nothing_is_kept_where_the_folder_cannot_be_written(tmp_path):

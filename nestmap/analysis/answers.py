@@ -49,10 +49,16 @@ def age_bands(store: GraphStore, area: str | None = None) -> list[Row]:
 
 
 def misdirected(store: GraphStore, area: str | None = None) -> list[Row]:
-    from nestmap.analysis.core import misdirected_table
+    return _rows(misdirected_table(store, area))
+
+
+def misdirected_table(store: GraphStore, area: str | None = None) -> Any:
+    """``misdirected`` as the kept ``pyarrow.Table`` (no columns at all when it has no rows,
+    as every kept answer: see ``nestmap.output.parts_of``)."""
+    from nestmap.analysis import core
 
     question = {"analysis": "misdirected", "area": area}
-    return _rows(tables(store, question, lambda: misdirected_table(store, area))[None])
+    return tables(store, question, lambda: core.misdirected_table(store, area))[None]
 
 
 BOUNDARY_PARTS = ("links", "threshold_cliffs")
@@ -83,7 +89,12 @@ def pathways(store: GraphStore, area: str | None = None) -> list[Row]:
 
 
 def concentration(store: GraphStore, area: str | None = None) -> list[Row]:
-    from nestmap.analysis.core import concentration_table
+    return _rows(concentration_table(store, area))
+
+
+def concentration_table(store: GraphStore, area: str | None = None) -> Any:
+    """``concentration`` as the kept ``pyarrow.Table`` (see ``misdirected_table``)."""
+    from nestmap.analysis import core
 
     question = {"analysis": "concentration", "area": area}
-    return _rows(tables(store, question, lambda: concentration_table(store, area))[None])
+    return tables(store, question, lambda: core.concentration_table(store, area))[None]

@@ -10,8 +10,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from nestmap.analysis._shape import Row
-from nestmap.analysis.answers import concentration, gaps, misdirected, pathways, threshold_cliffs
+from nestmap.analysis._shape import Row, area_param
+from nestmap.analysis.answers import gaps, misdirected, pathways, threshold_cliffs
 from nestmap.analysis.core import _local_authorities, need
 from nestmap.analysis.extra import services
 from nestmap.graph import GraphStore
@@ -65,29 +65,63 @@ def misdirected_summary(store: GraphStore, area: str | None = None) -> dict[str,
     and of the parent-infant relationship referrals (as in ``concentration``) how many are on
     misdirected links and their ``relationship_share`` (4 places; None when none recorded);
     the same figures for the links with an ``onward`` route and for the dead ends (under the
-    keys ``onward`` and ``dead_end``)."""
-    rows = misdirected(store, area)
-    relationship_total = sum(row["count"] for row in concentration(store, area))
-    found = _misdirected_figures(rows, relationship_total)
+    keys ``onward`` and ``dead_end``). Counted over the kept Arrow answers, not row by row
+    (a national dataset has hundreds of thousands of misdirected links)."""
+    from nestmap.analysis.answers import concentration_table, misdirected_table
+
+    links = misdirected_table(store, area)
+    relationship_total = _total(concentration_table(store, area), "count")
+    found = _misdirected_figures(links, relationship_total)
     found["relationship_total"] = relationship_total
-    found["onward"] = _misdirected_figures(
-        [row for row in rows if row["onward"]], relationship_total
-    )
+    onward = _column(links, "onward")
+    found["onward"] = _misdirected_figures(links, relationship_total, onward)
     found["dead_end"] = _misdirected_figures(
-        [row for row in rows if not row["onward"]], relationship_total
+        links, relationship_total, None if onward is None else _not(onward)
     )
     return found
 
 
-def _misdirected_figures(rows: list[Row], relationship_total: int) -> dict[str, Any]:
+def _column(table: Any, name: str) -> Any:
+    """A column of a kept answer, or None when it has no rows (kept without columns)."""
+    return table.column(name) if table.num_rows and name in table.column_names else None
+
+
+def _not(mask: Any) -> Any:
+    import pyarrow.compute as pc
+
+    return pc.invert(mask)
+
+
+def _total(table: Any, name: str, mask: Any = None) -> int:
+    """The sum of a count column over the rows ``mask`` keeps (blank counts as 0)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    column = _column(table, name)
+    if column is None or pa.types.is_null(column.type):
+        return 0
+    if mask is not None:
+        column = pc.filter(column, mask)
+    return int(pc.sum(column).as_py() or 0)
+
+
+def _misdirected_figures(links: Any, relationship_total: int, mask: Any = None) -> dict[str, Any]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     from nestmap.analysis.core import _share
 
-    relationship = sum(
-        row["count"] or 0 for row in rows if row["reason"] == "parent_infant_relationship"
-    )
+    reason = _column(links, "reason")
+    if reason is None:
+        count, relationship = 0, 0
+    else:
+        count = links.num_rows if mask is None else int(pc.sum(pc.cast(mask, pa.int64())).as_py())
+        is_relationship = pc.equal(reason, pa.scalar("parent_infant_relationship", pa.string()))
+        both = is_relationship if mask is None else pc.and_(is_relationship, mask)
+        relationship = _total(links, "count", both)
     return {
-        "links": len(rows),
-        "referrals": sum(row["count"] or 0 for row in rows),
+        "links": count,
+        "referrals": _total(links, "count", mask),
         "relationship_referrals": relationship,
         "relationship_share": _share(relationship, relationship_total)
         if relationship_total
@@ -180,10 +214,12 @@ def headline(
     from nestmap.analysis.extra import workforce
 
     if name == "services":
-        active = [row for row in services(store, area) if row["status"] == "active"]
+        # Counted by the engine: building the national catalogue's 50,000 rows took 1.4 s.
+        found = store.run("service_counts", {"area": area_param(store, area)})
+        counts = found[0] if found else {}
         return {
-            "active": len(active),
-            "universal": sum("universal" in row["offers"] for row in active),
+            "active": int(counts.get("active") or 0),
+            "universal": int(counts.get("universal") or 0),
         }
     if name == "gap_cells":
         rows = gaps(store, area)
