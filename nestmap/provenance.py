@@ -54,6 +54,77 @@ def illustrative_link_rows(store: GraphStore) -> list[dict[str, Any]]:
     ]
 
 
+def illustrative_link_table(store: GraphStore) -> Any:
+    """``illustrative_link_rows`` as a ``pyarrow.Table`` (from_service, to_service, reason,
+    count, source) with ``key``: each link's ``link_keys``. The rule is applied once per
+    distinct source text, not per link (a synthetic national dataset has a million links, all
+    illustrative, and a handful of source texts)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    candidates = store.run_table("illustrative_link_candidates")
+    if candidates.num_rows == 0:  # engines building Arrow from rows give no columns then
+        empty = {name: pa.array([], pa.string()) for name in ("from_service", "to_service")}
+        empty.update(reason=pa.array([], pa.string()), count=pa.array([], pa.int64()))
+        empty.update(source=pa.array([], pa.string()), key=pa.array([], pa.string()))
+        return pa.table(empty)
+    sources = candidates.column("source")
+    marked = [text for text in pc.unique(sources).to_pylist() if text is not None]
+    marked = [text for text in marked if link_is_illustrative({"source": text})]
+    found = candidates.filter(pc.is_in(sources, value_set=pa.array(marked, pa.string())))
+    return found.append_column("key", link_keys(found))
+
+
+def link_keys(table: Any) -> Any:
+    """One text per row of a table with from_service, to_service and reason columns, equal
+    for equal (from, to, reason): what a row is matched on against the illustrative links."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if table.num_rows == 0:
+        return pa.array([], pa.string())
+    columns = [pc.cast(table.column(name), pa.string()) for name in LINK_COLUMNS]
+    return pc.binary_join_element_wise(*columns, pa.scalar("\x1f", pa.string()))
+
+
+LINK_COLUMNS = ("from_service", "to_service", "reason")
+
+
+def illustrative_volume_of(table: Any, marked: Any, mask: Any = None) -> int:
+    """Of the rows of ``table`` (an Arrow table with the link columns and ``count``) that
+    ``mask`` keeps (all when None), the referrals counted on links whose key is in
+    ``marked`` (``illustrative_link_table``'s ``key``)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if table.num_rows == 0 or len(marked) == 0:
+        return 0
+    on_marked = pc.is_in(link_keys(table), value_set=marked)
+    if mask is not None:
+        on_marked = pc.and_(on_marked, mask)
+    counts = table.column("count")
+    if pa.types.is_null(counts.type):
+        return 0
+    return int(pc.sum(pc.filter(counts, on_marked)).as_py() or 0)
+
+
+def illustrative_misdirected(store: GraphStore, area: str | None, marked: Any) -> dict[str, int]:
+    """Referrals on misdirected links (the kept ``misdirected`` answer) that are counted on
+    illustrative links, for the links with an ``onward`` route and for the dead ends."""
+    import pyarrow.compute as pc
+
+    from nestmap.analysis.answers import misdirected_table
+
+    links = misdirected_table(store, area)
+    if links.num_rows == 0:
+        return {"onward": 0, "dead_end": 0}
+    onward = links.column("onward")
+    return {
+        "onward": illustrative_volume_of(links, marked, onward),
+        "dead_end": illustrative_volume_of(links, marked, pc.invert(onward)),
+    }
+
+
 def illustrative_volume(rows: Iterable[Mapping[str, Any]], marked: frozenset[LinkKey]) -> int:
     """Of these rows (misdirected rows, referral links), the referrals counted on marked links."""
     if not marked:

@@ -7,7 +7,7 @@ says so — and how much — so that no one presents a placeholder as a finding.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
@@ -19,48 +19,54 @@ from nestmap.dashboard import state
 BADGE = ":orange-badge[:material/info: Illustrative]"
 
 
-def _illustrative_link_rows() -> list[dict[str, Any]]:
-    # Read from the links whose source mentions "illustrative" (in a synthetic dataset, all of
-    # its million): shared in the process only, what is derived from them is kept on disk.
+def _illustrative_table() -> Any:
+    # The links whose source marks them illustrative (in a synthetic dataset, all of its
+    # million), as Arrow: shared in the process only, what is derived from them is kept on disk.
     return state.kept(
-        "provenance.illustrative_link_rows",
+        "provenance.illustrative_link_table",
         (),
-        lambda: rules.illustrative_link_rows(state.store()),
+        lambda: rules.illustrative_link_table(state.store()),
         on_disk=False,
     )
 
 
-def illustrative_links() -> frozenset[rules.LinkKey]:
-    """(from_service, to_service, reason) of every link whose source marks it illustrative."""
-    return state.kept(
-        "provenance.illustrative_links",
-        (),
-        lambda: rules.illustrative_links(_illustrative_link_rows()),
-        on_disk=False,
-    )
+def _marked() -> Any:
+    """The illustrative links' keys (``nestmap.provenance.link_keys``), one Arrow array."""
+    return _illustrative_table().column("key").combine_chunks()
 
 
 def any_illustrative_links() -> bool:
     """Some referral link's source marks it illustrative (kept per dataset version)."""
-    return state.kept("provenance.any_illustrative_links", (), lambda: bool(illustrative_links()))
+    return state.kept(
+        "provenance.any_illustrative_links", (), lambda: _illustrative_table().num_rows > 0
+    )
 
 
-def illustrative_volume(rows: Iterable[Mapping[str, Any]]) -> int:
-    """Of these misdirected or referral rows, the referrals counted on illustrative links."""
-    return rules.illustrative_volume(rows, illustrative_links())
+def illustrative_misdirected(area: str | None) -> dict[str, int]:
+    """Referrals on misdirected links counted on illustrative links: ``onward`` and
+    ``dead_end`` (as the misdirected headline splits them); kept per dataset version."""
+    return state.kept(
+        "provenance.illustrative_misdirected",
+        (area,),
+        lambda: rules.illustrative_misdirected(state.store(), area, _marked()),
+    )
 
 
 def illustrative_relationship_volume() -> int:
     """Parent-infant relationship referrals recorded on links marked illustrative."""
-    return state.kept(
-        "provenance.illustrative_relationship_volume",
-        (),
-        lambda: sum(
-            link["count"] or 0
-            for link in _illustrative_link_rows()
-            if link["reason"] == "parent_infant_relationship"
-        ),
-    )
+
+    def volume() -> int:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        links = _illustrative_table()
+        if links.num_rows == 0:
+            return 0
+        reason = pa.scalar("parent_infant_relationship", pa.string())
+        counts = pc.filter(links.column("count"), pc.equal(links.column("reason"), reason))
+        return int(pc.sum(counts).as_py() or 0)
+
+    return state.kept("provenance.illustrative_relationship_volume", (), volume)
 
 
 def illustrative_mask(table: pd.DataFrame) -> pd.Series:
@@ -68,8 +74,14 @@ def illustrative_mask(table: pd.DataFrame) -> pd.Series:
     whose source marks them illustrative (a page keeps it beside the table it marks)."""
     if table.empty or not any_illustrative_links():
         return pd.Series(False, index=table.index)
-    keys = pd.MultiIndex.from_frame(table[["from_service", "to_service", "reason"]])
-    return pd.Series(keys.isin(list(illustrative_links())), index=table.index)
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    links = pa.table(
+        {name: pa.array(table[name].tolist(), pa.string()) for name in rules.LINK_COLUMNS}
+    )
+    found = pc.is_in(rules.link_keys(links), value_set=_marked())
+    return pd.Series(found.to_numpy(zero_copy_only=False), index=table.index)
 
 
 def illustrative_volume_of_table(table: pd.DataFrame, mask: pd.Series | None = None) -> int:

@@ -82,11 +82,9 @@ def _misdirected_card(area: str | None, part: str, what: str) -> tuple[str, str,
         f"Referrals recorded (survey mentions or referrals a year, as each link's source says) "
         f"{what}" + _relationship_share(found["relationship_share"])
     )
-    onward = part == "onward"
     marked = 0
-    if provenance.any_illustrative_links():  # else nothing to count: rows are not read
-        rows = [row for row in state.misdirected(area) if row["onward"] is onward]
-        marked = provenance.illustrative_volume(rows)
+    if provenance.any_illustrative_links():  # else nothing to count
+        marked = provenance.illustrative_misdirected(area)[part]
     volume = found["referrals"]
     caveat = (
         f"{marked:,} of the {volume:,} are counted on links marked illustrative." if marked else ""
