@@ -372,6 +372,17 @@ class Graph:
 
         return Table(concentration(self.store, area), CONCENTRATION_COLUMNS)
 
+    def arrow(self, analysis: str, area: str | None = None) -> pyarrow.Table | dict:
+        """Analysis ``analysis`` (gaps, age_bands, misdirected, boundaries, pathways or
+        concentration) as a ``pyarrow.Table`` with the contract's columns and types (a dict of
+        them for boundaries), with no Python row in between: the quick way at national scale.
+        Answers are kept beside an embedded graph and read back (``docs/analyses.md``)."""
+        from nestmap.analysis.answers import ARROW, arrow
+
+        if analysis not in ARROW:
+            raise UsageError(f"no Arrow answer for {analysis!r}; one of {', '.join(ARROW)}")
+        return arrow(self.store, analysis, area)
+
     def need(
         self,
         area: str | None = None,

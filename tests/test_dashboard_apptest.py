@@ -592,3 +592,118 @@ def test_results_are_kept_per_dataset_version_on_disk(tmp_path, monkeypatch):
     assert len(list(folder.glob("*.pickle"))) == 1
     st.cache_resource.clear()
     store.close()
+
+
+def _frame_cell_by_cell(rows, columns=None):
+    """tables.frame as it was written first, cell by cell: the reference for the faster one."""
+    import pandas as pd
+
+    from nestmap.dashboard.tables import _cell
+
+    records = [{key: _cell(value) for key, value in row.items()} for row in rows]
+    table = pd.DataFrame.from_records(records, columns=columns)
+    if columns is not None:
+        table = table[columns]
+    for column in table.columns:
+        values = [row[column] for row in records if row.get(column) is not None]
+        if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            table[column] = table[column].astype("Int64")
+    return table
+
+
+@pytest.mark.parametrize(
+    "rows,columns",
+    [
+        ([], None),
+        ([], ["a", "b"]),
+        (
+            [
+                {"id": "a", "count": 3, "share": 0.5, "ok": True, "items": ["x", None], "m": {}},
+                {"id": "b", "count": None, "share": None, "ok": False, "items": (), "m": {"k": 1}},
+                {"id": None, "count": 7, "share": 1.0, "ok": True, "items": [], "m": {"z": None}},
+            ],
+            None,
+        ),
+        (
+            [{"a": 1, "b": "x", "c": [1, 2]}, {"a": 2, "b": None}, {"b": "y", "c": None}],
+            ["c", "a", "b"],
+        ),
+        ([{"n": 1.5, "whole": 2}, {"n": 2, "whole": None}, {"n": None, "whole": 3}], None),
+        ([{"mixed": 1}, {"mixed": "one"}, {"mixed": None}], None),
+    ],
+)
+def test_the_column_wise_frame_equals_the_cell_by_cell_one(rows, columns):
+    from pandas.testing import assert_frame_equal
+
+    assert_frame_equal(tables.frame(rows, columns), _frame_cell_by_cell(rows, columns))
+
+
+def test_frames_of_the_national_analyses_equal_the_cell_by_cell_ones(tmp_path):
+    from pandas.testing import assert_frame_equal
+
+    from nestmap.synth import generate
+
+    folder = tmp_path / "dataset"
+    generate(folder, areas=6, services=200, links=2_000, seed=4)
+    store = load_into(tmp_path / "graph.lbug", folder)
+    for rows in (
+        analysis.misdirected(store),
+        analysis.boundaries(store)["links"],
+        analysis.gaps(store),
+        analysis.services(store),
+        analysis.pathways(store),
+        analysis.need(store),
+    ):
+        assert_frame_equal(tables.frame(rows), _frame_cell_by_cell(rows))
+    store.close()
+
+
+def test_frames_built_from_arrow_equal_those_built_from_rows(tmp_path, hand_copy):
+    """The Referrals and Boundaries pages build their big tables from the kept Arrow answer:
+    the same frame as from the rows, names looked up included (and an empty answer)."""
+    from pandas.testing import assert_frame_equal
+
+    import nestmap
+    from nestmap.synth import generate
+
+    folder = tmp_path / "dataset"
+    generate(folder, areas=6, services=200, links=2_000, seed=6)
+    (hand_copy / "referrals.csv").write_text(
+        (hand_copy / "referrals.csv").read_text(encoding="utf-8").splitlines()[0] + "\n",
+        encoding="utf-8",
+    )
+    for source, db in ((folder, "synthetic.lbug"), (hand_copy, "no-links.lbug")):
+        load_into(tmp_path / db, source).close()
+        with nestmap.Graph(tmp_path / db) as graph:
+            names = {row["id"]: row["name"] for row in analysis.services(graph.store)}
+            names.pop(next(iter(names)))  # a service without a name: ""
+            for rows, table, columns in (
+                (
+                    graph.misdirected(),
+                    graph.arrow("misdirected"),
+                    ["from_service", "from_name", "to_service", "to_name", "reason", "count",
+                     "problems", "onward"],
+                ),
+                (
+                    graph.boundaries()["links"],
+                    graph.arrow("boundaries")["links"],
+                    ["from_service", "from_name", "to_service", "to_name", "reason", "kinds",
+                     "from_threshold", "to_threshold"],
+                ),
+            ):  # fmt: skip
+                by_rows = tables.frame(
+                    [
+                        {
+                            **r,
+                            "from_name": names.get(r["from_service"], ""),
+                            "to_name": names.get(r["to_service"], ""),
+                        }
+                        for r in rows
+                    ],
+                    columns,
+                )
+                by_arrow = tables.arrow_frame(
+                    table, columns, {"from_name": names, "to_name": names}
+                )
+                assert_frame_equal(by_arrow, by_rows)
+                assert table.column_names == [c for c in columns if not c.endswith("_name")]

@@ -223,6 +223,12 @@ misdirected_summary: ByArea[dict[str, Any]] = _per_area("misdirected_summary")
 dead_ends: ByArea[dict[str, int]] = _per_area("dead_ends")
 
 
+def arrow(name: str, area: str | None = None) -> Any:
+    """``Graph.arrow(name, area)``: the analysis as Arrow (read back from the kept answer),
+    shared in this process; callers only read it."""
+    return kept(f"graph.arrow.{name}", (area,), lambda: graph().arrow(name, area), on_disk=False)
+
+
 def threshold_cliffs(area: str | None = None) -> list[Row]:
     return call("boundaries", area, "threshold_cliffs")
 

@@ -122,16 +122,62 @@ def _joined(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def frame(rows: Iterable[Mapping[str, Any]], columns: list[str] | None = None) -> pd.DataFrame:
-    """Rows of an analysis as a DataFrame; lists stay lists (joined only in downloads)."""
-    records = [{key: _cell(value) for key, value in row.items()} for row in rows]
+    """Rows of an analysis as a DataFrame; lists stay lists (of text; a mapping becomes a list
+    of ``key:value``; joined only in downloads); a column of whole numbers with blanks stays
+    whole numbers (``Int64``).
+
+    Column by column, not cell by cell: a national dataset's misdirected links are 4 x 10^5
+    rows, and converting every cell took seconds. Only a column holding lists or mappings is
+    converted value by value."""
+    records = rows if isinstance(rows, list) else list(rows)
     table = pd.DataFrame.from_records(records, columns=columns)
     if columns is not None:
         table = table[columns]
     for column in table.columns:
-        values = [row[column] for row in records if row.get(column) is not None]
-        if values and all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-            table[column] = table[column].astype("Int64")  # counts with blanks stay counts
+        series = table[column]
+        if series.dtype == object and any(
+            isinstance(value, list | tuple | Mapping) for value in series
+        ):
+            table[column] = [_cell(value) for value in series]
+            continue
+        if series.dtype.kind not in "iufO":
+            continue  # booleans, and text pandas typed itself
+        first = series.first_valid_index()
+        if first is None or not isinstance(series[first], int | float):
+            continue  # no value, or text
+        values = [row.get(column) for row in records]
+        present = [value for value in values if value is not None]
+        if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+            table[column] = series.astype("Int64")  # counts with blanks stay counts
     return table
+
+
+def arrow_frame(
+    table: Any, columns: list[str], names: Mapping[str, Mapping[str, str]] | None = None
+) -> pd.DataFrame:
+    """An analysis's ``pyarrow.Table`` as ``frame`` makes it from the same rows (columns,
+    types, list cells), without a Python dict per row; ``names``: columns to add, each a
+    lookup of the column it is named after (``{"from_name": service names}`` looks up
+    ``from_service``; a missing name is ``""``)."""
+    names = dict(names or {})
+    if table.num_rows == 0:
+        return frame([], columns)
+    data: dict[str, Any] = {}
+    for column in columns:
+        if column in names:
+            source = table.column(column.removesuffix("_name") + "_service").to_pylist()
+            lookup = names[column]
+            data[column] = [lookup.get(value, "") for value in source]
+            continue
+        values = table.column(column)
+        kind = str(values.type)
+        if kind.startswith("list") or kind.startswith("large_list"):
+            data[column] = [_cell(value) for value in values.to_pylist()]
+        elif kind in {"int64", "int32"}:
+            data[column] = pd.array(values.to_pylist(), dtype="Int64")
+        else:
+            data[column] = values.to_pylist()
+    return pd.DataFrame(data, columns=columns)
 
 
 def display_safe(table: pd.DataFrame) -> pd.DataFrame:

@@ -58,15 +58,8 @@ st.subheader("Interfaces on referral links")
 def interfaces_table(area: str | None) -> pd.DataFrame:
     # Kept as a DataFrame per dataset version (a national dataset has ~10^5 rows): only read
     # below, the filter makes a new frame.
-    return tables.frame(
-        [
-            {
-                **r,
-                "from_name": names.get(r["from_service"], ""),
-                "to_name": names.get(r["to_service"], ""),
-            }
-            for r in state.boundaries(area)["links"]
-        ],
+    return tables.arrow_frame(
+        state.arrow("boundaries", area)["links"],
         [
             "from_service",
             "from_name",
@@ -77,6 +70,7 @@ def interfaces_table(area: str | None) -> pd.DataFrame:
             "from_threshold",
             "to_threshold",
         ],
+        {"from_name": names, "to_name": names},
     )
 
 

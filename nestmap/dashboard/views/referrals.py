@@ -73,15 +73,8 @@ st.subheader("Misdirected referrals")
 def misdirected_table(area: str | None) -> pd.DataFrame:
     # Kept as a DataFrame per dataset version (a national dataset has ~4 x 10^5 rows): only
     # read below, every filter makes a new frame.
-    return tables.frame(
-        [
-            {
-                **r,
-                "from_name": names.get(r["from_service"], ""),
-                "to_name": names.get(r["to_service"], ""),
-            }
-            for r in state.misdirected(area)
-        ],
+    return tables.arrow_frame(
+        state.arrow("misdirected", area),
         [
             "from_service",
             "from_name",
@@ -92,6 +85,7 @@ def misdirected_table(area: str | None) -> pd.DataFrame:
             "problems",
             "onward",
         ],
+        {"from_name": names, "to_name": names},
     )
 
 
