@@ -162,6 +162,8 @@ def arrow_frame(
     names = dict(names or {})
     if table.num_rows == 0:
         return frame([], columns)
+    import pyarrow as pa
+
     data: dict[str, Any] = {}
     for column in columns:
         if column in names:
@@ -170,12 +172,16 @@ def arrow_frame(
             data[column] = [lookup.get(value, "") for value in source]
             continue
         values = table.column(column)
-        kind = str(values.type)
-        if kind.startswith("list") or kind.startswith("large_list"):
+        kind = values.type
+        if pa.types.is_list(kind) or pa.types.is_large_list(kind):
             data[column] = [_cell(value) for value in values.to_pylist()]
-        elif kind in {"int64", "int32"}:
-            data[column] = pd.array(values.to_pylist(), dtype="Int64")
-        else:
+        elif pa.types.is_integer(kind):
+            data[column] = values.to_pandas().astype("Int64")
+        elif pa.types.is_null(kind):
+            data[column] = [None] * table.num_rows
+        elif pa.types.is_floating(kind) or pa.types.is_boolean(kind):
+            data[column] = values.to_pandas()
+        else:  # text: as Python strings, for pandas to type as it types the rows' text
             data[column] = values.to_pylist()
     return pd.DataFrame(data, columns=columns)
 

@@ -34,6 +34,22 @@ else:
     linked_only = options.checkbox("Only services with links", value=True, key="network_linked")
 
 
+def _between(links: Any, ids: set[str]) -> list[dict[str, Any]]:
+    """The rows of an Arrow table of links whose two services are both among ``ids`` (the
+    few drawn of a national dataset's 4 x 10^5 misdirected links, found without a row each)."""
+    if links.num_rows == 0 or not ids:
+        return []
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    drawn = pa.array(sorted(ids), pa.string())
+    both = pc.and_(
+        pc.is_in(links.column("from_service"), value_set=drawn),
+        pc.is_in(links.column("to_service"), value_set=drawn),
+    )
+    return links.filter(both).to_pylist()
+
+
 def _view(filters: tuple[Any, ...]) -> dict[str, Any]:
     """What the page draws for these filters: the services most referred to (within the
     network's limits), the misdirected links and dead ends among them, and the totals."""
@@ -55,8 +71,7 @@ def _view(filters: tuple[Any, ...]) -> dict[str, Any]:
     drawn = {(e["from_service"], e["to_service"], e["reason"]) for e in shown.selection.edges}
     misdirected = {
         (r["from_service"], r["to_service"], r["reason"]): r["problems"]
-        for r in state.misdirected(la)
-        if r["from_service"] in ids and r["to_service"] in ids
+        for r in _between(state.arrow("misdirected", la), ids)
     }
     pathways = state.pathways(la)
     dead = [r["entry_service"] for r in pathways if r["destination"] is None]
