@@ -376,11 +376,18 @@ class Graph:
         """Analysis ``analysis`` (gaps, age_bands, misdirected, boundaries, pathways or
         concentration) as a ``pyarrow.Table`` with the contract's columns and types (a dict of
         them for boundaries), with no Python row in between: the quick way at national scale.
-        Answers are kept beside an embedded graph and read back (``docs/analyses.md``)."""
+        Answers are kept beside an embedded graph and read back (``docs/analyses.md``).
+        ``"referral_links"`` gives every link as ``referral_links`` does, as one table."""
         from nestmap.analysis.answers import ARROW, arrow
+        from nestmap.analysis.summaries import referral_links_table
 
+        if analysis == "referral_links":  # the links themselves, for the network
+            if area is not None:
+                raise UsageError("referral_links has every link: it takes no area")
+            return referral_links_table(self.store)
         if analysis not in ARROW:
-            raise UsageError(f"no Arrow answer for {analysis!r}; one of {', '.join(ARROW)}")
+            known = ", ".join([*ARROW, "referral_links"])
+            raise UsageError(f"no Arrow answer for {analysis!r}; one of {known}")
         return arrow(self.store, analysis, area)
 
     def need(

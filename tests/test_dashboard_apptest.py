@@ -707,3 +707,41 @@ def test_frames_built_from_arrow_equal_those_built_from_rows(tmp_path, hand_copy
                 )
                 assert_frame_equal(by_arrow, by_rows)
                 assert table.column_names == [c for c in columns if not c.endswith("_name")]
+
+
+@pytest.mark.parametrize("caps", [(None, None), (30, 60), (5, 3), (1000, 10)])
+def test_the_network_drawn_from_arrow_links_equals_the_one_from_rows(tmp_path, caps):
+    """The Network page selects and ranks over the links as Arrow: the same services and links,
+    in the same order, as select + most_referred_to over the rows, whatever the filters."""
+    import itertools
+
+    import nestmap
+    from nestmap.synth import generate
+
+    folder = tmp_path / "dataset"
+    generate(folder, areas=4, services=150, links=1_500, seed=9)
+    load_into(tmp_path / "graph.lbug", folder).close()
+    max_nodes, max_edges = caps
+    with nestmap.Graph(tmp_path / "graph.lbug") as graph:
+        services = list(graph.services())
+        rows = list(graph.referral_links())
+        table = graph.arrow("referral_links")
+        assert table.to_pylist() == rows
+        la = graph.local_authorities()[0]["code"]
+        for la_code, level, focus, reasons, inactive, linked in itertools.product(
+            (None, la),
+            (None, "targeted"),
+            (None, "specialised"),
+            (None, ["parent_infant_relationship", "parenting"]),
+            (False, True),
+            (False, True),
+        ):
+            filters = dict(la=la_code, level=level, focus=focus, reasons=reasons,
+                           include_inactive=inactive, linked_only=linked)  # fmt: skip
+            expected = network.most_referred_to(
+                network.select(services, rows, **filters), max_nodes, max_edges
+            )
+            found = network.shown_of(
+                services, table, **filters, max_nodes=max_nodes, max_edges=max_edges
+            )
+            assert found == expected, filters

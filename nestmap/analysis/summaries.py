@@ -60,6 +60,22 @@ def referral_links(store: GraphStore) -> list[Row]:
     return rows
 
 
+def referral_links_table(store: GraphStore) -> Any:
+    """``referral_links`` as a ``pyarrow.Table`` (from_service, to_service, reason, count as
+    int64 with nulls, source), in the same order, with no Python row per link."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    columns = ("from_service", "to_service", "reason", "count", "source")
+    types = (pa.string(), pa.string(), pa.string(), pa.int64(), pa.string())
+    found = store.run_table("export_referrals")
+    if found.num_rows == 0:  # engines building Arrow from rows give no columns then
+        return pa.table({c: pa.array([], t) for c, t in zip(columns, types, strict=True)})
+    found = pa.table({c: pc.cast(found.column(c), t) for c, t in zip(columns, types, strict=True)})
+    order = [(c, "ascending") for c in columns[:3]]
+    return found.take(pc.sort_indices(found, sort_keys=order)).combine_chunks()
+
+
 def misdirected_summary(store: GraphStore, area: str | None = None) -> dict[str, Any]:
     """The misdirected headline: referrals a year on misdirected links (blank counts as 0),
     and of the parent-infant relationship referrals (as in ``concentration``) how many are on

@@ -93,6 +93,81 @@ def most_referred_to(
     return Shown(Selection(nodes, edges), len(selection.nodes), len(selection.edges))
 
 
+def shown_of(
+    services: list[Row],
+    links: Any,
+    *,
+    la: str | None = None,
+    level: str | None = None,
+    focus: str | None = None,
+    stage: str | None = None,
+    reasons: list[str] | None = None,
+    include_inactive: bool = False,
+    linked_only: bool = False,
+    max_nodes: int | None = None,
+    max_edges: int | None = None,
+) -> Shown:
+    """``most_referred_to(select(services, links, ...))`` with the links as a
+    ``pyarrow.Table`` (``Graph.arrow("referral_links")``: from_service, to_service, reason,
+    count, source): the same services and links in the same order, with only the links drawn
+    turned into rows (a national dataset has a million links, a drawing at most 2,000)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    max_nodes = MAX_NODES if max_nodes is None else max_nodes
+    max_edges = MAX_EDGES if max_edges is None else max_edges
+    nodes = [s for s in services if _keeps(s, la, level, focus, stage, include_inactive)]
+
+    def among(table: Any, ids: Any) -> Any:
+        value_set = pa.array(sorted(ids), pa.string())
+        return pc.and_(
+            pc.is_in(table.column("from_service"), value_set=value_set),
+            pc.is_in(table.column("to_service"), value_set=value_set),
+        )
+
+    if links.num_rows == 0 or not nodes:
+        edges = links.slice(0, 0)
+    else:
+        keep = among(links, {s["id"] for s in nodes})
+        if reasons is not None:
+            wanted = pa.array(list(reasons), pa.string())
+            keep = pc.and_(keep, pc.is_in(links.column("reason"), value_set=wanted))
+        edges = links.filter(keep)
+    if linked_only:
+        linked = set(pc.unique(edges.column("from_service")).to_pylist())
+        linked |= set(pc.unique(edges.column("to_service")).to_pylist())
+        nodes = [s for s in nodes if s["id"] in linked]
+    services_in, links_in = len(nodes), edges.num_rows
+    if services_in > max_nodes or links_in > max_edges:
+        counts = pc.fill_null(edges.column("count"), 0)
+        by_target = pa.table({"to": edges.column("to_service"), "count": counts})
+        sums = by_target.group_by("to").aggregate([("count", "sum"), ("count", "count")])
+        received = dict(
+            zip(
+                sums.column("to").to_pylist(),
+                zip(sums.column("count_sum").to_pylist(), sums.column("count_count").to_pylist(),
+                    strict=True),
+                strict=True,
+            )
+        )  # fmt: skip
+        nodes = sorted(
+            nodes,
+            key=lambda s: (*(-value for value in received.get(s["id"], (0, 0))), s["id"]),
+        )[:max_nodes]
+        edges = edges.filter(among(edges, {s["id"] for s in nodes}))
+        if edges.num_rows > max_edges:
+            ranked = pa.table(
+                {
+                    "volume": pc.negate(pc.fill_null(edges.column("count"), 0)),
+                    "from": edges.column("from_service"),
+                    "to": edges.column("to_service"),
+                }
+            )
+            order = [("volume", "ascending"), ("from", "ascending"), ("to", "ascending")]
+            edges = edges.take(pc.sort_indices(ranked, sort_keys=order)[:max_edges])
+    return Shown(Selection(nodes, edges.to_pylist()), services_in, links_in)
+
+
 def highest_level(offers: dict[str, str]) -> str:
     return max(offers, key=LEVEL_RANK.__getitem__)
 

@@ -54,18 +54,16 @@ def _view(filters: tuple[Any, ...]) -> dict[str, Any]:
     """What the page draws for these filters: the services most referred to (within the
     network's limits), the misdirected links and dead ends among them, and the totals."""
     la, level, focus, stage, reasons, include_inactive, linked_only = filters
-    shown = network.most_referred_to(
-        network.select(
-            state.services(),
-            state.referral_links(),
-            la=la,
-            level=level,
-            focus=focus,
-            stage=stage,
-            reasons=list(reasons),
-            include_inactive=include_inactive,
-            linked_only=linked_only,
-        )
+    shown = network.shown_of(
+        state.services(),
+        state.arrow("referral_links"),
+        la=la,
+        level=level,
+        focus=focus,
+        stage=stage,
+        reasons=list(reasons),
+        include_inactive=include_inactive,
+        linked_only=linked_only,
     )
     ids = {n["id"] for n in shown.selection.nodes}
     drawn = {(e["from_service"], e["to_service"], e["reason"]) for e in shown.selection.edges}
