@@ -141,6 +141,23 @@ def workforce_is_illustrative(service: Mapping[str, Any]) -> bool:
     return WORKFORCE_MARK in str(service.get("source") or "").lower()
 
 
+def illustrative_workforce_services(store: GraphStore) -> frozenset[str]:
+    """The ids of the services (any status) whose source marks their workforce rows as
+    placeholders, the rule applied once per distinct source text (a national catalogue has
+    50,000 services and a handful of source texts)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    found = store.run_table("export_services")
+    if found.num_rows == 0:
+        return frozenset()
+    sources = found.column("source")
+    texts = [text for text in pc.unique(sources).to_pylist() if text is not None]
+    marked = [text for text in texts if workforce_is_illustrative({"source": text})]
+    keep = pc.is_in(sources, value_set=pa.array(marked, pa.string()))
+    return frozenset(found.column("id").filter(keep).to_pylist())
+
+
 def is_bundled_seed(loaded: Mapping[str, Any]) -> bool:
     """``loaded`` (``nestmap.analysis.info``) is the bundled seed region, file for file."""
     from nestmap.cli import SEED_REGION, seed_path

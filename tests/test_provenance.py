@@ -79,3 +79,14 @@ def test_the_arrow_reading_of_illustrative_links_equals_the_rule_row_by_row(seed
             }
         assert sum(split.values()) > 0 or store is seed_store
     synthetic.close()
+
+
+def test_illustrative_workforce_services_read_by_source_text_equal_the_rule(seed_store, hand_store):
+    for store in (seed_store, hand_store):
+        expected = {
+            service["id"]
+            for service in analysis.services(store)
+            if provenance.workforce_is_illustrative(service)
+        }
+        assert provenance.illustrative_workforce_services(store) == expected
+    assert provenance.illustrative_workforce_services(seed_store)  # the seed has placeholders

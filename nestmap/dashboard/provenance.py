@@ -96,9 +96,7 @@ def illustrative_workforce(service_ids: Iterable[str]) -> list[str]:
     marked: frozenset[str] = state.kept(
         "provenance.illustrative_workforce",
         (),
-        lambda: frozenset(
-            row["id"] for row in state.services() if rules.workforce_is_illustrative(row)
-        ),
+        lambda: rules.illustrative_workforce_services(state.store()),
     )
     return sorted(set(service_ids) & marked)
 
