@@ -263,7 +263,12 @@ def _analysis_command(name: str, help_text: str, extra: list[Callable] | None = 
                 kept = KeptResult(graph.store, {"analysis": name, "area": area, **options})
                 found = kept.written(fmt)
                 if found is None:
-                    parts = kept.parts(lambda: compute(graph, area, **options))
+                    answer = functools.partial(compute, graph, area, **options)
+                    if area is not None:  # one LA: cut out of the kept whole country, if kept
+                        from nestmap.analysis.slices import slice_of_kept
+
+                        answer = slice_of_kept(graph.store, name, area, options) or answer
+                    parts = kept.parts(answer)
                     found = kept.keep_written(
                         fmt, lambda stream, say: write(parts, fmt, stream, say)
                     )
