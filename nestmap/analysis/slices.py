@@ -95,16 +95,14 @@ def _services_covering(store: GraphStore, area: str) -> Any:
     """The ids of the services covering ``area`` (an Arrow array); the usage error of an
     unknown code (the same as computing gives) when no LA has it."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     coverage = keep_area_coverage(store)
     if coverage.num_rows == 0:  # no LA at all (and an engine giving no columns for no rows)
         raise unknown_area(area, [])
-    codes = coverage.column("area_code")
-    found = pc.index(codes, _text(area)).as_py()
-    if found < 0:
-        raise unknown_area(area, sorted(codes.to_pylist()))
-    services = coverage.column("services")[found].values
+    codes = coverage.column("area_code").to_pylist()  # hundreds: a Python list is quick
+    if area not in codes:  # (compared in Python: any text, even what UTF-8 cannot encode)
+        raise unknown_area(area, sorted(codes))
+    services = coverage.column("services")[codes.index(area)].values
     return services if services is not None else pa.nulls(0, pa.string())
 
 
