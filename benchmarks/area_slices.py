@@ -10,8 +10,8 @@ to exit with its peak RSS (``os.wait4``), the median of ``--runs`` runs, each fo
 that none is a copy of an answer kept by an earlier run):
 
 - computed: nothing kept (``GRAPH.results/`` emptied before each run): the engine answers;
-- sliced: the whole-country answers and the LAs' coverage kept (as after the warm-up that follows
-  a load): the LA is cut out of them.
+- sliced: the whole-country answers and the facts slicing needs kept (as after the warm-up that
+  follows a load): the LA is cut out of them (concentration: summed from the kept links).
 
 It also says whether a slice imported the graph engine or pandas (``python -X importtime``).
 The machine's load average is printed: other work on a 2-CPU machine shows in these figures.
@@ -36,7 +36,7 @@ sys.path.insert(0, str(HERE))
 import cli_national  # noqa: E402 - running a whole process and timing it
 import national  # noqa: E402 - the dataset generation and machine description
 
-ANALYSES = ("gaps", "misdirected", "boundaries", "pathways", "need", "age-bands")
+ANALYSES = ("gaps", "misdirected", "boundaries", "pathways", "need", "age-bands", "concentration")
 TARGET_S = 0.3
 
 
@@ -82,7 +82,7 @@ def main() -> None:
                 cli_national._nestmap(name, "--db", str(db), "--format", "json"),
                 work / "whole.json",
             )
-        _keep_coverage(db)
+        _keep_slice_facts(db)
         for name in ANALYSES:
             print(f"{name}: sliced ...", file=sys.stderr)
             figures[name]["sliced"] = [_one(name, db, code, work) for code in sliced_las]
@@ -110,12 +110,13 @@ def _one(name: str, db: Path, code: str, work: Path) -> dict[str, Any]:
     return cli_national._run(command, work / f"{name}-{code}.json")
 
 
-def _keep_coverage(db: Path) -> None:
-    """As the warm-up after a load does: which services cover each LA, kept beside the results."""
+def _keep_slice_facts(db: Path) -> None:
+    """As the warm-up after a load does: which services cover each LA and the relationship
+    referral links, kept beside the results."""
     script = (
         "import sys; from nestmap.graph import open_store; "
-        "from nestmap.analysis.slices import keep_area_coverage; "
-        "store = open_store(sys.argv[1]); keep_area_coverage(store); store.close()"
+        "from nestmap.analysis.slices import keep_slice_facts; "
+        "store = open_store(sys.argv[1]); keep_slice_facts(store); store.close()"
     )
     subprocess.run([sys.executable, "-c", script, str(db)], check=True)
 

@@ -19,7 +19,7 @@ from conftest import load_into
 
 from nestmap import analysis
 from nestmap.analysis._shape import LISTED_CODES, unknown_area
-from nestmap.analysis.slices import SLICEABLE, keep_area_coverage
+from nestmap.analysis.slices import SLICEABLE, keep_area_coverage, keep_slice_facts
 from nestmap.api import seed_path
 from nestmap.cli import app
 from nestmap.synth import generate
@@ -38,6 +38,7 @@ QUESTIONS = [
     ("boundaries",),
     ("boundaries", "--part", "links"),
     ("boundaries", "--part", "threshold_cliffs"),
+    ("concentration",),  # summed again from the kept relationship referral links
 ]
 WHOLE_COUNTRY = [question for question in QUESTIONS if "--part" not in question]
 
@@ -103,7 +104,7 @@ def test_every_slice_is_the_computed_answer_in_every_format(dataset: Path, tmp_p
         store = load_into(db, dataset)
         codes = analysis.local_authority_codes(store)
         if db == sliced_db:
-            keep_area_coverage(store)  # as the warm-up after a load does
+            keep_slice_facts(store)  # as the warm-up after a load does
         store.close()
     assert len(codes) >= 3
     for question in WHOLE_COUNTRY:
@@ -132,7 +133,7 @@ def test_every_slice_is_the_computed_answer_in_every_format(dataset: Path, tmp_p
     kept = {
         entry.name.split("-")[0] for entry in sliced_db.with_name("sliced.lbug.results").glob("*/*")
     }
-    assert {name.split("-")[0] for name in SLICEABLE} <= kept
+    assert {name.split("-")[0] for name in [*SLICEABLE, "concentration"]} <= kept
 
 
 def test_a_slice_equals_the_analysis_for_each_local_authority(tmp_path: Path):
@@ -228,15 +229,26 @@ def test_without_the_kept_coverage_a_slice_reads_it_from_the_graph_once(tmp_path
     assert sliced[0] == 0 and sliced[1].decode().count("\n") == len(rows) + 1
 
 
-def test_concentration_is_computed_for_one_local_authority(tmp_path: Path):
-    """Its shares are of the LA's own total: not a slice of the whole country's."""
+def test_concentration_of_one_local_authority_is_summed_from_the_kept_links(tmp_path: Path):
+    """Its shares are of the LA's own total: not a slice of the whole country's, but the same
+    rows as the analysis, summed from the kept relationship referral links; without them kept,
+    the first such answer reads them from the graph."""
     db = tmp_path / "graph.lbug"
-    store = load_into(db, seed_path())
+    store = load_into(db, synthetic_region(tmp_path / "synthetic"))
     try:
         assert run("concentration", "--db", str(db), "--format", "json")[0] == 0
+        folder = next(db.with_name("graph.lbug.results").iterdir())
+        assert not list(folder.glob("relationship-referrals-*"))
         for code in analysis.local_authority_codes(store):
             out = run("concentration", "--db", str(db), "--area", code, "--format", "json")[1]
-            assert json.loads(out) == analysis.concentration(store, code)
+            assert json.loads(out) == analysis.concentration(store, code), code
+        assert list(folder.glob("relationship-referrals-*"))
+        whole = analysis.concentration(store)
+        some = analysis.concentration(store, "X06000003")
+        assert sum(row["count"] for row in some) < sum(row["count"] for row in whole)
+        assert some[0]["share"] != next(
+            row["share"] for row in whole if row["to_service"] == some[0]["to_service"]
+        )
     finally:
         store.close()
 
