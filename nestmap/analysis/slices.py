@@ -78,16 +78,17 @@ def slice_of_kept(
     if whole is None:
         return None
     names = [name for name, _rows in whole]
-    expected = [part] if part is not None else list(ways)
-    if names != [None] and names != expected:
-        return None  # not the shape this module knows (another version's layout): compute
+    if names == [None]:  # one plain table: the analysis's only part, or the part asked for
+        known = part in ways
+        ways = {None: ways[part]} if known else ways
+    else:
+        known = part is None and names == list(ways)
+    if not known:
+        return None  # not a shape this module knows how to cut: compute
 
     def answer() -> Any:
         services = _services_covering(store, area)
-        cut = {
-            name: _conform(_cut(rows, ways[name if name is not None else part], area, services))
-            for name, rows in whole
-        }
+        cut = {name: _conform(_cut(rows, ways[name], area, services)) for name, rows in whole}
         return cut[None] if None in cut else cut
 
     return answer
