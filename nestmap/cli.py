@@ -269,7 +269,17 @@ def _analysis_command(name: str, help_text: str, extra: list[Callable] | None = 
                 # Kept per dataset version: asked again, the answer is read back, not
                 # recomputed (and in a format asked before, copied as it was written).
                 kept = KeptResult(graph.store, {"analysis": name, "area": area, **options})
-                found = kept.answer(fmt, lambda: compute(graph, area, **options), write)
+
+                def answer() -> Any:
+                    if area is not None:  # one LA: cut out of the kept whole country, if kept
+                        from nestmap.analysis.slices import slice_of_kept
+
+                        cut = slice_of_kept(graph.store, name, area, options)
+                        if cut is not None:
+                            return cut()
+                    return compute(graph, area, **options)
+
+                found = kept.answer(fmt, answer, write)
                 if found.parts is not None:  # not kept (Neo4j, a read-only folder): straight out
                     write_to(output, fmt, found.parts, notice)
                     return

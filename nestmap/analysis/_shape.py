@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 from fractions import Fraction
 from typing import Any
@@ -47,9 +48,42 @@ def area_param(store: GraphStore, area: str | None) -> str:
         return ""
     known = local_authority_codes(store)
     if area not in known:
-        listing = ", ".join(known) if known else "(none loaded)"
-        raise UsageError(f"unknown local authority code {area!r}; known codes: {listing}")
+        raise unknown_area(area, known)
     return area
+
+
+# More codes than this and the error lists the closest ones only (a country has hundreds).
+LISTED_CODES = 20
+_LIST_THEM = (
+    "list them all with: nestmap query \"MATCH (a:Area {kind: 'local_authority'}) "
+    'RETURN a.code, a.name ORDER BY a.code"'
+)
+
+
+def unknown_area(area: str, known: list[str]) -> UsageError:
+    """The error for an area code that is not a loaded LA's. A region's few codes are all
+    listed; at national scale (400) a wall of codes hides the one meant, so the error lists
+    the closest codes first (a typo, a lower-case code), then says how to list them all."""
+    start = f"unknown local authority code {area!r}"
+    if len(known) <= LISTED_CODES:
+        listing = ", ".join(known) if known else "(none loaded)"
+        return UsageError(f"{start}; known codes: {listing}")
+    asked = area.strip().upper()
+    matcher = difflib.SequenceMatcher(b=asked, autojunk=False)
+    scores = []
+    for code in known:
+        matcher.set_seq1(code.upper())
+        if matcher.real_quick_ratio() >= 0.6 and matcher.ratio() >= 0.6:
+            scores.append((-matcher.ratio(), code))  # closest first; equally close by code
+    close = [code for _score, code in sorted(scores)[:LISTED_CODES]]
+    if close:
+        shown = close
+        words = "the closest known codes"
+    else:
+        shown = known[:LISTED_CODES]
+        words = "known codes include"
+    rest = len(known) - len(shown)
+    return UsageError(f"{start}; {words}: {', '.join(shown)} (and {rest} more; {_LIST_THEM})")
 
 
 def local_authority_codes(store: GraphStore) -> list[str]:

@@ -7,15 +7,17 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nestmap import queries
 from nestmap.errors import NestmapError, NoGraphError, UsageError
-from nestmap.graph.console import ConsoleResult, run_console_query
-from nestmap.graph.records import GraphRows, graph_rows
 from nestmap.graph.store import GraphStore, Progress
-from nestmap.loaders.dataset import Dataset
 from nestmap.memory import gc_paused
+
+if TYPE_CHECKING:  # imported when used: every command imports this module, few load or query
+    from nestmap.graph.console import ConsoleResult
+    from nestmap.graph.records import GraphRows
+    from nestmap.loaders.dataset import Dataset
 
 # Node tables first: link tables refer to them.
 _COPY_ORDER: tuple[tuple[str, str], ...] = (
@@ -178,12 +180,16 @@ class EmbeddedStore(GraphStore):
     def run_read_only(
         self, cypher: str, params: dict[str, Any] | None, limit: int, timeout_s: float
     ) -> tuple[list[str], list[list[Any]], bool]:
+        from nestmap.graph.console import run_console_query
+
         result = run_console_query(self.path, cypher, limit, timeout_s, params=params)
         return result.columns, result.rows, result.truncated
 
     def console(self, cypher: str, limit: int, timeout_s: float) -> ConsoleResult:
         """In a worker process with its own read-only connection, memory cap, time limit and
         no file access; the store's lock is not taken (other queries go on meanwhile)."""
+        from nestmap.graph.console import run_console_query
+
         return run_console_query(self.path, cypher, limit, timeout_s)
 
     # -- loading -------------------------------------------------------------------------
@@ -193,6 +199,8 @@ class EmbeddedStore(GraphStore):
         A process killed at any moment leaves the old file (the rename has not happened) or the
         new one (it has): never a mix.
         """
+        from nestmap.graph.records import graph_rows
+
         report = progress or (lambda _message: None)
         with gc_paused():  # a million link rows and their frames: see gc_paused
             kept = self._swap_in(

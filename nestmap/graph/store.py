@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nestmap.errors import NestmapError
-from nestmap.graph.console import ConsoleResult
-from nestmap.loaders.dataset import Dataset
+
+if TYPE_CHECKING:  # imported when used: every command imports this module, few load or query
+    from nestmap.graph.console import ConsoleResult
+    from nestmap.loaders.dataset import Dataset
 
 Progress = Callable[[str], None]
 
@@ -54,6 +56,8 @@ class GraphStore(ABC):
     def console(self, cypher: str, limit: int, timeout_s: float) -> ConsoleResult:
         """A Query console statement: the guard, then the engine's own limits (the embedded
         engine runs it in a bounded worker process; see nestmap.graph.console)."""
+        from nestmap.graph.console import ConsoleResult
+
         columns, rows, truncated = self.run_read_only(cypher, None, limit, timeout_s)
         return ConsoleResult(columns, rows, truncated, 0, f"{self.engine}: read transaction")
 
