@@ -191,3 +191,16 @@ def test_nothing_is_kept_where_the_folder_cannot_be_written(tmp_path):
         root.write_text("a file where the results folder would be")
         assert graph.misdirected() == analysis.misdirected(graph.store)
         assert graph.gaps() == analysis.gaps(graph.store)
+
+
+@pytest.mark.parametrize("name", SHARED)
+def test_one_la_cut_from_the_kept_whole_country_answer_equals_computing_it(graph_file, name):
+    shared, row_function = SHARED[name]
+    with nestmap.Graph(graph_file) as graph:
+        store = graph.store
+        _forget(graph_file)
+        shared(store)  # the whole country, kept
+        for la in analysis.local_authorities(store):
+            assert shared(store, la["code"]) == row_function(store, la["code"]), la["code"]
+        with pytest.raises(nestmap.errors.UsageError):
+            shared(store, "NOT-AN-LA")

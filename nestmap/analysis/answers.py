@@ -26,8 +26,21 @@ from nestmap.graph import GraphStore
 
 def tables(store: GraphStore, question: dict[str, Any], compute: Callable[[], Any]) -> dict:
     """The answer's parts (name -> ``pyarrow.Table``; a single table under ``None``): read
-    back when kept for the loaded dataset, else computed with ``compute`` and kept."""
-    return dict(materialised(store, question, compute))
+    back when kept for the loaded dataset, else computed with ``compute`` and kept; one LA's
+    answer is cut out of the kept whole-country one when there is one
+    (``nestmap.analysis.slices``, as the command line does)."""
+    area = question.get("area")
+    if area is None:
+        return dict(materialised(store, question, compute))
+
+    def cut_or_compute() -> Any:
+        from nestmap.analysis.slices import slice_of_kept
+
+        options = {k: v for k, v in question.items() if k not in ("analysis", "area")}
+        cut = slice_of_kept(store, str(question["analysis"]), area, options)
+        return cut() if cut is not None else compute()
+
+    return dict(materialised(store, question, cut_or_compute))
 
 
 def _rows(table: Any) -> list[Row]:
