@@ -76,6 +76,9 @@ def main() -> None:
                     shutil.rmtree(db.with_name(db.name + ".results"), ignore_errors=True)
                     runs[f"{name} {scope} {fmt}"] = _series(command, output, args.repeat)
         loads.append(os.getloadavg()[0])
+        # Before the pandas runs: a child's peak RSS as Linux reports it includes this
+        # process's own at the fork, and comparing the JSON answers below makes it large.
+        after_load = _after_load(dataset, work, analyses, area)
         pandas: dict[str, Any] = {}
         for name in COMPARED:
             for scope, where in (("country", []), ("area", ["--area", area])):
@@ -86,8 +89,6 @@ def main() -> None:
                 ours = work / f"{name}-{scope}.json"
                 timing["same_rows"] = _parsed(output) == _parsed(ours)
                 pandas[f"{name} {scope}"] = timing
-        loads.append(os.getloadavg()[0])
-        after_load = _after_load(dataset, work, analyses, area)
         loads.append(os.getloadavg()[0])
     finally:
         shutil.rmtree(work, ignore_errors=True)
