@@ -13,11 +13,11 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from conftest import HAND, load_into
+from test_synth import RowsOnly  # the store as an engine without Arrow (Neo4j) sees it
 
 from nestmap.analysis import core
 from nestmap.api import seed_path
 from nestmap.errors import NestmapError
-from nestmap.graph.store import GraphStore
 from nestmap.output import as_arrow, parts_of, write
 from nestmap.synth import generate
 
@@ -243,31 +243,6 @@ def test_the_command_line_analyses_do_not_import_pandas(tmp_path: Path):
         timeout=300,
     )
     assert done.returncode == 0, done.stderr[-2000:]
-
-
-class RowsOnly(GraphStore):
-    """The store as an engine without Arrow (Neo4j) sees it: ``run_table`` builds Arrow from
-    the rows, inferring types (a column of nulls is typed null; no rows, no columns)."""
-
-    def __init__(self, inner: GraphStore):
-        self.inner = inner
-
-    location = property(lambda self: self.inner.location)
-
-    def run(self, name, params=None):
-        return self.inner.run(name, params)
-
-    def run_read_only(self, cypher, params, limit, timeout_s):
-        return self.inner.run_read_only(cypher, params, limit, timeout_s)
-
-    def replace(self, dataset, progress=None):
-        raise NotImplementedError
-
-    def has_graph(self):
-        return self.inner.has_graph()
-
-    def version(self):
-        return self.inner.version()
 
 
 @pytest.mark.parametrize("name", sorted(ANALYSES))
