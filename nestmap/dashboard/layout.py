@@ -94,6 +94,11 @@ def _in_words(key: str, value: str) -> str:
 BASE_CSS = """
 <style>
 [data-testid="stMainBlockContainer"] { padding-top: 2.5rem; }
+/* A figure too wide for its card wraps rather than being cut ("1,218 of 3,…" at national
+   scale, four headline cards a row). */
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] > div {
+  white-space: normal; overflow: visible; text-overflow: clip; overflow-wrap: anywhere;
+}
 </style>
 """
 
