@@ -166,7 +166,15 @@ def test_a_warm_up_stops_when_the_graph_is_replaced(seed_db: Path) -> None:
 
 
 def test_the_dashboard_pages_are_prepared(seed_db: Path) -> None:
-    assert warm.warm(seed_db, dashboard=True) >= len(warm.COMMANDS) * len(warm.FORMATS)
+    answers = len(warm.COMMANDS) * len(warm.FORMATS)
+    assert warm.warm(seed_db, dashboard=True, pages_above_links=0) == answers + len(warm.PAGES)
     kept = list(seed_db.with_name(seed_db.name + ".dashboard").glob("*.pickle"))
     assert kept, "the pages kept nothing"
+    assert warm.done_path(seed_db).read_text().split()[1] == "pages"
+
+
+def test_a_small_dataset_is_not_opened_page_by_page(seed_db: Path) -> None:
+    # The seed region's 78 links: every page is quick anyway, so only the answers are kept.
+    assert warm.warm(seed_db, dashboard=True) == len(warm.COMMANDS) * len(warm.FORMATS)
+    assert not seed_db.with_name(seed_db.name + ".dashboard").exists()
     assert warm.done_path(seed_db).read_text().split()[1] == "pages"

@@ -66,6 +66,9 @@ PAGES = (
     "query",
 )
 ENV = "NESTMAP_WARM"
+# Below this many referral links every page computes what it needs in about a second: opening
+# them all in the background would only compete with the first visitor for the CPU.
+PAGES_ABOVE_LINKS = 20_000
 
 
 def enabled() -> bool:
@@ -148,9 +151,10 @@ def _stop_older(graph: Path, version: str, dashboard: bool) -> bool:
     return True
 
 
-def warm(graph: Path, dashboard: bool) -> int:
-    """Compute and keep every answer of ``graph``'s current dataset; the number computed or
-    found kept. Stops (returning what it did) when the graph is replaced meanwhile."""
+def warm(graph: Path, dashboard: bool, pages_above_links: int = PAGES_ABOVE_LINKS) -> int:
+    """Compute and keep every answer of ``graph``'s current dataset, and (``dashboard``, for a
+    dataset of more than ``pages_above_links`` referral links) open every page; the number of
+    answers and pages done. Stops (returning what it did) when the graph is replaced."""
     from nestmap.graph import open_store
 
     store = open_store(graph)
@@ -181,13 +185,22 @@ def warm(graph: Path, dashboard: bool) -> int:
             from nestmap.analysis.slices import keep_slice_facts
 
             keep_slice_facts(store)
-        if dashboard:
+        if dashboard and _links(store) > pages_above_links:
             done += _open_pages(store, graph, version)
         if store.version() == version:
             with contextlib.suppress(OSError):
                 what = "pages" if dashboard else "answers"
                 done_path(graph).write_text(f"{token} {what}", encoding="utf-8")
     return done
+
+
+def _links(store: GraphStore) -> int:
+    from nestmap.analysis.info import info
+
+    try:
+        return int(info(store)["links"].get("REFERS_TO", 0))  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - an unreadable graph: nothing to open pages on
+        return 0
 
 
 def _ask(graph: Path, command: str, fmt: str) -> int:
