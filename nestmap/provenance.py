@@ -12,7 +12,7 @@ report say when that dataset is the one loaded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -26,7 +26,6 @@ SEED_POPULATION_NOTE = (
     "babies each year\" ÷ the report's 50% insecure or disorganised), split by Census 2021 "
     "population — not an ONS births figure."
 )
-LinkKey = tuple[str, str, str]
 
 
 def link_is_illustrative(link: Mapping[str, Any]) -> bool:
@@ -34,29 +33,11 @@ def link_is_illustrative(link: Mapping[str, Any]) -> bool:
     return str(link.get("source") or "").strip().lower().startswith(ILLUSTRATIVE)
 
 
-def illustrative_links(links: Iterable[Mapping[str, Any]]) -> frozenset[LinkKey]:
-    """(from_service, to_service, reason) of every link whose source marks it illustrative."""
-    return frozenset(
-        (link["from_service"], link["to_service"], link["reason"])
-        for link in links
-        if link_is_illustrative(link)
-    )
-
-
-def illustrative_link_rows(store: GraphStore) -> list[dict[str, Any]]:
-    """The referral links of the loaded graph whose source marks them illustrative (as
-    ``link_is_illustrative`` decides), read without reading every link."""
-    candidates = store.run("illustrative_link_candidates")
-    return [
-        {**link, "count": None if link["count"] is None else int(link["count"])}
-        for link in candidates
-        if link_is_illustrative(link)
-    ]
-
-
 def illustrative_link_table(store: GraphStore) -> Any:
-    """``illustrative_link_rows`` as a ``pyarrow.Table`` (from_service, to_service, reason,
-    count, source) with ``key``: each link's ``link_keys``. The rule is applied once per
+    """The referral links whose source marks them illustrative (as ``link_is_illustrative``
+    decides), read from the few whose source mentions it rather than from every link, as a
+    ``pyarrow.Table`` (from_service, to_service, reason, count, source) with ``key``: each
+    link's ``link_keys``. The rule is applied once per
     distinct source text, not per link (a synthetic national dataset has a million links, all
     illustrative, and a handful of source texts)."""
     import pyarrow as pa
@@ -123,17 +104,6 @@ def illustrative_misdirected(store: GraphStore, area: str | None, marked: Any) -
         "onward": illustrative_volume_of(links, marked, onward),
         "dead_end": illustrative_volume_of(links, marked, pc.invert(onward)),
     }
-
-
-def illustrative_volume(rows: Iterable[Mapping[str, Any]], marked: frozenset[LinkKey]) -> int:
-    """Of these rows (misdirected rows, referral links), the referrals counted on marked links."""
-    if not marked:
-        return 0
-    return sum(
-        row["count"] or 0
-        for row in rows
-        if (row["from_service"], row["to_service"], row["reason"]) in marked
-    )
 
 
 def workforce_is_illustrative(service: Mapping[str, Any]) -> bool:

@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 import nestmap.dashboard
 from nestmap import analysis
+from nestmap.analysis import summaries
 from nestmap.api import seed_path
 from nestmap.dashboard import network, tables
 from nestmap.dashboard.layout import PAGE_SPECS
@@ -330,12 +331,12 @@ def test_network_is_offline_and_escapes_user_data(seed_store):
     for link in links:
         link["count"] = int(link["count"]) if link["count"] else None
     services[0] = {**services[0], "name": "<script>window.__xss=1</script>", "source": "<img>"}
-    selection = network.select(services, links)
+    selection = _everything(services, links)
     page = network.network_html(selection, {}, {}, {services[0]["id"]})
     assert "cdn.jsdelivr" not in page and "cdnjs" not in page
     assert "<script>window.__xss" not in page
     assert "this.frame.innerHTML=t" in page  # tooltips: our escaped HTML
-    big = network.select(services * 20, links)
+    big = _everything(services * 20, links)
     assert not big.too_large or len(big.nodes) > network.MAX_NODES
 
 
@@ -352,7 +353,7 @@ def test_a_large_network_is_laid_out_here_and_a_small_one_by_the_browser(tmp_pat
     store = load_into(tmp_path / "graph.lbug", folder)
     services = analysis.services(store)
     links = [dict(link) for link in analysis.referral_links(store)]
-    large = network.select(services, links)
+    large = _everything(services, links)
     small = network.Selection(large.nodes[:20], [])
     assert len(large.nodes) > network.LAYOUT_HERE_ABOVE >= len(small.nodes)
 
@@ -498,13 +499,12 @@ def test_a_small_table_is_shown_whole(seed_store, monkeypatch):
 
 
 def test_network_draws_the_most_referred_to_and_says_what_it_left_out(busy_store, monkeypatch):
-    everything = network.select(
-        analysis.services(busy_store),
-        analysis.referral_links(busy_store),
-        reasons=None,
-        linked_only=True,
+    services, links = analysis.services(busy_store), analysis.referral_links(busy_store)
+    everything = _everything(services, links, reasons=None, linked_only=True)
+    table = summaries.referral_links_table(busy_store)
+    shown = network.shown_of(
+        services, table, reasons=None, linked_only=True, max_nodes=12, max_edges=20
     )
-    shown = network.most_referred_to(everything, max_nodes=12, max_edges=20)
     assert (shown.services, shown.links) == (len(everything.nodes), len(everything.edges))
     assert len(shown.selection.nodes) == 12 and len(shown.selection.edges) <= 20
     assert not shown.complete
@@ -519,7 +519,9 @@ def test_network_draws_the_most_referred_to_and_says_what_it_left_out(busy_store
     assert all(
         e["from_service"] in drawn and e["to_service"] in drawn for e in shown.selection.edges
     )
-    whole = network.most_referred_to(everything, max_nodes=10_000, max_edges=100_000)
+    whole = network.shown_of(
+        services, table, reasons=None, linked_only=True, max_nodes=10_000, max_edges=100_000
+    )
     assert whole.complete and whole.selection == everything
     # The page draws at most the limits and says what it left out.
     monkeypatch.setattr(network, "MAX_NODES", 12)
@@ -738,10 +740,82 @@ def test_the_network_drawn_from_arrow_links_equals_the_one_from_rows(tmp_path, c
         ):
             filters = dict(la=la_code, level=level, focus=focus, reasons=reasons,
                            include_inactive=inactive, linked_only=linked)  # fmt: skip
-            expected = network.most_referred_to(
-                network.select(services, rows, **filters), max_nodes, max_edges
+            expected = _reference_most_referred_to(
+                _reference_select(services, rows, **filters), max_nodes, max_edges
             )
             found = network.shown_of(
                 services, table, **filters, max_nodes=max_nodes, max_edges=max_edges
             )
             assert found == expected, filters
+
+
+# The network's selection over rows, as first written: the reference network.shown_of (over
+# the links as Arrow) is tested against.
+Row = dict
+
+
+def _reference_select(
+    services: list[Row],
+    links: list[Row],
+    *,
+    la: str | None = None,
+    level: str | None = None,
+    focus: str | None = None,
+    stage: str | None = None,
+    reasons: list[str] | None = None,
+    include_inactive: bool = False,
+    linked_only: bool = False,
+) -> network.Selection:
+    """The services passing the filters and the links between two of them."""
+    nodes = [s for s in services if network._keeps(s, la, level, focus, stage, include_inactive)]
+    kept = {s["id"] for s in nodes}
+    edges = [
+        link
+        for link in links
+        if link["from_service"] in kept
+        and link["to_service"] in kept
+        and (reasons is None or link["reason"] in reasons)
+    ]
+    if linked_only:
+        linked = {link["from_service"] for link in edges} | {link["to_service"] for link in edges}
+        nodes = [s for s in nodes if s["id"] in linked]
+    return network.Selection(nodes, edges)
+
+
+def _reference_most_referred_to(
+    selection: network.Selection, max_nodes: int | None = None, max_edges: int | None = None
+) -> network.Shown:
+    """At most ``max_nodes`` services and ``max_edges`` links of ``selection``: the services
+    receiving the most referrals a year on its links (then the most links; then by id, so the
+    same selection always draws the same), the links between two of them, the links with the
+    most referrals first. A selection within the limits is drawn whole."""
+    max_nodes = network.MAX_NODES if max_nodes is None else max_nodes
+    max_edges = network.MAX_EDGES if max_edges is None else max_edges
+    if len(selection.nodes) <= max_nodes and len(selection.edges) <= max_edges:
+        return network.Shown(selection, len(selection.nodes), len(selection.edges))
+    received: dict[str, tuple[int, int]] = {}
+    for link in selection.edges:
+        volume, links = received.get(link["to_service"], (0, 0))
+        received[link["to_service"]] = (volume + (link["count"] or 0), links + 1)
+    ranked = sorted(
+        selection.nodes,
+        key=lambda s: (*(-value for value in received.get(s["id"], (0, 0))), s["id"]),
+    )
+    nodes = ranked[:max_nodes]
+    kept = {s["id"] for s in nodes}
+    edges = [e for e in selection.edges if e["from_service"] in kept and e["to_service"] in kept]
+    if len(edges) > max_edges:
+        edges = sorted(
+            edges, key=lambda e: (-(e["count"] or 0), e["from_service"], e["to_service"])
+        )[:max_edges]
+    return network.Shown(
+        network.Selection(nodes, edges), len(selection.nodes), len(selection.edges)
+    )
+
+
+def _everything(services: list, links: list, **filters) -> network.Selection:
+    """The whole selection network.shown_of makes for the filters (no cap)."""
+    import pyarrow as pa
+
+    table = pa.Table.from_pylist(links) if links else pa.table({})
+    return network.shown_of(services, table, **filters, max_nodes=10**9, max_edges=10**9).selection

@@ -64,35 +64,6 @@ class Shown:
         return len(drawn.nodes) == self.services and len(drawn.edges) == self.links
 
 
-def most_referred_to(
-    selection: Selection, max_nodes: int | None = None, max_edges: int | None = None
-) -> Shown:
-    """At most ``max_nodes`` services and ``max_edges`` links of ``selection``: the services
-    receiving the most referrals a year on its links (then the most links; then by id, so the
-    same selection always draws the same), the links between two of them, the links with the
-    most referrals first. A selection within the limits is drawn whole."""
-    max_nodes = MAX_NODES if max_nodes is None else max_nodes
-    max_edges = MAX_EDGES if max_edges is None else max_edges
-    if len(selection.nodes) <= max_nodes and len(selection.edges) <= max_edges:
-        return Shown(selection, len(selection.nodes), len(selection.edges))
-    received: dict[str, tuple[int, int]] = {}
-    for link in selection.edges:
-        volume, links = received.get(link["to_service"], (0, 0))
-        received[link["to_service"]] = (volume + (link["count"] or 0), links + 1)
-    ranked = sorted(
-        selection.nodes,
-        key=lambda s: (*(-value for value in received.get(s["id"], (0, 0))), s["id"]),
-    )
-    nodes = ranked[:max_nodes]
-    kept = {s["id"] for s in nodes}
-    edges = [e for e in selection.edges if e["from_service"] in kept and e["to_service"] in kept]
-    if len(edges) > max_edges:
-        edges = sorted(
-            edges, key=lambda e: (-(e["count"] or 0), e["from_service"], e["to_service"])
-        )[:max_edges]
-    return Shown(Selection(nodes, edges), len(selection.nodes), len(selection.edges))
-
-
 def shown_of(
     services: list[Row],
     links: Any,
@@ -107,10 +78,14 @@ def shown_of(
     max_nodes: int | None = None,
     max_edges: int | None = None,
 ) -> Shown:
-    """``most_referred_to(select(services, links, ...))`` with the links as a
-    ``pyarrow.Table`` (``Graph.arrow("referral_links")``: from_service, to_service, reason,
-    count, source): the same services and links in the same order, with only the links drawn
-    turned into rows (a national dataset has a million links, a drawing at most 2,000)."""
+    """What the network draws for the filters: the services passing them (``_keeps``) and
+    the links between two of them with one of ``reasons`` (``linked_only``: only services
+    with such a link); beyond ``max_nodes`` services or ``max_edges`` links, the services
+    receiving the most referrals a year on those links (then the most links; then by id, so
+    the same filters always draw the same) and the links between two of them, the links with
+    the most referrals first. ``links`` is a ``pyarrow.Table`` (``Graph.arrow("referral_links")``:
+    from_service, to_service, reason, count, source): only the links drawn become rows (a
+    national dataset has a million links, a drawing at most 2,000)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -194,34 +169,6 @@ def _keeps(
         if focus not in focuses:
             return False
     return True
-
-
-def select(
-    services: list[Row],
-    links: list[Row],
-    *,
-    la: str | None = None,
-    level: str | None = None,
-    focus: str | None = None,
-    stage: str | None = None,
-    reasons: list[str] | None = None,
-    include_inactive: bool = False,
-    linked_only: bool = False,
-) -> Selection:
-    """The services passing the filters and the links between two of them."""
-    nodes = [s for s in services if _keeps(s, la, level, focus, stage, include_inactive)]
-    kept = {s["id"] for s in nodes}
-    edges = [
-        link
-        for link in links
-        if link["from_service"] in kept
-        and link["to_service"] in kept
-        and (reasons is None or link["reason"] in reasons)
-    ]
-    if linked_only:
-        linked = {link["from_service"] for link in edges} | {link["to_service"] for link in edges}
-        nodes = [s for s in nodes if s["id"] in linked]
-    return Selection(nodes, edges)
 
 
 def _node_title(service: Row, dead_end: bool) -> str:

@@ -210,8 +210,6 @@ def _per_area(name: str) -> ByArea[Any]:
 
 gaps: ByArea[list[Row]] = _per_area("gaps")
 age_bands: ByArea[list[Row]] = _per_area("age_bands")
-misdirected: ByArea[list[Row]] = _per_area("misdirected")
-boundaries: ByArea[dict[str, list[Row]]] = _per_area("boundaries")
 pathways: ByArea[Pathways] = _per_area("pathways")
 concentration: ByArea[list[Row]] = _per_area("concentration")
 assessment: ByArea[dict[str, list[Row]]] = _per_area("assessment")
