@@ -582,6 +582,12 @@ def test_results_are_kept_per_dataset_version_on_disk(tmp_path, monkeypatch):
     folder = tmp_path / "graph.lbug.dashboard"
     first_files = sorted(folder.glob("*.pickle"))
     assert len(first_files) == 1
+    # Kept per dataset version and per version of nestmap's code, the dashboard's included.
+    from nestmap.analysis.materialised import code_fingerprint
+
+    code = code_fingerprint(dashboard=True)
+    assert code != code_fingerprint()
+    assert first_files[0].name.startswith(f"{store.version()}-{code}-")
     st.cache_resource.clear()
     assert state.kept("test.figure", ("a",), compute) == {"rows": 1}  # read back from disk
     assert state.kept("test.figure", ("b",), compute) == {"rows": 2}  # other arguments

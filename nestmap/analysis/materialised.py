@@ -39,29 +39,30 @@ from typing import Any
 from nestmap.graph import GraphStore
 
 Parts = list[tuple[str | None, Any]]  # as nestmap.output.Parts (not imported: no pyarrow)
-_CODE: str | None = None
+_CODE: dict[bool, str] = {}
 # How long a process waits for another one computing the same answer before computing it
 # itself (a stuck process must not block everyone; the slowest national answer takes seconds).
 WAIT_FOR_OTHERS_S = 120.0
 
 
-def code_fingerprint() -> str:
-    """A hash of nestmap's analysis code and queries (what a kept result depends on)."""
-    global _CODE
-    if _CODE is None:
+def code_fingerprint(dashboard: bool = False) -> str:
+    """A hash of nestmap's analysis code and queries (what a kept result depends on);
+    ``dashboard``: the dashboard's code too (what its kept page results depend on)."""
+    if dashboard not in _CODE:
         package = Path(__file__).resolve().parent.parent
+        left_out = {"seed_data", "__pycache__"} | (set() if dashboard else {"dashboard"})
         digest = hashlib.sha256()
         files = [
             file
             for pattern in ("*.py", "*.cypher")
             for file in package.rglob(pattern)
-            if not {"dashboard", "seed_data", "__pycache__"} & set(file.relative_to(package).parts)
+            if not left_out & set(file.relative_to(package).parts)
         ]
         for file in sorted(files):
             digest.update(str(file.relative_to(package)).encode() + b"\0")
             digest.update(file.read_bytes() + b"\0")
-        _CODE = digest.hexdigest()[:16]
-    return _CODE
+        _CODE[dashboard] = digest.hexdigest()[:16]
+    return _CODE[dashboard]
 
 
 def results_dir(store: GraphStore) -> Path | None:

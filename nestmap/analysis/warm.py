@@ -105,7 +105,7 @@ def start(store: GraphStore, dashboard: bool | None = None) -> subprocess.Popen[
         return None
     if dashboard is None:
         dashboard = path.with_name(path.name + ".dashboard").is_dir()
-    version = f"{store.version()}-{code_fingerprint()}"
+    version = f"{store.version()}-{code_fingerprint(dashboard=True)}"
     finished = _done(path)
     pages_kept = path.with_name(path.name + ".dashboard").is_dir()
     if finished == (version, "pages" if dashboard else "answers") or (
@@ -161,7 +161,7 @@ def warm(graph: Path, dashboard: bool, pages_above_links: int = PAGES_ABOVE_LINK
     if not store.has_graph():
         return 0
     version = store.version()
-    token = f"{version}-{code_fingerprint()}"
+    token = f"{version}-{code_fingerprint(dashboard=True)}"
     done = 0
     # One warm-up per graph at a time: a newer one waits here until this one has stopped.
     with computing(lock_path(graph), wait_s=600.0) as held:

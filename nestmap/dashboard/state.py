@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar
 
 import streamlit as st
 
-from nestmap.analysis.materialised import computing
+from nestmap.analysis.materialised import code_fingerprint, computing
 from nestmap.api import Graph, Pathways, Table, Tables
 from nestmap.graph import GraphStore, open_store
 from nestmap.vocabulary import DEFAULT_SHARES
@@ -145,7 +145,9 @@ def kept(what: str, args: tuple[Any, ...], compute: Callable[[], Any], on_disk: 
 @st.cache_resource(show_spinner=False, max_entries=32)
 def _kept(what: str, args: str, key: str, on_disk: bool, _compute: Callable[[], Any]) -> Any:
     folder = kept_dir() if on_disk else None
-    version = key.rsplit("@", 1)[-1]
+    # Per dataset version and per version of nestmap's code (the dashboard's included): an
+    # upgraded nestmap computes its pages afresh instead of showing what the old one kept.
+    version = f"{key.rsplit('@', 1)[-1]}-{code_fingerprint(dashboard=True)}"
     digest = hashlib.sha256(f"{what}\0{args}".encode()).hexdigest()[:24]
     file = folder / f"{version}-{digest}.pickle" if folder else None
     if file is None:
@@ -176,7 +178,7 @@ def _read_kept(file: Path) -> tuple[Any] | None:
 
 
 def _keep(file: Path, version: str, result: Any) -> None:
-    """Write ``result`` atomically; results of other dataset versions are removed."""
+    """Write ``result`` atomically; results of other dataset (or code) versions are removed."""
     try:
         file.parent.mkdir(exist_ok=True)
         for old in [*file.parent.glob("*.pickle"), *file.parent.glob(".*.pickle.lock")]:
