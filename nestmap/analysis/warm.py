@@ -107,11 +107,12 @@ def start(store: GraphStore, dashboard: bool | None = None) -> subprocess.Popen[
         dashboard = path.with_name(path.name + ".dashboard").is_dir()
     version = f"{store.version()}-{code_fingerprint(dashboard=True)}"
     finished = _done(path)
-    pages_kept = path.with_name(path.name + ".dashboard").is_dir()
-    if finished == (version, "pages" if dashboard else "answers") or (
-        finished == (version, "pages") and pages_kept
+    if (
+        finished is not None
+        and finished[0] == version
+        and (finished[1] == "pages" or not dashboard)
     ):
-        return None  # this dataset has been warmed already
+        return None  # this dataset has been warmed already (pages imply answers)
     if not _stop_older(path, version, dashboard):
         return None  # this dataset is being warmed already
     command = [sys.executable, "-m", "nestmap.analysis.warm", str(path)]
