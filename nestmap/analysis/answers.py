@@ -47,73 +47,9 @@ def _rows(table: Any) -> list[Row]:
     return table.to_pylist() if hasattr(table, "to_pylist") else list(table)
 
 
-def gaps(store: GraphStore, area: str | None = None) -> list[Row]:
-    from nestmap.analysis.core import gaps_table
-
-    found = tables(store, {"analysis": "gaps", "area": area}, lambda: gaps_table(store, area))
-    return _rows(found[None])
-
-
-def age_bands(store: GraphStore, area: str | None = None) -> list[Row]:
-    from nestmap.analysis.core import age_bands_table
-
-    question = {"analysis": "age-bands", "area": area}
-    return _rows(tables(store, question, lambda: age_bands_table(store, area))[None])
-
-
-def misdirected(store: GraphStore, area: str | None = None) -> list[Row]:
-    return _rows(misdirected_table(store, area))
-
-
-def misdirected_table(store: GraphStore, area: str | None = None) -> Any:
-    """``misdirected`` as the kept ``pyarrow.Table`` (no columns at all when it has no rows,
-    as every kept answer: see ``nestmap.output.parts_of``)."""
-    from nestmap.analysis import core
-
-    question = {"analysis": "misdirected", "area": area}
-    return tables(store, question, lambda: core.misdirected_table(store, area))[None]
-
-
-BOUNDARY_PARTS = ("links", "threshold_cliffs")
-
-
-def boundaries(
-    store: GraphStore, area: str | None = None, parts: tuple[str, ...] = BOUNDARY_PARTS
-) -> dict[str, list[Row]]:
-    """The parts asked for (only those are turned into rows: the links part of a national
-    dataset is half a million rows)."""
-    from nestmap.analysis.core import boundaries_tables
-
-    question = {"analysis": "boundaries", "area": area, "part": None}
-    found = tables(store, question, lambda: boundaries_tables(store, area))
-    return {part: _rows(found[part]) for part in parts}
-
-
-def threshold_cliffs(store: GraphStore, area: str | None = None) -> list[Row]:
-    return boundaries(store, area, ("threshold_cliffs",))["threshold_cliffs"]
-
-
-def pathways(store: GraphStore, area: str | None = None) -> list[Row]:
-    """Without chains (``nestmap pathways``'s answer)."""
-    from nestmap.analysis.core import pathways_table
-
-    question = {"analysis": "pathways", "area": area}
-    return _rows(tables(store, question, lambda: pathways_table(store, area))[None])
-
-
-def concentration(store: GraphStore, area: str | None = None) -> list[Row]:
-    return _rows(concentration_table(store, area))
-
-
-def concentration_table(store: GraphStore, area: str | None = None) -> Any:
-    """``concentration`` as the kept ``pyarrow.Table`` (see ``misdirected_table``)."""
-    from nestmap.analysis import core
-
-    question = {"analysis": "concentration", "area": area}
-    return tables(store, question, lambda: core.concentration_table(store, area))[None]
-
-
-# The analyses ``arrow`` gives, each with its command's question options and its Arrow function.
+# Each analysis answered here: its command (and the command's other options, with their
+# defaults: the key ``nestmap COMMAND`` keeps its answer under) and its Arrow function in
+# ``nestmap.analysis.core``. Also the analyses ``arrow`` gives.
 ARROW = {
     "gaps": ("gaps", {}, "gaps_table"),
     "age_bands": ("age-bands", {}, "age_bands_table"),
@@ -124,15 +60,68 @@ ARROW = {
 }
 
 
-def arrow(store: GraphStore, name: str, area: str | None = None) -> Any:
-    """Analysis ``name`` (a key of ``ARROW``) as ``pyarrow.Table``s, typed as the contract
-    says even when empty (a dict of them for boundaries); kept answers are read back."""
+def _kept(store: GraphStore, name: str, area: str | None) -> tuple[dict, Any]:
+    """Analysis ``name``'s parts (kept, read back or computed), and the function computing it."""
     from nestmap.analysis import core
 
     command, options, function = ARROW[name]
     compute = getattr(core, function)
     question = {"analysis": command, "area": area, **options}
-    found = tables(store, question, lambda: compute(store, area))
+    return tables(store, question, lambda: compute(store, area)), compute
+
+
+def gaps(store: GraphStore, area: str | None = None) -> list[Row]:
+    return _rows(_kept(store, "gaps", area)[0][None])
+
+
+def age_bands(store: GraphStore, area: str | None = None) -> list[Row]:
+    return _rows(_kept(store, "age_bands", area)[0][None])
+
+
+def misdirected(store: GraphStore, area: str | None = None) -> list[Row]:
+    return _rows(misdirected_table(store, area))
+
+
+def misdirected_table(store: GraphStore, area: str | None = None) -> Any:
+    """``misdirected`` as the kept ``pyarrow.Table`` (no columns at all when it has no rows,
+    as every kept answer: see ``nestmap.output.parts_of``)."""
+    return _kept(store, "misdirected", area)[0][None]
+
+
+BOUNDARY_PARTS = ("links", "threshold_cliffs")
+
+
+def boundaries(
+    store: GraphStore, area: str | None = None, parts: tuple[str, ...] = BOUNDARY_PARTS
+) -> dict[str, list[Row]]:
+    """The parts asked for (only those are turned into rows: the links part of a national
+    dataset is half a million rows)."""
+    found = _kept(store, "boundaries", area)[0]
+    return {part: _rows(found[part]) for part in parts}
+
+
+def threshold_cliffs(store: GraphStore, area: str | None = None) -> list[Row]:
+    return boundaries(store, area, ("threshold_cliffs",))["threshold_cliffs"]
+
+
+def pathways(store: GraphStore, area: str | None = None) -> list[Row]:
+    """Without chains (``nestmap pathways``'s answer)."""
+    return _rows(_kept(store, "pathways", area)[0][None])
+
+
+def concentration(store: GraphStore, area: str | None = None) -> list[Row]:
+    return _rows(concentration_table(store, area))
+
+
+def concentration_table(store: GraphStore, area: str | None = None) -> Any:
+    """``concentration`` as the kept ``pyarrow.Table`` (see ``misdirected_table``)."""
+    return _kept(store, "concentration", area)[0][None]
+
+
+def arrow(store: GraphStore, name: str, area: str | None = None) -> Any:
+    """Analysis ``name`` (a key of ``ARROW``) as ``pyarrow.Table``s, typed as the contract
+    says even when empty (a dict of them for boundaries); kept answers are read back."""
+    found, compute = _kept(store, name, area)
     if any(table.num_rows == 0 for table in found.values()):
         # A kept empty answer has no columns (as the writers want it): the typed empty one.
         typed = compute(store, area)
