@@ -246,7 +246,13 @@ def _json_rows(rows: list[dict[str, Any]]) -> str:
     return to_json(rows) + "\n"
 
 
+# The analysis commands (each answer kept per dataset version; the warm-up asks them all).
+ANALYSIS_COMMANDS: list[str] = []
+
+
 def _analysis_command(name: str, help_text: str, extra: list[Callable] | None = None):
+    ANALYSIS_COMMANDS.append(name)
+
     def decorate(compute: Callable[..., Any]) -> Callable[..., Any]:
         @app.command(name=name, help=help_text)
         @db_option

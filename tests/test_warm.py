@@ -178,3 +178,9 @@ def test_a_small_dataset_is_not_opened_page_by_page(seed_db: Path) -> None:
     assert warm.warm(seed_db, dashboard=True) == len(warm.COMMANDS) * len(warm.FORMATS)
     assert not seed_db.with_name(seed_db.name + ".dashboard").exists()
     assert warm.done_path(seed_db).read_text().split()[1] == "pages"
+
+
+def test_the_warm_up_asks_every_analysis_command() -> None:
+    from nestmap.cli import ANALYSIS_COMMANDS
+
+    assert sorted(warm.COMMANDS) == sorted(ANALYSIS_COMMANDS)
