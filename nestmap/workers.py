@@ -17,6 +17,9 @@ Work a visitor can make expensive (a console query, mapping an Open Referral dir
   visitor's browser session has gone, or they pressed Stop) kills the worker and goes on up.
 
 The worker calls ``start_worker(request)`` first thing: the request carries its limits.
+``call_in_worker(name, arguments, limits)`` runs one of the functions named in ``CALLS`` that
+way (``python -m nestmap.workers``): its JSON answer comes back, an InputError or other
+NestmapError it raised is raised again here with its message and problems.
 """
 
 from __future__ import annotations
@@ -33,6 +36,10 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 POLL_S = 0.25
+# What ``call_in_worker`` may run: name -> "module:function" (keyword arguments and answer:
+# JSON values). Nothing else can be asked of ``python -m nestmap.workers``.
+CALLS = {"map_oruk_upload": "nestmap.interop.oruk_upload:map_upload"}
+ANSWER_BYTES = 64 * 2**20
 GRACE_S = 1.0
 # The CPU-time limit's hard bound follows its soft one by this much (SIGXCPU, then SIGKILL).
 CPU_HARD_AFTER_S = 2
@@ -152,6 +159,57 @@ def run_worker(
     return Finished(process.returncode, bytes(out.data), bytes(err.data), timed_out)
 
 
+def call_in_worker(
+    name: str,
+    arguments: dict[str, Any],
+    limits: Limits,
+    heartbeat: Callable[[], None] | None = None,
+) -> Any:
+    """``CALLS[name](**arguments)`` in a worker within ``limits``; its answer. A worker stopped
+    for its limits: WorkerStoppedError saying which."""
+    from nestmap.errors import InputError, NestmapError, Problem, WorkerStoppedError
+
+    finished = run_worker(
+        "nestmap.workers", {"call": name, "arguments": arguments}, limits, ANSWER_BYTES, heartbeat
+    )
+    if finished.timed_out:
+        raise WorkerStoppedError(f"stopped: it took longer than its {limits.timeout_s:g} s")
+    lines = finished.answer_lines()
+    document = None
+    if finished.code == 0 and lines:
+        try:
+            document = json.loads(lines[-1])
+        except json.JSONDecodeError:
+            document = None
+    if document is None:
+        problem = finished.err.decode("utf-8", "replace")
+        if finished.over_cpu:
+            raise WorkerStoppedError(
+                f"stopped: over its CPU-time limit ({limits.cpu_s:g} s of processor time)"
+            )
+        if "MemoryError" in problem or "bad_alloc" in problem:
+            raise WorkerStoppedError(f"stopped: over its memory limit ({_mb(limits)})")
+        raise WorkerStoppedError(f"its worker process failed (exit {finished.code})")
+    status = document.get("status")
+    if status == "ok":
+        return document["answer"]
+    if status == "memory":
+        raise WorkerStoppedError(f"stopped: over its memory limit ({_mb(limits)})")
+    if status == "input":
+        problems = [Problem(**problem) for problem in document["problems"]]
+        error = InputError(
+            problems, document["what"], counting_stopped=document["counting_stopped"]
+        )
+        error.total = int(document["total"])
+        error.more = error.total - len(error.problems)
+        raise error
+    raise NestmapError(str(document.get("message", "")))
+
+
+def _mb(limits: Limits) -> str:
+    return f"{(limits.memory_bytes or 0) // 2**20:,} MB"
+
+
 # -- in the worker -------------------------------------------------------------------------------
 
 
@@ -169,8 +227,13 @@ def bind_to_parent(parent_pid: int) -> None:
         if os.getppid() != parent_pid:
             os._exit(1)
         return
-    if sys.platform == "win32":  # pragma: no cover - no reparenting to detect there
-        return
+    if sys.platform != "win32":  # (no reparenting there to notice)
+        watch_parent(parent_pid)
+
+
+def watch_parent(parent_pid: int) -> None:
+    """End this process (in a thread of its own) once ``parent_pid`` is no longer its parent:
+    a process whose parent dies is handed to another (init, or a subreaper)."""
 
     def watch() -> None:
         while os.getppid() == parent_pid:
@@ -220,3 +283,42 @@ def answer(document: dict[str, Any]) -> None:
     """The worker's one answer, a JSON line on stdout."""
     sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
     sys.stdout.flush()
+
+
+def _call(request: dict[str, Any]) -> dict[str, Any]:
+    """Run the request's call; its answer, or what it raised, as a JSON document."""
+    import importlib
+
+    from nestmap.errors import InputError, NestmapError
+
+    module, _, function = CALLS[request["call"]].partition(":")
+    target = getattr(importlib.import_module(module), function)
+    say_ready()
+    try:
+        return {"status": "ok", "answer": target(**request["arguments"])}
+    except MemoryError:
+        return {"status": "memory"}
+    except InputError as exc:
+        return {
+            "status": "input",
+            "what": exc.what,
+            "total": exc.total,
+            "counting_stopped": exc.counting_stopped,
+            "problems": [problem.as_dict() for problem in exc.problems],
+        }
+    except NestmapError as exc:
+        return {"status": "error", "message": str(exc)}
+
+
+def main() -> None:
+    request = json.loads(sys.stdin.read())
+    start_worker(request)
+    try:
+        document = _call(request)
+    except MemoryError:
+        document = {"status": "memory"}
+    answer(document)
+
+
+if __name__ == "__main__":
+    main()

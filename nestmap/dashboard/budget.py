@@ -6,7 +6,8 @@ reports), an upload's checks, reading and applying a scenario, the network's lay
 Open Referral directory — runs inside ``action(what)``, which takes one of ``ACTIONS``' slots
 (nestmap.budget.Pool):
 
-- at most ``NESTMAP_ACTIONS`` (default 2) run at once in the server, whoever started them;
+- at most ``NESTMAP_ACTIONS`` run at once in the server, whoever started them (default: one
+  fewer than the machine's cores, at least one);
 - up to ``NESTMAP_ACTION_QUEUE`` (default 16) more wait in turn; the page says "Busy: N ahead of
   you" while it waits, with a button to give up the place (leaving the page does too);
 - one session has at most 2 running or waiting (an action and a download);
@@ -50,9 +51,11 @@ def _default_memory_mb() -> int:
     return max(1024, machine // 2 // 2**20)
 
 
+# One core is left for the pages everybody else is reading: on a 2-core machine expensive
+# actions run one at a time, and the rest wait their turn.
 ACTIONS = Pool(
     ("action", "actions"),
-    slots=_setting("NESTMAP_ACTIONS", 2),
+    slots=_setting("NESTMAP_ACTIONS", max(1, (os.cpu_count() or 2) - 1)),
     queue=_setting("NESTMAP_ACTION_QUEUE", 16, minimum=0),
     per_owner=2,
 )

@@ -93,6 +93,44 @@ def _next_power_of_two(value: int) -> int:
     return 1 << max(0, value - 1).bit_length()
 
 
+def console_job(
+    db: str | Path,
+    cypher: str,
+    limit: int,
+    timeout_s: float,
+    memory_mb: int | None = None,
+    params: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], Limits]:
+    """The worker's request and limits for one console query (its guard not yet applied)."""
+    path = Path(db).expanduser().resolve()
+    if not path.exists():
+        raise NoGraphError(f"no dataset is loaded at {path}; load one with `nestmap load PATH`")
+    memory = memory_mb or memory_limit_mb()
+    # The engine maps the whole file into a reserved address range of max_db_size bytes: that
+    # range counts against RLIMIT_AS but is not memory in use, so it is added to the budget.
+    max_db = _next_power_of_two(max(256 * 2**20, 2 * path.stat().st_size))
+    request = {
+        "db": str(path),
+        "cypher": cypher,
+        "params": params or {},
+        "limit": max(1, min(int(limit), MAX_ROWS)),
+        "timeout_s": timeout_s,
+        "cell_chars": CELL_CHARS,
+        "result_bytes": RESULT_BYTES,
+        "buffer_pool_bytes": max(64, memory // 4) * 2**20,
+        "max_db_bytes": max_db,
+        "threads": THREADS,
+        "sandbox": os.environ.get("NESTMAP_QUERY_SANDBOX", "1") != "0",
+    }
+    limits = Limits(
+        timeout_s=timeout_s,
+        # Every engine thread busy for the whole timeout, and the start.
+        cpu_s=THREADS * (timeout_s + 1) + STARTUP_CPU_S,
+        memory_bytes=memory * 2**20 + max_db,
+    )
+    return request, limits
+
+
 def run_console_query(
     db: str | Path,
     cypher: str,
@@ -114,33 +152,7 @@ def run_console_query(
     QueryStoppedError (memory or CPU time), QueryCrashedError (the engine died) or
     NestmapError (the query failed: its message)."""
     check_read_only(cypher)
-    path = Path(db).expanduser().resolve()
-    if not path.exists():
-        raise NoGraphError(f"no dataset is loaded at {path}; load one with `nestmap load PATH`")
-    limit = max(1, min(int(limit), MAX_ROWS))
-    memory = memory_mb or memory_limit_mb()
-    # The engine maps the whole file into a reserved address range of max_db_size bytes: that
-    # range counts against RLIMIT_AS but is not memory in use, so it is added to the budget.
-    max_db = _next_power_of_two(max(256 * 2**20, 2 * path.stat().st_size))
-    request = {
-        "db": str(path),
-        "cypher": cypher,
-        "params": params or {},
-        "limit": limit,
-        "timeout_s": timeout_s,
-        "cell_chars": CELL_CHARS,
-        "result_bytes": RESULT_BYTES,
-        "buffer_pool_bytes": max(64, memory // 4) * 2**20,
-        "max_db_bytes": max_db,
-        "threads": THREADS,
-        "sandbox": os.environ.get("NESTMAP_QUERY_SANDBOX", "1") != "0",
-    }
-    limits = Limits(
-        timeout_s=timeout_s,
-        # Every engine thread busy for the whole timeout, and the start.
-        cpu_s=THREADS * (timeout_s + 1) + STARTUP_CPU_S,
-        memory_bytes=memory * 2**20 + max_db,
-    )
+    request, limits = console_job(db, cypher, limit, timeout_s, memory_mb, params)
     who = owner if owner is not None else f"call-{next(_calls)}"
     with WORKERS.slot(who, timeout_s if wait_s is None else wait_s):
         finished = run_worker(
@@ -148,7 +160,7 @@ def run_console_query(
         )
     if finished.timed_out:
         raise QueryTimeoutError(f"the query was stopped: over its time limit ({timeout_s:g} s)")
-    answer = _read_answer(finished, limits)
+    answer = read_answer(finished, limits)
     status = answer.get("status")
     if status == "ok":
         return ConsoleResult(
@@ -164,13 +176,14 @@ def run_console_query(
     if status == "timeout":
         raise QueryTimeoutError(f"the query was stopped: over its time limit ({timeout_s:g} s)")
     if status == "memory":
+        memory = memory_mb or memory_limit_mb()
         raise QueryStoppedError(
             f"the query was stopped: over its memory limit ({memory:,} MB; {message})"
         )
     raise NestmapError(f"the query failed: {message}")
 
 
-def _read_answer(finished: Finished, limits: Limits) -> dict[str, Any]:
+def read_answer(finished: Finished, limits: Limits) -> dict[str, Any]:
     import json
 
     lines = finished.answer_lines()
