@@ -167,6 +167,12 @@ class Kept:
         with self._lock:
             self._values.pop(owner, None)
 
+    def keep_only(self, wanted: Callable[[str], bool]) -> None:
+        """Let go of every value whose owner is no longer ``wanted`` (a session that ended)."""
+        with self._lock:
+            for owner in [owner for owner in self._values if not wanted(owner)]:
+                del self._values[owner]
+
     def size(self) -> int:
         with self._lock:
             return self._size()

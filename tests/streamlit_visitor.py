@@ -1,4 +1,4 @@
-"""A visitor without a browser: Streamlit's own protocol over its WebSocket, as the page's
+"""A visitor without a browser (and the served dashboard it visits): Streamlit's own protocol over its WebSocket, as the page's
 JavaScript speaks it (protobuf BackMsg / ForwardMsg), against a real served dashboard.
 
 Many of these fit in one test process at almost no CPU cost, so a load test can be eight
@@ -13,9 +13,16 @@ from __future__ import annotations
 import asyncio
 import http.cookiejar
 import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 import urllib.request
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import websockets
@@ -79,8 +86,9 @@ class Visitor:
         self._http = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self._jar))
 
     async def connect(self) -> None:
-        # The page itself first: it sets the XSRF cookie an upload must send back.
-        await asyncio.to_thread(self._get, "/")
+        # As the page's script does first: the health check sets the XSRF cookie an upload
+        # must send back.
+        await asyncio.to_thread(self._get, "/_stcore/health")
         host = self.base.split("://", 1)[1]
         self._socket = await websockets.connect(
             f"ws://{host}/_stcore/stream",
@@ -125,6 +133,22 @@ class Visitor:
     async def set_toggle(self, label: str, value: bool, kind: str = "checkbox") -> Run:
         widget = self.run.widget(kind, label)
         self._values[widget.id] = self._state(widget.id, bool_value=value)
+        return await self._rerun([])
+
+    async def choose(self, label: str, option: str, kind: str = "radio") -> Run:
+        """Pick ``option`` (as the page shows it) in a radio or a select box."""
+        widget = self.run.widget(kind, label)
+        self._values[widget.id] = self._state(widget.id, string_value=option)
+        return await self._rerun([])
+
+    async def choose_many(self, label: str, options: list[str]) -> Run:
+        """Set a multiselect to ``options`` (as the page shows them)."""
+        from streamlit.proto.WidgetStates_pb2 import WidgetState
+
+        widget = self.run.widget("multiselect", label)
+        state = WidgetState(id=widget.id)
+        state.string_array_value.data.extend(options)
+        self._values[widget.id] = state
         return await self._rerun([])
 
     async def download(self, label: str) -> tuple[bytes | None, str]:
@@ -259,3 +283,71 @@ class Visitor:
 def page_json(run: Run) -> str:
     """Everything textual the run showed (for failure messages)."""
     return json.dumps(run.texts(), ensure_ascii=False)[:4000]
+
+
+class Served:
+    """``nestmap dashboard`` as a user starts it (its own process group), on ``graph``;
+    ``command``: another installation's ``nestmap``."""
+
+    def __init__(
+        self,
+        graph: Path,
+        workdir: Path,
+        env: dict[str, str] | None = None,
+        command: Path | None = None,
+    ):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log = (workdir / "dashboard.log").open("w")
+        environment = {**os.environ, "NESTMAP_NEO4J_URI": "", **(env or {})}
+        self.process = subprocess.Popen(
+            [
+                str(command or Path(sys.executable).with_name("nestmap")),
+                "dashboard",
+                "--db",
+                str(graph),
+                "--port",
+                str(self.port),
+                "--address",
+                "127.0.0.1",
+            ],
+            cwd=workdir,
+            env=environment,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self._healthy()
+
+    def _healthy(self) -> None:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, "the dashboard exited"
+            try:
+                with urllib.request.urlopen(f"{self.base}/_stcore/health", timeout=2) as reply:
+                    if reply.read().strip() == b"ok":
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise AssertionError("the dashboard did not start")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        self.log.close()
+
+    def server_pid(self) -> int:
+        """The Streamlit server (``nestmap dashboard`` runs it as its child)."""
+        children = [
+            int(child)
+            for task in Path(f"/proc/{self.process.pid}/task").glob("*")
+            for child in (task / "children").read_text().split()
+        ]
+        return children[0]

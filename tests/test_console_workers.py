@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from conftest import load_into
 from streamlit.testing.v1 import AppTest
-from streamlit_visitor import Visitor, page_json
+from streamlit_visitor import Served, Visitor, page_json
 
 import nestmap.dashboard
 from nestmap.api import seed_path
@@ -203,62 +203,6 @@ def test_a_worker_notices_its_parent_has_gone_where_the_kernel_does_not_say(tmp_
 
 
 # -- a served dashboard ------------------------------------------------------------------------
-
-
-class Served:
-    """``nestmap dashboard`` as a user starts it (its own process group), on ``graph``."""
-
-    def __init__(self, graph: Path, workdir: Path, env: dict[str, str] | None = None):
-        import socket
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.log = (workdir / "dashboard.log").open("w")
-        environment = {**os.environ, "NESTMAP_NEO4J_URI": "", **(env or {})}
-        self.process = subprocess.Popen(
-            [
-                str(Path(sys.executable).with_name("nestmap")),
-                "dashboard",
-                "--db",
-                str(graph),
-                "--port",
-                str(self.port),
-                "--address",
-                "127.0.0.1",
-            ],
-            cwd=workdir,
-            env=environment,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self._healthy()
-
-    def _healthy(self) -> None:
-        import urllib.request
-
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, "the dashboard exited"
-            try:
-                with urllib.request.urlopen(f"{self.base}/_stcore/health", timeout=2) as reply:
-                    if reply.read().strip() == b"ok":
-                        return
-            except OSError:
-                time.sleep(0.3)
-        raise AssertionError("the dashboard did not start")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.log.close()
 
 
 async def _start_query(visitor: Visitor, cypher: str, timeout_s: int) -> asyncio.Task:

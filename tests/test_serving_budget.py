@@ -154,3 +154,6 @@ def test_kept_values_stay_within_their_total_oldest_let_go_first():
     assert kept.size() == 50
     kept.drop("c")
     assert kept.size() == 10
+    assert kept.put("e", "1", b"u" * 20)
+    kept.keep_only(lambda owner: owner != "a")  # a's session has ended
+    assert kept.get("a", "2") is None and kept.get("e", "1") and kept.size() == 20

@@ -59,6 +59,7 @@ def _kept_outcome(columns: list[str], rows: list[list[Any]], truncated: bool) ->
     }
     if rows:
         table = tables.to_ipc(tables.display_safe(pd.DataFrame(rows, columns=columns)))
+        budget.RESULTS.keep_only(budget.session_alive)  # results of sessions that have ended
         budget.RESULTS.put(budget.session_id(), outcome["tag"], table)
     return outcome
 
@@ -106,34 +107,41 @@ st.caption(
     "or table\\_info('Service')."
 )
 
-if submitted:
+
+def _run(cypher: str, limit: int, timeout_s: float) -> dict[str, Any]:
+    """Run the query for this session; what to show. The rows live only in here (a page's
+    globals stay until the session's next run) and in the session's kept result."""
     running = st.empty()
     try:
         result = state.store().console(
             cypher,
-            int(limit),
-            float(timeout),
+            limit,
+            timeout_s,
             owner=budget.session_id(),
-            heartbeat=budget.heartbeat(running, float(timeout)),
+            heartbeat=budget.heartbeat(running, timeout_s),
             wait_s=0,  # refused at once when the server's console workers are taken
         )
     except ReadOnlyError as exc:
-        outcome: dict[str, Any] | None = {"state": "refused", "message": str(exc)}
+        return {"state": "refused", "message": str(exc)}
     except BusyError as exc:
-        outcome = {"state": "busy", "message": str(exc)}
+        return {"state": "busy", "message": str(exc)}
     except QueryTimeoutError as exc:
-        outcome = {"state": "timed out", "message": str(exc)}
+        return {"state": "timed out", "message": str(exc)}
     except QueryStoppedError as exc:
-        outcome = {"state": "stopped", "message": str(exc)}
+        return {"state": "stopped", "message": str(exc)}
     except QueryCrashedError as exc:
-        outcome = {"state": "crashed", "message": str(exc)}
+        return {"state": "crashed", "message": str(exc)}
     except NestmapError as exc:
-        outcome = {"state": "error", "message": str(exc)}
-    else:
-        outcome = _kept_outcome(result.columns, result.rows, result.truncated)
-        outcome.update(cells_cut=result.cells_cut, limit=int(limit))
-    running.empty()
-    st.session_state["query_outcome"] = outcome
+        return {"state": "error", "message": str(exc)}
+    finally:
+        running.empty()
+    outcome = _kept_outcome(result.columns, result.rows, result.truncated)
+    outcome.update(cells_cut=result.cells_cut, limit=limit)
+    return outcome
+
+
+if submitted:
+    st.session_state["query_outcome"] = _run(cypher, int(limit), float(timeout))
 
 outcome = st.session_state.get("query_outcome")
 if outcome is not None:
