@@ -121,12 +121,13 @@ class Pool:
                 if ticket in self._running:
                     return
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise BusyError(
-                        f"the server stayed busy for {wait_s:g} s ({self._busy_message()})"
-                    )
                 ahead = [t for t, _owner in self._waiting].index(ticket)
                 running = len(self._running)
+                if remaining <= 0:
+                    raise BusyError(
+                        f"the server stayed busy for {wait_s:g} s: {running:,} running, "
+                        f"{ahead:,} waiting ahead of you; try again shortly"
+                    )
                 self._changed.wait(min(POLL_S, remaining))
                 if ticket in self._running:
                     return

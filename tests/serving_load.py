@@ -52,6 +52,7 @@ class Tally:
     busy: int = 0
     failures: list[str] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)
+    busy_said: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -94,6 +95,8 @@ class Figures:
                 f"{tally.action:<22} {tally.done:>5} {tally.busy:>5} {len(tally.failures):>7}"
                 f" {median:>9.1f}"
             )
+        for tally in self.tallies:
+            out += [f"  {tally.action} was told: {said}" for said in sorted(tally.busy_said)]
         return out
 
 
@@ -169,6 +172,7 @@ def _outcome(tally: Tally, said: str, done: bool) -> None:
         tally.done += 1
     elif any(word in said for word in BUSY):
         tally.busy += 1
+        tally.busy_said.add(said[:200])
     else:
         tally.failures.append(f"neither done nor busy: {said[:300]}")
 
@@ -312,20 +316,30 @@ def _load(base: str, seconds: float, tallies: list[Tally], started: threading.Ev
 # -- the ninth visitor ---------------------------------------------------------------------------
 
 
-def _views(tab, base: str, rounds: int | None, until: float | None) -> dict[str, list[float]]:
+def _views(
+    tab, base: str, pages: dict[str, list[str]], rounds: int | None, until: float | None
+) -> dict[str, list[float]]:
     from test_dashboard_browser import _open
 
-    times: dict[str, list[float]] = {page: [] for page in READ_PAGES}
+    times: dict[str, list[float]] = {page: [] for page in pages}
     number = 0
     while (rounds is not None and number < rounds) or (until and time.monotonic() < until):
-        for page, texts in READ_PAGES.items():
+        for page, texts in pages.items():
             times[page].append(_open(tab, base, page, texts))
         number += 1
     return times
 
 
-def run_load(base: str, server_pid: int, seconds: float = 60.0) -> Figures:
-    """Quiet page views, then the same views while eight visitors load the server."""
+def run_load(
+    base: str,
+    server_pid: int,
+    seconds: float = 60.0,
+    pages: dict[str, list[str]] | None = None,
+    quiet_rounds: int = 2,
+) -> Figures:
+    """Quiet page views (after one round that lets the server compute and keep each page),
+    then the same views while eight visitors load the server for ``seconds``."""
+    pages = pages or READ_PAGES
     from playwright.sync_api import sync_playwright
     from test_dashboard_browser import CHROMIUM, LAUNCH_ARGS
 
@@ -334,8 +348,8 @@ def run_load(base: str, server_pid: int, seconds: float = 60.0) -> Figures:
         context = browser.new_context(viewport={"width": 1440, "height": 1000})
         tab = context.new_page()
         tab.set_default_timeout(180_000)
-        _views(tab, base, 1, None)  # the server computes and keeps each page once
-        quiet = _views(tab, base, 2, None)
+        _views(tab, base, pages, 1, None)  # the server computes and keeps each page once
+        quiet = _views(tab, base, pages, quiet_rounds, None)
         baseline = _rss_mb(server_pid)
         watch = MemoryWatch(server_pid)
         watch.start()
@@ -345,7 +359,7 @@ def run_load(base: str, server_pid: int, seconds: float = 60.0) -> Figures:
         began = time.monotonic()
         load.start()
         started.wait(60)
-        loaded = _views(tab, base, None, time.monotonic() + seconds)
+        loaded = _views(tab, base, pages, None, time.monotonic() + seconds)
         load.join(seconds + 600)
         took = time.monotonic() - began
         watch.stopped.set()

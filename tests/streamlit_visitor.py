@@ -38,6 +38,7 @@ class Run:
 
     elements: dict[tuple[int, ...], Any] = field(default_factory=dict)
     status: str = ""
+    seen: list[str] = field(default_factory=list)  # every alert shown during the run
 
     def of_kind(self, kind: str) -> list[Any]:
         return [e for _path, e in sorted(self.elements.items()) if e.WhichOneof("type") == kind]
@@ -117,6 +118,27 @@ class Visitor:
         """Press a button (or a form's submit button: the form's values go with it)."""
         button = self.run.widget(kind, label)
         return await self._rerun([self._state(button.id, trigger_value=True)])
+
+    async def press_while_running(self, label: str, seconds: float = 120.0) -> None:
+        """Press a button that appears while a run is under way (another task is waiting for
+        that run: its answer is the run this press starts)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                button = self.run.widget("button", label)
+                break
+            except LookupError:
+                if time.monotonic() > deadline:
+                    raise
+                await asyncio.sleep(0.1)
+        message = BackMsg()
+        client = message.rerun_script
+        client.query_string = self.query
+        client.page_name = self.page
+        client.widget_states.widgets.extend(
+            [*self._values.values(), self._state(button.id, trigger_value=True)]
+        )
+        await self._socket.send(message.SerializeToString())
 
     async def type_text(self, label: str, value: str, kind: str = "text_area") -> None:
         """Type into a text area or input (sent with the next run, as a browser does)."""
@@ -237,9 +259,18 @@ class Visitor:
             self.run = Run()
         elif kind == "delta":
             delta = message.delta
-            if delta.WhichOneof("type") == "new_element":
+            change = delta.WhichOneof("type")
+            if change in ("new_element", "add_block"):
+                # What is written at a place replaces everything that was inside it there (a
+                # placeholder's container of messages, emptied), as in the browser.
                 path = tuple(message.metadata.delta_path)
-                self.run.elements[path] = delta.new_element
+                elements = self.run.elements
+                for inside in [p for p in elements if p[: len(path)] == path]:
+                    del elements[inside]
+                if change == "new_element":
+                    elements[path] = delta.new_element
+                    if delta.new_element.WhichOneof("type") == "alert":
+                        self.run.seen.append(delta.new_element.alert.body)
         elif kind == "file_urls_response":
             self._answers[message.file_urls_response.response_id] = message.file_urls_response
         elif kind == "backend_operation_response":

@@ -10,7 +10,7 @@ import os
 
 import streamlit as st
 
-from nestmap.dashboard import filters, layout, state, tables, workshop
+from nestmap.dashboard import budget, filters, layout, state, tables, workshop
 from nestmap.dashboard.text import md
 from nestmap.errors import BusyError, InputError, NestmapError
 
@@ -82,3 +82,5 @@ except Exception:
         "This page failed unexpectedly; nothing was changed. The details are in the dashboard "
         "server's log."
     )
+finally:
+    budget.end_of_run()

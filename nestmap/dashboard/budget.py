@@ -164,7 +164,14 @@ def action(what: str) -> Iterator[None]:
 
 
 def _give_up(what: str) -> None:
+    # The press reruns the page, which stops the wait; the note stops ``what`` being asked for
+    # again in that run (a page that starts it by itself, such as a scenario's).
     st.session_state[_CANCELLED] = what
+
+
+def end_of_run() -> None:
+    """After each run of a page: a "Stop waiting" note is for the run it started only."""
+    st.session_state.pop(_CANCELLED, None)
 
 
 def run(what: str, work: Callable[[], T]) -> T:
