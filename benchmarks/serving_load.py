@@ -35,23 +35,16 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
 
 from conftest import load_into  # noqa: E402 - the tests' own helpers
-from serving_load import MANY_ROWS, MemoryWatch, _descendants, _rss_mb, run_load  # noqa: E402
+from serving_load import (  # noqa: E402
+    MANY_ROWS,
+    MemoryWatch,
+    _rss_mb,
+    prints_under_way,
+    run_load,
+)
 from streamlit_visitor import Served, Visitor  # noqa: E402
 
 from nestmap.api import seed_path  # noqa: E402
-
-
-def _chromiums(pid: int) -> int:
-    """Prints under way: each chromium print has a fresh profile folder of its own."""
-    profiles = set()
-    for child in _descendants(pid):
-        try:
-            command = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if any(part.startswith(b"--print-to-pdf") for part in command):
-            profiles |= {part for part in command if part.startswith(b"--user-data-dir=")}
-    return len(profiles)
 
 
 def pdfs_at_once(served: Served, visitors: int) -> None:
@@ -67,7 +60,7 @@ def pdfs_at_once(served: Served, visitors: int) -> None:
 
         async def count() -> None:
             while True:
-                most[0] = max(most[0], _chromiums(server))
+                most[0] = max(most[0], prints_under_way(server))
                 await asyncio.sleep(0.1)
 
         counting = asyncio.create_task(count())

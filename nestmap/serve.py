@@ -19,9 +19,9 @@ from contextlib import contextmanager
 from typing import Any
 
 from nestmap.errors import UsageError
+from nestmap.workers import ask_death_signal
 
 STOP_GRACE_S = 10.0
-_PR_SET_PDEATHSIG = 1
 
 
 class _Stopped(Exception):
@@ -57,13 +57,7 @@ def check_port(address: str, port: int) -> None:
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
-    import ctypes
-
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass
+    ask_death_signal(signal.SIGTERM)  # Streamlit stops cleanly on SIGTERM
 
 
 @contextmanager

@@ -222,7 +222,7 @@ def start_worker(request: dict[str, Any]) -> None:
 
 def bind_to_parent(parent_pid: int) -> None:
     """End this process when ``parent_pid`` ends (see the module's docstring)."""
-    if sys.platform.startswith("linux") and _linux_death_signal():
+    if sys.platform.startswith("linux") and ask_death_signal(signal.SIGKILL):
         # The parent may have gone before the signal was asked for: then nothing would come.
         if os.getppid() != parent_pid:
             os._exit(1)
@@ -243,12 +243,14 @@ def watch_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, daemon=True, name="nestmap-parent-watch").start()
 
 
-def _linux_death_signal() -> bool:
+def ask_death_signal(signum: int) -> bool:
+    """Linux: have the kernel send this process ``signum`` when the thread that started it
+    ends; whether it was set up."""
     import ctypes
 
     try:
         libc = ctypes.CDLL(None, use_errno=True)
-        return libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL) == 0
+        return bool(libc.prctl(_PR_SET_PDEATHSIG, signum) == 0)
     except (OSError, AttributeError):
         return False
 

@@ -139,6 +139,19 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+def prints_under_way(pid: int) -> int:
+    """Chromium prints running under ``pid`` (each has a fresh profile folder of its own)."""
+    profiles = set()
+    for child in _descendants(pid):
+        try:
+            parts = Path(f"/proc/{child}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if any(part.startswith(b"--print-to-pdf") for part in parts):
+            profiles |= {part for part in parts if part.startswith(b"--user-data-dir=")}
+    return len(profiles)
+
+
 class MemoryWatch(threading.Thread):
     """Samples the server's resident memory, and its children's together (their proportional
     shares), until stopped."""

@@ -353,16 +353,7 @@ class Served:
         self._healthy()
 
     def _healthy(self) -> None:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, "the dashboard exited"
-            try:
-                with urllib.request.urlopen(f"{self.base}/_stcore/health", timeout=2) as reply:
-                    if reply.read().strip() == b"ok":
-                        return
-            except OSError:
-                time.sleep(0.3)
-        raise AssertionError("the dashboard did not start")
+        wait_until_healthy(self.base, self.process, 90)
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -382,3 +373,18 @@ class Served:
             for child in (task / "children").read_text().split()
         ]
         return children[0]
+
+
+def wait_until_healthy(base: str, process: subprocess.Popen, seconds: float) -> None:
+    """Until ``base`` answers Streamlit's health check (its process must stay up meanwhile)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the dashboard exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as reply:
+                if reply.read().strip() == b"ok":
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError("the dashboard did not become healthy in time")

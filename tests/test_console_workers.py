@@ -20,10 +20,9 @@ from pathlib import Path
 
 import pytest
 from conftest import load_into
-from streamlit.testing.v1 import AppTest
 from streamlit_visitor import Served, Visitor, page_json
+from test_query_console import _query_page
 
-import nestmap.dashboard
 from nestmap.api import seed_path
 from nestmap.errors import QueryStoppedError
 from nestmap.graph.console import WORKERS, console_job, read_answer
@@ -293,12 +292,7 @@ def test_a_query_whose_browser_has_gone_is_stopped_and_capacity_is_called_capaci
 
 def test_the_query_page_says_busy_when_the_servers_workers_are_taken(graph, monkeypatch):
     """AppTest, the page's own words: the console's real pool held by two other sessions."""
-    monkeypatch.setenv("NESTMAP_DB", str(graph))
-    monkeypatch.delenv("NESTMAP_NEO4J_URI", raising=False)
-    page = AppTest.from_file(str(nestmap.dashboard.APP_PATH), default_timeout=60)
-    page.run()
-    page.switch_page("views/query.py")
-    page.run()
+    page = _query_page(monkeypatch, graph)
     with WORKERS.slot("another-visitor", 1), WORKERS.slot("a-third-visitor", 1):
         page.text_area(key="query_text").set_value("RETURN 1 AS one")
         page.button[0].click().run()

@@ -90,7 +90,7 @@ def test_a_crashing_and_a_runaway_query_leave_the_server_answering(server, tab):
     assert "the engine crashed on this query" in text
     assert dashboard.process.poll() is None  # the server process is alive...
     _open(tab, dashboard.url, "overview", PAGES["overview"])  # ...and serves another page
-    text = _run_query(tab, dashboard.url, RUNAWAY_MEMORY, "Stopped for memory")
+    text = _run_query(tab, dashboard.url, RUNAWAY_MEMORY, "Stopped: the query was stopped")
     assert "over its memory limit" in text
     _open(tab, dashboard.url, "coverage", PAGES["coverage"])
     _run_query(tab, dashboard.url, "MATCH (s:Service) RETURN count(*) AS n", "1 row.")

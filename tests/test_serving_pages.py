@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from conftest import load_into
+from serving_load import prints_under_way
 from streamlit.testing.v1 import AppTest
 from streamlit_visitor import Served, Visitor, page_json
 from test_dashboard_browser import CHROMIUM
@@ -35,21 +36,6 @@ def graph(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("serving_pages")
     load_into(folder / "graph.lbug", seed_path()).close()
     return folder / "graph.lbug"
-
-
-def _printing(server: int) -> int:
-    """Prints under way under the server (each chromium print has its own profile folder)."""
-    from serving_load import _descendants
-
-    profiles = set()
-    for pid in _descendants(server):
-        try:
-            parts = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if any(part.startswith(b"--print-to-pdf") for part in parts):
-            profiles |= {part for part in parts if part.startswith(b"--user-data-dir=")}
-    return len(profiles)
 
 
 async def _until(condition, seconds: float, what: str) -> None:
@@ -84,12 +70,12 @@ def test_visitors_wait_their_turn_told_how_many_are_ahead_and_may_stop_waiting(g
 
         async def count() -> None:
             while True:
-                most_at_once[0] = max(most_at_once[0], _printing(server))
+                most_at_once[0] = max(most_at_once[0], prints_under_way(server))
                 await asyncio.sleep(0.1)
 
         counting = asyncio.create_task(count())
         printing = asyncio.create_task(first.click("Prepare the PDF"))
-        await _until(lambda: _printing(server), 120, "the first print under way")
+        await _until(lambda: prints_under_way(server), 120, "the first print under way")
         waiting = asyncio.create_task(second.click("Prepare the PDF"))
         next_words = "Busy: 1 running and you are next. Printing the report starts as soon as"
         await _until(

@@ -17,15 +17,15 @@ nestmap.graph.console_worker`` (see nestmap.workers) runs the query with:
 - a bounded answer: ``limit`` rows, cells cut at ``CELL_CHARS``, ``RESULT_BYTES`` in all.
 
 At most ``NESTMAP_QUERY_WORKERS`` (default 2) run at once in one process, and one per
-``owner`` (a dashboard session): a query beyond that is refused with BusyError, saying it is
-capacity. A segfault or a kill ends only the worker: the caller gets QueryCrashedError,
-QueryStoppedError (memory or CPU time) or QueryTimeoutError with a plain message. Nothing here
-holds the store's lock, so other pages keep answering while a console query runs.
+``owner`` (a dashboard session): ``GraphStore.console`` refuses a query beyond that with
+BusyError, saying it is capacity. A segfault or a kill ends only the worker: the caller gets
+QueryCrashedError, QueryStoppedError (memory or CPU time) or QueryTimeoutError with a plain
+message. Nothing here holds the store's lock, so other pages keep answering while a console
+query runs.
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,10 +58,9 @@ def _workers() -> int:
     return int(value) if value.isdigit() and value != "0" else 2
 
 
-# At most this many workers at once per process (each may take its memory budget), and one
-# per owner (a dashboard session). No queue: a console query is refused when they are taken.
+# At most this many console queries at once per process (each worker may take its memory
+# budget), and one per owner (a dashboard session); no queue (GraphStore.console).
 WORKERS = Pool(("query", "queries"), _workers(), queue=0, per_owner=1)
-_calls = itertools.count()
 
 
 def memory_limit_mb() -> int:
@@ -138,26 +137,21 @@ def run_console_query(
     timeout_s: float,
     memory_mb: int | None = None,
     params: dict[str, Any] | None = None,
-    owner: str | None = None,
     heartbeat: Callable[[], None] | None = None,
-    wait_s: float | None = None,
 ) -> ConsoleResult:
     """Check ``cypher`` with the guard, run it in a worker, return its bounded result.
 
-    ``owner``: who asks (a dashboard session; one query each at a time), ``wait_s``: how long
-    to wait for a free worker (default: the timeout; a dashboard passes 0 and refuses at once),
     ``heartbeat``: called while the query runs, may raise to stop it (see nestmap.workers).
+    How many run at once is the store's to bound (``GraphStore.console`` and ``WORKERS``).
 
-    Raises ReadOnlyError (refused), BusyError (every worker taken), QueryTimeoutError,
-    QueryStoppedError (memory or CPU time), QueryCrashedError (the engine died) or
-    NestmapError (the query failed: its message)."""
+    Raises ReadOnlyError (refused), QueryTimeoutError, QueryStoppedError (memory or CPU
+    time), QueryCrashedError (the engine died) or NestmapError (the query failed: its
+    message)."""
     check_read_only(cypher)
     request, limits = console_job(db, cypher, limit, timeout_s, memory_mb, params)
-    who = owner if owner is not None else f"call-{next(_calls)}"
-    with WORKERS.slot(who, timeout_s if wait_s is None else wait_s):
-        finished = run_worker(
-            "nestmap.graph.console_worker", request, limits, RESULT_BYTES * 4, heartbeat
-        )
+    finished = run_worker(
+        "nestmap.graph.console_worker", request, limits, RESULT_BYTES * 4, heartbeat
+    )
     if finished.timed_out:
         raise QueryTimeoutError(f"the query was stopped: over its time limit ({timeout_s:g} s)")
     answer = read_answer(finished, limits)

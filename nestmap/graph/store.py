@@ -64,13 +64,25 @@ class GraphStore(ABC):
         wait_s: float | None = None,
     ) -> ConsoleResult:
         """A Query console statement: the guard, then the engine's own limits (the embedded
-        engine runs it in a bounded worker process; see nestmap.graph.console, whose limit on
-        queries at once, and per ``owner``, applies to every engine)."""
-        from nestmap.graph.console import WORKERS, ConsoleResult
+        engine runs it in a bounded worker process; see nestmap.graph.console).
+
+        At most ``nestmap.graph.console.WORKERS`` run at once in this process, one per
+        ``owner`` (a dashboard session; by default each thread is its own); ``wait_s``: how
+        long to wait for a turn (default: the timeout; a dashboard refuses at once), then
+        BusyError. ``heartbeat`` is called while it runs and may raise to stop it."""
+        from nestmap.graph.console import WORKERS
 
         who = owner if owner is not None else f"thread-{threading.get_ident()}"
         with WORKERS.slot(who, timeout_s if wait_s is None else wait_s):
-            columns, rows, truncated = self.run_read_only(cypher, None, limit, timeout_s)
+            return self._console(cypher, limit, timeout_s, heartbeat)
+
+    def _console(
+        self, cypher: str, limit: int, timeout_s: float, heartbeat: Callable[[], None] | None
+    ) -> ConsoleResult:
+        """The engine's part of ``console``: here, a read transaction with the timeout."""
+        from nestmap.graph.console import ConsoleResult
+
+        columns, rows, truncated = self.run_read_only(cypher, None, limit, timeout_s)
         return ConsoleResult(columns, rows, truncated, 0, f"{self.engine}: read transaction")
 
     @abstractmethod
