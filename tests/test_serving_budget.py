@@ -160,3 +160,19 @@ def test_kept_values_stay_within_their_total_oldest_let_go_first():
     assert kept.put("e", "1", b"u" * 20)
     kept.keep_only(lambda owner: owner != "a")  # a's session has ended
     assert kept.get("a", "2") is None and kept.get("e", "1") and kept.size() == 20
+
+
+def test_an_action_inside_another_runs_in_its_slot(monkeypatch):
+    """A dashboard action that starts another (in the same thread) does not queue behind
+    itself: with one slot, nesting would otherwise wait for its own end."""
+    from nestmap.dashboard import budget
+
+    pool = Pool(("action", "actions"), slots=1, queue=4, per_owner=1)
+    monkeypatch.setattr(budget, "ACTIONS", pool)
+    monkeypatch.setattr(budget, "WAIT_S", 1)
+    with budget.action("Building a report"):
+        with budget.action("Building its table"):
+            assert pool.counts() == (1, 0)
+    assert pool.counts() == (0, 0)
+    with budget.action("Building a report"):  # the slot was given back
+        pass

@@ -24,6 +24,7 @@ within ``NESTMAP_QUERY_KEPT_MB`` (default 64) for all sessions together.
 from __future__ import annotations
 
 import os
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -125,42 +126,61 @@ def action(what: str) -> Iterator[None]:
 
     ``what`` names it for the visitor ("Printing the report"). In a page, the visitor is told
     where they stand while waiting and may give up; outside one (a download built on click, in
-    Streamlit's own thread) it waits quietly. BusyError when refused."""
+    Streamlit's own thread) it waits quietly. An action inside another (the same thread) runs
+    in its slot. BusyError when refused."""
+    if getattr(_holding, "slot", False):
+        yield
+        return
     _check_memory()
     session = session_id()
     if not _in_script():
-        with ACTIONS.slot(session, WAIT_S):
+        with ACTIONS.slot(session, WAIT_S), _held():
             yield
         return
     if st.session_state.get(_CANCELLED) == what:
         del st.session_state[_CANCELLED]
         raise BusyError(f"you gave up waiting: {what.lower()} did not start")
-    holder = _outside_cache(st.empty)
-    line: list[Any] = []  # the waiting message's place, once shown
+    # Made when the wait starts: the page is stopped at this place meanwhile, so the message
+    # shows where the action's result will.
+    places: list[Any] = []  # the placeholder, then the message's line in it
 
     def on_wait(ahead: int, running: int) -> None:
         if not session_alive(session):
             st.stop()  # the browser has gone: give up the place
 
         def show() -> None:
-            if not line:
-                with holder.container():
-                    line.append(st.empty())
+            if not places:
+                places.append(st.empty())
+                with places[0].container():
+                    places.append(st.empty())
                     st.button(
                         "Stop waiting", key=f"budget_stop_{what}", on_click=_give_up, args=(what,)
                     )
-            line[0].info(_waiting_text(what, ahead, running), icon=":material/hourglass_top:")
+            places[1].info(_waiting_text(what, ahead, running), icon=":material/hourglass_top:")
 
         _outside_cache(show)
 
     try:
         with ACTIONS.slot(session, WAIT_S, on_wait):
-            if line:
-                _outside_cache(holder.empty)
-            yield
+            if places:
+                _outside_cache(places[0].empty)
+            with _held():
+                yield
     finally:
-        if line:
-            _outside_cache(holder.empty)
+        if places:
+            _outside_cache(places[0].empty)
+
+
+_holding = threading.local()
+
+
+@contextmanager
+def _held() -> Iterator[None]:
+    _holding.slot = True
+    try:
+        yield
+    finally:
+        _holding.slot = False
 
 
 def _give_up(what: str) -> None:
