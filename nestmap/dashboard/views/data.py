@@ -13,7 +13,6 @@ import streamlit as st
 from nestmap.dashboard import access, layout, state, tables
 from nestmap.dashboard.text import md
 from nestmap.errors import InputError, NestmapError
-from nestmap.loaders.limits import extract_zip
 
 chosen = layout.start(
     "Data",
@@ -156,27 +155,18 @@ else:
     _history()
 
 
-def _safe_extract(name: str, data: bytes, target: Path) -> Path:
-    """Unpack a zip of ORUK CSVs within the upload bounds (members, sizes counted while
-    inflating, no absolute or parent paths); the folder with services.csv."""
-    extract_zip(data, target, PurePosixPath(name.replace("\\", "/")).name)
-    found = sorted(target.rglob("services.csv"), key=lambda path: len(path.parts))
-    return found[0].parent if found else target
-
-
 def _import_oruk(name: str, data: bytes, companion: bytes | None) -> dict:
     """Run the ORUK import in a scratch folder; what to show, and the dataset as a zip."""
     from nestmap.interop.oruk import import_oruk
 
     with tempfile.TemporaryDirectory(prefix="nestmap-oruk-") as scratch:
         folder = Path(scratch)
-        if name.lower().endswith(".zip"):
-            source = _safe_extract(name, data, folder / "source")
-        else:
-            # Under its own name, so that problems name the file the user uploaded.
-            own = PurePosixPath(name.replace("\\", "/")).name
-            source = folder / (own if own.lower().endswith(".json") else "source.json")
-            source.write_bytes(data)
+        # Under its own name, so that problems name the file the user uploaded; a zip is read
+        # member by member as it inflates (never unpacked), within the import's bounds.
+        own = PurePosixPath(name.replace("\\", "/")).name
+        suffix = ".zip" if own.lower().endswith(".zip") else ".json"
+        source = folder / (own if own.lower().endswith(suffix) else f"source{suffix}")
+        source.write_bytes(data)
         extra = None
         if companion is not None:
             extra = folder / "companion.csv"
