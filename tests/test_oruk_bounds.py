@@ -31,7 +31,12 @@ try:
     reasons = []
 except InputError as exc:
     reasons = [str(p) for p in exc.problems]
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+# VmHWM: this process's own peak (ru_maxrss also counts the parent's size at fork time).
+try:
+    status = Path("/proc/self/status").read_text()
+    peak = int(next(l for l in status.splitlines() if l.startswith("VmHWM")).split()[1]) // 1024
+except (OSError, StopIteration):
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
 print(json.dumps({"reasons": reasons, "peak_mb": peak}))
 """
 

@@ -19,7 +19,7 @@ import re
 import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -56,7 +56,9 @@ MEANINGFUL_UNMAPPED = {
     "eligibilities": "who is eligible (stages, threshold)",
 }
 # What a CSV row keeps: the keys the import maps, and those it reports on.
-_KEPT_CSV_KEYS = frozenset(MAPPED_KEYS) | frozenset(MEANINGFUL_UNMAPPED)
+_KEPT_CSV_KEYS = (
+    frozenset(MAPPED_KEYS) | frozenset(MEANINGFUL_UNMAPPED) | {"eligibility", "location_id"}
+)
 # What makes a JSON object a service, an organization, a taxonomy or a location.
 _SERVICE_KEYS = {
     "organization",
@@ -110,6 +112,9 @@ class Service:
     name: str
     organization_id: str = ""
     provider: str = ""
+    location_ids: list[str] = field(default_factory=list)
+    # A wrong type where text was expected ("id is a list, not text"), by field.
+    wrong_types: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -158,96 +163,143 @@ def read_directory(source: Path, warnings: list[str]) -> Directory:
 # CSV tables, from a folder or a zip
 
 
+# Table names as HSDS versions and data packages write them -> the name used here.
+_TABLE_NAMES = {
+    "services": "services",
+    "service": "services",
+    "organizations": "organizations",
+    "organization": "organizations",
+    "organisations": "organizations",
+    "locations": "locations",
+    "location": "locations",
+    "service_areas": "service_areas",
+    "service_area": "service_areas",
+    "service_at_locations": "service_at_locations",
+    "service_at_location": "service_at_locations",
+    "services_at_location": "service_at_locations",
+    "services_at_locations": "service_at_locations",
+    "eligibility": "eligibility",
+    "eligibilities": "eligibility",
+    "eligibilitys": "eligibility",
+}
+
+
 class _Tables:
     """A directory's CSV tables by name (``services``, ``organizations``, ...), each readable
-    once as a bounded stream of bytes."""
+    once as a bounded stream of bytes. Found, in this order: at the paths a datapackage.json
+    names; by file name beside it (or at the top); by file name in a subfolder (the
+    shallowest), which is warned of."""
 
     label: str
-    found: dict[str, str]  # table name -> the file's name as the user sees it
+    kind: str  # "folder" or "zip"
+    files: list[str]  # every file, as a relative POSIX path
+    found: dict[str, str]  # table name -> relative path of its file
+    package_missing: list[str]  # paths a datapackage.json names that are not there
+    in_subfolder: dict[str, str]  # table name -> relative path, found by name in a subfolder
+
+    def open(self, path: str) -> Iterator[bytes]:
+        raise NotImplementedError
+
+    def read_small(self, path: str) -> bytes:
+        """A small file (datapackage.json), at most MAX_SCENARIO_BYTES."""
+        raise NotImplementedError
+
+    def locate(self) -> None:
+        csvs = sorted(
+            (f for f in self.files if f.lower().endswith(".csv")),
+            key=lambda f: (f.count("/"), f),
+        )
+        packages = sorted(
+            (f for f in self.files if PurePosixPath(f).name == "datapackage.json"),
+            key=lambda f: (f.count("/"), f),
+        )
+        base = PurePosixPath(packages[0]).parent if packages else PurePosixPath(".")
+        self.found, self.package_missing, self.in_subfolder = {}, [], {}
+        present = set(self.files)
+        if packages:
+            for name, path in _package(self.read_small(packages[0])):
+                table = _TABLE_NAMES.get(name.lower()) or _TABLE_NAMES.get(
+                    PurePosixPath(path).stem.lower()
+                )
+                where = str(PurePosixPath(base, path))
+                if where in present and where.lower().endswith(".csv"):
+                    if table:
+                        self.found.setdefault(table, where)
+                elif table:
+                    self.package_missing.append(path)
+        for path in csvs:
+            table = _TABLE_NAMES.get(PurePosixPath(path).stem.lower())
+            if table and PurePosixPath(path).parent == base:
+                self.found.setdefault(table, path)
+        for path in csvs:
+            table = _TABLE_NAMES.get(PurePosixPath(path).stem.lower())
+            if table and table not in self.found:
+                self.found[table] = path
+                self.in_subfolder[table] = path
+
+    def name(self, table: str) -> str:
+        """The file's name as messages give it (``services.csv``)."""
+        return PurePosixPath(self.found[table]).name
 
     def chunks(self, table: str) -> Iterator[bytes]:
-        raise NotImplementedError
-
-    def file_names(self) -> list[str]:
-        raise NotImplementedError
+        return self.open(self.found[table])
 
 
 class _FolderTables(_Tables):
     def __init__(self, folder: Path):
-        self.label = folder.name
-        self.folder = folder
-        self.paths = {p.stem: p for p in sorted(folder.glob("*.csv"))}
-        package = folder / "datapackage.json"
-        if package.is_file():
-            document = _package(package.read_bytes()[: limits.MAX_SCENARIO_BYTES + 1], package.name)
-            for name, path in document:
-                candidate = (folder / path).resolve()
-                if candidate.is_file() and folder.resolve() in candidate.parents:
-                    self.paths.setdefault(name, candidate)
-        self.found = {name: path.name for name, path in self.paths.items()}
+        self.label, self.kind, self.folder = folder.name, "folder", folder
+        self.files = []
+        # A folder of a directory is a few dozen files: its walk is bounded like a zip's.
+        for path in folder.rglob("*"):
+            if path.is_file():
+                self.files.append(path.relative_to(folder).as_posix())
+                if len(self.files) > limits.MAX_ZIP_MEMBERS:
+                    raise fail(folder.name, f"holds more than {limits.MAX_ZIP_MEMBERS:,} files")
+        self.files.sort()
+        self.locate()
 
-    def chunks(self, table: str) -> Iterator[bytes]:
-        path = self.paths[table]
-        return file_chunks(path, path.name)
+    def open(self, path: str) -> Iterator[bytes]:
+        return file_chunks(self.folder / path, PurePosixPath(path).name)
 
-    def file_names(self) -> list[str]:
-        return sorted(p.name for p in self.folder.iterdir() if p.is_file())
+    def read_small(self, path: str) -> bytes:
+        with (self.folder / path).open("rb") as handle:
+            return handle.read(limits.MAX_SCENARIO_BYTES + 1)
 
 
 class _ZipTables(_Tables):
-    """The CSVs of a zip, wherever they sit in it (the shallowest of each name), read as they
-    inflate within the archive's bounds; datapackage.json paths are honoured."""
+    """The files of a zip, read as they inflate within the archive's bounds (never unpacked)."""
 
     def __init__(self, path: Path):
-        self.label = path.name
+        self.label, self.kind = path.name, "zip"
         with path.open("rb") as handle:
             data = handle.read(limits.MAX_FILE_BYTES + 1)
         if len(data) > limits.MAX_FILE_BYTES:
             raise fail(path.name, f"larger than {limits.size_text(limits.MAX_FILE_BYTES)}")
         self.archive = limits.open_zip(data, path.name)
         self.budget = limits.InflateBudget()
-        members: dict[str, zipfile.ZipInfo] = {}
-        by_path: dict[str, zipfile.ZipInfo] = {}
-        package: zipfile.ZipInfo | None = None
-        shallowest_first = sorted(
-            self.archive.infolist(), key=lambda i: (i.filename.count("/"), i.filename)
-        )
-        for info in shallowest_first:
+        self.members: dict[str, zipfile.ZipInfo] = {}
+        for info in self.archive.infolist():
             member = limits.safe_member_path(info.filename)
-            if info.is_dir() or member is None:
-                continue
-            by_path[str(member)] = info
-            if member.suffix.lower() == ".csv":
-                members.setdefault(member.stem, info)
-            elif member.name == "datapackage.json" and package is None:
-                package = info
-        if package is not None:
-            base = PurePosixPath(package.filename).parent
-            raw = b"".join(
-                limits.member_chunks(
-                    self.archive, package, package.filename, self.budget, limits.MAX_SCENARIO_BYTES
-                )
-            )
-            for name, resource in _package(raw, "datapackage.json"):
-                named = by_path.get(str(PurePosixPath(base, resource)))
-                if named is not None:
-                    members.setdefault(name, named)
-        self.members = members
-        self.names = sorted(by_path)
-        self.found = {name: PurePosixPath(info.filename).name for name, info in members.items()}
+            if not info.is_dir() and member is not None:
+                self.members.setdefault(str(member), info)
+        self.files = sorted(self.members)
+        self.locate()
 
-    def chunks(self, table: str) -> Iterator[bytes]:
-        info = self.members[table]
+    def open(self, path: str) -> Iterator[bytes]:
         return limits.member_chunks(
             self.archive,
-            info,
-            self.found[table],
+            self.members[path],
+            PurePosixPath(path).name,
             self.budget,
             max_ratio=limits.MAX_INFLATE_RATIO,
         )
 
-    def file_names(self) -> list[str]:
-        return self.names
+    def read_small(self, path: str) -> bytes:
+        return b"".join(
+            limits.member_chunks(
+                self.archive, self.members[path], path, self.budget, limits.MAX_SCENARIO_BYTES
+            )
+        )
 
     def __enter__(self) -> _ZipTables:
         return self
@@ -256,7 +308,7 @@ class _ZipTables(_Tables):
         self.archive.close()
 
 
-def _package(data: bytes, label: str) -> list[tuple[str, str]]:
+def _package(data: bytes) -> list[tuple[str, str]]:
     """(resource name, path) pairs that a datapackage.json names; nothing when unreadable."""
     try:
         document = json.loads(data.decode("utf-8-sig"))
@@ -278,7 +330,7 @@ def _table(
     """(file name, header, rows) of one table: the rows as dicts, read as they are asked for;
     whatever reading finds wrong (a bound, broken quoting, bad UTF-8) is an InputError once the
     rows run out."""
-    label = tables.found[name]
+    label = tables.name(name)
     header, rows = csv_rows(label, tables.chunks(name), required, max_rows)
     return label, header, rows
 
@@ -319,21 +371,50 @@ def csv_rows(
 
 def _read_tables(tables: _Tables, warnings: list[str]) -> Directory:
     if "services" not in tables.found:
-        raise fail("services.csv", f"required file is missing{_folder_looks_like(tables)}")
+        raise fail("services.csv", f"required file is missing{_what_is_there(tables)}")
+    if tables.package_missing:
+        warnings.append(
+            f"datapackage.json names {len(tables.package_missing):,} files that are not at its "
+            "paths (" + listed(tables.package_missing, 5) + "); tables were found by file name"
+        )
+    for table, path in sorted(tables.in_subfolder.items()):
+        warnings.append(f"{table}: read {path} (found by its name in a subfolder)")
+    rows_of = limits.MAX_DIRECTORY_ROWS
     organisations: dict[str, str] = {}
     if "organizations" in tables.found:
-        _, _, org_rows = _table(tables, "organizations", ("id", "name"), limits.MAX_DIRECTORY_ROWS)
+        _, _, org_rows = _table(tables, "organizations", ("id", "name"), rows_of)
         for _, row in org_rows:
             organisations[(row.get("id") or "").strip()] = (row.get("name") or "").strip()
+    # HSDS 1.x joins a service to its organization through its locations.
+    location_orgs: dict[str, str] = {}
     if "locations" in tables.found:
-        label, _, location_rows = _table(tables, "locations", ("id",), limits.MAX_DIRECTORY_ROWS)
-        check_locations((row for _, row in location_rows), label, warnings)
+        label, _, location_rows = _table(tables, "locations", ("id",), rows_of)
+        kept_rows = []
+        for _, row in location_rows:
+            organisation = (row.get("organization_id") or "").strip()
+            if organisation:
+                location_orgs[(row.get("id") or "").strip()] = organisation
+            kept_rows.append({k: row.get(k) for k in ("id", "latitude", "longitude")})
+        check_locations(kept_rows, label, warnings)
+    locations_of: dict[str, list[str]] = {}
+    if "service_at_locations" in tables.found:
+        _, _, link_rows = _table(tables, "service_at_locations", ("service_id",), rows_of)
+        for _, row in link_rows:
+            location = (row.get("location_id") or "").strip()
+            if location:
+                locations_of.setdefault((row.get("service_id") or "").strip(), []).append(location)
+    eligibility_of: dict[str, list[str]] = {}
+    if "eligibility" in tables.found:
+        _, header, eligibility_rows = _table(tables, "eligibility", ("service_id",), rows_of)
+        column = "eligibility" if "eligibility" in header else "eligibility_description"
+        for _, row in eligibility_rows:
+            value = (row.get(column) or "").strip()
+            if value:
+                eligibility_of.setdefault((row.get("service_id") or "").strip(), []).append(value)
     areas_by_service: dict[str, list[dict[str, str]]] = {}
     areas_label = ""
     if "service_areas" in tables.found:
-        areas_label, _, area_rows = _table(
-            tables, "service_areas", ("service_id",), limits.MAX_DIRECTORY_ROWS
-        )
+        areas_label, _, area_rows = _table(tables, "service_areas", ("service_id",), rows_of)
         for number, row in area_rows:
             kept = {k: row[k] for k in AREA_KEYS if row.get(k)}
             kept["_row"] = str(number)
@@ -345,8 +426,11 @@ def _read_tables(tables: _Tables, warnings: list[str]) -> Directory:
         if hsds3
         else "HSDS 1.x tabular data package (CSV folder)"
     )
-    if isinstance(tables, _ZipTables):
+    if tables.kind == "zip":
         shape = shape.replace("CSV folder", "CSV zip")
+    organisation_column = next(
+        (c for c in ("organization_id", "organisation_id") if c in header), "organization_id"
+    )
     services: list[Service] = []
     empty: list[str] = []
     used: Counter[str] = Counter()
@@ -356,15 +440,22 @@ def _read_tables(tables: _Tables, warnings: list[str]) -> Directory:
             continue
         kept = {k: v for k, v in row.items() if k in _KEPT_CSV_KEYS and v and v.strip()}
         used.update(kept.keys())
+        service_id = (row.get("id") or "").strip()
+        locations = [(row.get("location_id") or "").strip()] if row.get("location_id") else []
+        texts = [kept["eligibility"]] if "eligibility" in kept else []
+        texts += eligibility_of.get(service_id, [])
+        if texts:
+            kept["eligibility"] = "; ".join(dict.fromkeys(t.strip() for t in texts))
         services.append(
             Service(
                 where=f"{label}, row {number}",
                 row=number,
                 path="",
                 raw=kept,
-                id=(row.get("id") or "").strip(),
+                id=service_id,
                 name=(row.get("name") or "").strip(),
-                organization_id=(row.get("organization_id") or "").strip(),
+                organization_id=(row.get(organisation_column) or "").strip(),
+                location_ids=locations + locations_of.get(service_id, []),
             )
         )
     if empty:
@@ -373,9 +464,9 @@ def _read_tables(tables: _Tables, warnings: list[str]) -> Directory:
         ids = {s.id for s in services}
         unmatched = [
             f"row {area['_row']} ({service_id or 'blank'})"
-            for service_id, rows_of in areas_by_service.items()
+            for service_id, areas in areas_by_service.items()
             if service_id not in ids
-            for area in rows_of
+            for area in areas
         ]
         if unmatched:
             warnings.append(
@@ -384,10 +475,12 @@ def _read_tables(tables: _Tables, warnings: list[str]) -> Directory:
             )
         for service in services:
             service.raw["service_areas"] = areas_by_service.get(service.id, [])
+    stems = {PurePosixPath(f).stem.lower() for f in tables.files if f.lower().endswith(".csv")}
     pairs = (("schedule", "schedules"), ("address", "addresses"), ("taxonomy", "taxonomies"))
     for single, plural in pairs:
-        if single in tables.found and plural in tables.found:
+        if single in stems and plural in stems:
             warnings.append(f"both {single}.csv and {plural}.csv are present; neither is used")
+    _organisations_through_locations(services, location_orgs, label, warnings)
     if "organizations" not in tables.found and any(s.organization_id for s in services):
         count = sum(1 for s in services if s.organization_id)
         warnings.append(
@@ -400,12 +493,52 @@ def _read_tables(tables: _Tables, warnings: list[str]) -> Directory:
     return Directory(shape, label, services)
 
 
-def _folder_looks_like(tables: _Tables) -> str:
-    if not tables.found:
-        return f" (the {'zip' if isinstance(tables, _ZipTables) else 'folder'} holds no CSV files)"
-    if "areas" in tables.found and "offers" in tables.found:
+def _organisations_through_locations(
+    services: list[Service], location_orgs: dict[str, str], label: str, warnings: list[str]
+) -> None:
+    """A service with no organization_id takes its locations' organization (HSDS 1.x: service
+    -> location -> organization, as Ohana and early HSDS folders join them)."""
+    joined: list[str] = []
+    several: list[str] = []
+    for service in services:
+        if service.organization_id or not service.location_ids:
+            continue
+        known = [location_orgs[loc] for loc in service.location_ids if loc in location_orgs]
+        organisations = list(dict.fromkeys(known))
+        if organisations:
+            service.organization_id = organisations[0]
+            joined.append(service.id)
+            if len(organisations) > 1:
+                several.append(service.id)
+    if joined:
+        warnings.append(
+            f"{label}: {len(joined):,} services have no organization_id; each takes its "
+            "location's organization as its provider (service -> location -> organization): "
+            + listed(joined)
+        )
+    if several:
+        warnings.append(
+            f"{label}: {len(several):,} services' locations belong to more than one "
+            "organization; the first location's is their provider: " + listed(several)
+        )
+
+
+def _what_is_there(tables: _Tables) -> str:
+    """Why services.csv was not found, and what the folder or zip holds instead."""
+    where = "zip" if tables.kind == "zip" else "folder"
+    stems = {PurePosixPath(f).stem.lower() for f in tables.files}
+    if {"areas", "offers"} <= stems:
         return " (this looks like a nestmap dataset: load it with `nestmap load`)"
-    return " (CSV files found: " + ", ".join(sorted(tables.found.values())[:8]) + ")"
+    shown = listed(sorted(tables.files), 12) if tables.files else "nothing"
+    said = ""
+    if tables.package_missing:
+        said = (
+            "; datapackage.json names "
+            + listed(tables.package_missing, 6)
+            + ", which are not there: put the CSVs at those paths (relative to "
+            "datapackage.json) or correct its paths"
+        )
+    return f" (the {where} holds {shown}{said})"
 
 
 # ---------------------------------------------------------------------------------------------
