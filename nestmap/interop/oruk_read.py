@@ -14,6 +14,7 @@ bound.
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
 import re
 import zipfile
@@ -344,18 +345,16 @@ def csv_rows(
     header = table.header
     missing = [c for c in required if c not in header]
     if missing:
-        near = {c: difflib.get_close_matches(c, header, n=1, cutoff=0.6) for c in missing}
         raise InputError(
             [
                 Problem(
                     label,
                     1,
-                    c,
+                    column,
                     None,
-                    "required Open Referral column is missing"
-                    + (f" (is {near[c][0]!r} meant to be {c!r}?)" if near[c] else ""),
+                    "required Open Referral column is missing; " + _column_hint(column, header),
                 )
-                for c in missing
+                for column in missing
             ]
         )
 
@@ -367,6 +366,26 @@ def csv_rows(
             raise InputError(table.errors)
 
     return header, rows()
+
+
+# Names other exports give a required column.
+_COLUMN_NAMES = {
+    "id": ("service_id", "service_uuid", "uuid", "guid", "serviceid", "identifier", "ref"),
+    "name": ("service_name", "servicename", "title", "service_title", "name_of_service"),
+    "service_id": ("service", "serviceid", "service_uuid", "service_ref"),
+    "oruk_service_id": ("service_id", "id", "serviceid"),
+}
+
+
+def _column_hint(column: str, header: list[str]) -> str:
+    """What to do about a missing column: rename the one that looks like it, if any."""
+    folded = {name.casefold(): name for name in header}
+    known = [folded[n] for n in _COLUMN_NAMES.get(column, ()) if n in folded]
+    near = known or difflib.get_close_matches(column, header, n=1, cutoff=0.6)
+    if near:
+        return f"is {near[0]!r} meant to be {column!r}? Rename that column {column!r}"
+    shown = ", ".join(name[:40] for name in header[:12]) + (" …" if len(header) > 12 else "")
+    return f"the header has {shown or 'no names'}; add a column named {column!r}"
 
 
 def _read_tables(tables: _Tables, warnings: list[str]) -> Directory:
@@ -404,13 +423,19 @@ def _read_tables(tables: _Tables, warnings: list[str]) -> Directory:
             if location:
                 locations_of.setdefault((row.get("service_id") or "").strip(), []).append(location)
     eligibility_of: dict[str, list[str]] = {}
+    eligibility_rows_of: dict[str, list[str]] = {}
+    eligibility_label = ""
     if "eligibility" in tables.found:
-        _, header, eligibility_rows = _table(tables, "eligibility", ("service_id",), rows_of)
+        eligibility_label, header, eligibility_rows = _table(
+            tables, "eligibility", ("service_id",), rows_of
+        )
         column = "eligibility" if "eligibility" in header else "eligibility_description"
-        for _, row in eligibility_rows:
+        for number, row in eligibility_rows:
             value = (row.get(column) or "").strip()
+            service_id = (row.get("service_id") or "").strip()
             if value:
-                eligibility_of.setdefault((row.get("service_id") or "").strip(), []).append(value)
+                eligibility_of.setdefault(service_id, []).append(value)
+                eligibility_rows_of.setdefault(service_id, []).append(str(number))
     areas_by_service: dict[str, list[dict[str, str]]] = {}
     areas_label = ""
     if "service_areas" in tables.found:
@@ -460,19 +485,24 @@ def _read_tables(tables: _Tables, warnings: list[str]) -> Directory:
         )
     if empty:
         warnings.append(f"{label}: {len(empty):,} empty rows skipped (rows {listed(empty)})")
-    if areas_by_service:
-        ids = {s.id for s in services}
+    ids = {s.id for s in services}
+    area_rows_of = {key: [a["_row"] for a in rows] for key, rows in areas_by_service.items()}
+    for table_label, rows_by_service in (
+        (areas_label, area_rows_of),
+        (eligibility_label, eligibility_rows_of),
+    ):
         unmatched = [
-            f"row {area['_row']} ({service_id or 'blank'})"
-            for service_id, areas in areas_by_service.items()
+            f"row {number} ({service_id or 'blank'})"
+            for service_id, numbers in rows_by_service.items()
             if service_id not in ids
-            for area in areas
+            for number in numbers
         ]
         if unmatched:
             warnings.append(
-                f"{areas_label}: {len(unmatched):,} rows name no service in {label}; ignored: "
+                f"{table_label}: {len(unmatched):,} rows name no service in {label}; ignored: "
                 + listed(unmatched)
             )
+    if areas_by_service:
         for service in services:
             service.raw["service_areas"] = areas_by_service.get(service.id, [])
     stems = {PurePosixPath(f).stem.lower() for f in tables.files if f.lower().endswith(".csv")}
@@ -554,9 +584,24 @@ def _read_json(path: Path, warnings: list[str]) -> Directory:
         raise fail(label, f"cannot read: {exc}") from None
     # Size, objects and values counted before parsing, encoding and nesting depth: each an
     # InputError naming the file.
-    document = limits.read_json(data, label, max_bytes=limits.MAX_DIRECTORY_JSON_BYTES)
+    lines = False
+    try:
+        document = limits.read_json(data, label, max_bytes=limits.MAX_DIRECTORY_JSON_BYTES)
+    except InputError as exc:
+        if "Extra data" not in exc.problems[0].reason:
+            raise
+        document, lines = _json_lines(data, label, exc), True
     del data
     items: list[tuple[str, Any]]
+    if _ohana(document):
+        raise fail(
+            label,
+            "not a service directory nestmap can read: organisations with nested locations and "
+            "their services_attributes, the Ohana API's import format from before HSDS, whose "
+            "services carry no ids. Export the directory as HSDS CSVs instead (Ohana API's "
+            "data/sample-csv layout: services.csv, locations.csv, organizations.csv), which "
+            "nestmap reads",
+        )
     if isinstance(document, dict) and isinstance(document.get("contents"), list):
         shape, items = "HSDS 3.x paged list", _indexed("contents", document["contents"])
     elif isinstance(document, dict) and isinstance(document.get("content"), list):
@@ -589,7 +634,7 @@ def _read_json(path: Path, warnings: list[str]) -> Directory:
                 f"{where or 'the top'}",
             )
     if not services:
-        raise fail(label, f"not a service directory: {_describe(kinds, items)}")
+        raise fail(label, f"not a service directory: {_describe(kinds, items, document)}")
     if not shape:
         outpost = {"organisation", "min_age", "max_age"} & set(document)
         shape = (
@@ -603,6 +648,8 @@ def _read_json(path: Path, warnings: list[str]) -> Directory:
         shape = f"{shape} (HSDS 3.x organizations with nested services)"
     elif shape == "JSON list":
         shape = "JSON list of services"
+    if lines:
+        shape = shape.replace("JSON list", "JSON Lines file", 1)
     others = {k: n for k, n in kinds.items() if k not in ("service", "organization")}
     if others:
         warnings.append(
@@ -657,7 +704,17 @@ def _kind(item: Any) -> str:
     return "unknown"
 
 
-def _describe(kinds: Counter[str], items: list[tuple[str, Any]]) -> str:
+def _describe(kinds: Counter[str], items: list[tuple[str, Any]], document: Any) -> str:
+    """What a JSON document that holds no services looks like, and what a service needs."""
+    needs = (
+        "; a service is an object with an id and a name and service fields such as "
+        "organization_id, service_areas, minimum_age or status"
+    )
+    top = (
+        f" (its top-level keys: {_keys(document)})"
+        if isinstance(document, dict) and items and items[0][0]
+        else ""
+    )
     if len(items) == 1:
         kind = next(iter(kinds))
         item = items[0][1]
@@ -667,12 +724,58 @@ def _describe(kinds: Counter[str], items: list[tuple[str, Any]]) -> str:
                 "or a service list, instead"
             )
         if kind == "unknown" and isinstance(item, dict):
-            return "a JSON object with keys " + ", ".join(sorted(item)[:12])
-        return f"it appears to be a {kind} ({_name_of(item)})"
-    shown = ", ".join(f"{n:,} {k}" for k, n in sorted(kinds.items()))
+            return f"a JSON object with keys {_keys(item)}{top}{needs}"
+        if kind != "unknown":
+            return f"it appears to be a {kind} ({_name_of(item)})"
     if not items:
-        return "the list is empty"
-    return f"a list of {shown}, and no services"
+        return f"the list is empty{top}"
+    shown = ", ".join(f"{n:,} {k}" for k, n in sorted(kinds.items()))
+    first = items[0][1]
+    described = (
+        f"; the first item ({items[0][0]}) has keys {_keys(first)}"
+        if isinstance(first, dict)
+        else ""
+    )
+    return f"a list of {shown}, and no services{top}{described}{needs}"
+
+
+def _keys(item: dict, limit: int = 12) -> str:
+    keys = [str(key)[:40] for key in itertools.islice(item, limit)]
+    more = f" and {len(item) - limit:,} more" if len(item) > limit else ""
+    return (", ".join(keys) or "none") + more
+
+
+def _ohana(document: Any) -> bool:
+    """Organisations with locations holding ``services_attributes`` (the Ohana API's import
+    format, before HSDS)."""
+    first = document[0] if isinstance(document, list) and document else document
+    if not isinstance(first, dict) or not isinstance(first.get("locations"), list):
+        return False
+    return any(
+        isinstance(location, dict) and "services_attributes" in location
+        for location in first["locations"]
+    )
+
+
+def _json_lines(data: bytes, label: str, error: InputError) -> list[Any]:
+    """One JSON document per line (JSON Lines), as a list; the original error, with a hint,
+    when a line is not JSON either."""
+    documents: list[Any] = []
+    text = data.decode("utf-8-sig")
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            documents.append(json.loads(line))
+        except (ValueError, RecursionError):
+            raise fail(
+                label,
+                f"{error.problems[0].reason} (more than one JSON document; read as one per "
+                f"line, line {number} is not JSON either)",
+            ) from None
+    if limits.nesting_depth(documents) > limits.MAX_NESTING:
+        raise fail(label, f"nested more than {limits.MAX_NESTING} levels deep")
+    return documents
 
 
 def _name_of(item: Any) -> str:
@@ -685,6 +788,11 @@ def _json_service(label: str, where: str, item: dict, parent: dict | None) -> Se
     organisation = item.get("organization") or item.get("organisation") or parent or {}
     if not isinstance(organisation, dict):
         organisation = {}
+    wrong = {
+        key: f"{key} is {_type_name(item[key])}, not text"
+        for key in ("id", "name")
+        if isinstance(item.get(key), list | dict | bool)
+    }
     return Service(
         where=f"{label}, {where}" if where else label,
         row=None,
@@ -694,7 +802,14 @@ def _json_service(label: str, where: str, item: dict, parent: dict | None) -> Se
         name=text(item.get("name")),
         organization_id=text(item.get("organization_id")) or text(organisation.get("id")),
         provider=text(organisation.get("name")),
+        wrong_types=wrong,
     )
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true or false"
+    return "a list" if isinstance(value, list) else "an object"
 
 
 # ---------------------------------------------------------------------------------------------
