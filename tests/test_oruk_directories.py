@@ -361,3 +361,56 @@ def test_a_directory_end_to_end_to_the_graph_readers(tmp_path, source):
     schema = etree.XMLSchema(etree.parse(str(GEXF_SCHEMA)))
     assert schema.validate(etree.fromstring(to_gexf(store))), schema.error_log
     store.close()
+
+
+# --- The Data page says what the command line says --------------------------------------------
+
+
+def _data_page(monkeypatch, db: str):
+    from streamlit.testing.v1 import AppTest
+
+    import nestmap.dashboard
+
+    monkeypatch.setenv("NESTMAP_DB", db)
+    monkeypatch.delenv("NESTMAP_NEO4J_URI", raising=False)
+    app = AppTest.from_file(str(nestmap.dashboard.APP_PATH), default_timeout=120)
+    app.run()
+    app.switch_page("views/data.py")
+    app.run()
+    app.toggle(key="oruk_open").set_value(True).run()
+    return app
+
+
+def test_the_data_page_shows_shape_warnings_and_fill_in_with_originals(seed_store, monkeypatch):
+    app = _data_page(monkeypatch, seed_store.location)
+    name = "**Bristol** <b>1625</b>.json"
+    app.file_uploader(key="oruk_upload").set_value((name, BRISTOL.read_bytes(), "application/json"))
+    app.run()
+    app.button(key="oruk_run").click().run()
+    assert not app.exception and not app.error, [e.value for e in app.error]
+    (success,) = app.success
+    assert "read as: HSDS 3.x service document" in success.value
+    assert r"\*\*Bristol\*\* &lt;b&gt;1625&lt;/b&gt;" in success.value  # the name escaped
+    captions = " ".join(c.value for c in app.caption)
+    assert "2 service areas given by name were matched to ONS codes" in captions
+    warnings = next(f.value for f in app.dataframe if list(f.value.columns) == ["warning"])
+    assert any("ages below 0" in w and "(2)" in w for w in warnings["warning"])
+    summary = next(f.value for f in app.dataframe if "how many" in f.value.columns)
+    assert dict(zip(summary["column"], summary["how many"], strict=True))["sector"] == 1
+    fill = next(f.value for f in app.dataframe if "original" in f.value.columns)
+    assert list(fill.columns) == ["file", "row", "column", "id", "what", "original"]
+
+
+def test_the_data_page_offers_keep_first(seed_store, monkeypatch):
+    app = _data_page(monkeypatch, seed_store.location)
+    data = (DATA / "oruk-validator" / "service_list.json").read_bytes()
+    app.file_uploader(key="oruk_upload").set_value(("service_list.json", data, "application/json"))
+    app.run()
+    app.button(key="oruk_run").click().run()
+    assert "127 problems" in app.error[0].value
+    assert any("Keep the first record of each id" in c.value for c in app.caption)
+    app.checkbox(key="oruk_keep_first").check().run()
+    app.button(key="oruk_run").click().run()
+    assert not app.error and "Mapped 1 services" in app.success[0].value
+    warnings = next(f.value for f in app.dataframe if list(f.value.columns) == ["warning"])
+    assert sum("left out, duplicate id" in w for w in warnings["warning"]) == 127
