@@ -5,11 +5,9 @@ not carry nestmap's level of need, focus, stages, threshold or referral links: t
 an optional companion CSV keyed by the Open Referral service id, and whatever is still unknown
 is listed for the user to fill in (``TO_FILL_IN.csv``) — never guessed.
 
-What it recognises (anything else is refused, saying what the file appears to be) and the
-mapping are tabled in docs/command-line.md ("nestmap import"). In short: HSDS 3.x / ORUK service
-documents, paged lists (``contents``) and JSON lists; ORUK v1 / Outpost API pages
-(``content``, ``organisation``, ``min_age``/``max_age``); organization documents with nested
-services; HSDS 3.x / ORUK and HSDS 1.x CSV folders (``datapackage.json`` paths honoured).
+What it recognises (anything else is refused, saying what the file appears to be and what to
+do), the mapping and its rules (ages: ``oruk_ages``; area names: ``nestmap.geography.names``)
+are in docs/open-referral.md. Reading, within bounds, is ``oruk_read``.
 """
 
 from __future__ import annotations
