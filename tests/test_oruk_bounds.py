@@ -14,6 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import oruk_data_page
 
 from nestmap.errors import InputError
 from nestmap.interop.oruk import import_oruk
@@ -198,18 +199,8 @@ def test_a_blank_line_bomb_counts_against_the_row_bound(tmp_path, monkeypatch):
 
 def test_the_data_page_refuses_the_zip_bomb_plainly(seed_store, monkeypatch, tmp_path):
     """A visitor (no editor grant) uploading the 8 KB zip is told the bound, not a traceback."""
-    from streamlit.testing.v1 import AppTest
-
-    import nestmap.dashboard
-
     bomb = _zip_of_rows(tmp_path / "bomb.zip", 2_097_152).read_bytes()
-    monkeypatch.setenv("NESTMAP_DB", seed_store.location)
-    monkeypatch.delenv("NESTMAP_NEO4J_URI", raising=False)
-    app = AppTest.from_file(str(nestmap.dashboard.APP_PATH), default_timeout=120)
-    app.run()
-    app.switch_page("views/data.py")
-    app.run()
-    app.toggle(key="oruk_open").set_value(True).run()
+    app = oruk_data_page(monkeypatch, seed_store.location)
     app.file_uploader(key="oruk_upload").set_value(("bomb.zip", bomb, "application/zip"))
     app.run()
     app.button(key="oruk_run").click().run()

@@ -17,7 +17,7 @@ from pathlib import Path
 import igraph
 import networkx as nx
 import pytest
-from conftest import load_into
+from conftest import load_into, oruk_data_page
 from lxml import etree
 
 from nestmap import analysis
@@ -366,23 +366,8 @@ def test_a_directory_end_to_end_to_the_graph_readers(tmp_path, source):
 # --- The Data page says what the command line says --------------------------------------------
 
 
-def _data_page(monkeypatch, db: str):
-    from streamlit.testing.v1 import AppTest
-
-    import nestmap.dashboard
-
-    monkeypatch.setenv("NESTMAP_DB", db)
-    monkeypatch.delenv("NESTMAP_NEO4J_URI", raising=False)
-    app = AppTest.from_file(str(nestmap.dashboard.APP_PATH), default_timeout=120)
-    app.run()
-    app.switch_page("views/data.py")
-    app.run()
-    app.toggle(key="oruk_open").set_value(True).run()
-    return app
-
-
 def test_the_data_page_shows_shape_warnings_and_fill_in_with_originals(seed_store, monkeypatch):
-    app = _data_page(monkeypatch, seed_store.location)
+    app = oruk_data_page(monkeypatch, seed_store.location)
     name = "**Bristol** <b>1625</b>.json"
     app.file_uploader(key="oruk_upload").set_value((name, BRISTOL.read_bytes(), "application/json"))
     app.run()
@@ -402,7 +387,7 @@ def test_the_data_page_shows_shape_warnings_and_fill_in_with_originals(seed_stor
 
 
 def test_the_data_page_offers_keep_first(seed_store, monkeypatch):
-    app = _data_page(monkeypatch, seed_store.location)
+    app = oruk_data_page(monkeypatch, seed_store.location)
     data = (DATA / "oruk-validator" / "service_list.json").read_bytes()
     app.file_uploader(key="oruk_upload").set_value(("service_list.json", data, "application/json"))
     app.run()

@@ -131,6 +131,10 @@ def member_chunks(
     declared size is never trusted."""
     limit = MAX_FILE_BYTES if limit is None else limit
     seen = 0
+
+    def refuse(reason: str) -> InputError:
+        return InputError([Problem(label, None, None, None, reason)])
+
     try:
         with archive.open(info) as stream:
             while chunk := stream.read(_CHUNK):
@@ -140,47 +144,24 @@ def member_chunks(
                     and seen > RATIO_FREE_BYTES
                     and seen > max_ratio * max(info.compress_size, 1)
                 ):
-                    raise InputError(
-                        [
-                            Problem(
-                                label,
-                                None,
-                                None,
-                                None,
-                                f"inflates to more than {max_ratio} times its compressed size "
-                                f"({info.compress_size:,} bytes); a zip bomb, not a directory",
-                            )
-                        ]
+                    raise refuse(
+                        f"inflates to more than {max_ratio} times its compressed size "
+                        f"({info.compress_size:,} bytes); a zip bomb, not a directory"
                     )
                 if seen > limit:
-                    raise InputError(
-                        [
-                            Problem(
-                                label, None, None, None, f"inflates to more than {size_text(limit)}"
-                            )
-                        ]
-                    )
+                    raise refuse(f"inflates to more than {size_text(limit)}")
                 budget.left -= len(chunk)  # as it inflates: members are read side by side
                 if budget.left < 0:
-                    raise InputError(
-                        [
-                            Problem(
-                                label,
-                                None,
-                                None,
-                                None,
-                                "the archive inflates to more than "
-                                + size_text(MAX_INFLATED_BYTES),
-                            )
-                        ]
+                    raise refuse(
+                        "the archive inflates to more than " + size_text(MAX_INFLATED_BYTES)
                     )
                 yield chunk
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
-        raise InputError([Problem(label, None, None, None, f"damaged in the zip: {exc}")]) from None
+        raise refuse(f"damaged in the zip: {exc}") from None
     except NotImplementedError as exc:  # an unsupported compression method
-        raise InputError([Problem(label, None, None, None, f"cannot be unpacked: {exc}")]) from None
+        raise refuse(f"cannot be unpacked: {exc}") from None
     except RuntimeError as exc:  # an encrypted member
-        raise InputError([Problem(label, None, None, None, f"cannot be unpacked: {exc}")]) from None
+        raise refuse(f"cannot be unpacked: {exc}") from None
 
 
 def member_bytes(
