@@ -399,3 +399,15 @@ def test_the_data_page_offers_keep_first(seed_store, monkeypatch):
     assert not app.error and "Mapped 1 services" in app.success[0].value
     warnings = next(f.value for f in app.dataframe if list(f.value.columns) == ["warning"])
     assert sum("left out, duplicate id" in w for w in warnings["warning"]) == 127
+
+
+def test_the_companion_may_give_the_ages_the_directory_left_out(tmp_path):
+    companion = tmp_path / "companion.csv"
+    companion.write_text(
+        "oruk_service_id,min_age_months,max_age_months\n5,0,59\n", encoding="utf-8"
+    )
+    result = import_oruk(DATA / "ohana-csv", tmp_path / "out", companion)
+    rows = {r["id"]: r for r in _rows(tmp_path / "out" / "services.csv")}
+    assert (rows["5"]["min_age_months"], rows["5"]["max_age_months"]) == ("0", "59")
+    ages = [f["id"] for f in result.to_fill_in if f["column"] == "min_age_months, max_age_months"]
+    assert ages == ["12"]  # 5's ages now come from the companion
