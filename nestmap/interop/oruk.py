@@ -453,10 +453,11 @@ def import_oruk(
         if not row["self_referral"]:
             row["self_referral"] = self_referral
         tables["services"].append(row)
+        eligibility = eligibility_text(raw)[:500]
         said = {
             "areas": "; ".join(unmatched)[:500],
-            "stages": eligibility_text(raw)[:500],
-            "threshold": eligibility_text(raw)[:500],
+            "stages": eligibility,
+            "threshold": eligibility,
             "self_referral": text(raw.get("application_process"))[:500],
         }
         for column in ("areas", *_REQUIRED_SERVICE):

@@ -248,23 +248,21 @@ def check_workbook(data: bytes, label: str) -> None:
 
 
 def nesting_depth(value: object, limit: int = MAX_NESTING) -> int:
-    """How deeply lists and mappings nest in ``value`` (iteratively; stops past ``limit``)."""
-    deepest = 0
-    stack: list[tuple[object, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children = list(item.values())
-        elif isinstance(item, list | tuple):
-            children = list(item)
-        else:
-            continue
+    """How deeply lists and mappings nest in ``value`` (level by level, never recursing, and
+    touching only containers; stops past ``limit``)."""
+    containers = (dict, list, tuple)
+    level: list[Any] = [value] if isinstance(value, containers) else []
+    depth = 0
+    while level:
         depth += 1
-        deepest = max(deepest, depth)
-        if deepest > limit:
-            return deepest
-        stack.extend((child, depth) for child in children)
-    return deepest
+        if depth > limit:
+            return depth
+        below: list[Any] = []
+        for item in level:
+            children = item.values() if isinstance(item, dict) else item
+            below += [child for child in children if isinstance(child, containers)]
+        level = below
+    return depth
 
 
 def read_json(
