@@ -16,7 +16,6 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from nestmap.errors import InputError, NestmapError
-from nestmap.loaders.limits import extract_zip
 from nestmap.workers import Limits
 
 # One mapping's worker: two minutes of wall time and of CPU time, 1.5 GiB of address space (a
@@ -27,37 +26,30 @@ COMPANION_NAME = "companion.csv"
 MAPPED_ZIP = "mapped.zip"
 
 
-def _safe_extract(name: str, data: bytes, target: Path) -> Path:
-    """Unpack a zip of ORUK CSVs within the upload bounds (members, sizes counted while
-    inflating, no absolute or parent paths); the folder with services.csv."""
-    extract_zip(data, target, PurePosixPath(name.replace("\\", "/")).name)
-    found = sorted(target.rglob("services.csv"), key=lambda path: len(path.parts))
-    return found[0].parent if found else target
-
-
-def map_upload(name: str, scratch: str, with_companion: bool) -> dict[str, Any]:
+def map_upload(name: str, scratch: str, with_companion: bool, keep_first: bool) -> dict[str, Any]:
     """Map ``scratch/upload`` (the visitor's file, called ``name``) and, with
-    ``with_companion``, ``scratch/companion.csv``; the services, warnings and to-fill-in rows
-    to show, with the mapped dataset written to ``scratch/mapped.zip``."""
-    from nestmap.interop.oruk import import_oruk
+    ``with_companion``, ``scratch/companion.csv``; what to show (the services, the shape read,
+    the areas matched by name, warnings, the rows to fill in and their summary), with the mapped
+    dataset written to ``scratch/mapped.zip`` (its CSVs, TO_FILL_IN.csv and
+    IMPORT_WARNINGS.txt)."""
+    from nestmap.interop.oruk import WARNINGS_FILE, import_oruk
 
     folder = Path(scratch)
-    data = (folder / UPLOAD_NAME).read_bytes()
+    upload = folder / UPLOAD_NAME
+    # Under its own name, so that problems name the file the user uploaded; a zip is read
+    # member by member as it inflates (never unpacked), within the import's bounds.
+    own = PurePosixPath(name.replace("\\", "/")).name
+    suffix = ".zip" if own.lower().endswith(".zip") else ".json"
+    named = folder / "named"
+    named.mkdir()
+    source = named / (own if own.lower().endswith(suffix) else f"source{suffix}")
+    upload.rename(source)
+    companion = folder / COMPANION_NAME if with_companion else None
+    out = folder / "dataset"
     try:
-        if name.lower().endswith(".zip"):
-            source = _safe_extract(name, data, folder / "source")
-        else:
-            # Under its own name, so that problems name the file the user uploaded.
-            own = PurePosixPath(name.replace("\\", "/")).name
-            source = folder / "named" / (own if own.lower().endswith(".json") else "source.json")
-            source.parent.mkdir()
-            source.write_bytes(data)
-        del data
-        companion = folder / COMPANION_NAME if with_companion else None
-        out = folder / "dataset"
-        result = import_oruk(source, out, companion)
+        result = import_oruk(source, out, companion, keep_first=keep_first)
         with zipfile.ZipFile(folder / MAPPED_ZIP, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in sorted(out.glob("*.csv")):
+            for path in sorted([*out.glob("*.csv"), out / WARNINGS_FILE]):
                 archive.writestr(path.name, path.read_bytes())
         with (out / "services.csv").open(encoding="utf-8", newline="") as handle:
             services = list(csv.DictReader(handle))
@@ -65,4 +57,11 @@ def map_upload(name: str, scratch: str, with_companion: bool) -> dict[str, Any]:
         raise
     except (NestmapError, ValueError, KeyError, zipfile.BadZipFile, OSError) as exc:
         raise NestmapError(str(exc)) from None
-    return {"services": services, "to_fill_in": result.to_fill_in, "warnings": result.warnings}
+    return {
+        "services": services,
+        "shape": result.shape,
+        "areas_by_name": result.areas_by_name,
+        "to_fill_in": result.to_fill_in,
+        "fill_in_summary": result.fill_in_summary(),
+        "warnings": result.warnings,
+    }
