@@ -289,9 +289,9 @@ def _upload(app: AppTest, name: str, data: bytes) -> AppTest:
 
 
 def test_hostile_uploads_are_refused_on_the_data_page(seed_copy, monkeypatch, tmp_path):
-    """The zip bomb, a workbook with a DTD entity and a 30-digit number, uploaded by an editor:
+    """The zip bomb, a workbook with a DTD entity (in UTF-8 and in UTF-16) and a 30-digit number, uploaded by an editor:
     each a plain message and a problem list; the graph unchanged."""
-    from test_hostile_files import _workbook_with, _zip
+    from test_hostile_files import _entity_bomb, _workbook_with, _zip
 
     header = (HAND / "services.csv").read_text(encoding="utf-8").splitlines()[0]
     bomb = _zip(HAND, {"services.csv": (header + "\n" + "x\n" * (5 << 20)).encode()})
@@ -300,6 +300,10 @@ def test_hostile_uploads_are_refused_on_the_data_page(seed_copy, monkeypatch, tm
         tmp_path,
         "xl/worksheets/sheet2.xml",
         lambda xml: doctype + xml.replace(b"<t>", b"<t>&a;", 1),
+    ).read_bytes()
+    # The same DTD in UTF-16 (on main the check looked for ASCII bytes and the entity expanded).
+    utf16 = _workbook_with(
+        tmp_path, "xl/worksheets/sheet2.xml", lambda xml: _entity_bomb(xml, "utf-16")
     ).read_bytes()
     services = (HAND / "services.csv").read_text(encoding="utf-8")
     big = _zip(
@@ -313,6 +317,7 @@ def test_hostile_uploads_are_refused_on_the_data_page(seed_copy, monkeypatch, tm
     cases = [
         ("bomb.zip", bomb, "at least 100,000 problems", "a value is required"),
         ("dtd.xlsx", dtd, "1 problem", "document type declaration"),
+        ("utf16.xlsx", utf16, "1 problem", "document type declaration"),
         ("big.zip", big, "1 problem", "must be at most 1,000,000,000,000"),
     ]
     for name, data, message, reason in cases:
