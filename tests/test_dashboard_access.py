@@ -289,8 +289,9 @@ def _upload(app: AppTest, name: str, data: bytes) -> AppTest:
 
 
 def test_hostile_uploads_are_refused_on_the_data_page(seed_copy, monkeypatch, tmp_path):
-    """The zip bomb, a workbook with a DTD entity (in UTF-8 and in UTF-16) and a 30-digit number, uploaded by an editor:
-    each a plain message and a problem list; the graph unchanged."""
+    """The zip bomb, a workbook with a DTD entity (in UTF-8 and in UTF-16) and a 30-digit
+    number, uploaded by an editor: each a plain message and a problem list; the graph
+    unchanged."""
     from test_hostile_files import _entity_bomb, _workbook_with, _zip
 
     header = (HAND / "services.csv").read_text(encoding="utf-8").splitlines()[0]
