@@ -211,7 +211,9 @@ def _kill(process: subprocess.Popen) -> None:
 
 
 def _read_answer(code: int, out: bytes, err: bytes) -> dict[str, Any]:
-    lines = out.decode("utf-8", "replace").splitlines()
+    # One answer a line, split on "\n" only: text in the answer may hold U+2028 or U+0085,
+    # which str.splitlines() would also split on.
+    lines = out.decode("utf-8", "replace").rstrip("\n").split("\n")
     if lines and lines[0] == "ready":
         lines = lines[1:]
     if code == 0 and lines:
