@@ -44,16 +44,24 @@ MAX_PROBLEMS_COUNTED = 100_000
 # Whole numbers are stored as 64-bit integers; counts, capacities and populations are capped
 # far below that, so that a sum over every row of a table stays within 64 bits.
 MAX_COUNT = 10**12
-# Scenario files (YAML or JSON) and the dashboard's paste box.
+# Scenario files (YAML or JSON) on the command line.
 MAX_SCENARIO_BYTES = 1 * MIB
+# A scenario a visitor hands the dashboard (pasted, uploaded or in a shared link): every rerun
+# of the page parses it on the server, and the worst YAML of 1 MiB (a flow list) cost 25 s of
+# its CPU (2.9 s with libyaml). The bundled scenarios are under 5 KiB.
+MAX_DASHBOARD_SCENARIO_BYTES = 64 * 1024
 MAX_NESTING = 50
 
 _CHUNK = 64 * 1024
 
 
 def size_text(limit: int) -> str:
-    """A bound in bytes as people read it (``256 MiB``)."""
-    return f"{limit // MIB} MiB" if limit >= MIB else f"{limit:,} bytes"
+    """A bound in bytes as people read it (``256 MiB``, ``64 KiB``)."""
+    if limit >= MIB:
+        return f"{limit // MIB} MiB"
+    if limit >= 1024 and limit % 1024 == 0:
+        return f"{limit // 1024} KiB"
+    return f"{limit:,} bytes"
 
 
 def open_zip(data: bytes, label: str) -> zipfile.ZipFile:

@@ -13,14 +13,14 @@ from nestmap.dashboard import builder, figures, layout, report_download, state, 
 from nestmap.dashboard.geo import ATTRIBUTION, boundaries
 from nestmap.dashboard.text import esc, md
 from nestmap.errors import InputError, NestmapError
-from nestmap.loaders.limits import MAX_SCENARIO_BYTES
+from nestmap.loaders.limits import MAX_DASHBOARD_SCENARIO_BYTES
 from nestmap.scenarios import (
     bundled_scenarios,
     change_rows,
     cost_lines,
     evaluate,
-    parse_document,
     read_scenario,
+    read_untrusted,
     report_html,
     report_xlsx,
 )
@@ -120,7 +120,8 @@ try:
             key="scenario_upload",
         )
         if uploaded is not None:
-            document = parse_document(uploaded.name, uploaded.getvalue())
+            # Checked by type before the page reads anything in it (read_untrusted).
+            document = read_untrusted(uploaded.name, uploaded.getvalue())
     elif source == BUILD:
         document = builder.form()
     else:
@@ -128,11 +129,13 @@ try:
             "Scenario (YAML or JSON, in the format of the bundled options)",
             height=220,
             key="scenario_text",
-            # A scenario is a few KiB; the bound is the scenario files' own.
-            max_chars=MAX_SCENARIO_BYTES,
+            # A scenario is a few KiB; the dashboard's bound is below a file's.
+            max_chars=MAX_DASHBOARD_SCENARIO_BYTES,
         )
         if typed.strip():
-            document = parse_document("scenario.yaml", typed.encode("utf-8"))
+            # JSON is read as JSON (YAML would take its NaN for a word).
+            kind = "json" if typed.lstrip().startswith("{") else "yaml"
+            document = read_untrusted(f"scenario.{kind}", typed.encode("utf-8"))
 except InputError as exc:
     failure = (str(exc), [problem.as_dict() for problem in exc.problems])
 
