@@ -151,3 +151,13 @@ class QueryStoppedError(NestmapError):
 
 class QueryCrashedError(NestmapError):
     """The engine crashed while running a console query (only its worker process ended)."""
+
+
+class BusyError(NestmapError):
+    """Refused for capacity: the server is running as much as it may at once (nothing failed;
+    trying again shortly works)."""
+
+
+class WorkerStoppedError(NestmapError):
+    """A bounded worker process was stopped: over its time, CPU-time or memory limit, or its
+    session went away."""

@@ -371,7 +371,8 @@ def test_the_query_page_shows_every_state(console_db, monkeypatch):
     page = _query_page(monkeypatch, store.path)
     assert "Limits: at most 1,000 rows, 10 s, 1,024 MB of memory" in _shown(page)
     assert _run(page, SEGFAULT).error[0].value.startswith("Crashed: the engine crashed")
-    assert _run(page, RUNAWAY_MEMORY).warning[0].value.startswith("Stopped for memory")
+    stopped = _run(page, RUNAWAY_MEMORY).warning[0].value
+    assert stopped.startswith("Stopped: the query was stopped") and "memory limit" in stopped
     page.number_input[1].set_value(1)  # the timeout, in seconds
     assert _run(page, RUNAWAY_TIME).warning[0].value.startswith("Timed out")
     assert _run(page, "MATCH (s:Service {id: 'x'}) RETURN s").info[0].value.startswith("No data")

@@ -12,7 +12,7 @@ import streamlit as st
 
 from nestmap.dashboard import filters, layout, state, tables, workshop
 from nestmap.dashboard.text import md
-from nestmap.errors import InputError, NestmapError
+from nestmap.errors import BusyError, InputError, NestmapError
 
 st.set_page_config(page_title="nestmap", page_icon=":material/hub:", layout="wide")
 
@@ -70,6 +70,8 @@ except InputError as exc:
         ),
         "problems",
     )
+except BusyError as exc:
+    st.warning(f"Busy: {md(exc)}. Open the page again in a moment.")
 except NestmapError as exc:
     st.error(f"This page cannot be shown: {md(exc)}")
 except Exception:

@@ -19,7 +19,7 @@ from typing import Any
 import streamlit as st
 
 from nestmap import vocabulary as v
-from nestmap.dashboard import access, state, tables
+from nestmap.dashboard import access, budget, state, tables
 from nestmap.dashboard.text import md
 from nestmap.editing import MAX_WHY_CHARS, MapChanged, apply_scenario_as_version
 from nestmap.errors import InputError, NestmapError, Problem
@@ -450,13 +450,14 @@ def _apply(document_json: str, seen_version: str) -> None:
     """The apply button's callback, with the scenario and map version the page showed."""
     try:
         who = access.require_editor()
-        applied = apply_scenario_as_version(
-            state.store(),
-            json.loads(document_json),
-            started_from=seen_version,
-            by=who,
-            why=str(st.session_state.get("builder_apply_why") or ""),
-        )
+        with budget.action("Applying the scenario as a new version"):
+            applied = apply_scenario_as_version(
+                state.store(),
+                json.loads(document_json),
+                started_from=seen_version,
+                by=who,
+                why=str(st.session_state.get("builder_apply_why") or ""),
+            )
     except MapChanged:
         st.session_state[_NOTICE] = (
             "error",

@@ -17,7 +17,7 @@ import pandas as pd
 import streamlit as st
 
 from nestmap import vocabulary as v
-from nestmap.dashboard import access, state, tables
+from nestmap.dashboard import access, budget, state, tables
 from nestmap.dashboard.text import md
 from nestmap.editing import (
     MAX_WHY_CHARS,
@@ -30,7 +30,7 @@ from nestmap.editing import (
     table_differences,
     undo_last,
 )
-from nestmap.errors import InputError, NestmapError, Problem
+from nestmap.errors import BusyError, InputError, NestmapError, Problem
 
 DRAFT = "edit_draft"
 _RESULT = "edit_result"
@@ -326,7 +326,11 @@ def _actions(store: Any, draft: dict[str, Any], edited: TextTables) -> None:
         icon=":material/restart_alt:",
     )
     if check or save:
-        st.session_state[_RESULT] = _run(store, draft, edited, why, save)
+        try:
+            with budget.action("Saving the edit" if save else "Checking the edit"):
+                st.session_state[_RESULT] = _run(store, draft, edited, why, save)
+        except BusyError as exc:
+            st.session_state[_RESULT] = {"generation": generation, "message": str(exc)}
         if st.session_state[_RESULT].get("saved"):
             st.cache_data.clear()
             summary = st.session_state[_RESULT]["note"]

@@ -2,7 +2,8 @@
 local authority filter, with the scenarios this session has run on the Scenarios page.
 
 The report itself is ``nestmap.report``; this module only keeps the scenarios run, and builds
-the files on demand (the PDF behind a button: printing takes seconds).
+the files on demand (the PDF behind a button: printing takes seconds), each as one of the
+server's expensive actions (nestmap.dashboard.budget).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from typing import Any
 import streamlit as st
 
 from nestmap import analysis
-from nestmap.dashboard import state, tables
+from nestmap.dashboard import budget, state, tables
 from nestmap.dashboard.text import md
-from nestmap.errors import NestmapError
+from nestmap.errors import BusyError, NestmapError
 
 _SCENARIOS = "report_scenarios"
 _PDF = "report_pdf"
@@ -114,8 +115,12 @@ def download_block(area: str | None) -> None:
         return
     if row.button("Prepare the PDF", key="report_pdf_prepare", icon=":material/picture_as_pdf:"):
         try:
-            with st.spinner("Printing the report to PDF..."):
+            # One of the server's expensive actions: a print is a chromium of ~150 MB.
+            with budget.action("Printing the report"), st.spinner("Printing the report to PDF..."):
                 st.session_state[_PDF] = (wanted, _pdf(area, documents))
+        except BusyError as exc:
+            st.warning(f"Busy: {md(exc)}.")
+            return
         except NestmapError as exc:
             st.error(f"The PDF could not be made: {md(exc)}")
             return

@@ -275,15 +275,3 @@ def referral_links() -> Table:
     """Every referral link of the loaded dataset (any status), counts as ints or None.
     Shared (a national dataset has a million links): callers only read it."""
     return call("referral_links")
-
-
-# Few entries: a console result may be up to nestmap.graph.console.RESULT_BYTES.
-@st.cache_data(show_spinner=False, max_entries=8)
-def _read_only(key: str, cypher: str, limit: int, timeout_s: float) -> Any:
-    return store().console(cypher, limit, timeout_s)
-
-
-def read_only(cypher: str, limit: int, timeout_s: float) -> Any:
-    """User-written Cypher through the console's guard and worker (a ConsoleResult); errors
-    (refused, stopped, crashed) are not cached."""
-    return _read_only(dataset_key(), cypher, limit, timeout_s)

@@ -13,10 +13,13 @@ import io
 import os
 import re
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 import streamlit as st
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 from nestmap.dashboard.filters import current
 from nestmap.spreadsheet import spreadsheet_csv_cell, text_not_formulas
@@ -244,22 +247,31 @@ def _excel_value(value: Any) -> Any:
 
 
 def show(
-    table: pd.DataFrame,
+    table: pd.DataFrame | pa.Table,
     name: str,
     *,
     styled: Any = None,
     style: Callable[[pd.DataFrame], Any] | None = None,
     height: int | Literal["auto", "stretch", "content"] = "auto",
     column_config: dict[str, Any] | None = None,
+    whole: Callable[[], pd.DataFrame] | None = None,
 ) -> None:
     """The table in plain words, a page of rows at a time, then its CSV and XLSX downloads of
     every row (hidden in presentation mode).
 
     ``name`` is the file name stem and the widget key; ``style`` makes a pandas Styler of the
     rows shown (with the same headers and hidden id columns); ``styled``, a Styler of the whole
-    table, is shown only when the table fits on one page.
+    table, is shown only when the table fits on one page. A ``pyarrow.Table`` becomes a frame
+    one page at a time. ``whole`` gives the downloads their table when they are built (by
+    default ``table``, which the download buttons then hold until the next rerun).
     """
-    total, size = len(table), page_rows()
+    if isinstance(table, pd.DataFrame):
+        total = len(table)
+        source = whole or (lambda: table)
+    else:
+        total = table.num_rows
+        source = whole or table.to_pandas
+    size = page_rows()
     part = table
     if total > size:
         # Only this page goes to the browser (and gets its names looked up); a new total (a
@@ -273,7 +285,9 @@ def show(
             f"Rows {first + 1:,}–{min(first + size, total):,} of {total:,}; the downloads have "
             "every row."
         )
-        part, styled = table.iloc[first : first + size], None
+        part, styled = _rows(table, first, size), None
+    elif not isinstance(part, pd.DataFrame):
+        part = part.to_pandas()
     if style is not None:
         styled = style(part)
     shown, config, order = for_people(part, names=styled is None)
@@ -290,8 +304,33 @@ def show(
     if current().present:
         return
     row = st.container(horizontal=True)
-    download(row, "CSV", lambda: csv_bytes(table), f"{name}.csv", key=f"csv_{name}")
-    download(row, "XLSX", lambda: xlsx_bytes(table, name), f"{name}.xlsx", key=f"xlsx_{name}")
+    download(row, "CSV", lambda: csv_bytes(source()), f"{name}.csv", key=f"csv_{name}")
+    download(row, "XLSX", lambda: xlsx_bytes(source(), name), f"{name}.xlsx", key=f"xlsx_{name}")
+
+
+def _rows(table: pd.DataFrame | pa.Table, first: int, count: int) -> pd.DataFrame:
+    if isinstance(table, pd.DataFrame):
+        return table.iloc[first : first + count]
+    return table.slice(first, count).to_pandas()
+
+
+def to_ipc(table: pd.DataFrame) -> bytes:
+    """A frame as Arrow IPC bytes: one compact block to keep (a frame of Python objects is
+    tens of small allocations per row, and the process rarely gives that memory back)."""
+    import pyarrow as pa
+
+    arrow = pa.Table.from_pandas(table, preserve_index=False)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, arrow.schema) as writer:
+        writer.write_table(arrow)
+    return sink.getvalue().to_pybytes()
+
+
+def from_ipc(data: bytes) -> pa.Table:
+    """The table ``to_ipc`` kept (read in place, not copied)."""
+    import pyarrow as pa
+
+    return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
 
 
 _MIMES = {
@@ -306,7 +345,12 @@ _MIMES = {
 
 def download(place: Any, label: str, data: Any, file_name: str, key: str | None = None) -> None:
     """A download button whose bytes (or the callable making them) are built only on click, that
-    leaves the page as it is; the file's type follows its name."""
+    leaves the page as it is; the file's type follows its name. Building on click is one of the
+    server's expensive actions (nestmap.dashboard.budget): it waits its turn."""
+    from nestmap.dashboard import budget
+
+    if callable(data):
+        data = budget.deferred(f"Building {file_name}", data)
     place.download_button(
         label,
         data=data,

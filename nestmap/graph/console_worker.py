@@ -1,9 +1,10 @@
 """The worker process that runs one console query (``python -m nestmap.graph.console_worker``).
 
-It reads one JSON request on stdin, caps its own address space, takes away its file and network
-access (nestmap.graph.sandbox), opens the graph read-only with a connection of its own, runs the
-query under the engine's timeout and writes one JSON answer on stdout: a line ``ready`` first
-(the database is open: the parent starts the query's clock), then the answer. A crash or a kill
+It reads one JSON request on stdin, takes on its limits and dies with its parent
+(nestmap.workers), takes away its file and network access (nestmap.graph.sandbox), opens the
+graph read-only with a connection of its own, runs the query under the engine's timeout and
+writes one JSON answer on stdout: a line ``ready`` first (the database is open: the parent
+starts the query's clock), then the answer. A crash or a kill
 ends only this process; nestmap.graph.console turns that into a clean message.
 """
 
@@ -16,6 +17,8 @@ import math
 import sys
 import uuid
 from typing import Any
+
+from nestmap.workers import answer, say_ready, start_worker
 
 # Engine messages that mean "out of memory" (the address-space cap or the buffer pool).
 _MEMORY_MARKERS = ("bad_alloc", "buffer pool is full", "unable to allocate", "mmap for size")
@@ -45,18 +48,9 @@ def _cell(value: Any, budget: dict[str, Any]) -> Any:
     return _cell(str(value), budget)
 
 
-def _answer(document: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(document, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
-
-
 def run(request: dict[str, Any]) -> dict[str, Any]:
-    """Open, sandbox, run, collect (bounded); the answer document."""
-    address_space = int(request["address_space_bytes"])
-    if address_space > 0 and sys.platform != "win32":
-        import resource  # POSIX only
-
-        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+    """Open, sandbox, run, collect (bounded); the answer document. The caller has applied the
+    request's limits (nestmap.workers.start_worker)."""
     # The guard again, in case the worker is started by anything but nestmap.graph.console.
     from nestmap.errors import ReadOnlyError
     from nestmap.graph.readonly import check_read_only
@@ -88,8 +82,7 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
         connection = ladybug.Connection(database)
     except RuntimeError as exc:
         return {"status": "error", "message": f"cannot open the graph: {exc}"}
-    sys.stdout.write("ready\n")
-    sys.stdout.flush()
+    say_ready()
     connection.set_query_timeout(max(1, int(float(request["timeout_s"]) * 1000)))
     limit = int(request["limit"])
     budget = {"cell_chars": int(request["cell_chars"]), "cells_cut": 0}
@@ -135,11 +128,12 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> None:
     request = json.loads(sys.stdin.read())
+    start_worker(request)
     try:
-        answer = run(request)
+        document = run(request)
     except MemoryError:
-        answer = {"status": "memory", "message": "out of memory"}
-    _answer(answer)
+        document = {"status": "memory", "message": "out of memory"}
+    answer(document)
 
 
 if __name__ == "__main__":

@@ -185,12 +185,28 @@ class EmbeddedStore(GraphStore):
         result = run_console_query(self.path, cypher, limit, timeout_s, params=params)
         return result.columns, result.rows, result.truncated
 
-    def console(self, cypher: str, limit: int, timeout_s: float) -> ConsoleResult:
+    def console(
+        self,
+        cypher: str,
+        limit: int,
+        timeout_s: float,
+        owner: str | None = None,
+        heartbeat: Callable[[], None] | None = None,
+        wait_s: float | None = None,
+    ) -> ConsoleResult:
         """In a worker process with its own read-only connection, memory cap, time limit and
         no file access; the store's lock is not taken (other queries go on meanwhile)."""
         from nestmap.graph.console import run_console_query
 
-        return run_console_query(self.path, cypher, limit, timeout_s)
+        return run_console_query(
+            self.path,
+            cypher,
+            limit,
+            timeout_s,
+            owner=owner,
+            heartbeat=heartbeat,
+            wait_s=wait_s,
+        )
 
     # -- loading -------------------------------------------------------------------------
     def replace(self, dataset: Dataset, progress: Progress | None = None) -> None:

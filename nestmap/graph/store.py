@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -53,12 +54,23 @@ class GraphStore(ABC):
     ) -> tuple[list[str], list[list[Any]], bool]:
         """Run user-written Cypher that must not write: (columns, rows, truncated)."""
 
-    def console(self, cypher: str, limit: int, timeout_s: float) -> ConsoleResult:
+    def console(
+        self,
+        cypher: str,
+        limit: int,
+        timeout_s: float,
+        owner: str | None = None,
+        heartbeat: Callable[[], None] | None = None,
+        wait_s: float | None = None,
+    ) -> ConsoleResult:
         """A Query console statement: the guard, then the engine's own limits (the embedded
-        engine runs it in a bounded worker process; see nestmap.graph.console)."""
-        from nestmap.graph.console import ConsoleResult
+        engine runs it in a bounded worker process; see nestmap.graph.console, whose limit on
+        queries at once, and per ``owner``, applies to every engine)."""
+        from nestmap.graph.console import WORKERS, ConsoleResult
 
-        columns, rows, truncated = self.run_read_only(cypher, None, limit, timeout_s)
+        who = owner if owner is not None else f"thread-{threading.get_ident()}"
+        with WORKERS.slot(who, timeout_s if wait_s is None else wait_s):
+            columns, rows, truncated = self.run_read_only(cypher, None, limit, timeout_s)
         return ConsoleResult(columns, rows, truncated, 0, f"{self.engine}: read transaction")
 
     @abstractmethod

@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -56,6 +57,13 @@ def find_chromium() -> str | None:
     return None
 
 
+def _lower_priority() -> list[str]:
+    """``nice -n 10`` where there is one: a print (chromium's processes, all of them) yields the
+    CPU to a dashboard's pages, which people are waiting on."""
+    found = shutil.which("nice") if sys.platform != "win32" else None
+    return [found, "-n", "10"] if found else []
+
+
 def print_pdf(html_file: Path, pdf_file: Path, timeout_s: float) -> None:
     """Print ``html_file`` to ``pdf_file`` with headless Chromium (a fresh profile each time)."""
     chromium = find_chromium()
@@ -63,6 +71,7 @@ def print_pdf(html_file: Path, pdf_file: Path, timeout_s: float) -> None:
         raise RendererMissing(INSTALL_HINT)
     with tempfile.TemporaryDirectory(prefix="nestmap-chromium-") as profile:
         command = [
+            *_lower_priority(),
             chromium,
             *FLAGS,
             f"--user-data-dir={profile}",

@@ -2,18 +2,15 @@
 (all or nothing) or roll back; download the dataset; map an Open Referral UK directory; export
 the graph for network tools."""
 
-import csv
-import io
 import tempfile
 import zipfile
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 import streamlit as st
 
-from nestmap.dashboard import access, layout, state, tables
+from nestmap.dashboard import access, budget, layout, state, tables
 from nestmap.dashboard.text import md
 from nestmap.errors import InputError, NestmapError
-from nestmap.loaders.limits import extract_zip
 
 chosen = layout.start(
     "Data",
@@ -44,7 +41,7 @@ if uploaded is not None and st.button("Replace the graph with this dataset", typ
     try:
         who = access.require_editor()
         # Graph.load checks every rule first and replaces the graph only when all pass.
-        with st.spinner("Loading..."):
+        with budget.action("Checking and loading the dataset"), st.spinner("Loading..."):
             state.graph().load(uploaded.getvalue(), name=uploaded.name, by=who)
     except InputError as exc:
         st.session_state["data_problems"] = (
@@ -156,45 +153,26 @@ else:
     _history()
 
 
-def _safe_extract(name: str, data: bytes, target: Path) -> Path:
-    """Unpack a zip of ORUK CSVs within the upload bounds (members, sizes counted while
-    inflating, no absolute or parent paths); the folder with services.csv."""
-    extract_zip(data, target, PurePosixPath(name.replace("\\", "/")).name)
-    found = sorted(target.rglob("services.csv"), key=lambda path: len(path.parts))
-    return found[0].parent if found else target
-
-
 def _import_oruk(name: str, data: bytes, companion: bytes | None) -> dict:
-    """Run the ORUK import in a scratch folder; what to show, and the dataset as a zip."""
-    from nestmap.interop.oruk import import_oruk
+    """Map the upload in a bounded worker process (nestmap.interop.oruk_upload), as one of the
+    server's expensive actions; what to show, and the dataset as a zip."""
+    from nestmap.interop.oruk_upload import COMPANION_NAME, LIMITS, MAPPED_ZIP, UPLOAD_NAME
+    from nestmap.workers import call_in_worker
 
     with tempfile.TemporaryDirectory(prefix="nestmap-oruk-") as scratch:
         folder = Path(scratch)
-        if name.lower().endswith(".zip"):
-            source = _safe_extract(name, data, folder / "source")
-        else:
-            # Under its own name, so that problems name the file the user uploaded.
-            own = PurePosixPath(name.replace("\\", "/")).name
-            source = folder / (own if own.lower().endswith(".json") else "source.json")
-            source.write_bytes(data)
-        extra = None
+        (folder / UPLOAD_NAME).write_bytes(data)
         if companion is not None:
-            extra = folder / "companion.csv"
-            extra.write_bytes(companion)
-        out = folder / "dataset"
-        result = import_oruk(source, out, extra)
-        buffer = io.BytesIO()
-        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in sorted(out.glob("*.csv")):
-                archive.writestr(path.name, path.read_bytes())
-        with (out / "services.csv").open(encoding="utf-8", newline="") as handle:
-            services = list(csv.DictReader(handle))
-    return {
-        "services": services,
-        "to_fill_in": result.to_fill_in,
-        "warnings": result.warnings,
-        "zip": buffer.getvalue(),
-    }
+            (folder / COMPANION_NAME).write_bytes(companion)
+        arguments = {"name": name, "scratch": scratch, "with_companion": companion is not None}
+        status = st.empty()
+        with budget.action("Mapping the directory"):
+            mapped = call_in_worker(
+                "map_oruk_upload", arguments, LIMITS, budget.heartbeat(status, LIMITS.timeout_s)
+            )
+        status.empty()
+        mapped["zip"] = (folder / MAPPED_ZIP).read_bytes()
+    return mapped
 
 
 st.subheader("Import from Open Referral UK")

@@ -5,7 +5,7 @@ from typing import Any
 import streamlit as st
 import streamlit.components.v1 as components
 
-from nestmap.dashboard import layout, network, state, tables
+from nestmap.dashboard import budget, layout, network, state, tables
 from nestmap.dashboard.figures import LEVEL_COLOURS
 from nestmap.vocabulary import REASONS
 
@@ -93,7 +93,10 @@ filters = (
     linked_only,
 )
 # Kept per dataset version and filters: a national dataset's million links are read once.
-view = state.kept("network.view", filters, lambda: _view(filters))
+# Selecting and ranking the links is one of the server's expensive actions (as is the layout).
+view = state.kept(
+    "network.view", filters, lambda: budget.run("Selecting the network", lambda: _view(filters))
+)
 shown: network.Shown = view["shown"]
 selection = shown.selection
 names: dict[str, str] = view["names"]
@@ -125,13 +128,16 @@ else:
     drawing = state.kept(
         "network.drawing",
         (filters, chosen.present),
-        lambda: network.network_html(
-            selection,
-            names,
-            misdirected,
-            dead_ends,
-            height=height,
-            font_size=28 if chosen.present else 22,
+        lambda: budget.run(
+            "Laying out the network",
+            lambda: network.network_html(
+                selection,
+                names,
+                misdirected,
+                dead_ends,
+                height=height,
+                font_size=28 if chosen.present else 22,
+            ),
         ),
     )
     # Our own page, every dataset value escaped (see nestmap.dashboard.network).

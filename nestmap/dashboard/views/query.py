@@ -3,17 +3,22 @@
 Every statement goes through the console's guard (nestmap.graph.readonly: reading clauses and
 catalogue procedures only) and, on the embedded engine, runs in a worker process with no file
 access and its own limits (nestmap.graph.console): a refused, stopped or crashing query is a
-message here, never a stuck or dead server.
+message here, never a stuck or dead server. The server runs at most two console queries at
+once, one per session (a query beyond is refused as busy, at once); a query whose browser
+session has gone is stopped; a session's result is kept within the server's bound for console
+results (nestmap.dashboard.budget).
 """
 
+import uuid
 from typing import Any
 
 import pandas as pd
 import streamlit as st
 
-from nestmap.dashboard import layout, state, tables
+from nestmap.dashboard import budget, layout, state, tables
 from nestmap.dashboard.text import md
 from nestmap.errors import (
+    BusyError,
     NestmapError,
     QueryCrashedError,
     QueryStoppedError,
@@ -43,6 +48,43 @@ if not state.has_graph():
     st.info("No data: no dataset is loaded, so there is nothing to query.")
     st.stop()
 
+
+def _kept_outcome(columns: list[str], rows: list[list[Any]], truncated: bool) -> dict[str, Any]:
+    """The result kept for this session, within the server's bound for console results (the
+    page keeps only its size and a tag; the rows stay in one compact block)."""
+    outcome: dict[str, Any] = {
+        "state": "truncated" if truncated else ("no data" if not rows else "ok"),
+        "rows": len(rows),
+        "tag": uuid.uuid4().hex,
+    }
+    if rows:
+        table = tables.to_ipc(tables.display_safe(pd.DataFrame(rows, columns=columns)))
+        budget.RESULTS.keep_only(budget.session_alive)  # results of sessions that have ended
+        budget.RESULTS.put(budget.session_id(), outcome["tag"], table)
+    return outcome
+
+
+def _kept_table(session: str, tag: str) -> pd.DataFrame:
+    """The whole kept result, for a download (gone: BusyError, the download fails plainly)."""
+    data = budget.RESULTS.get(session, tag)
+    if data is None:
+        raise BusyError("this console result is no longer kept; run the query again")
+    return tables.from_ipc(data).to_pandas()
+
+
+def _show_kept(outcome: dict[str, Any]) -> None:
+    session, tag = budget.session_id(), outcome["tag"]
+    data = budget.RESULTS.get(session, tag)
+    if data is None:
+        st.info(
+            "This result is no longer kept: the server keeps at most "
+            f"{budget.RESULTS.total_bytes // 2**20:,} MB of console results for all its "
+            "visitors together, letting the oldest go first. Run the query again to see it."
+        )
+        return
+    tables.show(tables.from_ipc(data), "query_result", whole=lambda: _kept_table(session, tag))
+
+
 with st.form("query_form"):
     cypher = st.text_area(
         "Cypher", value=EXAMPLE, height=150, key="query_text", max_chars=MAX_QUERY_CHARS
@@ -65,40 +107,54 @@ st.caption(
     "or table\\_info('Service')."
 )
 
-if submitted:
+
+def _run(cypher: str, limit: int, timeout_s: float) -> dict[str, Any]:
+    """Run the query for this session; what to show. The rows live only in here (a page's
+    globals stay until the session's next run) and in the session's kept result."""
+    running = st.empty()
     try:
-        result = state.read_only(cypher, int(limit), float(timeout))
+        result = state.store().console(
+            cypher,
+            limit,
+            timeout_s,
+            owner=budget.session_id(),
+            heartbeat=budget.heartbeat(running, timeout_s),
+            wait_s=0,  # refused at once when the server's console workers are taken
+        )
     except ReadOnlyError as exc:
-        outcome: dict[str, Any] | None = {"state": "refused", "message": str(exc)}
+        return {"state": "refused", "message": str(exc)}
+    except BusyError as exc:
+        return {"state": "busy", "message": str(exc)}
     except QueryTimeoutError as exc:
-        outcome = {"state": "timed out", "message": str(exc)}
+        return {"state": "timed out", "message": str(exc)}
     except QueryStoppedError as exc:
-        outcome = {"state": "stopped", "message": str(exc)}
+        return {"state": "stopped", "message": str(exc)}
     except QueryCrashedError as exc:
-        outcome = {"state": "crashed", "message": str(exc)}
+        return {"state": "crashed", "message": str(exc)}
     except NestmapError as exc:
-        outcome = {"state": "error", "message": str(exc)}
-    else:
-        outcome = {
-            "state": "truncated" if result.truncated else ("no data" if not result.rows else "ok"),
-            "columns": result.columns,
-            "rows": result.rows,
-            "cells_cut": result.cells_cut,
-            "limit": int(limit),
-        }
-    st.session_state["query_outcome"] = outcome
+        return {"state": "error", "message": str(exc)}
+    finally:
+        running.empty()
+    outcome = _kept_outcome(result.columns, result.rows, result.truncated)
+    outcome.update(cells_cut=result.cells_cut, limit=limit)
+    return outcome
+
+
+if submitted:
+    st.session_state["query_outcome"] = _run(cypher, int(limit), float(timeout))
 
 outcome = st.session_state.get("query_outcome")
 if outcome is not None:
     kind = outcome["state"]
     if kind == "refused":
         st.error(f"Refused: the console is read-only. {md(outcome['message'])}")
+    elif kind == "busy":
+        st.warning(f"Busy: {md(outcome['message'])}.")
     elif kind == "timed out":
         st.warning(f"Timed out: {md(outcome['message'])}. Raise the timeout or narrow the query.")
     elif kind == "stopped":
         st.warning(
-            f"Stopped for memory: {md(outcome['message'])}. Narrow the query (fewer rows or "
-            "smaller values)."
+            f"Stopped: {md(outcome['message'])}. Narrow the query (fewer rows or smaller values)."
         )
     elif kind == "crashed":
         st.error(f"Crashed: {md(outcome['message'])}")
@@ -109,13 +165,12 @@ if outcome is not None:
     else:
         if kind == "truncated":
             st.warning(
-                f"Truncated: showing the first {len(outcome['rows']):,} rows; the query "
+                f"Truncated: showing the first {outcome['rows']:,} rows; the query "
                 "returned more (the row limit, or the result's size limit)."
             )
         else:
-            count = len(outcome["rows"])
+            count = outcome["rows"]
             st.success(f"{count:,} row{'' if count == 1 else 's'}.")
         if outcome.get("cells_cut"):
             st.caption(f"{outcome['cells_cut']:,} long cells were cut.")
-        table = pd.DataFrame(outcome["rows"], columns=outcome["columns"])
-        tables.show(tables.display_safe(table), "query_result")
+        _show_kept(outcome)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 from typing import Any
 
@@ -9,10 +11,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from nestmap import analysis
-from nestmap.dashboard import builder, figures, layout, report_download, state, tables
+from nestmap.dashboard import budget, builder, figures, layout, report_download, state, tables
 from nestmap.dashboard.geo import ATTRIBUTION, boundaries
 from nestmap.dashboard.text import esc, md
-from nestmap.errors import InputError, NestmapError
+from nestmap.errors import BusyError, InputError, NestmapError
 from nestmap.loaders.limits import MAX_DASHBOARD_SCENARIO_BYTES
 from nestmap.scenarios import (
     bundled_scenarios,
@@ -59,9 +61,31 @@ def _evaluate(document_json: str, shares: tuple[str, str, str] | None) -> Any:
 
     def apply() -> Any:
         parsed = analysis.parse_shares(*shares) if shares else None
-        return evaluate(state.store(), json.loads(document_json), parsed)
+        # One of the server's expensive actions: a scratch copy of the graph, every analysis.
+        with budget.action("Applying the scenario"):
+            return evaluate(state.store(), json.loads(document_json), parsed)
 
     return state.kept("scenarios.evaluate", (document_json, shares), apply)
+
+
+def _parsed(name: str, data: bytes) -> dict[str, Any]:
+    """``read_untrusted`` (parsed within the dashboard's bound, every value checked by type
+    before the page reads it) as one of the server's expensive actions, once per text in this
+    session (the page reruns on every click; the text is read again only when it changes)."""
+    digest = hashlib.sha256(name.encode() + b"\0" + data).hexdigest()
+    kept = st.session_state.get("scenario_parsed")
+    if kept is not None and kept[0] == digest:
+        if isinstance(kept[1], InputError):
+            raise kept[1].with_traceback(None)
+        return copy.deepcopy(kept[1])
+    try:
+        with budget.action("Reading the scenario"):
+            document = read_untrusted(name, data)
+    except InputError as exc:
+        st.session_state["scenario_parsed"] = (digest, exc)
+        raise
+    st.session_state["scenario_parsed"] = (digest, document)
+    return copy.deepcopy(document)
 
 
 def _problems(message: str, problems: list[Row]) -> None:
@@ -120,8 +144,7 @@ try:
             key="scenario_upload",
         )
         if uploaded is not None:
-            # Checked by type before the page reads anything in it (read_untrusted).
-            document = read_untrusted(uploaded.name, uploaded.getvalue())
+            document = _parsed(uploaded.name, uploaded.getvalue())
     elif source == BUILD:
         document = builder.form()
     else:
@@ -135,9 +158,12 @@ try:
         if typed.strip():
             # JSON is read as JSON (YAML would take its NaN for a word).
             kind = "json" if typed.lstrip().startswith("{") else "yaml"
-            document = read_untrusted(f"scenario.{kind}", typed.encode("utf-8"))
+            document = _parsed(f"scenario.{kind}", typed.encode("utf-8"))
 except InputError as exc:
     failure = (str(exc), [problem.as_dict() for problem in exc.problems])
+except BusyError as exc:
+    st.warning(f"Busy: {md(exc)}.")
+    st.stop()
 
 if failure is None and document is not None:
     shares = st.session_state.get("need_shares")
@@ -157,6 +183,9 @@ if failure is None and document is not None:
             result = _evaluate(document_json, tuple(shares) if shares else None)
     except InputError as exc:
         failure = (str(exc), [problem.as_dict() for problem in exc.problems])
+    except BusyError as exc:
+        st.warning(f"Busy: {md(exc)}.")
+        st.stop()
     except (NestmapError, ValueError) as exc:
         failure = (str(exc), [])
 
