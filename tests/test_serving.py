@@ -231,6 +231,9 @@ def test_eight_sessions_share_one_guess_budget(tmp_path, chromium):
         env={access.SECRET_ENV: SECRET},
     )
     try:
+        # `nestmap dashboard` has the Host check too.
+        assert _request(server.port, f"evil.test:{server.port}", "/data")[0] == 403
+        assert _handshake(server.port, f"evil.test:{server.port}") == 403
         contexts = [chromium.new_context() for _ in range(9)]
         tabs = [context.new_page() for context in contexts]
         for tab in tabs:
