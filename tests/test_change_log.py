@@ -14,10 +14,8 @@ import shutil
 
 import pytest
 from click.testing import CliRunner
-from conftest import HAND
-from streamlit.testing.v1 import AppTest
+from conftest import HAND, dashboard_page
 
-import nestmap.dashboard
 from nestmap import Graph
 from nestmap.api import seed_path
 from nestmap.cli import app as cli
@@ -84,12 +82,7 @@ def test_nestmap_versions_shows_them(changed):
 
 
 def test_the_data_page_shows_them(changed, monkeypatch):
-    monkeypatch.setenv("NESTMAP_DB", str(changed))
-    monkeypatch.delenv("NESTMAP_NEO4J_URI", raising=False)
-    app = AppTest.from_file(str(nestmap.dashboard.APP_PATH), default_timeout=60)
-    app.run()
-    app.switch_page("views/data.py")
-    app.run()
+    app = dashboard_page(monkeypatch, changed, "data")
     assert not app.exception, [e.value for e in app.exception]
     changes = next(frame.value for frame in app.dataframe if "action" in frame.value.columns)
     assert list(changes["action"]) == ["rollback", "edit", "load", "load"]  # newest first

@@ -203,25 +203,6 @@ def test_urls_in_a_scenario_are_not_links(seed_copy, monkeypatch):
 # ---- the grant as `nestmap dashboard` / `nestmap demo` start the server ------------------------
 
 
-@pytest.fixture
-def started(monkeypatch):
-    """What `streamlit run` would be started with: its command and environment (the server
-    itself is started for real by the browser tests and tests/test_cli.py)."""
-    from nestmap import serve
-
-    seen: dict = {}
-
-    def run_child(command, env):
-        seen["command"], seen["env"] = command, env
-        return 0
-
-    monkeypatch.setattr(serve, "run_child", run_child)
-    monkeypatch.setattr(serve, "check_port", lambda address, port: None)
-    for name in GRANTS:
-        monkeypatch.delenv(name, raising=False)
-    return seen
-
-
 def test_dashboard_is_read_only_by_default_and_hides_error_details(seed_copy, started, monkeypatch):
     from click.testing import CliRunner
 

@@ -302,22 +302,6 @@ def test_guesses_from_many_threads_are_checked_one_at_a_time():
 # ---- the command line ---------------------------------------------------------------------------
 
 
-@pytest.fixture
-def started(monkeypatch):
-    """The command and environment ``streamlit run`` would get (no server started)."""
-    seen: dict = {}
-
-    def run_child(command, env):
-        seen["command"], seen["env"] = command, env
-        return 0
-
-    monkeypatch.setattr(serve, "run_child", run_child)
-    monkeypatch.setattr(serve, "check_port", lambda address, port: None)
-    for name in (*GRANTS, serve.HOSTS_ENV):
-        monkeypatch.delenv(name, raising=False)
-    return seen
-
-
 def test_the_server_is_told_its_names(seed_db_path, started, monkeypatch):
     result = CliRunner().invoke(app, ["dashboard", "--db", seed_db_path])
     assert result.exit_code == 0, result.output

@@ -14,23 +14,15 @@ import zlib
 from pathlib import Path
 
 import pytest
-from conftest import load_into
+from conftest import SERVER_ENV, dashboard_page, load_into
 from streamlit.testing.v1 import AppTest
 
-import nestmap.dashboard
 from nestmap.api import seed_path
 from nestmap.errors import InputError
 from nestmap.loaders.limits import MAX_DASHBOARD_SCENARIO_BYTES
 from nestmap.scenarios import read_untrusted
 from nestmap.scenarios.builder import from_link
 
-APP = str(nestmap.dashboard.APP_PATH)
-GRANTS = (
-    "NESTMAP_EDITOR_SECRET_FILE",
-    "NESTMAP_EDITOR_SECRET",
-    "NESTMAP_EDITOR_EMAILS",
-    "NESTMAP_OPEN_EDITING",
-)
 SERVICE = {
     "id": "new_team",
     "name": "New team",
@@ -96,20 +88,13 @@ def seed_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def page(seed_db, monkeypatch, caplog):
     """The Scenarios page as a visitor opens it (read-only), with the log it writes."""
-    monkeypatch.setenv("NESTMAP_DB", str(seed_db))
-    monkeypatch.delenv("NESTMAP_NEO4J_URI", raising=False)
     monkeypatch.delenv("NESTMAP_DEBUG", raising=False)
-    for name in GRANTS:
+    for name in SERVER_ENV:
         monkeypatch.delenv(name, raising=False)
     caplog.set_level(logging.ERROR, logger="nestmap.dashboard")
 
     def open_page(**query: str) -> AppTest:
-        app = AppTest.from_file(APP, default_timeout=90)
-        for key, value in query.items():
-            app.query_params[key] = value
-        app.run()
-        app.switch_page("views/scenarios.py")
-        return app.run()
+        return dashboard_page(monkeypatch, seed_db, "scenarios", **query)
 
     yield open_page
     import gc
