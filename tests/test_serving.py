@@ -398,7 +398,12 @@ def test_the_host_check_answers_before_the_app():
         await check({"type": "http", "headers": [(b"host", b"localhost:1")]}, receive, send)
         await check({"type": "lifespan"}, receive, send)
 
-    asyncio.run(run())
+    # In a thread of its own: a browser fixture of this module keeps an event loop running in
+    # the test's thread.
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, run()).result()
     assert reached == ["http", "lifespan"]
     assert [m["status"] for m in sent if m["type"] == "http.response.start"] == [403, 403]
     assert {"type": "websocket.close", "code": 1008} in sent
