@@ -456,6 +456,7 @@ def _editor_grant(secret_file: Path | None, emails: tuple[str, ...]) -> dict[str
     """The dashboard server's editing grant as environment variables (see dashboard/access.py);
     empty: read-only (unless NESTMAP_EDITOR_SECRET is set in the environment)."""
     from nestmap.errors import UsageError
+    from nestmap.serve import MIN_SECRET_CHARS
 
     if secret_file is not None and emails:
         raise UsageError("give either --editor-secret-file or --editor-email, not both")
@@ -464,29 +465,42 @@ def _editor_grant(secret_file: Path | None, emails: tuple[str, ...]) -> dict[str
             secret = secret_file.read_text(encoding="utf-8").strip()
         except (OSError, UnicodeDecodeError) as exc:
             raise UsageError(f"cannot read the editor secret file {secret_file}: {exc}") from None
-        if len(secret) < 8:
+        if len(secret) < MIN_SECRET_CHARS:
             raise UsageError(
-                f"the editor secret in {secret_file} is too short: use at least 8 characters"
+                f"the editor secret in {secret_file} is too short: use at least "
+                f"{MIN_SECRET_CHARS} characters"
             )
         return {"NESTMAP_EDITOR_SECRET_FILE": str(secret_file.resolve())}
     if emails:
         return {"NESTMAP_EDITOR_EMAILS": ",".join(email.strip() for email in emails)}
     secret = os.environ.get("NESTMAP_EDITOR_SECRET", "")
+    if secret.strip() and len(secret.strip()) < MIN_SECRET_CHARS:
+        raise UsageError(
+            f"the editor secret in $NESTMAP_EDITOR_SECRET is too short: use at least "
+            f"{MIN_SECRET_CHARS} characters"
+        )
     return {"NESTMAP_EDITOR_SECRET": secret} if secret.strip() else {}
 
 
 def _run_dashboard(
-    db: Path | None, port: int, address: str, grant: dict[str, str] | None = None
+    db: Path | None,
+    port: int,
+    address: str,
+    grant: dict[str, str] | None = None,
+    allow_hosts: tuple[str, ...] = (),
 ) -> None:
     """Start the Streamlit app on the chosen graph (this process waits for it, and stops it
     when stopped itself: see nestmap.serve); ``grant`` allows editing (see
-    dashboard/access.py): without it the dashboard is read-only."""
+    dashboard/access.py): without it the dashboard is read-only. The server answers only to
+    the names it is started on and ``allow_hosts`` (see nestmap.serve.HostCheck)."""
     from nestmap import serve
 
     serve.check_port(address, port)
-    app_file = Path(__file__).parent / "dashboard" / "app.py"
+    names = serve.served_names(address, _extra_hosts(allow_hosts))
+    app_file = Path(__file__).parent / "dashboard" / "served_app.py"
     env = {key: value for key, value in os.environ.items() if key not in _GRANT_ENV}
     env.update(grant or {})
+    env[serve.HOSTS_ENV] = ",".join(names)
     with _graph(db) as graph:
         if graph.engine == "embedded":
             env["NESTMAP_DB"] = graph.location
@@ -495,6 +509,7 @@ def _run_dashboard(
             _warm(graph, dashboard=True)
     click.echo(f"nestmap dashboard on http://{address}:{port} ({graph.location})", err=True)
     click.echo(f"  {_grant_words(grant or {})}", err=True)
+    click.echo(f"  answers to {', '.join(names)} only (add a name with --allow-host)", err=True)
     command = [
         sys.executable,
         "-m",
@@ -515,6 +530,8 @@ def _run_dashboard(
         # (~/.streamlit, the working folder) can turn stack traces back on for users.
         "--client.showErrorDetails",
         "none",
+        # Streamlit's own WebSocket Host check too, beside the app's (served_app.py).
+        *(part for name in names for part in ("--server.allowedHosts", name)),
     ]
     code = serve.run_child(command, env)
     if code not in (None, 0, -2, -15, 130, 143):
@@ -525,9 +542,17 @@ def _run_dashboard(
         )
 
 
+def _extra_hosts(allow_hosts: tuple[str, ...]) -> list[str]:
+    """The operator's extra names: --allow-host, then $NESTMAP_ALLOWED_HOSTS."""
+    from nestmap import serve
+
+    given = [*allow_hosts, *serve.parse_names(os.environ.get(serve.HOSTS_ENV, ""))]
+    return serve.check_names(name for value in given for name in serve.parse_names(value))
+
+
 def _grant_words(grant: dict[str, str]) -> str:
     if "NESTMAP_OPEN_EDITING" in grant:
-        return "anyone who opens it may change the map (demo on this computer)"
+        return "anyone who opens it on this computer (at localhost) may change the map (demo)"
     if "NESTMAP_EDITOR_SECRET_FILE" in grant or "NESTMAP_EDITOR_SECRET" in grant:
         return "read-only; editors unlock changes with the editor secret on the Data page"
     if "NESTMAP_EDITOR_EMAILS" in grant:
@@ -538,6 +563,17 @@ def _grant_words(grant: dict[str, str]) -> str:
 port_option = click.option("--port", default=8501, show_default=True, type=int)
 address_option = click.option(
     "--address", default="localhost", show_default=True, help="Interface to listen on."
+)
+
+
+allow_host_option = click.option(
+    "--allow-host",
+    "allow_hosts",
+    multiple=True,
+    metavar="NAME",
+    help="Also answer to this host name or address (e.g. the name a proxy serves the "
+    "dashboard under; '*.example.org' for every name under a domain); repeatable; also "
+    "$NESTMAP_ALLOWED_HOSTS (comma-separated). Other Host headers are refused.",
 )
 
 
@@ -562,6 +598,7 @@ editor_email_option = click.option(
 @db_option
 @port_option
 @address_option
+@allow_host_option
 @editor_secret_option
 @editor_email_option
 @clean_errors
@@ -569,11 +606,13 @@ def dashboard(
     db: Path | None,
     port: int,
     address: str,
+    allow_hosts: tuple[str, ...],
     editor_secret_file: Path | None,
     editor_emails: tuple[str, ...],
 ) -> None:
     """Start the dashboard on the chosen graph (read-only unless an editor grant is given)."""
-    _run_dashboard(db, port, address, _editor_grant(editor_secret_file, editor_emails))
+    grant = _editor_grant(editor_secret_file, editor_emails)
+    _run_dashboard(db, port, address, grant, allow_hosts)
 
 
 def demo_db_path() -> Path:
@@ -582,13 +621,11 @@ def demo_db_path() -> Path:
     return default_db_path().with_name("demo.lbug")
 
 
-_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
-
-
 @app.command()
 @db_option
 @port_option
 @address_option
+@allow_host_option
 @editor_secret_option
 @editor_email_option
 @clean_errors
@@ -596,17 +633,19 @@ def demo(
     db: Path | None,
     port: int,
     address: str,
+    allow_hosts: tuple[str, ...],
     editor_secret_file: Path | None,
     editor_emails: tuple[str, ...],
 ) -> None:
     """Load the bundled seed region into a demo database (once) and start the dashboard.
 
-    On this computer only (the default address) anyone may change the demo map; served on
-    another address it is read-only unless an editor grant is given."""
+    On this computer only (the default address, opened at localhost) anyone may change the demo
+    map; served on another address it is read-only unless an editor grant is given."""
     from nestmap import serve
     from nestmap.loaders.read import read_raw
 
     serve.check_port(address, port)  # before a load that would be wasted
+    _extra_hosts(allow_hosts)  # a bad name is refused before a load, too
     target = db or demo_db_path()
     with _graph(target) as graph:
         seed_hashes = read_raw(seed_path()).file_hashes
@@ -620,9 +659,10 @@ def demo(
             err=True,
         )
     grant = _editor_grant(editor_secret_file, editor_emails)
-    if not grant and address in _LOOPBACK:
+    if not grant and address.strip("[]") in serve.LOOPBACK_NAMES:
+        # Only for a browser on this computer that opens it by a loopback name (access.py).
         grant = {"NESTMAP_OPEN_EDITING": "1"}
-    _run_dashboard(target, port, address, grant)
+    _run_dashboard(target, port, address, grant, allow_hosts)
 
 
 def _quoted(path: str) -> str:

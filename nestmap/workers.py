@@ -68,8 +68,9 @@ class Finished:
     timed_out: bool
 
     def answer_lines(self) -> list[str]:
-        """Its stdout's lines after the ``ready`` line."""
-        lines = self.out.decode("utf-8", "replace").splitlines()
+        """Its stdout's lines after the ``ready`` line, split on "\\n" only: text in an answer
+        may hold U+2028 or U+0085, which ``str.splitlines()`` would also split on."""
+        lines = self.out.decode("utf-8", "replace").rstrip("\n").split("\n")
         return lines[1:] if lines and lines[0] == "ready" else lines
 
     def signal_name(self) -> str:

@@ -49,17 +49,56 @@ def seed_store(tmp_path_factory: pytest.TempPathFactory):
     store.close()
 
 
-def oruk_data_page(monkeypatch: pytest.MonkeyPatch, db: str):
-    """The Data page (AppTest) on the graph at ``db``, its "Map an ORUK directory" switch on."""
+# The editing grants and the extra names a dashboard server reads from its environment.
+SERVER_ENV = (
+    "NESTMAP_EDITOR_SECRET_FILE",
+    "NESTMAP_EDITOR_SECRET",
+    "NESTMAP_EDITOR_EMAILS",
+    "NESTMAP_OPEN_EDITING",
+    "NESTMAP_ALLOWED_HOSTS",
+)
+
+
+@pytest.fixture
+def started(monkeypatch):
+    """What `streamlit run` would be started with by `nestmap dashboard` / `demo`: its command
+    and environment (no server is started; the tests that need one start it for real)."""
+    from nestmap import serve
+
+    seen: dict = {}
+
+    def run_child(command, env):
+        seen["command"], seen["env"] = command, env
+        return 0
+
+    monkeypatch.setattr(serve, "run_child", run_child)
+    monkeypatch.setattr(serve, "check_port", lambda address, port: None)
+    for name in SERVER_ENV:
+        monkeypatch.delenv(name, raising=False)
+    return seen
+
+
+def dashboard_page(monkeypatch, db: Path, stem: str = "overview", **query: str):
+    """A dashboard page in Streamlit's AppTest on the graph at ``db``, opened at an address
+    with ``query`` (a shared link's parameters), as a fresh browser session would."""
     from streamlit.testing.v1 import AppTest
 
     import nestmap.dashboard
 
-    monkeypatch.setenv("NESTMAP_DB", db)
+    monkeypatch.setenv("NESTMAP_DB", str(db))
     monkeypatch.delenv("NESTMAP_NEO4J_URI", raising=False)
     app = AppTest.from_file(str(nestmap.dashboard.APP_PATH), default_timeout=120)
+    for key, value in query.items():
+        app.query_params[key] = value
     app.run()
-    app.switch_page("views/data.py")
-    app.run()
+    if stem != "overview":
+        app.switch_page(f"views/{stem}.py")
+        app.run()
+    return app
+
+
+def oruk_data_page(monkeypatch: pytest.MonkeyPatch, db: str):
+    """The Data page (AppTest) on the graph at ``db``, its "Map an ORUK directory" switch on."""
+    app = dashboard_page(monkeypatch, Path(db), "data")
     app.toggle(key="oruk_open").set_value(True).run()
     return app

@@ -21,7 +21,9 @@ from nestmap import Graph, analysis
 from nestmap.dashboard import access
 from nestmap.editing import MapChanged, table_differences
 from nestmap.errors import InputError
+from nestmap.scenarios import checked_document
 from nestmap.scenarios.builder import (
+    LINK_FILE,
     answers_from_document,
     build_document,
     from_link,
@@ -348,7 +350,9 @@ def test_a_link_carries_the_scenario_and_is_checked_on_the_way_in(seed_copy):
     link = to_link(document)
     assert len(link) < 1_500
     back = from_link(link)
-    assert {k: v for k, v in back.items() if k != "__file__"} == document
+    # What comes back is rebuilt from checked values: the same scenario, every field present.
+    assert back == checked_document({**document, "__file__": LINK_FILE})
+    assert back["add_services"][0]["areas"] == document["add_services"][0]["areas"]
     assert answers_from_document(back)["service"]["referred_from"] == [
         "ctm_health_visiting",
         "ctm_midwifery",

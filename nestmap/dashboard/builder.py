@@ -6,7 +6,9 @@ schema ``nestmap scenario`` reads, and, for editors after a confirmation, applie
 version (``nestmap.editing.apply_scenario_as_version``: who and why are recorded).
 
 The address carries the builder's scenario (``?scenario=...``, compact and bounded): a shared
-link opens the builder filled in. A link's scenario is checked on the way in like a pasted one.
+link opens the builder filled in. A link's scenario is checked on the way in like a pasted one
+(every value by type, by the scenario schema's checker) before the form reads it; values the
+form cannot hold are problems too.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ _LINKS = "builder_added_links"
 _COSTS = "builder_cost_items"
 _NOTICE = "builder_notice"
 DEFAULT_NAME = "Our proposal"
+# The form's largest numbers (a link may carry any the scenario schema allows).
+MAX_FAMILIES = 1_000_000
+MAX_COST = 1_000_000_000
 
 
 def _services() -> dict[str, str]:
@@ -119,12 +124,24 @@ def _fill(answers: dict[str, Any]) -> list[Problem]:
                 session[f"builder_focus_{offer['level']}"] = one(
                     offer.get("focus"), v.FOCUSES, "offers.focus", "specialised"
                 )
-        for key, column in (
-            ("builder_capacity", "capacity_per_year"),
-            ("builder_cost", "annual_cost"),
+        for key, column, most in (
+            ("builder_capacity", "capacity_per_year", MAX_FAMILIES),
+            ("builder_cost", "annual_cost", MAX_COST),
         ):
             value = service.get(column)
-            session[key] = int(value) if isinstance(value, int | float) else 0
+            number = int(value) if isinstance(value, int | float) else 0
+            if number > most:
+                problems.append(
+                    Problem(
+                        LINK_FILE,
+                        None,
+                        column,
+                        str(value),
+                        f"more than the builder holds ({most:,})",
+                    )
+                )
+                number = 0
+            session[key] = number
         session["builder_self_referral"] = str(service.get("self_referral")).lower() in (
             "true",
             "yes",
@@ -247,12 +264,16 @@ def form() -> dict[str, Any] | None:
                 "To age (months)", 0, v.MAX_AGE_MONTHS, None, key="builder_max_age"
             )
             ages[2].number_input(
-                "Families a year", min_value=0, max_value=1_000_000, step=10, key="builder_capacity"
+                "Families a year",
+                min_value=0,
+                max_value=MAX_FAMILIES,
+                step=10,
+                key="builder_capacity",
             )
             ages[3].number_input(
                 "Annual cost (GBP)",
                 min_value=0,
-                max_value=1_000_000_000,
+                max_value=MAX_COST,
                 step=5000,
                 key="builder_cost",
             )
@@ -340,7 +361,7 @@ def form() -> dict[str, Any] | None:
         line[1].number_input(
             "Amount a year (GBP)",
             min_value=0,
-            max_value=1_000_000_000,
+            max_value=MAX_COST,
             step=1000,
             key="builder_cost_amount",
         )

@@ -278,7 +278,12 @@ class EmbeddedStore(GraphStore):
     def changes_file(self) -> Path:
         """One JSON line per change (load or rollback): when, what, by whom, which version it
         kept. A rollback makes an old file current byte for byte, so who did it is kept here
-        rather than in the graph."""
+        rather than in the graph.
+
+        Lines end in a line feed only. Names and notes are user text and may hold U+2028,
+        U+2029 or U+0085, which ``str.splitlines()`` also splits on: entries are written as
+        ASCII (those escaped by JSON) and read split on line feeds alone, so a log written
+        with them raw still reads."""
         return self.versions_dir / "changes.jsonl"
 
     def _record_change(
@@ -298,7 +303,7 @@ class EmbeddedStore(GraphStore):
             entry["note"] = note
         self.versions_dir.mkdir(parents=True, exist_ok=True)
         with self.changes_file.open("a", encoding="utf-8") as log:
-            log.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            log.write(json.dumps(entry, ensure_ascii=True) + "\n")
 
     def changes(self) -> list[dict[str, Any]]:
         """Every recorded change, oldest first (unreadable lines are skipped)."""
@@ -307,7 +312,7 @@ class EmbeddedStore(GraphStore):
         if not self.changes_file.is_file():
             return []
         found = []
-        for line in self.changes_file.read_text(encoding="utf-8").splitlines():
+        for line in self.changes_file.read_bytes().decode("utf-8", "replace").split("\n"):
             try:
                 entry = json.loads(line)
             except ValueError:

@@ -44,8 +44,12 @@ MAX_PROBLEMS_COUNTED = 100_000
 # Whole numbers are stored as 64-bit integers; counts, capacities and populations are capped
 # far below that, so that a sum over every row of a table stays within 64 bits.
 MAX_COUNT = 10**12
-# Scenario files (YAML or JSON) and the dashboard's paste box.
+# Scenario files (YAML or JSON) on the command line.
 MAX_SCENARIO_BYTES = 1 * MIB
+# A scenario a visitor hands the dashboard (pasted, uploaded or in a shared link): every rerun
+# of the page parses it on the server, and the worst YAML of 1 MiB (a flow list) cost 25 s of
+# its CPU (2.9 s with libyaml). The bundled scenarios are under 5 KiB.
+MAX_DASHBOARD_SCENARIO_BYTES = 64 * 1024
 MAX_NESTING = 50
 # An Open Referral directory (`nestmap import oruk`, the Data page's "Map an ORUK directory",
 # which visitors may use). Its CSV tables are streamed within the bounds above, but every
@@ -72,8 +76,12 @@ _CHUNK = 64 * 1024
 
 
 def size_text(limit: int) -> str:
-    """A bound in bytes as people read it (``256 MiB``)."""
-    return f"{limit // MIB} MiB" if limit >= MIB else f"{limit:,} bytes"
+    """A bound in bytes as people read it (``256 MiB``, ``64 KiB``)."""
+    if limit >= MIB:
+        return f"{limit // MIB} MiB"
+    if limit >= 1024 and limit % 1024 == 0:
+        return f"{limit // 1024} KiB"
+    return f"{limit:,} bytes"
 
 
 def open_zip(data: bytes, label: str) -> zipfile.ZipFile:
@@ -221,30 +229,133 @@ def extract_zip(data: bytes, target: Path, label: str) -> list[Path]:
 
 def check_workbook(data: bytes, label: str) -> None:
     """Refuse an .xlsx before openpyxl reads it: too many parts, a part inflating past the
-    bounds, or XML with a document type declaration (DTDs and entities have no place in a
-    workbook; expanding them is how XML bombs work)."""
+    bounds, or an XML part that is hostile once decoded (``check_xml``)."""
     budget = InflateBudget()
     with open_zip(data, label) as archive:
         for info in archive.infolist():
-            if info.is_dir():
-                continue
-            tail = b""
-            for chunk in member_chunks(archive, info, f"{label}:{info.filename}", budget):
-                window = (tail + chunk).upper()
-                if b"<!DOCTYPE" in window or b"<!ENTITY" in window:
-                    raise InputError(
-                        [
-                            Problem(
-                                f"{label}:{info.filename}",
-                                None,
-                                None,
-                                None,
-                                "XML with a document type declaration (DTD or entity) is "
-                                "not accepted in a workbook",
-                            )
-                        ]
-                    )
-                tail = chunk[-16:]
+            if not info.is_dir():
+                part = f"{label}:{info.filename}"
+                check_xml(member_chunks(archive, info, part, budget), part)
+
+
+# XML parts of a workbook are UTF-8 (Excel, LibreOffice and openpyxl write nothing else); the
+# XML parser also reads UTF-16 and these two single-byte encodings, so they are read too.
+_XML_ENCODINGS = {"utf-8": "utf-8", "utf-16": "utf-16", "ascii": "ascii", "latin-1": "latin-1"}
+# How many characters of XML one cell's text may take: MAX_CELL_CHARS characters, each written
+# at worst as a 10-character reference (``&#x10FFFF;``). A longer run of text with no markup in
+# it is not a cell of a workbook.
+MAX_XML_TEXT_RUN = 10 * MAX_CELL_CHARS
+_BOMS = (
+    (b"\x00\x00\xfe\xff", "utf-32-be"),
+    (b"\xff\xfe\x00\x00", "utf-32-le"),
+    (b"\xef\xbb\xbf", "utf-8"),
+    (b"\xfe\xff", "utf-16-be"),
+    (b"\xff\xfe", "utf-16-le"),
+)
+
+
+def check_xml(chunks: Iterator[bytes], label: str) -> None:
+    """Refuse an XML part that, decoded as the XML parser will decode it, declares a document
+    type (a DTD or an entity: expanding entities is how XML bombs work, and they have no place
+    in a workbook) or holds a text longer than any cell (``MAX_XML_TEXT_RUN``).
+
+    The encoding is found as the parser finds it (a byte order mark, else the first bytes'
+    pattern for UTF-16/32, else the XML declaration), so ``<!DOCTYPE`` written in UTF-16 is
+    seen. Encodings other than UTF-8 and UTF-16 (and ASCII / ISO-8859-1) are refused. A part
+    that does not start as XML in any encoding (an image) is not XML to the parser either, and
+    is not read further."""
+
+    def refuse(reason: str) -> InputError:
+        return InputError([Problem(label, None, None, None, reason)])
+
+    stream = iter(chunks)
+    head = b""
+    for chunk in stream:
+        head += chunk
+        if len(head) >= 256:
+            break
+    encoding = _xml_encoding(head, refuse)
+    if encoding is None:
+        return
+    import codecs
+
+    decoder = codecs.getincrementaldecoder(encoding)("strict")
+    run = 0  # characters since the last "<"
+    tail = ""
+    try:
+        for chunk in _chain(head, stream):
+            text = decoder.decode(chunk)
+            window = (tail + text).upper()
+            if "<!DOCTYPE" in window or "<!ENTITY" in window:
+                raise refuse(
+                    "XML with a document type declaration (DTD or entity) is not accepted in "
+                    "a workbook"
+                )
+            tail = text[-16:]
+            # A chunk is far shorter than MAX_XML_TEXT_RUN: only a run across chunks can pass it.
+            first = text.find("<")
+            run += len(text) if first < 0 else first
+            if run > MAX_XML_TEXT_RUN:
+                raise refuse(
+                    f"XML text of more than {MAX_XML_TEXT_RUN:,} characters without markup (a "
+                    f"cell holds at most {MAX_CELL_CHARS:,} characters)"
+                )
+            if first >= 0:
+                run = len(text) - text.rfind("<") - 1
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise refuse(f"XML that is not valid {encoding.upper()} text") from None
+
+
+def _chain(head: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    yield head
+    yield from rest
+
+
+def _xml_encoding(head: bytes, refuse: Any) -> str | None:
+    """The codec the XML parser reads a part with (as XML 1.0's appendix F finds it), None
+    for a part that is not XML, or a refusal (InputError) for an encoding not accepted."""
+    found = next((name for bom, name in _BOMS if head.startswith(bom)), None)
+    if found is None:
+        for name in ("utf-32-be", "utf-32-le", "utf-16-be", "utf-16-le", "utf-8"):
+            start = head[:64].decode(name, errors="replace").lstrip(" \t\r\n")
+            if start.startswith("<"):
+                found = name
+                break
+    if found is None:
+        return None
+    if found.startswith("utf-32"):
+        raise refuse("XML in UTF-32; a workbook's XML must be UTF-8 or UTF-16")
+    text = head.decode(found, errors="replace").lstrip("\ufeff \t\r\n")
+    declared = _declared_encoding(text)
+    if declared is None:
+        return found
+    import codecs
+
+    try:
+        normal = codecs.lookup(declared).name
+    except LookupError:
+        normal = declared.lower()
+    family = {"iso8859-1": "latin-1", "utf-16-le": "utf-16", "utf-16-be": "utf-16"}.get(
+        normal, normal
+    )
+    if family not in _XML_ENCODINGS:
+        raise refuse(f"XML declared as {declared[:40]!r}; a workbook's XML must be UTF-8 or UTF-16")
+    if (family == "utf-16") != found.startswith("utf-16"):
+        raise refuse(f"XML declared as {declared[:40]!r} but written as {found.upper()}")
+    return found if found.startswith("utf-16") else _XML_ENCODINGS[family]
+
+
+def _declared_encoding(text: str) -> str | None:
+    """The encoding an XML declaration names (``<?xml version="1.0" encoding="X"?>``)."""
+    import re
+
+    if not text.startswith("<?xml"):
+        return None
+    end = text.find("?>")
+    declaration = text[: end if end >= 0 else 200]
+    named = re.search(r"""encoding\s*=\s*["']([^"']*)["']""", declaration)
+    return named.group(1).strip() if named else None
 
 
 def nesting_depth(value: object, limit: int = MAX_NESTING) -> int:

@@ -10,9 +10,11 @@ from nestmap.scenarios.compare import change_rows, compare
 from nestmap.scenarios.model import (
     Scenario,
     check_scenario,
+    checked_document,
     cost_lines,
     parse_document,
     read_scenario,
+    read_untrusted,
 )
 from nestmap.scenarios.report import report_html, report_xlsx
 
@@ -22,11 +24,13 @@ __all__ = [
     "bundled_scenarios",
     "change_rows",
     "check_scenario",
+    "checked_document",
     "compare",
     "cost_lines",
     "evaluate",
     "parse_document",
     "read_scenario",
+    "read_untrusted",
     "report_html",
     "report_xlsx",
     "scenario_dataset",

@@ -4,7 +4,8 @@ The Scenarios page's builder collects answers (a service to add, services to ret
 links to add or remove, other costs); ``build_document`` turns them into a scenario document in
 the schema of ``nestmap.scenarios.model``; ``to_yaml`` writes it as a file; ``to_link`` and
 ``from_link`` carry it in a URL ("share this view"): compact (JSON, zlib, base64url), bounded
-in size, and read back through ``parse_document``, the checks of any pasted scenario.
+in size, and read back through ``read_untrusted``, the checks of any pasted scenario (every
+value checked by type before anything reads it).
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ import zlib
 from typing import Any
 
 from nestmap.errors import InputError, Problem
-from nestmap.loaders.limits import MAX_SCENARIO_BYTES
-from nestmap.scenarios.model import parse_document
+from nestmap.loaders.limits import MAX_DASHBOARD_SCENARIO_BYTES, size_text
+from nestmap.scenarios.model import read_untrusted
 
 # A link's scenario parameter; browsers and servers take URLs of several KiB, and the builder's
 # scenarios (one service, a few links) compress to a few hundred characters.
@@ -145,7 +146,7 @@ def to_link(document: dict[str, Any]) -> str:
 
 def from_link(text: str) -> dict[str, Any]:
     """A document from a link's parameter: bounded, then the checks of any pasted scenario
-    (``parse_document``); ``InputError`` for anything else."""
+    (``read_untrusted``: its values checked by type); ``InputError`` for anything else."""
 
     def refuse(reason: str) -> InputError:
         return InputError([Problem(LINK_FILE, None, None, None, reason)])
@@ -158,12 +159,12 @@ def from_link(text: str) -> dict[str, Any]:
         raise refuse("the link's scenario is damaged (not base64url text)") from None
     inflate = zlib.decompressobj()
     try:
-        data = inflate.decompress(packed, MAX_SCENARIO_BYTES + 1)
+        data = inflate.decompress(packed, MAX_DASHBOARD_SCENARIO_BYTES + 1)
     except zlib.error:
         raise refuse("the link's scenario is damaged (not compressed data)") from None
-    if len(data) > MAX_SCENARIO_BYTES or inflate.unconsumed_tail:
-        raise refuse(f"the link's scenario inflates past {MAX_SCENARIO_BYTES // 1024:,} KiB")
-    return parse_document(LINK_FILE, data)
+    if len(data) > MAX_DASHBOARD_SCENARIO_BYTES or inflate.unconsumed_tail:
+        raise refuse(f"the link's scenario inflates past {size_text(MAX_DASHBOARD_SCENARIO_BYTES)}")
+    return read_untrusted(LINK_FILE, data)
 
 
 def answers_from_document(document: dict[str, Any]) -> dict[str, Any]:

@@ -32,7 +32,14 @@ from typing import Any
 
 from nestmap.errors import InputError, Problem
 from nestmap.interop.dataset_files import cell_text
-from nestmap.loaders.limits import MAX_COUNT, MAX_NESTING, MAX_SCENARIO_BYTES, nesting_depth
+from nestmap.loaders.limits import (
+    MAX_COUNT,
+    MAX_DASHBOARD_SCENARIO_BYTES,
+    MAX_NESTING,
+    MAX_SCENARIO_BYTES,
+    nesting_depth,
+    size_text,
+)
 from nestmap.loaders.validate import OFFERS, REFERRALS, SERVICES, WORKFORCE, Column, Invalid
 
 SERVICE_FIELDS = tuple(SERVICES)
@@ -79,6 +86,24 @@ class Scenario:
     def families_a_year(self) -> int:
         return sum(int(s.get("capacity_per_year") or 0) for s in self.add_services)
 
+    def document(self) -> dict[str, Any]:
+        """The scenario as a document again, made of its checked values only (lists as lists):
+        what a page goes on with instead of what it was handed."""
+        return _plain(
+            {
+                "name": self.name,
+                "description": self.description,
+                "source": self.source,
+                "add_services": self.add_services,
+                "retire_services": self.retire_services,
+                "change_services": self.change_services,
+                "add_referrals": self.add_referrals,
+                "remove_referrals": self.remove_referrals,
+                "costs": self.costs,
+                "__file__": self.file,
+            }
+        )
+
     def summary(self) -> dict[str, Any]:
         """The option's figures. ``cost_per_family`` is on the report's basis: the added
         services' annual cost / families a year, in whole pounds (table 2: "This equates to
@@ -99,6 +124,28 @@ class Scenario:
             "total_cost_per_family": _per_family(self.total_cost, families),
             "not_included": NOT_INCLUDED,
         }
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
+
+
+def checked_document(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` with every value checked by type and form (``check_scenario`` without a
+    dataset) and rebuilt from the checked values; InputError naming each problem. A page runs
+    this on a pasted, uploaded or linked scenario before it reads anything in it."""
+    return check_scenario(document, None, None).document()
+
+
+def read_untrusted(filename: str, data: bytes) -> dict[str, Any]:
+    """A scenario a visitor hands the dashboard (pasted, uploaded or in a shared link): parsed
+    within MAX_DASHBOARD_SCENARIO_BYTES and rebuilt from checked values (``checked_document``);
+    InputError for anything else."""
+    return checked_document(parse_document(filename, data, MAX_DASHBOARD_SCENARIO_BYTES))
 
 
 NOT_INCLUDED = (
@@ -150,25 +197,29 @@ def read_scenario(path: str | Path) -> dict[str, Any]:
     return parse_document(path.name, data)
 
 
-def parse_document(filename: str, data: bytes) -> dict[str, Any]:
+def parse_document(
+    filename: str, data: bytes, max_bytes: int = MAX_SCENARIO_BYTES
+) -> dict[str, Any]:
     """The raw document (YAML or JSON by suffix; YAML also reads JSON).
 
-    Bounded before and while parsing: at most MAX_SCENARIO_BYTES, lists and mappings nested
-    at most MAX_NESTING deep, and no YAML anchors or aliases (expanding aliases is how a
-    445-byte "billion laughs" file becomes gigabytes)."""
+    Bounded before and while parsing: at most ``max_bytes`` (MAX_SCENARIO_BYTES for a file; the
+    dashboard passes its smaller MAX_DASHBOARD_SCENARIO_BYTES), lists and mappings nested at
+    most MAX_NESTING deep, no YAML anchors or aliases (expanding aliases is how a 445-byte
+    "billion laughs" file becomes gigabytes), and no NaN or infinite numbers (not amounts,
+    counts or ages of anything). The values' types are checked by ``check_scenario``."""
 
     def refuse(reason: str) -> InputError:
         return InputError([Problem(filename, None, None, None, reason)])
 
-    if len(data) > MAX_SCENARIO_BYTES:
-        raise refuse(f"larger than {MAX_SCENARIO_BYTES // 1024:,} KiB; a scenario is a few KiB")
+    if len(data) > max_bytes:
+        raise refuse(f"larger than {size_text(max_bytes)}; a scenario is a few KiB")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise refuse("not UTF-8 text") from None
     kind = "JSON" if filename.lower().endswith(".json") else "YAML"
     try:
-        document = json.loads(text) if kind == "JSON" else _load_yaml(text)
+        document = _load_json(text) if kind == "JSON" else _load_yaml(text)
     except RecursionError:
         raise refuse(f"nested more than {MAX_NESTING} levels deep") from None
     except _Refused as exc:
@@ -184,33 +235,65 @@ def parse_document(filename: str, data: bytes) -> dict[str, Any]:
 
 
 class _Refused(Exception):
-    """The YAML uses a feature scenario files do not allow (the message says which)."""
+    """The document uses a feature scenario files do not allow (the message says which)."""
+
+
+_NOT_FINITE = "NaN and infinite numbers are not allowed in a scenario; write a number"
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):  # 1e400 is infinite too
+        raise _Refused(f"{text[:40]}: {_NOT_FINITE}")
+    return number
+
+
+def _load_json(text: str) -> Any:
+    def constant(name: str) -> Any:
+        raise _Refused(f"{name}: {_NOT_FINITE}")
+
+    return json.loads(text, parse_constant=constant, parse_float=_finite)
 
 
 def _load_yaml(text: str) -> Any:
+    """YAML read by libyaml where PyYAML has it (about ten times faster than its Python
+    parser): first its events, to refuse anchors, aliases and deep nesting before anything is
+    built, then the values, with floats that must be finite."""
     import yaml
 
-    class ScenarioLoader(yaml.SafeLoader):
-        """SafeLoader without anchors and aliases, and with a bound on nesting."""
-
-        depth = 0
-
-        def compose_node(self, parent: Any, index: Any) -> Any:
-            event = self.peek_event()
+    fast = getattr(yaml, "__with_libyaml__", False)
+    base: Any = yaml.CSafeLoader if fast else yaml.SafeLoader
+    depth = 0
+    try:
+        for event in yaml.parse(text, Loader=base):
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 line = event.start_mark.line + 1
                 raise _Refused(
                     f"line {line}: YAML anchors and aliases (&name, *name) are not allowed in "
                     "scenario files; write the value out"
                 )
-            self.depth += 1
-            if self.depth > MAX_NESTING:
-                raise _Refused(f"nested more than {MAX_NESTING} levels deep")
-            try:
-                return super().compose_node(parent, index)
-            finally:
-                self.depth -= 1
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_NESTING:
+                    raise _Refused(f"nested more than {MAX_NESTING} levels deep")
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+    except yaml.YAMLError as exc:
+        # libyaml's scanner reads ahead, and stops itself at 1,000 open brackets.
+        if "nesting depth" in str(exc):
+            raise _Refused(f"nested more than {MAX_NESTING} levels deep") from None
+        raise
 
+    class ScenarioLoader(base):
+        """The safe loader whose floats are finite (``.nan``, ``.inf``, ``1e400`` refused)."""
+
+    def finite_float(loader: Any, node: Any) -> float:
+        number = loader.construct_yaml_float(node)
+        if not math.isfinite(number):
+            raise _Refused(f"line {node.start_mark.line + 1}: {_NOT_FINITE}")
+        return float(number)
+
+    ScenarioLoader.add_constructor("tag:yaml.org,2002:float", finite_float)
     loader = ScenarioLoader(text)
     try:
         return loader.get_single_data()
@@ -259,9 +342,11 @@ class _Checker:
 
 
 def check_scenario(
-    document: dict[str, Any], service_ids: set[str], area_codes: set[str]
+    document: dict[str, Any], service_ids: set[str] | None, area_codes: set[str] | None
 ) -> Scenario:
-    """Validate a raw scenario against the base dataset's ids; raise InputError on problems."""
+    """Validate a raw scenario against the base dataset's ids; raise InputError on problems.
+    With ``None`` for the ids and codes, every value's type and form is checked but not
+    whether the dataset has it (what a page checks before it uses a pasted scenario)."""
     file = str(document.get("__file__", "scenario"))
     check = _Checker(file)
     body = {k: v for k, v in document.items() if k != "__file__"}
@@ -269,7 +354,7 @@ def check_scenario(
         check.fail(key, None, "unknown field")
     if not isinstance(body.get("name"), str) or not body["name"].strip():
         check.fail("name", body.get("name"), "a scenario needs a name")
-    known = set(service_ids)
+    known = None if service_ids is None else set(service_ids)
     added = _check_added_services(check, body, known, area_codes)
     retire = _check_retire(check, body, known)
     change = _check_changes(check, body, known, area_codes)
@@ -292,14 +377,16 @@ def check_scenario(
     )
 
 
-def _check_areas(check: _Checker, codes: Any, path: str, area_codes: set[str]) -> None:
+def _check_areas(check: _Checker, codes: Any, path: str, area_codes: set[str] | None) -> None:
+    if area_codes is None:
+        return
     for code in codes or ():
         if code not in area_codes:
             check.fail(path, code, "no area has this code in the loaded dataset")
 
 
 def _check_added_services(
-    check: _Checker, body: dict, known: set[str], area_codes: set[str]
+    check: _Checker, body: dict, known: set[str] | None, area_codes: set[str] | None
 ) -> list[dict[str, Any]]:
     added = []
     allowed = set(SERVICE_FIELDS) | {"annual_cost", "offers", "workforce"}
@@ -312,9 +399,9 @@ def _check_added_services(
             for name in SERVICE_FIELDS
         }
         service_id = values["id"]
-        if service_id in known:
+        if known is not None and service_id in known:
             check.fail(f"{path}.id", service_id, "a service with this id already exists")
-        elif service_id:
+        elif known is not None and service_id:
             known.add(service_id)
         _check_areas(check, values["areas"], f"{path}.areas", area_codes)
         low, high = values["min_age_months"], values["max_age_months"]
@@ -374,17 +461,19 @@ def _check_rows(
     return parsed
 
 
-def _check_service_ref(check: _Checker, value: Any, path: str, known: set[str]) -> str | None:
+def _check_service_ref(
+    check: _Checker, value: Any, path: str, known: set[str] | None
+) -> str | None:
     if not isinstance(value, str) or not value.strip():
         check.fail(path, value, "a service id is required")
         return None
-    if value.strip() not in known:
+    if known is not None and value.strip() not in known:
         check.fail(path, value, "no service has this id (in the dataset or added here)")
         return None
     return value.strip()
 
 
-def _check_retire(check: _Checker, body: dict, known: set[str]) -> list[str]:
+def _check_retire(check: _Checker, body: dict, known: set[str] | None) -> list[str]:
     return [
         service_id
         for index, value in enumerate(check.items(body, "retire_services"))
@@ -393,7 +482,7 @@ def _check_retire(check: _Checker, body: dict, known: set[str]) -> list[str]:
 
 
 def _check_changes(
-    check: _Checker, body: dict, known: set[str], area_codes: set[str]
+    check: _Checker, body: dict, known: set[str] | None, area_codes: set[str] | None
 ) -> list[dict[str, Any]]:
     changes = []
     for index, change in enumerate(check.items(body, "change_services")):
@@ -417,7 +506,9 @@ def _check_changes(
     return changes
 
 
-def _check_add_referrals(check: _Checker, body: dict, known: set[str]) -> list[dict[str, Any]]:
+def _check_add_referrals(
+    check: _Checker, body: dict, known: set[str] | None
+) -> list[dict[str, Any]]:
     links = []
     for index, link in enumerate(check.items(body, "add_referrals")):
         path = f"add_referrals[{index}]"
@@ -433,23 +524,21 @@ def _check_add_referrals(check: _Checker, body: dict, known: set[str]) -> list[d
     return links
 
 
-def _check_remove_referrals(check: _Checker, body: dict, known: set[str]) -> list[dict[str, Any]]:
+def _check_remove_referrals(
+    check: _Checker, body: dict, known: set[str] | None
+) -> list[dict[str, Any]]:
     links = []
     keys = ("from_service", "to_service", "reason")
     for index, link in enumerate(check.items(body, "remove_referrals")):
         path = f"remove_referrals[{index}]"
         if not check.mapping(link, path, set(keys), ()):
             continue
-        for end in ("from_service", "to_service"):
-            _check_service_ref(check, link.get(end), f"{path}.{end}", known)
+        ends = {
+            end: _check_service_ref(check, link.get(end), f"{path}.{end}", known)
+            for end in ("from_service", "to_service")
+        }
         reason = check.column(REFERRALS["reason"], link.get("reason"), f"{path}.reason")
-        links.append(
-            {
-                "from_service": link.get("from_service"),
-                "to_service": link.get("to_service"),
-                "reason": reason,
-            }
-        )
+        links.append({**ends, "reason": reason})
     return links
 
 

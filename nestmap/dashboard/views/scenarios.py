@@ -15,14 +15,14 @@ from nestmap.dashboard import budget, builder, figures, layout, report_download,
 from nestmap.dashboard.geo import ATTRIBUTION, boundaries
 from nestmap.dashboard.text import esc, md
 from nestmap.errors import BusyError, InputError, NestmapError
-from nestmap.loaders.limits import MAX_SCENARIO_BYTES
+from nestmap.loaders.limits import MAX_DASHBOARD_SCENARIO_BYTES
 from nestmap.scenarios import (
     bundled_scenarios,
     change_rows,
     cost_lines,
     evaluate,
-    parse_document,
     read_scenario,
+    read_untrusted,
     report_html,
     report_xlsx,
 )
@@ -69,7 +69,8 @@ def _evaluate(document_json: str, shares: tuple[str, str, str] | None) -> Any:
 
 
 def _parsed(name: str, data: bytes) -> dict[str, Any]:
-    """``parse_document`` as one of the server's expensive actions, once per text in this
+    """``read_untrusted`` (parsed within the dashboard's bound, every value checked by type
+    before the page reads it) as one of the server's expensive actions, once per text in this
     session (the page reruns on every click; the text is read again only when it changes)."""
     digest = hashlib.sha256(name.encode() + b"\0" + data).hexdigest()
     kept = st.session_state.get("scenario_parsed")
@@ -79,7 +80,7 @@ def _parsed(name: str, data: bytes) -> dict[str, Any]:
         return copy.deepcopy(kept[1])
     try:
         with budget.action("Reading the scenario"):
-            document = parse_document(name, data)
+            document = read_untrusted(name, data)
     except InputError as exc:
         st.session_state["scenario_parsed"] = (digest, exc)
         raise
@@ -151,11 +152,13 @@ try:
             "Scenario (YAML or JSON, in the format of the bundled options)",
             height=220,
             key="scenario_text",
-            # A scenario is a few KiB; the bound is the scenario files' own.
-            max_chars=MAX_SCENARIO_BYTES,
+            # A scenario is a few KiB; the dashboard's bound is below a file's.
+            max_chars=MAX_DASHBOARD_SCENARIO_BYTES,
         )
         if typed.strip():
-            document = _parsed("scenario.yaml", typed.encode("utf-8"))
+            # JSON is read as JSON (YAML would take its NaN for a word).
+            kind = "json" if typed.lstrip().startswith("{") else "yaml"
+            document = _parsed(f"scenario.{kind}", typed.encode("utf-8"))
 except InputError as exc:
     failure = (str(exc), [problem.as_dict() for problem in exc.problems])
 except BusyError as exc:
