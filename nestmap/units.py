@@ -111,24 +111,20 @@ def table_notes(analysis: str, parts: list[tuple[str | None, Any]]) -> list[str]
         if analysis in ("misdirected", "concentration"):
             bases = [b for b in COUNT_BASES if b in set(_values(rows, "count_basis"))]
             if bases:
-                named = "; ".join(f"{basis} = {unit(basis)}" for basis in bases)
-                notes.append(
-                    f"note: count is in the unit count_basis names ({named}); counts of "
-                    "different units are never added"
-                    + (
-                        ", and each share is of its own unit's total"
-                        if analysis == "concentration"
-                        else ""
-                    )
+                named = "; ".join(f"{basis}: {unit(basis)}" for basis in bases)
+                shares = (
+                    ", each share of its own unit's total" if analysis == "concentration" else ""
                 )
+                notes.append(f"note: count is in its count_basis ({named}); never added{shares}")
         if analysis == "need":
-            unrecorded = [n for n in _values(rows, "unrecorded") if n]
-            if unrecorded:
+            if any(_values(rows, "unrecorded")):
                 notes.append(
-                    "note: where unrecorded is above 0, that many services record no capacity: "
-                    "their capacity is not recorded (not zero), so the shortfall is at most the "
-                    "figure shown"
+                    "note: unrecorded = services whose capacity is not recorded (not zero): "
+                    "where above 0, the shortfall is at most the figure shown"
                 )
             if "statutory" in _values(rows, "level"):
-                notes.append(f"note: statutory = {STATUTORY_LABEL}. {STATUTORY_NOTE}")
+                notes.append(
+                    f"note: statutory = {STATUTORY_LABEL}: shown apart, never added to the "
+                    "targeted and specialist shortfall"
+                )
     return notes
