@@ -1033,13 +1033,15 @@ def concentration_rows(found: Iterable[tuple[str, str | None, int, bool]]) -> li
     """The contract's rows from (to_service, count_basis, count, specialised) per target and
     basis (a blank basis is per_year): shares of each basis's own total, sorted by basis
     (``COUNT_BASES`` order), count descending, to_service."""
-    found = [
+    based = [
         (target, basis or DEFAULT_COUNT_BASIS, count, spec) for target, basis, count, spec in found
     ]
     totals: dict[str, int] = defaultdict(int)
-    for _target, basis, count, _specialised in found:
+    for _target, basis, count, _specialised in based:
         totals[basis] += count
-    rows = [
+    # COUNT_BASES is in code point order (per_year first): sorting by the text is the contract's.
+    based.sort(key=lambda r: (r[1], -r[2], r[0]))
+    return [
         {
             "to_service": target,
             "count_basis": basis,
@@ -1047,11 +1049,8 @@ def concentration_rows(found: Iterable[tuple[str, str | None, int, bool]]) -> li
             "share": _share(count, totals[basis]) if totals[basis] else None,
             "specialised": specialised,
         }
-        for target, basis, count, specialised in found
+        for target, basis, count, specialised in based
     ]
-    # COUNT_BASES is in code point order (per_year first): sorting by the text is the contract's.
-    rows.sort(key=lambda r: (r["count_basis"], -r["count"], r["to_service"]))
-    return rows
 
 
 def concentration_table(store: GraphStore, area: str | None = None) -> Any:

@@ -348,7 +348,7 @@ def need_totals(
     unrecorded: dict[str, set[str]] = {level: set() for level in NEED_LEVELS}
     for row in found:
         unrecorded[row["level"]].add(row["service_id"])
-    groups = {level: (level,) for level in NEED_LEVELS}
+    groups: dict[str, tuple[str, ...]] = {level: (level,) for level in NEED_LEVELS}
     groups["intervention"] = INTERVENTION_LEVELS
     totals: dict[str, dict[str, Any]] = {}
     for name, levels in groups.items():

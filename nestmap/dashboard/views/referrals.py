@@ -183,9 +183,9 @@ split[1].metric(
     help="Counts recorded on misdirected links whose target has no route on to specialised "
     "help for the family's local authority, per unit.",
 )
-blank = int(table["count"].isna().sum())
-if blank:
-    st.caption(f"{blank:,} of these {len(table):,} links have no count recorded (not 0).")
+uncounted = int(table["count"].isna().sum())
+if uncounted:
+    st.caption(f"{uncounted:,} of these {len(table):,} links have no count recorded (not 0).")
 # Which rows rest on illustrative values, judged within the rows shown (an assumed split of a
 # source's total is exact only when every link sharing it is shown).
 marked = state.kept(
