@@ -330,3 +330,93 @@ def test_the_pandas_reference_implements_the_same_rules(store, name):
     tables = reference.read_tables(BASES)
     for area in (None, "A1", "A2", "A3"):
         assert getattr(reference, name)(tables, area) == getattr(analysis, name)(store, area)
+
+
+def test_network_exports_carry_each_links_unit(store):
+    """GraphML, GEXF and Kumu carry count_basis on every referral link."""
+    import io
+
+    import openpyxl
+
+    from nestmap.interop.graph_export import graph_elements, to_graphml, to_kumu
+
+    _elements, links = graph_elements(store)
+    bases = {
+        (link.source, link.target, link.attributes["reason"]): link.attributes["count_basis"]
+        for link in links
+        if link.kind == "REFERS_TO"
+    }
+    assert bases[("service:gp", "service:hv", "parent_infant_relationship")] == "survey_mentions"
+    assert bases[("service:mw", "service:pmh", "parent_infant_relationship")] == "per_year"
+    assert b'attr.name="count_basis"' in to_graphml(store)
+    sheet = openpyxl.load_workbook(io.BytesIO(to_kumu(store)))["Connections"]
+    header = [cell.value for cell in sheet[1]]
+    assert header[header.index("Count") + 1] == "Count basis"
+    assert "survey_mentions" in [row[header.index("Count basis")] for row in sheet.iter_rows(
+        min_row=2, values_only=True)]  # fmt: skip
+
+
+def test_the_template_offers_the_units(tmp_path: Path):
+    import io
+
+    import openpyxl
+
+    from nestmap.interop.dataset_files import template_workbook
+
+    book = openpyxl.load_workbook(io.BytesIO(template_workbook()))
+    sheet = book["referrals"]
+    header = [cell.value for cell in sheet[1]]
+    assert header == ["from_service", "to_service", "reason", "count", "count_basis", "source"]
+    rules = [rule.formula1 for rule in sheet.data_validations.dataValidation]
+    assert '"per_year,survey_mentions"' in rules
+    assert [cell.value for cell in book["areas"][1]][-1] == "source"
+
+
+def test_an_open_referral_companion_may_give_the_unit(tmp_path: Path):
+    """refers_to as service_id:reason[:count[:count_basis]] in the import's companion CSV."""
+    import csv
+
+    from nestmap.interop.oruk import import_oruk
+
+    source = DATA / "oruk" / "hsds1-ilao"
+    bare = import_oruk(source, tmp_path / "bare", keep_first=True)
+    assert bare.services == 429
+    with (tmp_path / "bare" / "services.csv").open(encoding="utf-8") as handle:
+        ids = [row["id"] for row in csv.DictReader(handle)]
+    first, second = ids[:2]
+    refers = {
+        first: f"{second}:parent_infant_relationship:12:survey_mentions",
+        second: f"{first}:parenting:3",
+    }
+    companion = tmp_path / "companion.csv"
+    with companion.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(
+            ["oruk_service_id", "sector", "areas", "stages", "threshold", "self_referral",
+             "assesses_relationship", "offers", "refers_to"]
+        )  # fmt: skip
+        for service_id in ids:
+            writer.writerow(
+                [service_id, "voluntary", "E54000040", "postnatal", "open", "true", "false",
+                 "targeted:non_specialised", refers.get(service_id, "")]
+            )  # fmt: skip
+    import_oruk(source, tmp_path / "out", companion, keep_first=True)
+    with (tmp_path / "out" / "referrals.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [(r["count"], r["count_basis"]) for r in rows] == [("12", "survey_mentions"), ("3", "")]
+    links = {r.reason: r.count_basis for r in read_dataset(tmp_path / "out").referrals}
+    assert links == {"parent_infant_relationship": "survey_mentions", "parenting": "per_year"}
+
+
+def test_synth_counts_some_relationship_links_in_survey_mentions(tmp_path: Path):
+    from nestmap.synth import generate
+
+    generate(tmp_path / "synth", areas=5, services=120, links=1_500, seed=3)
+    dataset = read_dataset(tmp_path / "synth")
+    relationship = [r for r in dataset.referrals if r.reason == "parent_infant_relationship"]
+    survey = [r for r in relationship if r.count_basis == "survey_mentions"]
+    assert 0.2 < len(survey) / len(relationship) < 0.4
+    assert {
+        r.count_basis for r in dataset.referrals if r.reason != "parent_infant_relationship"
+    } == {"per_year"}
+    assert all(area.source and area.source.startswith("illustrative") for area in dataset.areas)

@@ -84,7 +84,8 @@ def test_overview_figures_are_the_analyses(seed_store, monkeypatch):
     assert metrics["Targeted + specialist shortfall (families a year)"] == (
         "at most 1,139; capacity not recorded for 2 services"
     )
-    assert "at most 833; capacity not recorded for 2 services families unlikely to access help" in (
+    statutory = "statutory, families unlikely to access help (risk support via social care): "
+    assert statutory + "at most 833; capacity not recorded for 2 services" in (
         _markdown(_app(monkeypatch, seed_store.location))
     )
     assert metrics["Services"] == "32" and metrics["Local authorities"] == "3"

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from nestmap import units
+from nestmap import provenance, units
 from nestmap.dashboard.figures import LEVEL_COLOURS
 from nestmap.dashboard.text import esc, name_of, shorten
 from nestmap.vocabulary import COUNT_BASES, DEFAULT_COUNT_BASIS, LEVEL_RANK
@@ -200,6 +200,10 @@ def _node_title(service: Row, dead_end: bool) -> str:
 
 def _edge_title(link: Row, names: dict[str, str], problems: list[str] | None) -> str:
     count = units.counted(link["count"], link.get("count_basis"))  # "not recorded" when blank
+    if link["count"] is not None and provenance.link_is_illustrative(link):
+        count += " (illustrative: a placeholder)"
+    elif link["count"] is not None and provenance.count_is_split(link):
+        count += " (illustrative: an assumed share of the source's total)"
     lines = [
         f"{esc(name_of(link['from_service'], names))} → {esc(name_of(link['to_service'], names))}",
         f"reason: {esc(link['reason'])} · {esc(count)}",

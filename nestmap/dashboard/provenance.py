@@ -61,6 +61,25 @@ def illustrative_concentration(area: str | None) -> dict[tuple[str, str], int]:
     )
 
 
+def misdirected_marked(basis: str) -> bool:
+    """Some misdirected link counted in ``basis`` has a count marked illustrative (a placeholder,
+    or an assumed share of its source's total): figures per local authority rest on it."""
+
+    def found() -> bool:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        links = state.arrow("misdirected")
+        marked = _illustrative_table()
+        if links.num_rows == 0 or marked.num_rows == 0:
+            return False
+        ours = pc.equal(links.column("count_basis"), pa.scalar(basis, pa.string()))
+        keys = rules.link_keys(links.filter(ours))
+        return bool(pc.any(pc.is_in(keys, value_set=marked.column("key"))).as_py())
+
+    return state.kept("provenance.misdirected_marked", (basis,), found)
+
+
 def illustrative_rows(table: pd.DataFrame) -> pd.Series:
     """Which rows of a table with the link columns, ``count`` and ``count_basis`` have a count
     resting on an illustrative value, judged within the table's own rows (an illustrative split

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from nestmap import geography, units
-from nestmap.dashboard import figures, layout, state, tables
+from nestmap.dashboard import figures, layout, provenance, state, tables
 from nestmap.dashboard.geo import ATTRIBUTION, boundaries, region_boundaries
 from nestmap.dashboard.text import md
 from nestmap.vocabulary import DEFAULT_COUNT_BASIS
@@ -43,6 +43,14 @@ if metric == "misdirected referrals":
         )
     if not chosen.present:
         st.caption(f"Coloured by {units.unit(basis)}.")
+    if provenance.misdirected_marked(basis):
+        provenance.note(
+            f"The {units.unit(basis)} per local authority rest on counts marked illustrative in "
+            "their source: placeholders, or an assumed split of a source's total between "
+            "referring services (the total is the source's; one area's part of it is not)."
+        )
+elif metric == "demand shortfall":
+    provenance.population_note()
 
 codes = state.local_authority_codes()
 names = state.area_names()

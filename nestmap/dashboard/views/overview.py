@@ -85,8 +85,12 @@ def _misdirected_card(area: str | None, part: str, what: str) -> tuple[str, str,
     # Each unit apart, named: survey mentions are not referrals a year, never added to them.
     value = units.per_basis(by_basis, "referrals", " · ") if by_basis else "none"
     unrecorded = sum(f["links"] - f["counted_links"] for f in by_basis.values())
-    explanation = f"Counts recorded on {found['links']:,} links {what}" + _relationship_share(
-        by_basis
+    links = found["links"]
+    explanation = (
+        f"Counts recorded on misdirected links {what} ({links:,} link"
+        + ("" if links == 1 else "s")
+        + ")."
+        + _relationship_share(by_basis)
     )
     if unrecorded:
         explanation += f" {unrecorded:,} of the links have no count recorded."
@@ -145,8 +149,8 @@ def shortfall(
     statutory = units.shortfall_text(found["statutory"], found["statutory_unrecorded"])
     explanation = (
         "Families a year whose estimated need for targeted or specialist help is not met by "
-        f"the capacity recorded, summed over local authorities. Shown apart, never added: "
-        f"{statutory} {units.STATUTORY_LABEL} (statutory)."
+        "the capacity recorded, summed over local authorities. Shown apart, never added — "
+        f"statutory, {units.STATUTORY_LABEL}: {statutory}."
     )
     marked = provenance.population_marked()  # an unsourced population is not illustrative
     return value, explanation, (provenance.population_caveat() or "") if marked else ""
