@@ -90,6 +90,7 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("offers", "level"): v.LEVELS,
     ("offers", "focus"): v.FOCUSES,
     ("referrals", "reason"): v.REASONS,
+    ("referrals", "count_basis"): v.COUNT_BASES,
     ("workforce", "aimh_level"): tuple(str(level) for level in v.AIMH_LEVELS),
 }
 
@@ -105,10 +106,13 @@ GUIDE = [
     ["services", "one row per service; areas may name a region (= all its local authorities)"],
     ["offers", "what each service offers at each level of need, and its focus (at most one row "
      "per service and level; every service needs one)"],
-    ["referrals", "who refers families to whom, why, and how many a year (blank if unknown)"],
+    ["referrals", "who refers families to whom, why, and how many (blank if unknown); "
+     "count_basis says in what unit: per_year (referrals a year, from records; a blank cell "
+     "means this) or survey_mentions (how many staff in a survey said they would refer there)"],
     ["workforce", "optional: posts per service with FTE and AiMH UK competency level 0-3"],
     ["source", "every service and referral names where it comes from (a report section, a "
-     "survey, or 'illustrative: ...')"],
+     "survey, or 'illustrative: ...'); areas may too (optional: where the population figures "
+     "come from, e.g. a census table or 'inferred: ...')"],
 ]  # fmt: skip
 
 

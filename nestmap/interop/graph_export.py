@@ -148,6 +148,7 @@ def graph_elements(store: GraphStore) -> tuple[list[Element], list[Link]]:
                 {
                     "reason": link["reason"],
                     "count": link["count"],
+                    "count_basis": link["count_basis"],
                     "source": link["source"],
                     "misdirected": key in misdirected,
                     "problems": misdirected.get(key, []),
@@ -354,7 +355,18 @@ def to_kumu(store: GraphStore) -> bytes:
         )  # fmt: skip
     connections = book.create_sheet("Connections")
     connections.append(
-        ["ID", "From", "To", "Type", "Direction", "Tags", "Count", "Source", "Onward"]
+        [
+            "ID",
+            "From",
+            "To",
+            "Type",
+            "Direction",
+            "Tags",
+            "Count",
+            "Count basis",
+            "Source",
+            "Onward",
+        ]
     )
     number = 0
     for link in links:
@@ -369,7 +381,8 @@ def to_kumu(store: GraphStore) -> bytes:
         number += 1
         connections.append(
             [f"connection-{number}", ids[link.source], ids[link.target], kind, "directed",
-             "|".join(tags), a.get("count"), a.get("source"), a.get("onward")]
+             "|".join(tags), a.get("count"), a.get("count_basis"), a.get("source"),
+             a.get("onward")]
         )  # fmt: skip
     buffer = io.BytesIO()
     text_not_formulas(book).save(buffer)  # names are user text, never formulas

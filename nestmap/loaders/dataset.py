@@ -13,6 +13,8 @@ class Area:
     parent_code: str | None
     under2_population: int | None
     births_per_year: int | None
+    # Where the figures come from; None when areas.csv has no source column or leaves it blank.
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class Referral:
     to_service: str
     reason: str
     count: int | None
+    # The count's unit (nestmap.vocabulary.COUNT_BASES); a blank cell is read as per_year.
+    count_basis: str
     source: str
 
 
