@@ -208,7 +208,8 @@ def generate(
     workforce: bool = True,
 ) -> dict[str, int]:
     """Write ``areas.csv``, ``services.csv``, ``offers.csv``, ``referrals.csv`` (and
-    ``workforce.csv``) into ``out_dir``; return the number of rows written per kind.
+    ``workforce.csv``) into ``out_dir``, with a ``dataset.csv`` saying they are synthetic;
+    return the number of rows written per kind.
 
     ``areas`` is the number of local authorities (regions are added on top, 3-12 LAs each);
     ``services`` and ``links`` are exact. Raises ValueError when the sizes cannot make a valid
@@ -233,7 +234,21 @@ def generate(
     }
     counts.update(_write_services(folder, rng, layout, services, seed, workforce))
     counts["referrals"] = _write_links(folder, rng, layout, links, services)
+    _write_description(folder, seed)
     return counts
+
+
+def _write_description(folder: Path, seed: int) -> None:
+    """dataset.csv: the data and its populations are made up, and say so (the report marks
+    every figure resting on them)."""
+    with open(folder / "dataset.csv", "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(
+            [
+                ["field", "value"],
+                ["source", f"illustrative: synthetic dataset (nestmap synth, seed {seed})"],
+                ["population_source", "illustrative: synthetic under-2 populations and births"],
+            ]
+        )
 
 
 @dataclass

@@ -19,6 +19,9 @@ REASONS: tuple[str, ...] = (
     "other",
 )
 AIMH_LEVELS: tuple[int, ...] = (0, 1, 2, 3)
+# The fields of the optional dataset.csv (docs/data-format.md): what the dataset as a whole is,
+# where and when it was collected, the method it follows and where its populations come from.
+DATASET_FIELDS: tuple[str, ...] = ("title", "source", "collected", "method", "population_source")
 MAX_AGE_MONTHS = 216
 # The postnatal age bands of the age_bands analysis (docs/analyses.md): months after birth,
 # inclusive, youngest first.
