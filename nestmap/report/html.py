@@ -110,7 +110,8 @@ table.compact { font-size: .72rem; } table.compact td, table.compact th { paddin
 ol.footnotes { columns: 2; column-gap: 1.2rem; font-size: .66rem; line-height: 1.25;
   padding-left: 1.6rem; margin: .3rem 0; color: #3a4653; }
 ol.footnotes li { break-inside: avoid; margin-bottom: .18rem; }
-dl.method dt { font-weight: 700; margin-top: .3rem; } dl.method dd { margin: 0 0 0 1rem; }
+dl.method dt { font-weight: 700; margin-top: .3rem; break-after: avoid; }
+dl.method dd { margin: 0 0 0 1rem; break-inside: avoid; }
 @media print { body { max-width: none; padding: 0; } a { color: inherit; } }
 """
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
