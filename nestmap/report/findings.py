@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from fractions import Fraction
+from functools import cached_property
 from typing import Any
 
 from nestmap import analysis
@@ -210,9 +211,59 @@ class ReportData:
         """dataset.csv's description (title, source, collected, method, population_source)."""
         return dict(self.dataset.get("about") or {})
 
-    @property
+    @cached_property
     def names(self) -> dict[str, str]:
         return {row["id"]: row["name"] for row in self.services}
+
+    @cached_property
+    def status(self) -> dict[str, str]:
+        return {row["id"]: row["status"] for row in self.services}
+
+    @cached_property
+    def active_serving(self) -> dict[str, list[Row]]:
+        """LA code -> the active services covering it."""
+        found: dict[str, list[Row]] = defaultdict(list)
+        for s in self.services:
+            if s["status"] == "active":
+                for code in s["covers"]:
+                    found[code].append(s)
+        return found
+
+    @cached_property
+    def specialised_at(self) -> dict[str, list[Row]]:
+        """Need level -> the active services with a specialised offer there."""
+        return {
+            level: [
+                s
+                for s in self.services
+                if s["status"] == "active" and s["offers"].get(level) == "specialised"
+            ]
+            for level in NEED_LEVELS
+        }
+
+    @cached_property
+    def links_to(self) -> dict[tuple[str, str], list[Row]]:
+        """(destination, count basis) -> its parent-infant relationship links."""
+        found: dict[tuple[str, str], list[Row]] = defaultdict(list)
+        for r in self.relationship_links:
+            found[(r["to_service"], basis_of(r))].append(r)
+        return found
+
+    @cached_property
+    def links_of(self) -> dict[str, list[Row]]:
+        """Count basis -> its parent-infant relationship links."""
+        found: dict[str, list[Row]] = defaultdict(list)
+        for r in self.relationship_links:
+            found[basis_of(r)].append(r)
+        return found
+
+    @cached_property
+    def totals(self) -> dict[str, int]:
+        """Count basis -> the parent-infant relationship referrals recorded in it."""
+        found: dict[str, int] = defaultdict(int)
+        for row in self.concentration:
+            found[basis_of(row)] += row["count"]
+        return found
 
     @property
     def la_names(self) -> dict[str, str]:
@@ -358,16 +409,12 @@ def bases(data: ReportData) -> list[str]:
 
 
 def relationship_total(data: ReportData, basis: str) -> int:
-    return sum(row["count"] for row in data.concentration if basis_of(row) == basis)
+    return data.totals.get(basis, 0)
 
 
-def recorded_links(data: ReportData, basis: str | None = None) -> list[Row]:
-    """The relationship links with a count recorded (of ``basis``, or any)."""
-    return [
-        r
-        for r in data.relationship_links
-        if r["count"] is not None and basis in (None, basis_of(r))
-    ]
+def recorded_links(data: ReportData, basis: str) -> list[Row]:
+    """The relationship links of ``basis`` with a count recorded."""
+    return [r for r in data.links_of.get(basis, []) if r["count"] is not None]
 
 
 def misdirected_relationship(data: ReportData, basis: str | None = None) -> list[Row]:
@@ -426,9 +473,7 @@ def single_points(data: ReportData, basis: str) -> list[Row]:
 
 
 def destination_links(data: ReportData, target: str, basis: str) -> list[Row]:
-    return [
-        r for r in data.relationship_links if r["to_service"] == target and basis_of(r) == basis
-    ]
+    return data.links_to.get((target, basis), [])
 
 
 def destination_recorded(data: ReportData, target: str, basis: str) -> bool:
@@ -445,11 +490,7 @@ def marked_counts(data: ReportData, rows: Iterable[Row]) -> bool:
 def serving(data: ReportData, code: str, stage: str | None = None) -> list[str]:
     """The active services covering ``code`` (and listing ``stage``), as the assessment and
     groups analyses count them."""
-    return [
-        s["id"]
-        for s in data.services
-        if s["status"] == "active" and code in s["covers"] and stage in (None, *s["stages"])
-    ]
+    return [s["id"] for s in data.active_serving.get(code, []) if stage in (None, *s["stages"])]
 
 
 def gap_cells_by_la(data: ReportData) -> dict[str, tuple[int, int]]:
@@ -529,11 +570,8 @@ def unrecorded(data: ReportData, codes: Iterable[str], level: str) -> list[str]:
     wanted = set(codes)
     return [
         s["id"]
-        for s in data.services
-        if s["status"] == "active"
-        and s["offers"].get(level) == "specialised"
-        and s["capacity_per_year"] is None
-        and wanted & set(s["covers"])
+        for s in data.specialised_at[level]
+        if s["capacity_per_year"] is None and wanted & set(s["covers"])
     ]
 
 
@@ -541,13 +579,8 @@ def _capacity_marked(data: ReportData, codes: set[str], level: str) -> bool:
     """Capacity rests on an illustrative service, or on illustrative populations where a
     service's families are shared between areas the figure does not all hold."""
     populated = {a["code"] for a in data.areas if a["under2_population"] is not None}
-    for s in data.services:
-        if (
-            s["status"] != "active"
-            or s["offers"].get(level) != "specialised"
-            or s["capacity_per_year"] is None
-            or not codes & set(s["covers"])
-        ):
+    for s in data.specialised_at[level]:
+        if s["capacity_per_year"] is None or not codes & set(s["covers"]):
             continue
         if s["id"] in data.marks.services:
             return True
@@ -589,11 +622,7 @@ def need_levels() -> list[str]:
 def specialised_capacity(data: ReportData, level: str) -> tuple[int, int, int]:
     """(active specialised services at ``level`` in scope, those with a capacity recorded,
     their recorded families a year)."""
-    found = [
-        s
-        for s in data.services
-        if s["status"] == "active" and s["offers"].get(level) == "specialised"
-    ]
+    found = data.specialised_at[level]
     recorded = [s for s in found if s["capacity_per_year"] is not None]
     return len(found), len(recorded), sum(int(s["capacity_per_year"]) for s in recorded)
 

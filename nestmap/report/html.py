@@ -411,7 +411,8 @@ def _summary(data: ReportData, found: Sequence[Finding], numbered: Mapping[str, 
 
 
 def options_table(data: ReportData) -> Markup:
-    """The options as the source report's table 2 sets them out: staffing, families a year,
+    """The options side by side, as a commissioning report's options table sets them out
+    (*Securing Healthy Lives*' table 2, for one): staffing, families a year,
     cost, cost per family; then the shortfall each leaves per level (now, in the row's label),
     a line for what each leaves unmet, and the statutory row apart."""
     options = list(enumerate(data.options, 1))
@@ -443,7 +444,7 @@ def options_table(data: ReportData) -> Markup:
             ],
         ],
         [
-            "Cost per family (the source report's basis)",
+            "Cost per family (added services' cost ÷ families)",
             *[
                 fig(f"option.{i}.cost_per_family", money(o.summary["cost_per_family"]), o.marked)
                 if o.summary.get("cost_per_family") is not None
@@ -498,7 +499,7 @@ def options_table(data: ReportData) -> Markup:
 
 
 def _role(role: str) -> str:
-    """A role as table 2 names it: without the bracketed detail."""
+    """A role without its bracketed detail ("Team lead", not "Team lead (clinical ...)")."""
     return role.split(" (", 1)[0].strip() or role
 
 
@@ -536,10 +537,10 @@ def _unmet(data: ReportData, option: Option, index: int) -> list[Any]:
 
 def options_note(data: ReportData) -> Markup:
     notes = [
-        "Shortfall: estimated need minus recorded specialised capacity (section 2); "
+        "Shortfall: estimated demand minus recorded specialised capacity (section 2); "
         '"at most" where some capacity is not recorded. The cost per family is the added '
-        "services' cost divided by their families a year, as the source report's table 2 "
-        "works it out; the total adds the option's other cost items.",
+        "services' cost divided by their families a year; the total adds the option's other "
+        "cost items.",
     ]
     not_included = {o.summary.get("not_included") for o in data.options} - {None, ""}
     if len(not_included) == 1:

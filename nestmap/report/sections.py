@@ -252,11 +252,7 @@ def _sufficiency(data: ReportData) -> Markup:
                 fig(
                     f"sufficiency.{level}.services",
                     count(services),
-                    data.marks.any_service(
-                        s["id"]
-                        for s in data.services
-                        if s["status"] == "active" and s["offers"].get(level) == "specialised"
-                    ),
+                    data.marks.any_service(s["id"] for s in data.specialised_at[level]),
                 ),
                 capacity_cell(t, f"need.{level}") if t else (NOT_RECORDED, "num muted"),
                 fig(f"need.{level}.demand", one_place(t.demand), t.demand_marked)
@@ -378,7 +374,7 @@ def referrals(data: ReportData, limit: int | None) -> list[Any]:
     drawn = False
     for basis in bases(data):
         links = sorted(
-            (r for r in data.relationship_links if basis_of(r) == basis and r["count"]),
+            (r for r in data.links_of.get(basis, []) if r["count"]),
             key=lambda r: (-r["count"], r["from_service"], r["to_service"]),
         )[:20]
         if not links:
@@ -407,13 +403,15 @@ def referrals(data: ReportData, limit: int | None) -> list[Any]:
 def _destinations(data: ReportData, limit: int | None) -> Markup:
     names = data.names
     rows = []
+    # A share rests on whatever its unit's total rests on.
+    whole = {basis: marked_counts(data, data.links_of.get(basis, [])) for basis in bases(data)}
     for i, r in enumerate(data.concentration[:limit]):
         basis = basis_of(r)
         total = relationship_total(data, basis)
         recorded = destination_recorded(data, r["to_service"], basis)
         links = destination_links(data, r["to_service"], basis)
         marked = marked_counts(data, links)
-        status = next((s["status"] for s in data.services if s["id"] == r["to_service"]), "active")
+        status = data.status.get(r["to_service"], "active")
         name: Any = names.get(r["to_service"], r["to_service"])
         if status != "active":
             name = join([name, el("span", {"class": "gap"}, f" ({status.replace('_', ' ')})")])
@@ -427,10 +425,7 @@ def _destinations(data: ReportData, limit: int | None) -> Markup:
                 fig(
                     f"concentration.{i}.share",
                     percent(r["count"], total),
-                    marked
-                    or marked_counts(
-                        data, [x for x in data.relationship_links if basis_of(x) == basis]
-                    ),
+                    marked or whole.get(basis, False),
                 )
                 if recorded and total
                 else ("-", "num muted"),
@@ -451,7 +446,7 @@ def _misdirected_links(data: ReportData, limit: int | None) -> list[Any]:
     """The misdirected links by destination: how many links and referrers, how many
     referrals (in their unit), the problems, and how many have an onward route."""
     names = data.names
-    status = {s["id"]: s["status"] for s in data.services}
+    status = data.status
     groups = misdirections(data)
     rows = []
     for i, group in enumerate(groups[:limit]):
