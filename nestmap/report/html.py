@@ -107,7 +107,7 @@ table.options td, table.options th { padding: .14rem .3rem; }
 .panel, svg { break-inside: avoid; } svg { max-width: 100%; height: auto; }
 .note { font-size: .8rem; color: #5a6775; }
 table.compact { font-size: .72rem; } table.compact td, table.compact th { padding: .1rem .25rem; }
-ol.footnotes { columns: 2; column-gap: 1.2rem; font-size: .66rem; line-height: 1.25;
+ol.footnotes { columns: 2; column-gap: 1.2rem; font-size: .72rem; line-height: 1.25;
   padding-left: 1.6rem; margin: .3rem 0; color: #3a4653; }
 ol.footnotes li { break-inside: avoid; margin-bottom: .18rem; }
 dl.method dt { font-weight: 700; margin-top: .3rem; break-after: avoid; }
