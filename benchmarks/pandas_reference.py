@@ -37,6 +37,13 @@ def _status(services: pd.DataFrame) -> pd.Series:
     return services["status"].where(services["status"] != "", "active")
 
 
+def _basis(links: pd.DataFrame) -> pd.Series:
+    """Each link's count basis: blank, or no such column, is per_year."""
+    if "count_basis" not in links.columns:
+        return pd.Series("per_year", index=links.index)
+    return links["count_basis"].where(links["count_basis"] != "", "per_year")
+
+
 def _explode_list(frame: pd.DataFrame, column: str, into: str) -> pd.DataFrame:
     """One row per item of a ``|``-list cell."""
     items = frame.assign(**{into: frame[column].str.split("|")}).explode(into)
@@ -103,6 +110,7 @@ def misdirected(tables: dict[str, pd.DataFrame], area: str | None = None) -> lis
     services, offers = tables["services"], tables["offers"]
     status = pd.Series(_status(services).to_numpy(), index=services["id"])
     links = tables["referrals"][["from_service", "to_service", "reason", "count"]]
+    links = links.assign(count_basis=_basis(tables["referrals"]))
     links = links[links["from_service"].map(status) == "active"].reset_index(drop=True)
     covered = covers(tables)
     if area is not None:
@@ -110,9 +118,12 @@ def misdirected(tables: dict[str, pd.DataFrame], area: str | None = None) -> lis
         links = links[links["from_service"].isin(in_area)].reset_index(drop=True)
     link_ids = links.reset_index()[["index", "from_service", "to_service"]]
 
+    # No parent-infant relationship work at all: no specialised offer at any level and no
+    # offer at universal or targeted level.
     specialised = set(offers.loc[offers["focus"] == "specialised", "service_id"])
+    first_line = set(offers.loc[offers["level"].isin(["universal", "targeted"]), "service_id"])
     not_offered = (links["reason"] == "parent_infant_relationship") & ~links["to_service"].isin(
-        specialised
+        specialised | first_line
     )
     source_las = link_ids.merge(covered, left_on="from_service", right_on="id")
     shared = source_las.merge(covered, left_on=["to_service", "la"], right_on=["id", "la"])
@@ -152,14 +163,16 @@ def misdirected(tables: dict[str, pd.DataFrame], area: str | None = None) -> lis
             "to_service": target,
             "reason": reason,
             "count": count,
+            "count_basis": basis,
             "problems": list(combos[code]),
             "onward": further,
         }
-        for source, target, reason, count, code, further in zip(
+        for source, target, reason, count, basis, code, further in zip(
             found["from_service"].tolist(),
             found["to_service"].tolist(),
             found["reason"].tolist(),
             counts.tolist(),
+            found["count_basis"].tolist(),
             codes.tolist(),
             onward,
             strict=True,
@@ -363,28 +376,35 @@ def concentration(tables: dict[str, pd.DataFrame], area: str | None = None) -> l
 
     facts = _facts(tables)
     specialised = _specialised(tables)
-    totals: dict[str, int] = {}
+    # Per target and count basis: counts of different units are never added.
+    totals: dict[tuple[str, str], int] = {}
     links = tables["referrals"]
-    for source, target, reason, count in zip(
+    for source, target, reason, count, basis in zip(
         *(links[c].tolist() for c in ("from_service", "to_service", "reason", "count")),
+        _basis(links).tolist(),
         strict=True,
     ):
         if reason != "parent_infant_relationship" or facts["status"][source] != "active":
             continue
         if area is not None and area not in facts["covers"][source]:
             continue
-        totals[target] = totals.get(target, 0) + (int(count) if count != "" else 0)
-    total = sum(totals.values())
+        key = (target, basis)
+        totals[key] = totals.get(key, 0) + (int(count) if count != "" else 0)
+    per_basis: dict[str, int] = {}
+    for (_target, basis), count in totals.items():
+        per_basis[basis] = per_basis.get(basis, 0) + count
     rows = [
         {
             "to_service": target,
+            "count_basis": basis,
             "count": count,
-            "share": _round(Fraction(count, total), 4) if total else None,
+            "share": _round(Fraction(count, per_basis[basis]), 4) if per_basis[basis] else None,
             "specialised": target in specialised,
         }
-        for target, count in totals.items()
+        for (target, basis), count in totals.items()
     ]
-    rows.sort(key=lambda r: (-r["count"], r["to_service"]))
+    order = {"per_year": 0, "survey_mentions": 1}
+    rows.sort(key=lambda r: (order[r["count_basis"]], -r["count"], r["to_service"]))
     return rows
 
 
@@ -416,29 +436,35 @@ def need(tables: dict[str, pd.DataFrame], area: str | None = None) -> list[dict]
     rows = []
     for code in las["code"] if area is None else [area]:
         for level in ("targeted", "statutory", "specialist"):  # level rank order
+            working = [
+                service
+                for service in sorted(_specialised(tables, (level,)))
+                if facts["status"][service] == "active" and code in facts["covers"][service]
+            ]
+            # A blank capacity is not recorded (not zero): counted, adding nothing.
+            unrecorded = sum(facts["capacity"][service] is None for service in working)
             if code not in population:
                 rows.append(
                     {"area_code": code, "level": level, "demand": None, "capacity": None,
-                     "shortfall": None}
+                     "unrecorded": unrecorded, "shortfall": None}
                 )  # fmt: skip
                 continue
             demand = Fraction(NEED_SHARES[level]) * population[code]
             capacity = Fraction(0)
-            for service in _specialised(tables, (level,)):
-                if facts["status"][service] != "active" or code not in facts["covers"][service]:
+            for service in working:
+                if facts["capacity"][service] is None:
                     continue
                 served = sum(population.get(la, 0) for la in facts["covers"][service])
                 # Counted once: split evenly across the need levels it works at.
                 k = len(need_levels[service])
-                capacity += Fraction(
-                    (facts["capacity"][service] or 0) * population[code], served * k
-                )
+                capacity += Fraction(facts["capacity"][service] * population[code], served * k)
             rows.append(
                 {
                     "area_code": code,
                     "level": level,
                     "demand": _round(demand, 1),
                     "capacity": _round(capacity, 1),
+                    "unrecorded": unrecorded,
                     "shortfall": _round(max(Fraction(0), demand - capacity), 1),
                 }
             )

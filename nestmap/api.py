@@ -319,12 +319,11 @@ class Graph:
         return Table(services(self.store, area))
 
     def referral_links(self) -> Table:
-        """Every referral link (any status): from_service, to_service, reason, count, source."""
+        """Every referral link (any status): from_service, to_service, reason, count,
+        count_basis, source."""
         from nestmap.analysis import referral_links
 
-        return Table(
-            referral_links(self.store), ("from_service", "to_service", "reason", "count", "source")
-        )
+        return Table(referral_links(self.store), REFERRAL_LINK_COLUMNS)
 
     # -- the analyses (docs/analyses.md) --------------------------------------------------------
     def gaps(self, area: str | None = None) -> Table:
@@ -452,11 +451,38 @@ class Graph:
         return region_name(self.store)
 
     def misdirected_summary(self, area: str | None = None) -> dict[str, Any]:
-        """Misdirected links and referrals a year, and the share of parent-infant
-        relationship referrals that go where that support is not."""
+        """Misdirected links and, per count basis (referrals a year, survey mentions: never
+        added together), their counts and the share of parent-infant relationship counts that
+        go where that support is not (see analysis.misdirected_summary)."""
         from nestmap.analysis import misdirected_summary
 
         return misdirected_summary(self.store, area)
+
+    def count_bases(self, area: str | None = None) -> list[str]:
+        """The units the parent-infant relationship referral counts are in (per_year,
+        survey_mentions), in that order."""
+        from nestmap.analysis import count_bases
+
+        return count_bases(self.store, area)
+
+    def concentration_unrecorded(self, area: str | None = None) -> Table:
+        """The concentration rows (to_service, count_basis) whose counts are all blank: not
+        recorded, not 0."""
+        from nestmap.analysis import concentration_unrecorded
+
+        return Table(concentration_unrecorded(self.store, area), ("to_service", "count_basis"))
+
+    def need_totals(
+        self,
+        area: str | None = None,
+        shares: tuple[str | None, str | None, str | None] | None = None,
+    ) -> dict[str, dict[str, Any]]:
+        """need summed per level and for targeted + specialist (``intervention``), with the
+        services whose capacity is not recorded; the statutory row apart (see
+        analysis.need_totals)."""
+        from nestmap.analysis import need_totals, parse_shares
+
+        return need_totals(self.store, area, parse_shares(*(shares or ())))
 
     def dead_ends(self, area: str | None = None) -> dict[str, int]:
         """Dead ends of ``pathways`` counted as LA x entry point pairs and as services."""
@@ -482,12 +508,16 @@ class Graph:
         level: str | None = None,
         stage: str | None = None,
         shares: tuple[str | None, str | None, str | None] | None = None,
+        count_basis: str | None = None,
     ) -> dict[str, float | None]:
-        """One figure per local authority: ``gap_cells``, ``demand_shortfall`` or
-        ``misdirected_referrals`` (``shares``: targeted, specialist, statutory for need)."""
+        """One figure per local authority: ``gap_cells``, ``demand_shortfall`` (targeted +
+        specialist unless ``level`` is given) or ``misdirected_referrals`` (of one
+        ``count_basis``); ``shares``: targeted, specialist, statutory for need."""
         from nestmap.analysis import parse_shares, per_area
 
-        return per_area(self.store, metric, level, stage, parse_shares(*(shares or ())))
+        return per_area(
+            self.store, metric, level, stage, parse_shares(*(shares or ())), count_basis
+        )
 
     # -- what if ----------------------------------------------------------------------------
     def scenario(
@@ -590,10 +620,19 @@ GAPS_COLUMNS = (
     "any_services",
     "gap",
 )
-MISDIRECTED_COLUMNS = ("from_service", "to_service", "reason", "count", "problems", "onward")
+REFERRAL_LINK_COLUMNS = ("from_service", "to_service", "reason", "count", "count_basis", "source")
+MISDIRECTED_COLUMNS = (
+    "from_service",
+    "to_service",
+    "reason",
+    "count",
+    "count_basis",
+    "problems",
+    "onward",
+)
 AGE_BANDS_COLUMNS = ("area_code", "level", "band", "specialised_services", "gap")
-CONCENTRATION_COLUMNS = ("to_service", "count", "share", "specialised")
-NEED_COLUMNS = ("area_code", "level", "demand", "capacity", "shortfall")
+CONCENTRATION_COLUMNS = ("to_service", "count_basis", "count", "share", "specialised")
+NEED_COLUMNS = ("area_code", "level", "demand", "capacity", "unrecorded", "shortfall")
 
 
 @contextmanager

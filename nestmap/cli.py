@@ -267,6 +267,7 @@ def _analysis_command(name: str, help_text: str, extra: list[Callable] | None = 
         ) -> None:
             from nestmap.analysis.materialised import KeptResult
             from nestmap.output import check_destination, copy_to, write, write_to
+            from nestmap.units import table_notes
 
             def notice(text: str) -> None:
                 click.echo(text, err=True)
@@ -286,9 +287,18 @@ def _analysis_command(name: str, help_text: str, extra: list[Callable] | None = 
                             return cut()
                     return compute(graph, area, **options)
 
-                found = kept.answer(fmt, answer, write)
+                def write_noted(parts: Any, fmt: str, stream: Any, say: Any) -> None:
+                    write(parts, fmt, stream, say)
+                    if fmt == "table":  # what the figures are (units, upper bounds)
+                        for line in table_notes(name, parts):
+                            say(line)
+
+                found = kept.answer(fmt, answer, write_noted)
                 if found.parts is not None:  # not kept (Neo4j, a read-only folder): straight out
                     write_to(output, fmt, found.parts, notice)
+                    if fmt == "table":
+                        for line in table_notes(name, found.parts):
+                            notice(line)
                     return
             assert found.file is not None
             copy_to(output, found.file)

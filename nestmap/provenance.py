@@ -1,13 +1,23 @@
-"""Which figures rest on illustrative values: the conventions, free of any page or report.
+"""Which figures rest on illustrative or inferred values: the conventions, free of any page or
+report (the dashboard's pages and the mapping report both ask these rules, so one figure is
+marked the same wherever people read it).
 
-A mapping dataset names the source of every service and referral link (docs/data-format.md), and
-a value the source does not give is marked ``illustrative:`` there. A referral link whose
-source *starts* with ``illustrative`` is a modelling assumption, count and all; one that quotes
-the report first and marks a field illustrative later keeps the report's figure. Areas and
-workforce rows have no source column: a staffed service's source names its placeholder
-workforce rows (``illustrative: workforce row``), and the bundled seed region's births and
-under-2 population are illustrative (its README), which ``is_bundled_seed`` lets a page or a
-report say when that dataset is the one loaded.
+A mapping dataset names the source of every service, referral link and (optionally) area
+(docs/data-format.md); a value the source does not give is marked there:
+
+- a referral link whose source *starts* with ``illustrative`` is a modelling assumption, count
+  and all;
+- a link whose source quotes its source first and says ``illustrative split`` later keeps its
+  source's *total* (for instance a survey's 59 mentions of one team) but its own count is an
+  assumed share of it: the links to the same service for the same reason, in the same unit,
+  share that total. A figure adding up every one of those links rests on the source's number;
+  a figure adding up only some (one referrer, one local authority) rests on the assumed split;
+- an area whose source starts with ``inferred`` or ``illustrative`` has an under-2 population
+  (and births) worked out or assumed rather than published: every demand figure rests on it;
+- a staffed service's source names its placeholder workforce rows
+  (``illustrative: workforce row``), since workforce.csv has no source column.
+
+Counts are per unit (``count_basis``): the volumes here are too, never added across units.
 """
 
 from __future__ import annotations
@@ -15,17 +25,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from nestmap.vocabulary import DEFAULT_COUNT_BASIS
+
 if TYPE_CHECKING:
     from nestmap.graph import GraphStore
 
 ILLUSTRATIVE = "illustrative"
+INFERRED = "inferred"
+SPLIT_MARK = "illustrative split"
 WORKFORCE_MARK = "illustrative: workforce row"
-SEED_POPULATION_NOTE = (
-    "Demand rests on the seed region's under-2 population, which is illustrative: about 4,000 "
-    "births a year implied by the Parent-Infant Foundation's article (\"around 2000 local "
-    "babies each year\" ÷ the report's 50% insecure or disorganised), split by Census 2021 "
-    "population — not an ONS births figure."
-)
+LINK_COLUMNS = ("from_service", "to_service", "reason")
+# The kinds of marked link in ``illustrative_link_table``.
+WHOLE, SPLIT = "link", "split"
 
 
 def link_is_illustrative(link: Mapping[str, Any]) -> bool:
@@ -45,89 +56,218 @@ def illustrative_services(store: GraphStore) -> frozenset[str]:
     return _services_whose_source(store, lambda text: record_is_illustrative({"source": text}))
 
 
-# A dataset's population_source (dataset.csv) starting with one of these: its under-2
-# populations and births are not recorded figures.
-POPULATION_MARKS = (ILLUSTRATIVE, "inferred")
+def count_is_split(link: Mapping[str, Any]) -> bool:
+    """The link's count is an assumed share of a total its source gives (the total is the
+    source's; the share is not): ``illustrative split`` in a source that does not start with
+    ``illustrative``."""
+    source = str(link.get("source") or "").lower()
+    return SPLIT_MARK in source and not link_is_illustrative(link)
 
 
-def population_is_illustrative(loaded: Mapping[str, Any]) -> bool:
-    """The loaded dataset's (``nestmap.analysis.info``) under-2 populations are illustrative or
-    inferred: its dataset.csv says so in ``population_source``, or it is the bundled seed
-    region (whose README says so)."""
-    declared = str((loaded.get("about") or {}).get("population_source") or "")
-    return declared.strip().lower().startswith(POPULATION_MARKS) or is_bundled_seed(loaded)
+def value_is_marked(source: str | None) -> bool:
+    """A record's source says its figures are inferred or illustrative (an area's population)."""
+    text = str(source or "").strip().lower()
+    return text.startswith(ILLUSTRATIVE) or text.startswith(INFERRED)
 
 
 def illustrative_link_table(store: GraphStore) -> Any:
-    """The referral links whose source marks them illustrative (as ``link_is_illustrative``
-    decides), read from the few whose source mentions it rather than from every link, as a
-    ``pyarrow.Table`` (from_service, to_service, reason, count, source) with ``key``: each
-    link's ``link_keys``. The rule is applied once per
-    distinct source text, not per link (a synthetic national dataset has a million links, all
-    illustrative, and a handful of source texts)."""
+    """The referral links whose count rests on an illustrative value, read from the few whose
+    source mentions "illustrative" rather than from every link, as a ``pyarrow.Table``
+    (from_service, to_service, reason, count, count_basis, source) with ``key`` (each link's
+    ``link_keys``), ``kind`` (``WHOLE``: the link is illustrative; ``SPLIT``: its count is an
+    assumed share of its source's total) and ``group`` (for a split: the links sharing that
+    total, ``group_keys``). The rules are applied once per distinct source text, not per link
+    (a synthetic national dataset has a million links, all illustrative, and a handful of
+    source texts)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     candidates = store.run_table("illustrative_link_candidates")
     if candidates.num_rows == 0:  # engines building Arrow from rows give no columns then
-        empty = {name: pa.array([], pa.string()) for name in ("from_service", "to_service")}
-        empty.update(reason=pa.array([], pa.string()), count=pa.array([], pa.int64()))
-        empty.update(source=pa.array([], pa.string()), key=pa.array([], pa.string()))
+        text = ("from_service", "to_service", "reason")
+        empty = {name: pa.array([], pa.string()) for name in text}
+        empty.update(count=pa.array([], pa.int64()))
+        for name in ("count_basis", "source", "key", "kind", "group"):
+            empty[name] = pa.array([], pa.string())
         return pa.table(empty)
     sources = candidates.column("source")
-    marked = [text for text in pc.unique(sources).to_pylist() if text is not None]
-    marked = [text for text in marked if link_is_illustrative({"source": text})]
-    found = candidates.filter(pc.is_in(sources, value_set=pa.array(marked, pa.string())))
-    return found.append_column("key", link_keys(found))
+    texts = [text for text in pc.unique(sources).to_pylist() if text is not None]
+    whole = [text for text in texts if link_is_illustrative({"source": text})]
+    split = [text for text in texts if count_is_split({"source": text})]
+    is_whole = pc.is_in(sources, value_set=pa.array(whole, pa.string()))
+    is_split = pc.is_in(sources, value_set=pa.array(split, pa.string()))
+    found = candidates.filter(pc.or_(is_whole, is_split))
+    basis = pc.fill_null(pc.cast(found.column("count_basis"), pa.string()), DEFAULT_COUNT_BASIS)
+    found = found.set_column(found.column_names.index("count_basis"), "count_basis", basis)
+    kind = pc.if_else(
+        pc.is_in(found.column("source"), value_set=pa.array(whole, pa.string())), WHOLE, SPLIT
+    )
+    found = found.append_column("key", link_keys(found))
+    found = found.append_column("kind", kind)
+    return found.append_column("group", group_keys(found))
 
 
 def link_keys(table: Any) -> Any:
     """One text per row of a table with from_service, to_service and reason columns, equal
     for equal (from, to, reason): what a row is matched on against the illustrative links."""
+    return _joined(table, LINK_COLUMNS)
+
+
+def group_keys(table: Any) -> Any:
+    """Per row (to_service, reason, count_basis): the links an ``illustrative split`` shares
+    one total between."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if table.num_rows == 0:
         return pa.array([], pa.string())
-    columns = [pc.cast(table.column(name), pa.string()) for name in LINK_COLUMNS]
-    return pc.binary_join_element_wise(*columns, pa.scalar("\x1f", pa.string()))
+    basis = pc.fill_null(pc.cast(table.column("count_basis"), pa.string()), DEFAULT_COUNT_BASIS)
+    columns = [pc.cast(table.column(name), pa.string()) for name in ("to_service", "reason")]
+    return pc.binary_join_element_wise(*columns, basis, pa.scalar("\x1f", pa.string()))
 
 
-LINK_COLUMNS = ("from_service", "to_service", "reason")
-
-
-def illustrative_volume_of(table: Any, marked: Any, mask: Any = None) -> int:
-    """Of the rows of ``table`` (an Arrow table with the link columns and ``count``) that
-    ``mask`` keeps (all when None), the referrals counted on links whose key is in
-    ``marked`` (``illustrative_link_table``'s ``key``)."""
+def _joined(table: Any, names: tuple[str, ...]) -> Any:
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if table.num_rows == 0 or len(marked) == 0:
-        return 0
-    on_marked = pc.is_in(link_keys(table), value_set=marked)
-    if mask is not None:
-        on_marked = pc.and_(on_marked, mask)
-    counts = table.column("count")
-    if pa.types.is_null(counts.type):
-        return 0
-    return int(pc.sum(pc.filter(counts, on_marked)).as_py() or 0)
+    if table.num_rows == 0:
+        return pa.array([], pa.string())
+    columns = [pc.cast(table.column(name), pa.string()) for name in names]
+    return pc.binary_join_element_wise(*columns, pa.scalar("\x1f", pa.string()))
 
 
-def illustrative_misdirected(store: GraphStore, area: str | None, marked: Any) -> dict[str, int]:
-    """Referrals on misdirected links (the kept ``misdirected`` answer) that are counted on
-    illustrative links, for the links with an ``onward`` route and for the dead ends."""
+def illustrative_volume(table: Any, marked: Any, mask: Any = None) -> dict[str, int]:
+    """Of the rows of ``table`` (an Arrow table with the link columns, ``count`` and
+    ``count_basis``) that ``mask`` keeps (all when None), per count basis the count that rests
+    on an illustrative value (``resting``); only bases with such a count are listed.
+    ``marked``: ``illustrative_link_table``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rests = resting(table, marked, mask)
+    if rests is None:
+        return {}
+    bases = pc.fill_null(pc.cast(table.column("count_basis"), pa.string()), DEFAULT_COUNT_BASIS)
+    found = pa.table({"basis": bases, "count": pc.cast(table.column("count"), pa.int64())})
+    sums = found.filter(rests).group_by("basis").aggregate([("count", "sum")])
+    return {
+        basis: int(total)
+        for basis, total in zip(
+            sums.column("basis").to_pylist(), sums.column("count_sum").to_pylist(), strict=True
+        )
+        if total
+    }
+
+
+def resting(table: Any, marked: Any, mask: Any = None) -> Any:
+    """Per row of ``table`` (link columns, ``count``, ``count_basis``): does its count rest on
+    an illustrative value within the rows ``mask`` keeps (an Arrow boolean array, false outside
+    them; None when nothing can): the link is illustrative, or its count is an illustrative
+    split of a total and the kept rows hold only some of the links sharing that total (all of
+    them add up to the source's own number)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if table.num_rows == 0 or marked.num_rows == 0:
+        return None
+    if pa.types.is_null(table.column("count").type):
+        return None
+    kept = pa.repeat(pa.scalar(True), table.num_rows) if mask is None else pc.fill_null(mask, False)
+    keys = link_keys(table)
+    kinds = marked.column("kind")
+    whole_keys = marked.filter(pc.equal(kinds, WHOLE)).column("key").combine_chunks()
+    splits = marked.filter(pc.equal(kinds, SPLIT))
+    on_whole = pc.and_(kept, pc.is_in(keys, value_set=whole_keys))
+    on_split = pc.and_(kept, pc.is_in(keys, value_set=splits.column("key").combine_chunks()))
+    if not pc.any(on_split).as_py():
+        return on_whole
+    groups = group_keys(table)
+    in_rows = (
+        pa.table({"group": pc.filter(groups, on_split)})
+        .group_by("group")
+        .aggregate([("group", "count")])
+    )
+    every = (
+        pa.table({"group": splits.column("group")})
+        .group_by("group")
+        .aggregate([("group", "count")])
+    )
+    of_all = dict(zip(every.column("group").to_pylist(), every.column("group_count").to_pylist(),
+                      strict=True))  # fmt: skip
+    partial = [
+        group
+        for group, number in zip(
+            in_rows.column("group").to_pylist(), in_rows.column("group_count").to_pylist(),
+            strict=True,
+        )
+        if number < of_all.get(group, 0)
+    ]  # fmt: skip
+    on_partial = pc.and_(on_split, pc.is_in(groups, value_set=pa.array(partial, pa.string())))
+    return pc.or_(on_whole, on_partial)
+
+
+def illustrative_misdirected(
+    store: GraphStore, area: str | None, marked: Any
+) -> dict[str, dict[str, int]]:
+    """Of the counts on misdirected links (the kept ``misdirected`` answer), per count basis
+    those resting on illustrative values, for the links with an ``onward`` route and for the
+    dead ends (the headline's two figures); ``marked``: ``illustrative_link_table``."""
     import pyarrow.compute as pc
 
     from nestmap.analysis.answers import misdirected_table
 
     links = misdirected_table(store, area)
     if links.num_rows == 0:
-        return {"onward": 0, "dead_end": 0}
+        return {"onward": {}, "dead_end": {}}
     onward = links.column("onward")
     return {
-        "onward": illustrative_volume_of(links, marked, onward),
-        "dead_end": illustrative_volume_of(links, marked, pc.invert(onward)),
+        "onward": illustrative_volume(links, marked, onward),
+        "dead_end": illustrative_volume(links, marked, pc.invert(onward)),
+    }
+
+
+def illustrative_concentration(
+    store: GraphStore, area: str | None, marked: Any
+) -> dict[tuple[str, str], int]:
+    """Per row of ``concentration`` (to_service, count_basis), the part of its count resting on
+    illustrative values (rows with none are left out). A row's links are exactly the links an
+    illustrative split shares a total between, so a row summing all of them (the whole
+    country) rests on the source's total; a share rests on illustrative values when any row of
+    its basis does (its total does)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from nestmap.analysis.slices import keep_relationship_referrals, services_covering
+
+    links = keep_relationship_referrals(store)
+    if links.num_rows == 0 or marked.num_rows == 0:
+        return {}
+    if area is not None:
+        links = links.filter(
+            pc.is_in(links.column("from_service"), value_set=services_covering(store, area))
+        )
+    reason = pa.repeat(pa.scalar("parent_infant_relationship", pa.string()), links.num_rows)
+    links = links.append_column("reason", reason)
+    rests = resting(links, marked)
+    if rests is None:
+        return {}
+    found = pa.table(
+        {
+            "to": links.column("to_service"),
+            "basis": links.column("count_basis"),
+            "count": pc.cast(links.column("count"), pa.int64()),
+        }
+    ).filter(rests)
+    sums = found.group_by(["to", "basis"]).aggregate([("count", "sum")])
+    return {
+        (target, basis): int(total)
+        for target, basis, total in zip(
+            sums.column("to").to_pylist(),
+            sums.column("basis").to_pylist(),
+            sums.column("count_sum").to_pylist(),
+            strict=True,
+        )
+        if total
     }
 
 
@@ -158,11 +298,50 @@ def _services_whose_source(store: GraphStore, rule: Any) -> frozenset[str]:
     return frozenset(found.column("id").filter(keep).to_pylist())
 
 
-def is_bundled_seed(loaded: Mapping[str, Any]) -> bool:
-    """``loaded`` (``nestmap.analysis.info``) is the bundled seed region, file for file."""
-    from nestmap.cli import SEED_REGION, seed_path
-    from nestmap.loaders.read import read_raw
+def population_provenance(store: GraphStore) -> dict[str, Any]:
+    """Where the local authorities' under-2 populations come from (what every demand figure
+    rests on): ``marked`` (codes whose area source says inferred or illustrative), ``unsourced``
+    (codes with a population and no source), ``sources`` (code -> source text of the marked
+    ones, and of the region they are part of when it has one)."""
+    areas = store.run("export_areas")
+    las = [
+        a for a in areas if a["kind"] == "local_authority" and a["under2_population"] is not None
+    ]
+    by_code = {a["code"]: a for a in areas}
+    marked = sorted(a["code"] for a in las if value_is_marked(a.get("source")))
+    unsourced = sorted(a["code"] for a in las if not str(a.get("source") or "").strip())
+    sources = {code: str(by_code[code]["source"]) for code in marked}
+    for code in marked:
+        parent = by_code.get(by_code[code].get("parent_code") or "")
+        if parent is not None and value_is_marked(parent.get("source")):
+            sources[parent["code"]] = str(parent["source"])
+    return {"marked": marked, "unsourced": unsourced, "sources": sources}
 
-    if loaded.get("dataset") != SEED_REGION:
-        return False
-    return loaded.get("file_hashes") == read_raw(seed_path()).file_hashes
+
+def population_note(found: Mapping[str, Any], names: Mapping[str, str]) -> str | None:
+    """What a demand figure says about the population it rests on (``population_provenance``),
+    or None when every population is sourced and none is marked."""
+    marked, unsourced = list(found["marked"]), list(found["unsourced"])
+    parts = []
+    if marked:
+        listed = ", ".join(names.get(code, code) for code in marked)
+        region = [code for code in found["sources"] if code not in marked]
+        reason = found["sources"][region[0] if region else marked[0]]
+        parts.append(
+            f"Demand rests on under-2 populations that are inferred or illustrative, not "
+            f"published figures ({listed}): {_shortened(reason)}"
+        )
+    if unsourced:
+        parts.append(
+            f"areas.csv gives no source for the under-2 population of {len(unsourced):,} "
+            "local authorities: say where it comes from when you present these figures."
+        )
+    return " ".join(parts) or None
+
+
+def _shortened(text: str, limit: int = 400) -> str:
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:") + " …"

@@ -44,6 +44,13 @@ _BLANK_POPULATION = 0.03
 _STATUS = (("active", 0.84), ("", 0.08), ("inactive", 0.04), ("defunct", 0.02))
 _STATUS_REST = "temporarily_closed"
 _LINK_SOURCE = "illustrative: synthetic referral link"
+_AREA_SOURCE = "illustrative: synthetic under-2 population and births"
+# The unit of a link's count (docs/data-format.md): like the seed region, a share of the
+# parent-infant relationship links count staff-survey mentions; the rest are referrals a year,
+# written as "per_year" or left blank (which means the same). Drawn from a generator of their
+# own, so the links themselves are the same as without them.
+_SURVEY_SHARE = 0.3  # of parent_infant_relationship links
+_BLANK_BASIS = 0.5  # of the links counted per year
 _SOURCE = "illustrative: synthetic dataset (nestmap synth, seed {seed})"
 _ROLES = (
     "Health visitor",
@@ -233,20 +240,19 @@ def generate(
         "areas": len(layout.region_las) + areas,
     }
     counts.update(_write_services(folder, rng, layout, services, seed, workforce))
-    counts["referrals"] = _write_links(folder, rng, layout, links, services)
+    bases = random.Random(f"count_basis {seed}")
+    counts["referrals"] = _write_links(folder, rng, layout, links, services, bases)
     _write_description(folder, seed)
     return counts
 
 
 def _write_description(folder: Path, seed: int) -> None:
-    """dataset.csv: the data and its populations are made up, and say so (the report marks
-    every figure resting on them)."""
+    """dataset.csv: where the data comes from (it is made up, and says so)."""
     with open(folder / "dataset.csv", "w", encoding="utf-8", newline="") as handle:
         csv.writer(handle, lineterminator="\n").writerows(
             [
                 ["field", "value"],
                 ["source", f"illustrative: synthetic dataset (nestmap synth, seed {seed})"],
-                ["population_source", "illustrative: synthetic under-2 populations and births"],
             ]
         )
 
@@ -285,14 +291,16 @@ def _write_areas(folder: Path, rng: random.Random, local_authorities: int) -> _L
                     population, births, known = "", "", False
                 else:
                     total += int(population)
-                rows.append((code, name, "local_authority", region_code, population, births))
+                rows.append(
+                    (code, name, "local_authority", region_code, population, births, _AREA_SOURCE)
+                )
                 layout.region_las[region].append(len(layout.la_codes))
                 layout.region_of_la.append(region)
                 layout.la_codes.append(code)
                 layout.la_names.append(name)
             writer.writerow(
                 (region_code, f"Synthetic Region {region + 1}", "region", "",
-                 total if known else "", round(total / 2) if known else "")
+                 total if known else "", round(total / 2) if known else "", _AREA_SOURCE)
             )  # fmt: skip
             writer.writerows(rows)
     return layout
@@ -425,10 +433,15 @@ _STATUS_CUM = list(
 
 
 def _write_links(
-    folder: Path, rng: random.Random, layout: _Layout, links: int, services: int
+    folder: Path,
+    rng: random.Random,
+    layout: _Layout,
+    links: int,
+    services: int,
+    bases: random.Random,
 ) -> int:
     """Every source's links drawn and written together (duplicates redrawn), so that only one
-    source's links are ever held."""
+    source's links are ever held; ``bases`` draws each count's unit."""
     # Out-degrees: log-normal weights (some services refer a lot), split to sum to ``links``,
     # each capped at the number of distinct (to, reason) pairs a source can have.
     degrees = _split(links, [rng.lognormvariate(0.0, 1.0) for _ in range(services)])
@@ -481,10 +494,18 @@ def _write_links(
                 if rng.random() >= _BLANK_COUNT:
                     count = int(1 + 40 * rng.random() ** 3)
                 writer.writerow(
-                    (from_id, f"s{target:0{width}d}", _REASON_LIST[reason], count, _LINK_SOURCE)
-                )
+                    (from_id, f"s{target:0{width}d}", _REASON_LIST[reason], count,
+                     _count_basis(bases, _REASON_LIST[reason]), _LINK_SOURCE)
+                )  # fmt: skip
             written += len(rows)
     return written
+
+
+def _count_basis(bases: random.Random, reason: str) -> str:
+    draw = bases.random()
+    if reason == "parent_infant_relationship" and draw < _SURVEY_SHARE:
+        return "survey_mentions"
+    return "" if bases.random() < _BLANK_BASIS else "per_year"
 
 
 def _cap(degrees: list[int], capacity: int) -> None:

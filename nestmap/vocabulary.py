@@ -18,10 +18,22 @@ REASONS: tuple[str, ...] = (
     "safeguarding",
     "other",
 )
+# The unit of a referral link's count (docs/data-format.md): referrals a year from records, or
+# how many survey respondents said they would refer there. Counts of different units are never
+# added together. A blank cell (or no such column) is ``per_year``.
+COUNT_BASES: tuple[str, ...] = ("per_year", "survey_mentions")
+DEFAULT_COUNT_BASIS = "per_year"
+# The analyses sort by the basis's text to put per_year first: keep the names in that order.
+assert list(COUNT_BASES) == sorted(COUNT_BASES)
+# How a count of each unit is named where people read it (singular, plural).
+COUNT_UNITS: dict[str, tuple[str, str]] = {
+    "per_year": ("referral a year", "referrals a year"),
+    "survey_mentions": ("survey mention", "survey mentions"),
+}
 AIMH_LEVELS: tuple[int, ...] = (0, 1, 2, 3)
 # The fields of the optional dataset.csv (docs/data-format.md): what the dataset as a whole is,
-# where and when it was collected, the method it follows and where its populations come from.
-DATASET_FIELDS: tuple[str, ...] = ("title", "source", "collected", "method", "population_source")
+# where and when it was collected, and the method it follows.
+DATASET_FIELDS: tuple[str, ...] = ("title", "source", "collected", "method")
 MAX_AGE_MONTHS = 216
 # The postnatal age bands of the age_bands analysis (docs/analyses.md): months after birth,
 # inclusive, youngest first.

@@ -113,39 +113,45 @@ def test_unknown_area_is_a_usage_error_listing_known_codes(hand_store):
 def test_misdirected_by_hand(hand_store):
     # onward: can the family still reach a destination (a specialised targeted or specialist
     # service) of one of the source's LAs from the target, in 0-6 links through active services?
+    # gp -> hv (50) is not misdirected: hv offers universal and targeted support, which helps
+    # the relationship within wider work (not_offered needs no such offer at all).
     assert analysis.misdirected(hand_store) == [
-        # hv -> pim, a destination of E1 (which gp covers): one link on.
-        {"from_service": "gp", "to_service": "hv", "reason": "parent_infant_relationship",
-         "count": 50, "problems": ["not_offered"], "onward": True},
         # pmh refers no one: a dead end.
         {"from_service": "hv", "to_service": "pmh", "reason": "parent_infant_relationship",
-         "count": 30, "problems": ["not_offered"], "onward": False},
+         "count": 30, "count_basis": "per_year",
+         "problems": ["not_offered"], "onward": False},
         # old is inactive: never onward, though it refers to pim.
         {"from_service": "hv", "to_service": "old", "reason": "parent_infant_relationship",
-         "count": 5, "problems": ["inactive_target"], "onward": False},
+         "count": 5, "count_basis": "per_year",
+         "problems": ["inactive_target"], "onward": False},
         {"from_service": "gp", "to_service": "camhs", "reason": "parent_infant_relationship",
-         "count": 3, "problems": ["not_offered"], "onward": False},
+         "count": 3, "count_basis": "per_year",
+         "problems": ["not_offered"], "onward": False},
         # far is itself a destination, but of F1, which gp does not cover.
         {"from_service": "gp", "to_service": "far", "reason": "parenting",
-         "count": 2, "problems": ["out_of_area"], "onward": False},
+         "count": 2, "count_basis": "per_year",
+         "problems": ["out_of_area"], "onward": False},
         # pim is a destination of E1, not of E2 (tod's only LA); pim -> fit -> pim goes nowhere
         # else.
         {"from_service": "tod", "to_service": "pim", "reason": "other",
-         "count": 1, "problems": ["out_of_area"], "onward": False},
+         "count": 1, "count_basis": "per_year",
+         "problems": ["out_of_area"], "onward": False},
         {"from_service": "mw", "to_service": "hv", "reason": "parenting",
-         "count": None, "problems": ["wrong_stage"], "onward": True},
+         "count": None, "count_basis": "per_year",
+         "problems": ["wrong_stage"], "onward": True},
         # pim is a destination of E1 (which mw covers) itself: 0 links.
         {"from_service": "mw", "to_service": "pim", "reason": "parent_infant_relationship",
-         "count": None, "problems": ["wrong_stage"], "onward": True},
+         "count": None, "count_basis": "per_year",
+         "problems": ["wrong_stage"], "onward": True},
     ]  # fmt: skip
     assert list(analysis.misdirected(hand_store)[0]) == [
-        "from_service", "to_service", "reason", "count", "problems", "onward",
+        "from_service", "to_service", "reason", "count", "count_basis", "problems", "onward",
     ]  # fmt: skip
 
 
 def chain_dataset(folder, links: int):
-    """One LA; ``src`` refers (parent-infant relationship) to ``c1``, which has no specialised
-    offer; c1 -> c2 -> ... -> c<links> -> ``dest`` (specialised, targeted): ``links`` links from
+    """One LA; ``src`` refers (parent-infant relationship) to ``c1``, which does no
+    parent-infant relationship work; c1 -> c2 -> ... -> c<links> -> ``dest`` (specialised, targeted): ``links`` links from
     c1 to dest. ``stop`` sits on a second chain, inactive, in front of ``dest``."""
     folder.mkdir()
     (folder / "areas.csv").write_text(
@@ -165,7 +171,9 @@ def chain_dataset(folder, links: int):
     (folder / "offers.csv").write_text(
         "service_id,level,focus,interventions\n"
         + "".join(
-            f"{s},targeted,{'specialised' if s == 'dest' else 'non_specialised'},\n"
+            # dest: specialised targeted help; the others do no parent-infant relationship
+            # work (a specialist offer of something else), so a referral to them is not_offered.
+            f"{s},targeted,specialised,\n" if s == "dest" else f"{s},specialist,non_specialised,\n"
             for s in services
         )
     )
@@ -196,7 +204,6 @@ def test_onward_follows_chains_of_up_to_six_links(tmp_path, links, onward):
 def test_misdirected_area_keeps_links_whose_source_covers_it(hand_store):
     rows = analysis.misdirected(hand_store, "E3")  # only gp and hv cover E3
     assert [(r["from_service"], r["to_service"]) for r in rows] == [
-        ("gp", "hv"),
         ("hv", "pmh"),
         ("hv", "old"),
         ("gp", "camhs"),
@@ -279,13 +286,18 @@ def test_pathways_area_filter(hand_store):
 
 def test_concentration_by_hand(hand_store):
     # old -> pim (100) has an inactive source and is left out; mw -> pim's blank count is 0.
+    # referrals.csv has no count_basis column: every count is per_year.
+    keys = ("to_service", "count_basis", "count", "share", "specialised")
     assert analysis.concentration(hand_store) == [
-        {"to_service": "hv", "count": 50, "share": 0.3378, "specialised": False},
-        {"to_service": "pim", "count": 50, "share": 0.3378, "specialised": True},
-        {"to_service": "pmh", "count": 30, "share": 0.2027, "specialised": False},
-        {"to_service": "bim", "count": 10, "share": 0.0676, "specialised": True},
-        {"to_service": "old", "count": 5, "share": 0.0338, "specialised": True},
-        {"to_service": "camhs", "count": 3, "share": 0.0203, "specialised": False},
+        dict(zip(keys, row, strict=True))
+        for row in [
+            ("hv", "per_year", 50, 0.3378, False),
+            ("pim", "per_year", 50, 0.3378, True),
+            ("pmh", "per_year", 30, 0.2027, False),
+            ("bim", "per_year", 10, 0.0676, True),
+            ("old", "per_year", 5, 0.0338, True),
+            ("camhs", "per_year", 3, 0.0203, False),
+        ]
     ]
 
 
@@ -297,32 +309,32 @@ def test_need_by_hand(hand_store):
     assert analysis.need(hand_store) == [
         # pim (40 a year) works at targeted and specialist: 20 at each (counted once); bim 20.
         {"area_code": "E1", "level": "targeted", "demand": 80.0, "capacity": 40.0,
-         "shortfall": 40.0},
+         "unrecorded": 0, "shortfall": 40.0},
         # fit (90 a year) is shared by E1 and E2 by population; E3 has none recorded.
         {"area_code": "E1", "level": "statutory", "demand": 130.0, "capacity": 22.5,
-         "shortfall": 107.5},
+         "unrecorded": 0, "shortfall": 107.5},
         {"area_code": "E1", "level": "specialist", "demand": 90.0, "capacity": 20.0,
-         "shortfall": 70.0},
+         "unrecorded": 0, "shortfall": 70.0},
         {"area_code": "E2", "level": "targeted", "demand": 240.0, "capacity": 30.0,
-         "shortfall": 210.0},
+         "unrecorded": 0, "shortfall": 210.0},
         {"area_code": "E2", "level": "statutory", "demand": 390.0, "capacity": 67.5,
-         "shortfall": 322.5},
+         "unrecorded": 0, "shortfall": 322.5},
         {"area_code": "E2", "level": "specialist", "demand": 270.0, "capacity": 0.0,
-         "shortfall": 270.0},
+         "unrecorded": 0, "shortfall": 270.0},
         {"area_code": "E3", "level": "targeted", "demand": None, "capacity": None,
-         "shortfall": None},
+         "unrecorded": 0, "shortfall": None},
         {"area_code": "E3", "level": "statutory", "demand": None, "capacity": None,
-         "shortfall": None},
+         "unrecorded": 0, "shortfall": None},
         {"area_code": "E3", "level": "specialist", "demand": None, "capacity": None,
-         "shortfall": None},
+         "unrecorded": 0, "shortfall": None},
         # far 10 + late's 30 split across targeted and statutory (its universal offer is no
         # need level): 15 at each.
         {"area_code": "F1", "level": "targeted", "demand": 40.0, "capacity": 25.0,
-         "shortfall": 15.0},
+         "unrecorded": 0, "shortfall": 15.0},
         {"area_code": "F1", "level": "statutory", "demand": 65.0, "capacity": 15.0,
-         "shortfall": 50.0},
+         "unrecorded": 0, "shortfall": 50.0},
         {"area_code": "F1", "level": "specialist", "demand": 45.0, "capacity": 0.0,
-         "shortfall": 45.0},
+         "unrecorded": 0, "shortfall": 45.0},
     ]  # fmt: skip
 
 

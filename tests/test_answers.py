@@ -19,6 +19,7 @@ from nestmap.analysis.materialised import results_dir
 from nestmap.api import seed_path
 from nestmap.cli import app
 from nestmap.synth import generate
+from nestmap.vocabulary import COUNT_BASES
 
 # The analyses answered through the kept answers, with the row function each must equal.
 SHARED = {
@@ -113,27 +114,40 @@ def test_summaries_read_the_kept_answers(graph_file):
         assert summaries.misdirected_summary(graph.store) == figures
         rows = analysis.misdirected(graph.store)
         assert figures["links"] == len(rows)
-        assert figures["referrals"] == sum(row["count"] or 0 for row in rows)
-
-
-def _summary_by_rows(rows: list[dict], relationship_total: int) -> dict:
-    """The misdirected headline as the contract words it, one row at a time."""
-    relationship = sum(
-        row["count"] or 0 for row in rows if row["reason"] == "parent_infant_relationship"
-    )
-    share = None
-    if relationship_total:
-        share = float(
-            (Decimal(relationship) / Decimal(relationship_total)).quantize(
-                Decimal("0.0001"), rounding=ROUND_HALF_UP
+        for basis, found in figures["by_basis"].items():
+            assert found["referrals"] == sum(
+                row["count"] or 0 for row in rows if row["count_basis"] == basis
             )
+
+
+def _summary_by_rows(rows: list[dict], relationship_totals: dict[str, int]) -> dict:
+    """The misdirected headline as the contract words it, one row at a time: per count basis,
+    never adding counts of different units."""
+    by_basis = {}
+    for basis in COUNT_BASES:
+        mine = [row for row in rows if row["count_basis"] == basis]
+        if not mine:
+            continue
+        relationship = sum(
+            row["count"] or 0 for row in mine if row["reason"] == "parent_infant_relationship"
         )
-    return {
-        "links": len(rows),
-        "referrals": sum(row["count"] or 0 for row in rows),
-        "relationship_referrals": relationship,
-        "relationship_share": share,
-    }
+        total = relationship_totals.get(basis, 0)
+        share = None
+        if total:
+            share = float(
+                (Decimal(relationship) / Decimal(total)).quantize(
+                    Decimal("0.0001"), rounding=ROUND_HALF_UP
+                )
+            )
+        by_basis[basis] = {
+            "links": len(mine),
+            "counted_links": sum(row["count"] is not None for row in mine),
+            "referrals": sum(row["count"] or 0 for row in mine),
+            "relationship_referrals": relationship,
+            "relationship_total": total,
+            "relationship_share": share,
+        }
+    return {"links": len(rows), "by_basis": by_basis}
 
 
 @pytest.mark.parametrize("blank_counts", [False, True])
@@ -154,12 +168,15 @@ def test_the_misdirected_headline_counts_as_the_rows_do(tmp_path, blank_counts):
     las = [la["code"] for la in analysis.local_authorities(store)]
     for area in [None, *las[:2]]:
         rows = analysis.misdirected(store, area)
-        total = sum(row["count"] for row in analysis.concentration(store, area))
+        totals: dict[str, int] = {}
+        for row in analysis.concentration(store, area):
+            totals[row["count_basis"]] = totals.get(row["count_basis"], 0) + row["count"]
         found = summaries.misdirected_summary(store, area)
-        assert found["relationship_total"] == total
-        assert {k: found[k] for k in _summary_by_rows([], 1)} == _summary_by_rows(rows, total)
-        assert found["onward"] == _summary_by_rows([r for r in rows if r["onward"]], total)
-        assert found["dead_end"] == _summary_by_rows([r for r in rows if not r["onward"]], total)
+        assert {k: found[k] for k in ("links", "by_basis")} == _summary_by_rows(rows, totals)
+        assert found["onward"] == _summary_by_rows([r for r in rows if r["onward"]], totals)
+        assert found["dead_end"] == _summary_by_rows([r for r in rows if not r["onward"]], totals)
+        # The synthetic dataset counts in both units: neither is ever added to the other.
+        assert set(found["by_basis"]) == {"per_year", "survey_mentions"}
         # The service counts, by the engine, as the catalogue's rows count them.
         active = [r for r in analysis.services(store, area) if r["status"] == "active"]
         assert summaries.headline(store, "services", area) == {
@@ -176,9 +193,9 @@ def test_the_misdirected_headline_of_a_dataset_without_referrals(tmp_path, hand_
         encoding="utf-8",
     )
     store = load_into(tmp_path / "graph.lbug", hand_copy)
-    empty = {"links": 0, "referrals": 0, "relationship_referrals": 0, "relationship_share": None}
+    empty = {"links": 0, "by_basis": {}}
     found = summaries.misdirected_summary(store)
-    assert found == {**empty, "relationship_total": 0, "onward": empty, "dead_end": empty}
+    assert found == {**empty, "onward": empty, "dead_end": empty}
     store.close()
 
 

@@ -125,13 +125,9 @@ def test_empty_results_keep_their_columns(tmp_path):
     with nestmap.Graph(tmp_path / "g.lbug") as graph:
         graph.load(HAND)
         rows = graph.concentration(area="F1")
-        assert rows == [] and list(rows.to_pandas().columns) == [
-            "to_service",
-            "count",
-            "share",
-            "specialised",
-        ]
-        assert rows.to_arrow().column_names == ["to_service", "count", "share", "specialised"]
+        columns = ["to_service", "count_basis", "count", "share", "specialised"]
+        assert rows == [] and list(rows.to_pandas().columns) == columns
+        assert rows.to_arrow().column_names == columns
 
 
 def test_load_keep_versions_rollback_and_info(tmp_path):
@@ -265,13 +261,16 @@ def test_summaries_are_the_analyses_own_figures(hand_store):
     misdirected = graph.misdirected()
     found = graph.misdirected_summary()
     assert found["links"] == len(misdirected)
-    assert found["referrals"] == sum(row["count"] or 0 for row in misdirected)
+    # The hand dataset counts only referrals a year (no count_basis column).
+    (per_year,) = found["by_basis"].values()
+    assert list(found["by_basis"]) == ["per_year"] == graph.count_bases()
+    assert per_year["referrals"] == sum(row["count"] or 0 for row in misdirected)
     total = sum(row["count"] for row in graph.concentration())
     relationship = sum(
         row["count"] or 0 for row in misdirected if row["reason"] == "parent_infant_relationship"
     )
-    assert found["relationship_total"] == total
-    assert found["relationship_share"] == round(relationship / total, 4)
+    assert per_year["relationship_total"] == total
+    assert per_year["relationship_share"] == round(relationship / total, 4)
     # By hand (see test_pathways_by_hand): 6 of 10 LA x entry rows are dead ends; services
     # gp, hv, mw, tod are each a dead end somewhere, of bim, gp, hv, mw, tod.
     assert graph.dead_ends() == {"pairs": 6, "of_pairs": 11, "services": 4, "of_services": 6}
@@ -282,7 +281,10 @@ def test_summaries_are_the_analyses_own_figures(hand_store):
     }
     shortfall = graph.per_area("demand_shortfall")
     assert shortfall["E3"] is None  # no population: no demand
-    assert shortfall["E1"] == round(sum(r["shortfall"] for r in graph.need("E1")), 1)
+    # targeted + specialist: the statutory row (families unlikely to access help) is never added.
+    assert shortfall["E1"] == round(
+        sum(r["shortfall"] for r in graph.need("E1") if r["level"] != "statutory"), 1
+    )
     with pytest.raises(ValueError):
         graph.per_area("colour")
 
@@ -311,8 +313,14 @@ def test_headlines_are_the_analyses_figures(seed_graph):
     }
     # The report's finding 5: seven practitioners at AiMH levels 2-3.
     assert seed_graph.headline("practitioners") == {"level_2_3": 7}
-    total = sum(r["shortfall"] for r in seed_graph.need(area="W06000013"))
-    assert seed_graph.headline("shortfall", "W06000013") == {"total": round(total, 1)}
+    rows = seed_graph.need(area="W06000013")
+    total = sum(r["shortfall"] for r in rows if r["level"] != "statutory")
+    statutory = sum(r["shortfall"] for r in rows if r["level"] == "statutory")
+    found = seed_graph.headline("shortfall", "W06000013")
+    assert found["total"] == round(total, 1)  # the statutory row is never added
+    assert found["statutory"] == round(statutory, 1)
+    totals = seed_graph.need_totals("W06000013")
+    assert found["unrecorded"] == totals["intervention"]["unrecorded"]
     with pytest.raises(ValueError):
         seed_graph.headline("everything")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from conftest import HAND, load_into
+from conftest import DATA, HAND, load_into
 from test_synth import RowsOnly  # the store as an engine without Arrow (Neo4j) sees it
 
 from nestmap.analysis import core
@@ -45,6 +45,7 @@ ANALYSES = {
             ("to_service", TEXT),
             ("reason", TEXT),
             ("count", COUNT),
+            ("count_basis", TEXT),
             ("problems", IDS),
             ("onward", FLAG),
         ],
@@ -80,7 +81,13 @@ ANALYSES = {
     "concentration": (
         core.concentration,
         core.concentration_table,
-        [("to_service", TEXT), ("count", COUNT), ("share", pa.float64()), ("specialised", FLAG)],
+        [
+            ("to_service", TEXT),
+            ("count_basis", TEXT),
+            ("count", COUNT),
+            ("share", pa.float64()),
+            ("specialised", FLAG),
+        ],
     ),
     "pathways": (
         core.pathways,
@@ -119,7 +126,9 @@ def _synthetic(folder: Path) -> Path:
     return folder / "dataset"
 
 
-DATASETS = ["hand", "seed", "synthetic", "no-links", "all-blank-counts", "some-blank-counts"]
+DATASETS = [
+    "hand", "seed", "synthetic", "no-links", "all-blank-counts", "some-blank-counts", "bases",
+]  # fmt: skip
 
 
 @pytest.fixture(scope="module", params=DATASETS)
@@ -132,6 +141,7 @@ def store(request, tmp_path_factory: pytest.TempPathFactory):
         "no-links": lambda: _no_links(folder),
         "all-blank-counts": lambda: _blank_counts(folder, every=True),
         "some-blank-counts": lambda: _blank_counts(folder, every=False),
+        "bases": lambda: DATA / "bases",  # counts in two units, capacity not recorded
     }[request.param]()
     loaded = load_into(folder / "graph.lbug", source)
     yield loaded
@@ -196,8 +206,11 @@ def test_counts_left_blank_stay_null_and_whole_numbers(tmp_path: Path):
 def test_a_region_without_referral_links_has_empty_typed_link_tables(tmp_path: Path):
     store = load_into(tmp_path / "graph.lbug", _no_links(tmp_path))
     try:
-        for table in (core.misdirected_table(store), core.boundary_links_table(store)):
-            assert table.num_rows == 0 and table.num_columns == 6
+        for table, columns in (
+            (core.misdirected_table(store), 7),
+            (core.boundary_links_table(store), 6),
+        ):
+            assert table.num_rows == 0 and table.num_columns == columns
         # Written as the rows always were: JSON an empty list, CSV an empty header line.
         assert _bytes(core.misdirected_table(store), "json") == b"[]\n"
         assert _bytes(core.misdirected_table(store), "csv") == b"\n"

@@ -62,12 +62,13 @@ def test_overview_figures_are_the_analyses(seed_store, monkeypatch):
     gaps = analysis.gaps(seed_store)
     assert metrics["Gap cells"] == f"{sum(r['gap'] for r in gaps)} of {len(gaps)}"
     misdirected = analysis.misdirected(seed_store)
-    # Named for what they count (referrals recorded: survey mentions in the seed), split into
+    # Named with their unit (the seed's are staff-survey mentions, never "a year"), split into
     # families who can be passed on from where they were sent and those sent to a dead end.
     onward = sum(r["count"] or 0 for r in misdirected if r["onward"])
     dead_end = sum(r["count"] or 0 for r in misdirected if not r["onward"])
-    assert metrics["Misdirected, with an onward route"] == f"{onward:,}" == "89"
-    assert metrics["Misdirected, to a dead end"] == f"{dead_end:,}" == "64"
+    assert (onward, dead_end) == (0, 64)
+    assert metrics["Misdirected, with an onward route"] == "none"
+    assert metrics["Misdirected, to a dead end"] == "64 survey mentions"
     assert "Misdirected referrals a year" not in metrics
     cliffs = analysis.boundaries(seed_store)["threshold_cliffs"]
     assert metrics["Threshold cliffs"] == str(sum(r["status"] == "cliff" for r in cliffs))
@@ -76,19 +77,31 @@ def test_overview_figures_are_the_analyses(seed_store, monkeypatch):
     assert metrics["Dead-end entry points"] == f"{dead} of {len(pathways)}"
     # The report's finding 5: seven or eight practitioners at AiMH levels 2-3.
     assert metrics["Practitioners at AiMH levels 2-3"] == "7"
-    shortfall = sum(r["shortfall"] for r in analysis.need(seed_store))
-    assert metrics["Demand shortfall (families a year)"] == f"{shortfall:,.0f}"
+    # Targeted + specialist only, an upper bound (two services record no capacity); the
+    # statutory row is named and shown apart, never added.
+    totals = analysis.need_totals(seed_store)
+    assert totals["intervention"]["shortfall"] == 1139.0
+    assert metrics["Targeted + specialist shortfall (families a year)"] == (
+        "at most 1,139; capacity not recorded for 2 services"
+    )
+    assert "at most 833; capacity not recorded for 2 services families unlikely to access help" in (
+        _markdown(_app(monkeypatch, seed_store.location))
+    )
     assert metrics["Services"] == "32" and metrics["Local authorities"] == "3"
 
 
 def test_overview_says_which_figures_rest_on_illustrative_values(seed_store, monkeypatch):
     app = _app(monkeypatch, seed_store.location)
     badges = [str(c.value) for c in app.caption if "Illustrative]" in str(c.value)]
-    # The 89 mentions of health visiting are illustrative; the 59 + 5 are the survey's.
-    assert any("89 of the 89 are counted on links marked illustrative" in b for b in badges)
-    assert not any("of the 64 are counted" in b for b in badges)
-    assert any("illustrative under-2 population" in b for b in badges)
+    # The 59 + 5 misdirected survey mentions are the survey's own totals: no badge on them.
+    assert not any("of the 64 survey mentions" in b for b in badges)
+    assert any("1,139 / 0.17 = 6,700" in b for b in badges)  # the inferred population
     assert any("How these posts are split" in b for b in badges)
+    # One local authority's part of the 64 rests on the assumed split between referrers.
+    bridgend = _app(monkeypatch, seed_store.location, la="W06000013")
+    notes = [str(c.value) for c in bridgend.caption if "Illustrative]" in str(c.value)]
+    assert any("40 of the 40 survey mentions rest on values marked illustrative" in b
+               for b in notes)  # fmt: skip
 
 
 def test_coverage_shows_gap_for_targeted_postnatal_in_every_la(seed_store, monkeypatch):
@@ -169,18 +182,25 @@ def test_referrals_and_boundaries_pages(seed_store, monkeypatch):
     # visiting is the most common destination.
     referrals = _app(monkeypatch, seed_store.location, "referrals")
     concentration, misdirected = (frame.value for frame in referrals.dataframe)
-    assert concentration.iloc[0]["to_service"] == "ctm_health_visiting"
-    targets = set(misdirected["to_service"])
-    assert {"ctm_perinatal_mental_health", "ctm_camhs"} <= targets
-    # No wrong door: health visiting passes families on, the perinatal team and CAMHS do not.
-    onward = misdirected.groupby("to_service")["onward"].all()
-    assert onward["ctm_health_visiting"] and not onward["ctm_perinatal_mental_health"]
+    survey = concentration[concentration["count_basis"] == "survey_mentions"]
+    assert survey.iloc[0]["to_service"] == "ctm_health_visiting"
+    assert survey.iloc[0]["as_recorded"] == "89 survey mentions"
+    assert survey.iloc[0]["illustrative"] == 89  # the placeholder
+    assert survey.set_index("to_service").loc["ctm_perinatal_mental_health", "illustrative"] == 0
+    # The uncounted links' destinations: not recorded, never 0.
+    per_year = concentration[concentration["count_basis"] == "per_year"]
+    assert per_year["count"].isna().all() and set(per_year["as_recorded"]) == {"not recorded"}
+    assert set(misdirected["to_service"]) == {"ctm_perinatal_mental_health", "ctm_camhs"}
+    assert misdirected["as_recorded"].str.contains("survey mention").all()
+    assert not misdirected["onward"].any()  # neither team refers anyone on: dead ends
     metrics = _metrics(referrals)
-    assert metrics["Sent where the support is not, with an onward route"] == "89"
-    assert metrics["Sent to a dead end"] == "64"
+    assert metrics["Sent where the support is not, with an onward route"] == "none"
+    assert metrics["Sent to a dead end"] == "64 survey mentions"
+    assert metrics["Largest share of survey mentions"] == "58%"
     assert "Misdirected referrals a year" not in metrics
     notes = _markdown(referrals)
-    assert "89 of the 153 referrals recorded here are counted on links" in notes
+    assert "89 of the 153 survey mentions rest on values marked illustrative" in notes
+    assert "referrals a year" not in " ".join(metrics.values())
     boundaries = _app(monkeypatch, seed_store.location, "boundaries", stage="antenatal")
     cliffs = boundaries.dataframe[0].value
     assert set(cliffs["stage"]) == {"antenatal"}
@@ -427,7 +447,8 @@ def test_tables_show_names_and_headers_with_ids_hidden(seed_store, monkeypatch):
     assert "from_service" not in order and "from_service" in shown.columns
     assert shown["from_service (names)"].tolist() == [names[r["from_service"]] for r in rows]
     assert config["from_service (names)"]["label"] == "From"
-    assert config["count"]["label"] == "Referrals a year"
+    assert config["count"]["label"] == "Count"  # its unit is in the column beside it
+    assert config["count_basis"]["label"] == "Unit"
     assert shown["problems"].tolist() == [r["problems"] for r in rows]
     # A name beside its id: the id is only hidden, and the name's header says where it is.
     gaps = analysis.gaps(seed_store)
@@ -508,13 +529,18 @@ def test_network_draws_the_most_referred_to_and_says_what_it_left_out(busy_store
     assert (shown.services, shown.links) == (len(everything.nodes), len(everything.edges))
     assert len(shown.selection.nodes) == 12 and len(shown.selection.edges) <= 20
     assert not shown.complete
-    received: dict[str, int] = {}
+    received: dict[str, tuple[int, int]] = {}
     for link in everything.edges:
-        received[link["to_service"]] = received.get(link["to_service"], 0) + (link["count"] or 0)
+        per_year, survey = received.get(link["to_service"], (0, 0))
+        if link["count_basis"] == "survey_mentions":
+            survey += link["count"] or 0
+        else:
+            per_year += link["count"] or 0
+        received[link["to_service"]] = (per_year, survey)
     drawn = {s["id"] for s in shown.selection.nodes}
-    # No service left out receives more referrals than one drawn.
-    assert min(received.get(s, 0) for s in drawn) >= max(
-        received.get(s["id"], 0) for s in everything.nodes if s["id"] not in drawn
+    # No service left out receives more (referrals a year, then survey mentions) than one drawn.
+    assert min(received.get(s, (0, 0)) for s in drawn) >= max(
+        received.get(s["id"], (0, 0)) for s in everything.nodes if s["id"] not in drawn
     )
     assert all(
         e["from_service"] in drawn and e["to_service"] in drawn for e in shown.selection.edges
@@ -690,7 +716,7 @@ def test_frames_built_from_arrow_equal_those_built_from_rows(tmp_path, hand_copy
                     graph.misdirected(),
                     graph.arrow("misdirected"),
                     ["from_service", "from_name", "to_service", "to_name", "reason", "count",
-                     "problems", "onward"],
+                     "count_basis", "problems", "onward"],
                 ),
                 (
                     graph.boundaries()["links"],
@@ -792,20 +818,26 @@ def _reference_most_referred_to(
     selection: network.Selection, max_nodes: int | None = None, max_edges: int | None = None
 ) -> network.Shown:
     """At most ``max_nodes`` services and ``max_edges`` links of ``selection``: the services
-    receiving the most referrals a year on its links (then the most links; then by id, so the
-    same selection always draws the same), the links between two of them, the links with the
-    most referrals first. A selection within the limits is drawn whole."""
+    receiving the most referrals a year on its links (then the most survey mentions: units are
+    never added; then the most links; then by id, so the same selection always draws the
+    same), the links between two of them, the links with the largest counts first. A selection
+    within the limits is drawn whole."""
     max_nodes = network.MAX_NODES if max_nodes is None else max_nodes
     max_edges = network.MAX_EDGES if max_edges is None else max_edges
     if len(selection.nodes) <= max_nodes and len(selection.edges) <= max_edges:
         return network.Shown(selection, len(selection.nodes), len(selection.edges))
-    received: dict[str, tuple[int, int]] = {}
+    received: dict[str, tuple[int, int, int]] = {}
     for link in selection.edges:
-        volume, links = received.get(link["to_service"], (0, 0))
-        received[link["to_service"]] = (volume + (link["count"] or 0), links + 1)
+        per_year, survey, links = received.get(link["to_service"], (0, 0, 0))
+        count = link["count"] or 0
+        if link["count_basis"] == "survey_mentions":
+            survey += count
+        else:
+            per_year += count
+        received[link["to_service"]] = (per_year, survey, links + 1)
     ranked = sorted(
         selection.nodes,
-        key=lambda s: (*(-value for value in received.get(s["id"], (0, 0))), s["id"]),
+        key=lambda s: (*(-value for value in received.get(s["id"], (0, 0, 0))), s["id"]),
     )
     nodes = ranked[:max_nodes]
     kept = {s["id"] for s in nodes}

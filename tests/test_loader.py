@@ -45,6 +45,18 @@ def append_row(file: str, values: dict[str, str]):
     return (file, edit)
 
 
+def add_column(file: str, column: str, row: int, value: str):
+    """An edit adding ``column`` (blank in every row) and setting it in row ``row``."""
+
+    def edit(rows):
+        for cells in rows:
+            cells.append("")
+        rows[0][-1] = column
+        rows[row - 1][-1] = value
+
+    return (file, edit)
+
+
 SERVICE = {
     "id": "new",
     "name": "New",
@@ -93,6 +105,7 @@ CASES = {
     "referral to itself": (set_cell("referrals.csv", 2, "to_service", "hv"), "referrals.csv", 2, "to_service", "itself"),
     "unknown reason": (set_cell("referrals.csv", 2, "reason", "love"), "referrals.csv", 2, "reason", "must be one of"),
     "negative count": (set_cell("referrals.csv", 2, "count", "-3"), "referrals.csv", 2, "count", "at least 0"),
+    "unknown count basis": (add_column("referrals.csv", "count_basis", 3, "a_year"), "referrals.csv", 3, "count_basis", "must be one of per_year, survey_mentions"),
     "referral without source": (set_cell("referrals.csv", 2, "source", ""), "referrals.csv", 2, "source", "required"),
     "duplicate referral": (append_row("referrals.csv", {"from_service": "hv", "to_service": "pmh", "reason": "parent_infant_relationship", "source": "x"}), "referrals.csv", 19, "reason", "same link"),
     "fte zero": (set_cell("workforce.csv", 2, "fte", "0"), "workforce.csv", 2, "fte", "greater than 0"),
@@ -177,7 +190,7 @@ DESCRIPTION = [
     ["field", "value"],
     ["title", "Northwick Partnership"],
     ["collected", "2025"],
-    ["population_source", "inferred: the board's planning figure"],
+    ["method", "the board's mapping guide"],
 ]
 
 
@@ -195,7 +208,7 @@ def test_dataset_description_is_optional_kept_and_exported(hand_copy, tmp_path: 
     assert list(about.items()) == [
         ("title", "Northwick Partnership"),
         ("collected", "2025"),
-        ("population_source", "inferred: the board's planning figure"),
+        ("method", "the board's mapping guide"),
     ]
     exported = tmp_path / "export.xlsx"
     exported.write_bytes(export_dataset(store, "xlsx"))

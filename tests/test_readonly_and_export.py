@@ -101,7 +101,7 @@ def test_template_has_every_sheet_a_guide_and_dropdowns(tmp_path: Path):
     }  # fmt: skip
     assert [c.value for c in book["dataset"][1]] == ["field", "value"]
     fields = [dv.formula1 for dv in book["dataset"].data_validations.dataValidation]
-    assert fields == ['"title,source,collected,method,population_source"']
+    assert fields == ['"title,source,collected,method"']
     offers = book["offers"]
     assert [c.value for c in offers[1]] == ["service_id", "level", "focus", "interventions"]
     formulas = [dv.formula1 for dv in offers.data_validations.dataValidation]

@@ -119,7 +119,7 @@ def _one_place(values) -> Decimal:
 
 
 class Sources:
-    """What the dataset's files mark illustrative."""
+    """What the dataset's files mark illustrative or inferred."""
 
     def __init__(self, folder: Path):
         starts = lambda text: text.strip().lower().startswith(ILLUSTRATIVE)  # noqa: E731
@@ -128,40 +128,51 @@ class Sources:
         self.staff = self.services | {
             s["id"] for s in services if "illustrative: workforce row" in s["source"].lower()
         }
-        self.links = {
-            (r["from_service"], r["to_service"], r["reason"])
-            for r in _csv(folder / "referrals.csv")
-            if starts(r["source"])
+        links = _csv(folder / "referrals.csv")
+        key = lambda r: (r["from_service"], r["to_service"], r["reason"])  # noqa: E731
+        self.whole = {key(r) for r in links if starts(r["source"])}
+        # A count that is an assumed share of its source's total: the links to the same
+        # service, for the same reason, in the same unit share that total.
+        self.split = {
+            key(r): (r["to_service"], r["reason"], r.get("count_basis") or "per_year")
+            for r in links
+            if "illustrative split" in r["source"].lower() and not starts(r["source"])
         }
+        self.shares = Counter(self.split.values())
         self.pair_sources: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
-        for r in _csv(folder / "referrals.csv"):
-            key = (r["from_service"], r["to_service"])
-            self.pair_sources.setdefault(key, []).append((*key, r["reason"]))
-        about = (
-            {r["field"]: r["value"] for r in _csv(folder / "dataset.csv")}
-            if (folder / "dataset.csv").exists()
-            else {}
-        )
-        self.population = (
-            about.get("population_source", "")
-            .strip()
-            .lower()
-            .startswith(("illustrative", "inferred"))
-        )
+        for r in links:
+            self.pair_sources.setdefault(key(r)[:2], []).append(key(r))
+        self.population = {
+            a["code"]
+            for a in _csv(folder / "areas.csv")
+            if a.get("source", "").strip().lower().startswith(("illustrative", "inferred"))
+        }
         self.staff_rows = (
             _csv(folder / "workforce.csv") if (folder / "workforce.csv").exists() else []
         )
 
     def link(self, row) -> bool:
-        key = (row["from_service"], row["to_service"], row["reason"])
-        return key in self.links or key[0] in self.services or key[1] in self.services
+        return (row["from_service"], row["to_service"], row["reason"]) in self.whole
 
     def counted(self, rows) -> bool:
-        """A sum of counts rests on an illustrative link (blank counts add nothing)."""
-        return any(self.link(r) for r in rows if r["count"] is not None)
+        """A sum of counts rests on an illustrative value: an illustrative link, or some but
+        not all of the links sharing a split total (blank counts add nothing)."""
+        held: Counter = Counter()
+        for r in rows:
+            if r["count"] is None:
+                continue
+            key = (r["from_service"], r["to_service"], r["reason"])
+            if key in self.whole:
+                return True
+            if key in self.split:
+                held[self.split[key]] += 1
+        return any(n < self.shares[group] for group, n in held.items())
 
     def any(self, ids) -> bool:
         return any(i in self.services for i in ids)
+
+    def people(self, codes) -> bool:
+        return any(code in self.population for code in codes)
 
     def chain(self, row) -> bool:
         chain = row.get("chain") or []
@@ -234,6 +245,20 @@ def expected_figures(store, area, documents=(), dataset: Path | None = None) -> 
             ),
             "about.las_with_population": (
                 sum(areas[code]["under2_population"] != "" for code in las),
+                False,
+            ),
+            "about.las_population_inferred": (
+                sum(
+                    areas[code]["under2_population"] != ""
+                    for code in las
+                    if code in marks.population
+                ),
+                False,
+            ),
+            "about.links_split": (
+                sum(
+                    (r["from_service"], r["to_service"], r["reason"]) in marks.split for r in links
+                ),
                 False,
             ),
         }
@@ -356,7 +381,8 @@ def expected_figures(store, area, documents=(), dataset: Path | None = None) -> 
         )
         want[f"groups.{r['area_code']}.services"] = (r["services"], marks.any(serving))
 
-    _need_figures(want, store, area, dataset, marks, services, analysis.need(store, area), "need")
+    need_marks = NeedMarks(marks, services, dataset)
+    _need_figures(want, store, area, need_marks)
 
     bands = analysis.age_bands(store, area)
     want["age_bands.cells"] = (len(bands), False)
@@ -386,7 +412,7 @@ def expected_figures(store, area, documents=(), dataset: Path | None = None) -> 
     want["provenance.links_blank_count"] = (sum(r["count"] == "" for r in links), False)
 
     for i, document in enumerate(documents, start=1):
-        _option_figures(want, store, area, i, document, dataset, marks, services)
+        _option_figures(want, store, area, i, document, need_marks)
     return want
 
 
@@ -473,62 +499,73 @@ def _referral_figures(want, store, area, dataset, marks, services) -> None:
         want[f"misdirected.group.{i}.onward"] = (len(onward), any(marks.link(r) for r in onward))
 
 
-def _need_figures(want, store, area, dataset, marks, services, need, prefix) -> None:
-    """Need totals per level and per LA: demand rests on the populations, capacity on the
-    services that give it (and on the populations where a service's families are shared with
-    areas outside the figure's), shortfall on both. A blank input is never a figure."""
-    active = [s for s in services if s["status"] == "active"]
-    populated = {r["code"] for r in _csv(dataset / "areas.csv") if r["under2_population"] != ""}
-    shares = analysis.parse_shares()
+class NeedMarks:
+    """What a need figure for some LAs at one level rests on: demand on their populations;
+    capacity on the services giving it, and on the populations where a service's families
+    are shared with areas outside the figure's; shortfall on both."""
 
-    def capacity_marked(codes, level) -> bool:
+    def __init__(self, marks: Sources, services, dataset: Path):
+        self.marks = marks
+        self.active = [s for s in services if s["status"] == "active"]
+        self.populated = {
+            r["code"] for r in _csv(dataset / "areas.csv") if r["under2_population"] != ""
+        }
+
+    def _specialised(self, level):
+        return [s for s in self.active if s["offers"].get(level) == "specialised"]
+
+    def capacity(self, codes, level) -> bool:
         giving = [
             s
-            for s in active
-            if s["offers"].get(level) == "specialised"
-            and s["capacity_per_year"] is not None
-            and set(s["covers"]) & codes
+            for s in self._specialised(level)
+            if s["capacity_per_year"] is not None and set(s["covers"]) & codes
         ]
-        return marks.any(s["id"] for s in giving) or (
-            marks.population and any(not (set(s["covers"]) & populated) <= codes for s in giving)
+        return self.marks.any(s["id"] for s in giving) or any(
+            not (set(s["covers"]) & self.populated) <= codes
+            and self.marks.people(set(s["covers"]) & self.populated)
+            for s in giving
         )
 
-    for level in NEED_LEVELS:
-        if prefix == "need":
-            want[f"need.share.{level}"] = (Fraction(shares[level]) * 100, False)
-        rows = [r for r in need if r["level"] == level and r["demand"] is not None]
-        groups = [(f"{prefix}.{level}", rows)] + [
-            (f"{prefix}.{r['area_code']}.{level}", [r]) for r in rows
+    def shortfall(self, codes, level) -> bool:
+        return self.marks.people(codes) or self.capacity(codes, level)
+
+    def unrecorded(self, codes, level) -> list[str]:
+        return [
+            s["id"]
+            for s in self._specialised(level)
+            if s["capacity_per_year"] is None and set(s["covers"]) & codes
         ]
-        for key, group in groups:
-            if not group:
+
+
+def _need_figures(want, store, area, marks: NeedMarks) -> None:
+    """The need totals (the analysis's, summed exactly) and each LA's row, with their marks.
+    A blank input is never a figure."""
+    shares = analysis.parse_shares()
+    need = analysis.need(store, area)
+    totals = analysis.need_totals(store, area)
+    codes = {r["area_code"] for r in need if r["demand"] is not None}
+    for level in NEED_LEVELS:
+        want[f"need.share.{level}"] = (Fraction(shares[level]) * 100, False)
+        rows = [r for r in need if r["level"] == level and r["demand"] is not None]
+        groups = [(f"need.{level}", totals[level], codes)] + [
+            (f"need.{r['area_code']}.{level}", r, {r["area_code"]}) for r in rows
+        ]
+        for key, figures, held in groups:
+            if figures["demand"] is None:
                 continue
-            codes = {r["area_code"] for r in group}
-            demand = (_one_place(r["demand"] for r in group), marks.population)
-            capacity_m = capacity_marked(codes, level)
-            want[f"{key}.demand"] = demand
-            want[f"{key}.capacity"] = (_one_place(r["capacity"] for r in group), capacity_m)
-            want[f"{key}.shortfall"] = (
-                _one_place(r["shortfall"] for r in group),
-                marks.population or capacity_m,
-            )
-            blank = [
-                s["id"]
-                for s in active
-                if s["offers"].get(level) == "specialised"
-                and s["capacity_per_year"] is None
-                and set(s["covers"]) & codes
-            ]
-            want[f"{key}.unrecorded"] = (len(blank), marks.any(blank))
-    if prefix == "need":
-        want["need.las_without_population"] = (sum(r["demand"] is None for r in need) // 3, False)
+            blank = marks.unrecorded(held, level)
+            assert figures["unrecorded"] == len(blank), (key, blank)
+            want[f"{key}.demand"] = (figures["demand"], marks.marks.people(held))
+            want[f"{key}.capacity"] = (figures["capacity"], marks.capacity(held, level))
+            want[f"{key}.shortfall"] = (figures["shortfall"], marks.shortfall(held, level))
+            want[f"{key}.unrecorded"] = (len(blank), marks.marks.any(blank))
+    want["need.las_without_population"] = (sum(r["demand"] is None for r in need) // 3, False)
 
 
-def _option_figures(want, store, area, i, document, dataset, marks, services) -> None:
+def _option_figures(want, store, area, i, document, marks: NeedMarks) -> None:
     from nestmap.scenarios import evaluate
 
     result = evaluate(store, document)
-    keep = (lambda r: r["area_code"] == area) if area else (lambda r: True)
     before = {(r["area_code"], r["level"], r["stage"]): r["gap"] for r in result["gaps_before"]}
     after = {(r["area_code"], r["level"], r["stage"]): r["gap"] for r in result["gaps_after"]}
     cells = [key for key in before if area in (None, key[0])]
@@ -547,15 +584,30 @@ def _option_figures(want, store, area, i, document, dataset, marks, services) ->
         want[f"option.{i}.cost.{n}"] = (Decimal(str(item["amount"])), marked)
     want[f"option.{i}.gaps_closed"] = (sum(before[c] and not after[c] for c in cells), marked)
     want[f"option.{i}.gaps_opened"] = (sum(after[c] and not before[c] for c in cells), marked)
-    for side, key in (("before", "option.now"), ("after", f"option.{i}")):
-        rows = [r for r in result[f"need_{side}"] if keep(r)]
-        found: dict[str, tuple] = {}
-        _need_figures(found, store, area, dataset, marks, services, rows, key)
-        for level in NEED_LEVELS:
-            if f"{key}.{level}.shortfall" in found:
-                want[f"{key}.shortfall.{level}"] = found[f"{key}.{level}.shortfall"]
-                if side == "after":
-                    want[f"option.{i}.unmet.{level}"] = found[f"{key}.{level}.shortfall"]
+    # The shortfall before and after: the comparison's totals for the whole dataset, the LA's
+    # row for one LA.
+    codes = {
+        r["area_code"]
+        for r in result["need_before"]
+        if r["demand"] is not None and area in (None, r["area_code"])
+    }
+    for level in NEED_LEVELS:
+        for side, key in (("before", "option.now"), ("after", f"option.{i}")):
+            if not codes:
+                continue
+            if area is None:
+                value = result["comparison"]["summary"]["shortfall_by_level"][level][side]
+            else:
+                (row,) = [
+                    r
+                    for r in result[f"need_{side}"]
+                    if r["area_code"] == area and r["level"] == level
+                ]
+                value = row["shortfall"]
+            figure = (value, marks.shortfall(codes, level))
+            want[f"{key}.shortfall.{level}"] = figure
+            if side == "after":
+                want[f"option.{i}.unmet.{level}"] = figure
 
 
 def _csv(path: Path) -> list[dict[str, str]]:
@@ -645,9 +697,12 @@ def test_seed_report_figures_are_the_analyses(seed_store):
     found = check_figures(page, expected_figures(seed_store, None, SCENARIOS, seed_path()))
     for key in (
         "gaps.gap_cells",
-        "misdirected.per_year.relationship_volume",
-        "misdirected.per_year.onward_volume",
-        "misdirected.per_year.dead_end_volume",
+        "misdirected.survey_mentions.relationship_volume",
+        "misdirected.survey_mentions.relationship_total",
+        "misdirected.survey_mentions.dead_end_volume",
+        "concentration.survey_mentions.top.1.share",
+        "about.links_split",
+        "about.las_population_inferred",
         "misdirected.group.0.count",
         "cliffs.cliff",
         "pathways.dead_ends",
@@ -722,6 +777,59 @@ def test_synthetic_region_report(synth_region):
     for other in codes:
         if other != area:
             assert other not in one
+
+
+def _tagged(node: Node) -> str:
+    """A node's text with each figure written as [[key]] (so a sentence knows its figures)."""
+    parts = []
+    for child in node.children:
+        if isinstance(child, str):
+            parts.append(child)
+        elif child.attrs.get("data-figure"):
+            parts.append(f"[[{child.attrs['data-figure']}]]")
+        else:
+            parts.append(_tagged(child))
+    return "".join(parts)
+
+
+def _passages(root: Node) -> list[str]:
+    """Each sentence of a paragraph (a finding's too) and each table row, figures tagged."""
+    found = []
+    for node in root.walk():
+        if node.tag == "tr":
+            found.append(re.sub(r"\s+", " ", _tagged(node)))
+        elif node.tag == "p" and node.parent.tag != "td":
+            text = re.sub(r"\s+", " ", _tagged(node))
+            found += re.split(r"(?<=[.;])\s", text)
+    return found
+
+
+@pytest.mark.parametrize("which", ["seed", "synthetic"])
+def test_a_year_never_labels_a_survey_count(which, seed_store, synth_region):
+    """A count of survey mentions is said as such, never "a year"; each unit has its own
+    total. The seed region's relationship counts are all survey mentions; a synthetic
+    region has both units."""
+    store = seed_store if which == "seed" else synth_region[0]
+    root = parse(report_html(store, max_rows=0))
+    passages = _passages(root)
+    # Passages stating a survey count (a figure in them), not those explaining the units.
+    survey = [
+        text
+        for text in passages
+        if "[[" in text and ("survey mention" in text or ".survey_mentions." in text)
+    ]
+    assert survey, "no survey count is stated"
+    for text in survey:
+        assert "a year" not in text, text
+    if which == "seed":
+        # No count a year is recorded there: "referrals a year" only names the unit of links
+        # whose count is not recorded.
+        referrals = next(node for node in root.walk() if node.attrs.get("id") == "referrals")
+        for row in _passages(referrals):
+            if "a year" in row:
+                assert "not recorded" in row and "[[" not in row, row
+    else:
+        assert any("referrals a year" in text for text in passages)
 
 
 def test_no_blank_is_printed_as_zero(seed_store):

@@ -79,13 +79,13 @@ def test_option1_reduces_specialist_shortfall_by_its_families(option1, seed_stor
     after = {r["area_code"]: r for r in analysis.need(store) if r["level"] == "specialist"}
     # By hand: demand = under-2 population x 0.09; the regional team's 382 families a year are
     # counted once, split across the two levels it works at (targeted and specialist: 191 at
-    # each), then shared by population (2634 + 4302 + 1064 = 8000); nothing else specialist
-    # has capacity.
-    population = {"W06000013": 2634, "W06000016": 4302, "W06000024": 1064}
-    expected = {"W06000013": 174.2, "W06000016": 284.5, "W06000024": 70.4}
+    # each), then shared by population (2206 + 3602 + 892 = 6700); nothing else specialist
+    # has capacity recorded (the two psychology services record none: unrecorded).
+    population = {"W06000013": 2206, "W06000016": 3602, "W06000024": 892}
+    expected = {"W06000013": 135.7, "W06000016": 221.5, "W06000024": 54.9}
     for area, people in population.items():
         demand = people * 0.09
-        share = 382 / 2 * people / 8000
+        share = 382 / 2 * people / 6700
         assert before[area]["shortfall"] == round(demand, 1)
         assert after[area]["capacity"] == round(share, 1)
         assert after[area]["shortfall"] == expected[area] == round(demand - share, 1)
@@ -128,7 +128,13 @@ def test_compare_base_with_option1(option1, seed_store):
     ]
     assert {c["key"][1] for c in found} >= {"ctm_perinatal_mental_health", "ctm_camhs"}
     dead = result["summary"]["dead_end_referrals"]
-    assert dead["before"]["count"] == 64 and dead["after"]["count"] == 0
+    # Survey mentions, never called referrals a year nor added to them.
+    assert dead["before"]["count"] == {"survey_mentions": 64} and dead["after"]["count"] == {}
+    shortfall = result["summary"]["shortfall_by_level"]
+    # Targeted + specialist together; the statutory row apart, untouched by the team.
+    assert shortfall["intervention"]["before"] == 1139.0
+    assert shortfall["intervention"]["after"] == pytest.approx(1139.0 - 382, abs=0.15)
+    assert shortfall["intervention"]["unrecorded_after"] == 2
 
 
 def test_compare_dataset_with_itself_reports_no_changes(seed_store, tmp_path):

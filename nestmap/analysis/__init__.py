@@ -16,10 +16,13 @@ from nestmap.analysis.core import (
 from nestmap.analysis.extra import assessment, groups_left_out, services, thrive, workforce
 from nestmap.analysis.info import info
 from nestmap.analysis.summaries import (
+    concentration_unrecorded,
+    count_bases,
     dead_ends,
     headline,
     local_authorities,
     misdirected_summary,
+    need_totals,
     per_area,
     referral_links,
     region_name,
@@ -31,6 +34,8 @@ __all__ = [
     "assessment",
     "boundaries",
     "boundary_links",
+    "concentration_unrecorded",
+    "count_bases",
     "dead_ends",
     "concentration",
     "gaps",
@@ -42,6 +47,7 @@ __all__ = [
     "misdirected",
     "misdirected_summary",
     "need",
+    "need_totals",
     "parse_shares",
     "pathways",
     "per_area",

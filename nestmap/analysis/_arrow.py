@@ -72,6 +72,17 @@ def int64s(values: Any, present: Any = None) -> Any:
     )
 
 
+def float64s(values: Any, present: Any = None) -> Any:
+    """numpy numbers as an Arrow float64 array; ``present`` (numpy bools): null where false."""
+    import numpy as np
+    import pyarrow as pa
+
+    values = np.ascontiguousarray(values, dtype=np.float64)
+    return pa.Array.from_buffers(
+        pa.float64(), len(values), [_validity(present), pa.py_buffer(values)]
+    )
+
+
 def bools(values: Any) -> Any:
     """numpy bools as an Arrow boolean array (no nulls)."""
     import numpy as np

@@ -27,6 +27,7 @@ from typing import Any
 from nestmap.analysis._arrow import (
     bools,
     combined,
+    float64s,
     int64s,
     integers,
     position,
@@ -49,6 +50,7 @@ from nestmap.graph import GraphStore
 from nestmap.memory import gc_paused
 from nestmap.vocabulary import (
     AGE_BANDS,
+    DEFAULT_COUNT_BASIS,
     DEFAULT_SHARES,
     LEVELS,
     MAX_AGE_MONTHS,
@@ -99,6 +101,7 @@ def MISDIRECTED_SCHEMA() -> Any:  # noqa: N802
         ("to_service", "text"),
         ("reason", "text"),
         ("count", "count"),
+        ("count_basis", "text"),
         ("problems", "ids"),
         ("onward", "flag"),
     )
@@ -138,6 +141,7 @@ def AGE_BANDS_SCHEMA() -> Any:  # noqa: N802
 def CONCENTRATION_SCHEMA() -> Any:  # noqa: N802
     return _schema(
         ("to_service", "text"),
+        ("count_basis", "text"),
         ("count", "count"),
         ("share", "number"),
         ("specialised", "flag"),
@@ -504,14 +508,16 @@ def misdirected(store: GraphStore, area: str | None = None) -> list[Row]:
             "to_service": target,
             "reason": reason,
             "count": count,
+            "count_basis": basis,
             "problems": combos[code].copy(),
             "onward": further,
         }
-        for source, target, reason, count, code, further in zip(
+        for source, target, reason, count, basis, code, further in zip(
             table.column("from_service").to_pylist(),
             table.column("to_service").to_pylist(),
             table.column("reason").to_pylist(),
             table.column("count").to_pylist(),
+            table.column("count_basis").to_pylist(),
             codes.tolist(),
             onward.tolist(),
             strict=True,
@@ -529,8 +535,8 @@ def misdirected_table(store: GraphStore, area: str | None = None) -> Any:
         return MISDIRECTED_SCHEMA().empty_table()
     table, codes, onward = found
     columns = [_plain(table.column(name)) for name in ("from_service", "to_service", "reason")]
-    columns += [_int64(table.column("count")), _flag_lists(codes, MISDIRECTED_PROBLEMS)]
-    columns.append(bools(onward))
+    columns += [_int64(table.column("count")), _plain(table.column("count_basis"))]
+    columns += [_flag_lists(codes, MISDIRECTED_PROBLEMS), bools(onward)]
     return pa.Table.from_arrays(columns, schema=MISDIRECTED_SCHEMA())
 
 
@@ -1013,26 +1019,44 @@ def _ranges(begin: Any, count: Any) -> Any:
 
 # -- concentration -------------------------------------------------------------------------
 def concentration(store: GraphStore, area: str | None = None) -> list[Row]:
-    """Where parent-infant relationship referrals go, with each target's share of the total."""
+    """Where parent-infant relationship referrals go: per receiving service and count basis,
+    the count and its share of that basis's total (counts of different units are never
+    added)."""
     found = store.run("concentration", {"area": area_param(store, area)})
-    counts = [int(row["count"]) for row in found]
-    total = sum(counts)
+    return concentration_rows(
+        (row["to_service"], row["count_basis"], int(row["count"]), bool(row["specialised"]))
+        for row in found
+    )
+
+
+def concentration_rows(found: Iterable[tuple[str, str | None, int, bool]]) -> list[Row]:
+    """The contract's rows from (to_service, count_basis, count, specialised) per target and
+    basis (a blank basis is per_year): shares of each basis's own total, sorted by basis
+    (``COUNT_BASES`` order), count descending, to_service."""
+    found = [
+        (target, basis or DEFAULT_COUNT_BASIS, count, spec) for target, basis, count, spec in found
+    ]
+    totals: dict[str, int] = defaultdict(int)
+    for _target, basis, count, _specialised in found:
+        totals[basis] += count
     rows = [
         {
-            "to_service": row["to_service"],
+            "to_service": target,
+            "count_basis": basis,
             "count": count,
-            "share": _share(count, total) if total else None,
-            "specialised": bool(row["specialised"]),
+            "share": _share(count, totals[basis]) if totals[basis] else None,
+            "specialised": specialised,
         }
-        for row, count in zip(found, counts, strict=True)
+        for target, basis, count, specialised in found
     ]
-    rows.sort(key=lambda r: (-r["count"], r["to_service"]))
+    # COUNT_BASES is in code point order (per_year first): sorting by the text is the contract's.
+    rows.sort(key=lambda r: (r["count_basis"], -r["count"], r["to_service"]))
     return rows
 
 
 def concentration_table(store: GraphStore, area: str | None = None) -> Any:
     """``concentration`` as a ``pyarrow.Table``: shares in whole numbers (as ``_share``) with
-    numpy, the rows sorted in Arrow."""
+    numpy, each of its own basis's total, the rows sorted in Arrow."""
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -1040,25 +1064,39 @@ def concentration_table(store: GraphStore, area: str | None = None) -> Any:
     found = store.run_table("concentration", {"area": area_param(store, area)})
     if found.num_rows == 0:
         return CONCENTRATION_SCHEMA().empty_table()
-    counts = _int64(found.column("count"))
+    bases = pc.fill_null(_plain(found.column("count_basis")), text(DEFAULT_COUNT_BASIS))
+    # COUNT_BASES is in code point order (per_year first): sorting by the text is the contract's.
     found = pa.Table.from_arrays(
-        [_plain(found.column("to_service")), counts, bools(truths(found.column("specialised")))],
-        names=["to_service", "count", "specialised"],
+        [
+            _plain(found.column("to_service")),
+            bases,
+            _int64(found.column("count")),
+            bools(truths(found.column("specialised"))),
+        ],
+        names=["to_service", "count_basis", "count", "specialised"],
     )
-    order = [("count", "descending"), ("to_service", "ascending")]
+    order = [("count_basis", "ascending"), ("count", "descending"), ("to_service", "ascending")]
     found = found.take(pc.sort_indices(found, sort_keys=order))
     values = integers(found.column("count"))
-    total = sum(values.tolist())
-    shares = None
-    if total and total < (1 << 62) // 20_000:  # 2 x count x 10,000 fits in 64 bits
-        shares = ((2 * values * 10_000 + total) // (2 * total)) / 10_000
-    elif total:  # counts this large: Python's integers
-        shares = np.array([_share(count, total) for count in values.tolist()])
-    share = pa.nulls(len(values), pa.float64())
-    if shares is not None:
-        share = pa.Array.from_buffers(pa.float64(), len(shares), [None, pa.py_buffer(shares)])
-    columns = [_plain(found.column("to_service")), _int64(found.column("count")), share]
-    columns.append(combined(found.column("specialised")))
+    # Each row's basis as a number: the totals are per basis.
+    bases = combined(found.column("count_basis"))
+    basis = position(bases, pc.unique(bases))
+    totals = np.zeros(int(basis.max()) + 1, dtype=np.int64)
+    np.add.at(totals, basis, values)
+    total = totals[basis]
+    present = total > 0
+    if int(totals.max()) < (1 << 62) // 20_000:  # 2 x count x 10,000 fits in 64 bits
+        shares = ((2 * values * 10_000 + total) // np.where(present, 2 * total, 1)) / 10_000
+    else:  # counts this large: Python's integers
+        shares = np.array(
+            [
+                _share(c, t) if t else 0.0
+                for c, t in zip(values.tolist(), total.tolist(), strict=True)
+            ]
+        )
+    share = float64s(shares, present)
+    columns = [combined(found.column(name)) for name in ("to_service", "count_basis", "count")]
+    columns += [share, combined(found.column("specialised"))]
     return pa.Table.from_arrays(columns, schema=CONCENTRATION_SCHEMA())
 
 
@@ -1100,7 +1138,26 @@ def need(
 
     A service's capacity is counted once: split evenly across the need levels at which it has a
     specialised offer, then shared by population across the LAs it covers (docs/analyses.md).
+    A service whose capacity is not recorded adds nothing and is counted in ``unrecorded``: the
+    shortfall is then at most the figure given, not a finding that there is no capacity.
     """
+    rows = []
+    for exact in need_exact(store, area, shares):
+        row = dict(exact)
+        for key in ("demand", "capacity", "shortfall"):
+            if row[key] is not None:
+                row[key] = round_half_away(row[key], 1)
+        rows.append(row)
+    return rows
+
+
+def need_exact(
+    store: GraphStore,
+    area: str | None = None,
+    shares: dict[str, Decimal] | None = None,
+) -> list[Row]:
+    """``need``'s rows before rounding: demand, capacity and shortfall as exact fractions
+    (None for an LA without a population), for totals rounded once (as the contract rounds)."""
     shares = shares or parse_shares()
     las = _local_authorities(store, area)
     params = {"area": area if area is not None else "", "levels": list(NEED_LEVELS)}
@@ -1112,28 +1169,37 @@ def need(
     for la in las:
         population = la["under2_population"]
         for level in sorted(NEED_LEVELS, key=level_rank):
+            services = capacity_shares.get((la["code"], level), [])
             result: Row = {"area_code": la["code"], "level": level}
             if population is None:
-                result.update(demand=None, capacity=None, shortfall=None)
+                result.update(demand=None, capacity=None)
+                result.update(unrecorded=_unrecorded(services), shortfall=None)
             else:
                 demand = Fraction(shares[level]) * int(population)
-                capacity = _capacity(capacity_shares.get((la["code"], level), []), population)
+                capacity = _capacity(services, population)
                 result.update(
-                    demand=round_half_away(demand, 1),
-                    capacity=round_half_away(capacity, 1),
-                    shortfall=round_half_away(max(Fraction(0), demand - capacity), 1),
+                    demand=demand,
+                    capacity=capacity,
+                    unrecorded=_unrecorded(services),
+                    shortfall=max(Fraction(0), demand - capacity),
                 )
             rows.append(result)
     return rows
 
 
+def _unrecorded(shares: Iterable[Sequence[Any]]) -> int:
+    """How many of the services behind a need row have no capacity recorded."""
+    return sum(1 for capacity, _served, _levels in shares if capacity is None)
+
+
 def _capacity(shares: Iterable[Sequence[Any]], population: int) -> Fraction:
     """This LA's part of each service's capacity: capacity / k x population / served population,
     k being the number of need levels the service works at (its families are counted once).
-    Summed per denominator first: region-wide services share one."""
+    Summed per denominator first: region-wide services share one. A service with no capacity
+    recorded adds nothing (it is counted as unrecorded)."""
     by_denominator: dict[int, int] = defaultdict(int)
     for capacity, served, levels in shares:
-        if served:
+        if served and capacity is not None:
             by_denominator[int(served) * int(levels)] += int(capacity)
     return sum(
         (Fraction(total * int(population), denominator)

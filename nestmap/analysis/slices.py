@@ -16,12 +16,13 @@ checks every LA of two datasets, in every output format, against the computed an
   link's problems, kinds and ``onward`` (which looks at every LA of the referring service) do
   not depend on the LA asked either, and a filter keeps the sort (count, from, to, reason).
 
-concentration is not a slice (its shares are of the LA's own total): it is summed again from
-the parent-infant relationship referral links kept beside the results (``relationship_referrals``:
-one row per link, with the receiving service's ``specialised``), keeping the links whose
-referring service covers the LA, with the rounding and order of nestmap.analysis.core; it is
-answered so only once the whole-country concentration is kept, like the slices. The analyses
-beyond the contract do not promise a slice: they are computed as before.
+concentration is not a slice (its shares are of the LA's own total per count basis): it is
+summed again from the parent-infant relationship referral links kept beside the results
+(``relationship_referrals``: one row per link, with its count basis and the receiving service's
+``specialised``), keeping the links whose referring service covers the LA, with the rounding
+and order of nestmap.analysis.core; it is answered so only once the whole-country
+concentration is kept, like the slices. The analyses beyond the contract do not promise a
+slice: they are computed as before.
 
 Which services cover each LA (and which LA codes exist, to check ``--area``) is one small table
 per dataset version, kept beside the results as the answer to the question
@@ -87,7 +88,7 @@ def slice_of_kept(
         return None  # not a shape this module knows how to cut: compute
 
     def answer() -> Any:
-        services = _services_covering(store, area)
+        services = services_covering(store, area)
         cut = {name: _conform(_cut(rows, ways[name], area, services)) for name, rows in whole}
         return cut[None] if None in cut else cut
 
@@ -104,9 +105,10 @@ def keep_area_coverage(store: GraphStore) -> Any:
 
 def keep_relationship_referrals(store: GraphStore) -> Any:
     """Every parent-infant relationship referral link from an active service of the current
-    dataset (``from_service``, ``to_service``, ``count`` with blank as 0, ``specialised``: the
-    receiving service has a specialised offer): read back if kept, else read from the graph
-    (one query: 0.7 s for the 380,000 such links of a national dataset) and kept."""
+    dataset (``from_service``, ``to_service``, ``count`` (null when blank), ``count_basis``,
+    ``specialised``: the receiving service has a specialised offer): read back if kept, else
+    read from the graph (one query: 0.7 s for the 380,000 such links of a national dataset)
+    and kept."""
     kept = KeptResult(store, REFERRALS_QUESTION)
     parts = kept.parts(lambda: store.run_table("relationship_referrals", {}))
     return parts[0][1]
@@ -121,42 +123,36 @@ def keep_slice_facts(store: GraphStore) -> None:
 
 def _concentration(store: GraphStore, area: str) -> list[dict[str, Any]]:
     """concentration for one LA from the kept relationship referral links: the links whose
-    referring service covers the LA, summed per receiving service, with shares of their total;
-    the rows nestmap.analysis.core.concentration gives (the same sums over the same links, and
-    the same rounding and order)."""
+    referring service covers the LA, summed per receiving service and count basis, with shares
+    of each basis's total; the rows nestmap.analysis.core.concentration gives (the same sums
+    over the same links, and the same rounding and order)."""
     import pyarrow.compute as pc
 
-    from nestmap.analysis.core import _share
+    from nestmap.analysis.core import concentration_rows
 
-    services = _services_covering(store, area)
+    services = services_covering(store, area)
     links = keep_relationship_referrals(store)
     if links.num_rows == 0:
         return []
     links = links.filter(pc.is_in(links.column("from_service"), value_set=services))
-    counts: dict[str, int] = {}
+    counts: dict[tuple[str, str], int] = {}
     specialised: dict[str, bool] = {}
-    for target, count, offers in zip(
+    for target, count, basis, offers in zip(
         links.column("to_service").to_pylist(),
         links.column("count").to_pylist(),
+        links.column("count_basis").to_pylist(),
         links.column("specialised").to_pylist(),
         strict=True,
     ):
-        counts[target] = counts.get(target, 0) + int(count)
+        key = (target, basis)
+        counts[key] = counts.get(key, 0) + int(count or 0)  # a blank count adds nothing
         specialised[target] = bool(offers)
-    total = sum(counts.values())
-    ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return [
-        {
-            "to_service": target,
-            "count": count,
-            "share": _share(count, total) if total else None,
-            "specialised": specialised[target],
-        }
-        for target, count in ordered
-    ]
+    return concentration_rows(
+        (target, basis, count, specialised[target]) for (target, basis), count in counts.items()
+    )
 
 
-def _services_covering(store: GraphStore, area: str) -> Any:
+def services_covering(store: GraphStore, area: str) -> Any:
     """The ids of the services covering ``area`` (an Arrow array); the usage error of an
     unknown code (the same as computing gives) when no LA has it."""
     import pyarrow as pa

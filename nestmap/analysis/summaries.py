@@ -8,13 +8,16 @@ same as the one a notebook gets from ``nestmap.Graph``. The analyses come throug
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
-from nestmap.analysis._shape import Row, area_param
+from nestmap.analysis._shape import Row, area_param, round_half_away
 from nestmap.analysis.answers import gaps, misdirected, pathways, threshold_cliffs
-from nestmap.analysis.core import _local_authorities, need
+from nestmap.analysis.core import _local_authorities, need_exact
 from nestmap.analysis.extra import services
+from nestmap.errors import UsageError
 from nestmap.graph import GraphStore
+from nestmap.vocabulary import COUNT_BASES, DEFAULT_COUNT_BASIS, NEED_LEVELS
 
 AREA_METRICS = ("gap_cells", "demand_shortfall", "misdirected_referrals")
 
@@ -52,6 +55,7 @@ def referral_links(store: GraphStore) -> list[Row]:
             "to_service": row["to_service"],
             "reason": row["reason"],
             "count": int(row["count"]) if row["count"] is not None else None,
+            "count_basis": row["count_basis"] or DEFAULT_COUNT_BASIS,
             "source": row["source"],
         }
         for row in store.run("export_referrals")
@@ -62,39 +66,42 @@ def referral_links(store: GraphStore) -> list[Row]:
 
 def referral_links_table(store: GraphStore) -> Any:
     """``referral_links`` as a ``pyarrow.Table`` (from_service, to_service, reason, count as
-    int64 with nulls, source), in the same order, with no Python row per link."""
+    int64 with nulls, count_basis, source), in the same order, with no Python row per link."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    columns = ("from_service", "to_service", "reason", "count", "source")
-    types = (pa.string(), pa.string(), pa.string(), pa.int64(), pa.string())
+    columns = ("from_service", "to_service", "reason", "count", "count_basis", "source")
+    types = (pa.string(), pa.string(), pa.string(), pa.int64(), pa.string(), pa.string())
     found = store.run_table("export_referrals")
     if found.num_rows == 0:  # engines building Arrow from rows give no columns then
         return pa.table({c: pa.array([], t) for c, t in zip(columns, types, strict=True)})
     found = pa.table({c: pc.cast(found.column(c), t) for c, t in zip(columns, types, strict=True)})
+    basis = pc.fill_null(found.column("count_basis"), DEFAULT_COUNT_BASIS)
+    found = found.set_column(columns.index("count_basis"), "count_basis", basis)
     order = [(c, "ascending") for c in columns[:3]]
     return found.take(pc.sort_indices(found, sort_keys=order)).combine_chunks()
 
 
 def misdirected_summary(store: GraphStore, area: str | None = None) -> dict[str, Any]:
-    """The misdirected headline: referrals a year on misdirected links (blank counts as 0),
-    and of the parent-infant relationship referrals (as in ``concentration``) how many are on
-    misdirected links and their ``relationship_share`` (4 places; None when none recorded);
-    the same figures for the links with an ``onward`` route and for the dead ends (under the
-    keys ``onward`` and ``dead_end``). Counted over the kept Arrow answers, not row by row
-    (a national dataset has hundreds of thousands of misdirected links)."""
+    """The misdirected headline, per count basis (counts of different units are never added):
+    ``links`` (misdirected links, any basis) and ``by_basis``: for each basis present, in
+    ``COUNT_BASES`` order, ``links`` of that basis, ``counted_links`` (those with a count),
+    ``referrals`` (their counts summed; blank adds nothing), and of the parent-infant
+    relationship counts of that basis (as in ``concentration``) how many are on misdirected
+    links, ``relationship_total`` and their ``relationship_share`` (4 places; None when none
+    recorded). The same figures for the links with an ``onward`` route and for the dead ends
+    (under the keys ``onward`` and ``dead_end``). Counted over the kept Arrow answers, not row
+    by row (a national dataset has hundreds of thousands of misdirected links)."""
     from nestmap.analysis.answers import concentration_table, misdirected_table
 
     links = misdirected_table(store, area)
-    relationship_total = _total(concentration_table(store, area), "count")
-    found = _misdirected_figures(links, relationship_total)
-    found["relationship_total"] = relationship_total
+    totals = _totals_by_basis(concentration_table(store, area))
     onward = _column(links, "onward")
-    found["onward"] = _misdirected_figures(links, relationship_total, onward)
-    found["dead_end"] = _misdirected_figures(
-        links, relationship_total, None if onward is None else _not(onward)
-    )
-    return found
+    return {
+        **_misdirected_figures(links, totals),
+        "onward": _misdirected_figures(links, totals, onward),
+        "dead_end": _misdirected_figures(links, totals, None if onward is None else _not(onward)),
+    }
 
 
 def _column(table: Any, name: str) -> Any:
@@ -106,6 +113,21 @@ def _not(mask: Any) -> Any:
     import pyarrow.compute as pc
 
     return pc.invert(mask)
+
+
+def _and(mask: Any, other: Any) -> Any:
+    import pyarrow.compute as pc
+
+    return other if mask is None else pc.and_(mask, other)
+
+
+def _rows_in(mask: Any, table: Any) -> int:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if mask is None:
+        return int(table.num_rows)
+    return int(pc.sum(pc.cast(mask, pa.int64())).as_py() or 0)
 
 
 def _total(table: Any, name: str, mask: Any = None) -> int:
@@ -121,7 +143,36 @@ def _total(table: Any, name: str, mask: Any = None) -> int:
     return int(pc.sum(column).as_py() or 0)
 
 
-def _misdirected_figures(links: Any, relationship_total: int, mask: Any = None) -> dict[str, Any]:
+def _bases(table: Any) -> list[str]:
+    """The count bases in a table's ``count_basis`` column, in ``COUNT_BASES`` order."""
+    import pyarrow.compute as pc
+
+    column = _column(table, "count_basis")
+    if column is None:
+        return []
+    found = {basis or DEFAULT_COUNT_BASIS for basis in pc.unique(column).to_pylist()}
+    return [b for b in COUNT_BASES if b in found] + sorted(found - set(COUNT_BASES))
+
+
+def _basis_mask(table: Any, basis: str) -> Any:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    column = pc.fill_null(_column(table, "count_basis"), DEFAULT_COUNT_BASIS)
+    return pc.equal(column, pa.scalar(basis, pa.string()))
+
+
+def _totals_by_basis(concentration: Any) -> dict[str, int]:
+    """concentration's total count per basis."""
+    return {
+        basis: _total(concentration, "count", _basis_mask(concentration, basis))
+        for basis in _bases(concentration)
+    }
+
+
+def _misdirected_figures(
+    links: Any, relationship_totals: dict[str, int], mask: Any = None
+) -> dict[str, Any]:
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -129,20 +180,26 @@ def _misdirected_figures(links: Any, relationship_total: int, mask: Any = None) 
 
     reason = _column(links, "reason")
     if reason is None:
-        count, relationship = 0, 0
-    else:
-        count = links.num_rows if mask is None else int(pc.sum(pc.cast(mask, pa.int64())).as_py())
-        is_relationship = pc.equal(reason, pa.scalar("parent_infant_relationship", pa.string()))
-        both = is_relationship if mask is None else pc.and_(is_relationship, mask)
-        relationship = _total(links, "count", both)
-    return {
-        "links": count,
-        "referrals": _total(links, "count", mask),
-        "relationship_referrals": relationship,
-        "relationship_share": _share(relationship, relationship_total)
-        if relationship_total
-        else None,
-    }
+        return {"links": 0, "by_basis": {}}
+    is_relationship = pc.equal(reason, pa.scalar("parent_infant_relationship", pa.string()))
+    counted = pc.is_valid(links.column("count"))
+    by_basis: dict[str, dict[str, Any]] = {}
+    for basis in _bases(links):
+        rows = _and(mask, _basis_mask(links, basis))
+        number = _rows_in(rows, links)
+        if not number:
+            continue
+        relationship = _total(links, "count", pc.and_(rows, is_relationship))
+        total = relationship_totals.get(basis, 0)
+        by_basis[basis] = {
+            "links": number,
+            "counted_links": _rows_in(pc.and_(rows, counted), links),
+            "referrals": _total(links, "count", rows),
+            "relationship_referrals": relationship,
+            "relationship_total": total,
+            "relationship_share": _share(relationship, total) if total else None,
+        }
+    return {"links": _rows_in(mask, links), "by_basis": by_basis}
 
 
 def dead_ends(store: GraphStore, area: str | None = None) -> dict[str, int]:
@@ -165,38 +222,152 @@ def per_area(
     level: str | None = None,
     stage: str | None = None,
     shares: dict[str, Decimal] | None = None,
+    count_basis: str | None = None,
 ) -> dict[str, float | None]:
     """One figure per local authority (every LA, by code):
 
     - ``gap_cells``: gap cells of ``gaps`` (only ``level``/``stage`` when given);
-    - ``demand_shortfall``: the sum of ``need``'s shortfall over its levels (only ``level``),
-      None for an LA without a population;
-    - ``misdirected_referrals``: referrals a year on misdirected links, counted in every LA the
-      referring service covers (blank counts as 0).
+    - ``demand_shortfall``: ``need``'s shortfall at ``level``, or when no level is given the
+      targeted + specialist shortfall (the statutory row, families unlikely to access help, is
+      never added to them), None for an LA without a population;
+    - ``misdirected_referrals``: the counts of ``count_basis`` (default: the one basis the
+      misdirected links have; a ``UsageError`` when they have several) on misdirected links,
+      counted in every LA the referring service covers (blank counts add nothing).
     """
+    from nestmap.units import INTERVENTION_LEVELS
+
     values: dict[str, float | None] = {la["code"]: 0 for la in _local_authorities(store, None)}
     if metric == "gap_cells":
         for row in gaps(store):
             if level in (None, row["level"]) and stage in (None, row["stage"]):
                 values[row["area_code"]] = (values[row["area_code"]] or 0) + int(row["gap"])
     elif metric == "demand_shortfall":
-        for row in need(store, None, shares):
-            if level not in (None, row["level"]):
+        levels = (level,) if level is not None else INTERVENTION_LEVELS
+        exact: dict[str, Fraction | None] = dict.fromkeys(values, Fraction(0))
+        for row in need_exact(store, None, shares):
+            if row["level"] not in levels:
                 continue
             code = row["area_code"]
             if row["shortfall"] is None:
-                values[code] = None
-            elif values[code] is not None:
-                values[code] = round((values[code] or 0) + row["shortfall"], 1)
+                exact[code] = None
+            elif (so_far := exact[code]) is not None:
+                exact[code] = so_far + row["shortfall"]
+        for code, total in exact.items():  # summed exactly, rounded once
+            values[code] = None if total is None else round_half_away(total, 1)
     elif metric == "misdirected_referrals":
+        rows = misdirected(store)
+        basis = count_basis or _only_basis(rows)
         covers: dict[str, list[str]] = {row["id"]: row["covers"] for row in services(store)}
-        for row in misdirected(store):
+        for row in rows:
+            if row["count_basis"] != basis:
+                continue
             for code in covers.get(row["from_service"], ()):
                 if code in values:
                     values[code] = (values[code] or 0) + (row["count"] or 0)
     else:
         raise ValueError(f"unknown metric {metric!r}; one of {', '.join(AREA_METRICS)}")
     return values
+
+
+def _only_basis(rows: list[Row]) -> str:
+    found = sorted({row["count_basis"] for row in rows})
+    if len(found) > 1:
+        raise UsageError(
+            "the misdirected links count in more than one unit ("
+            + ", ".join(found)
+            + "): say which count_basis to map; counts of different units are never added"
+        )
+    return found[0] if found else DEFAULT_COUNT_BASIS
+
+
+def concentration_unrecorded(store: GraphStore, area: str | None = None) -> list[Row]:
+    """The rows of ``concentration`` (``to_service``, ``count_basis``) whose links all have a
+    blank count: their count of 0 is *not recorded*, not none (pages say so)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from nestmap.analysis.slices import keep_relationship_referrals, services_covering
+
+    links = keep_relationship_referrals(store)
+    if links.num_rows and area is not None:
+        links = links.filter(
+            pc.is_in(links.column("from_service"), value_set=services_covering(store, area))
+        )
+    elif area is not None:
+        area_param(store, area)  # an unknown code is still a usage error
+    if links.num_rows == 0:
+        return []
+    found = (
+        pa.table(
+            {
+                "to_service": links.column("to_service"),
+                "count_basis": links.column("count_basis"),
+                "counted": pc.cast(pc.is_valid(links.column("count")), pa.int64()),
+            }
+        )
+        .group_by(["to_service", "count_basis"])
+        .aggregate([("counted", "sum")])
+    )
+    rows = [
+        {"to_service": target, "count_basis": basis}
+        for target, basis, counted in zip(
+            found.column("to_service").to_pylist(),
+            found.column("count_basis").to_pylist(),
+            found.column("counted_sum").to_pylist(),
+            strict=True,
+        )
+        if not counted
+    ]
+    return sorted(rows, key=lambda r: (r["count_basis"], r["to_service"]))
+
+
+def count_bases(store: GraphStore, area: str | None = None) -> list[str]:
+    """The count bases of the parent-infant relationship referral links (concentration's),
+    in ``COUNT_BASES`` order."""
+    from nestmap.analysis.answers import concentration_table
+
+    return _bases(concentration_table(store, area))
+
+
+def need_totals(
+    store: GraphStore, area: str | None = None, shares: dict[str, Decimal] | None = None
+) -> dict[str, dict[str, Any]]:
+    """Per need level (targeted, specialist, statutory; and ``intervention``: targeted +
+    specialist, the expected demand for an intervention): ``demand``, ``capacity`` and
+    ``shortfall`` summed over the LAs with an under-2 population (1 place; None when no LA
+    has one), ``unrecorded``: how many distinct services behind them have no capacity
+    recorded (the shortfall is then at most the figure), and ``las_without_population``.
+    The statutory row (families unlikely to access help) is never part of ``intervention``.
+    Sums are of the exact figures, rounded once (half away from zero)."""
+    from nestmap.units import INTERVENTION_LEVELS
+
+    rows = need_exact(store, area, shares)
+    found = store.run(
+        "unrecorded_capacity", {"area": area_param(store, area), "levels": list(NEED_LEVELS)}
+    )
+    unrecorded: dict[str, set[str]] = {level: set() for level in NEED_LEVELS}
+    for row in found:
+        unrecorded[row["level"]].add(row["service_id"])
+    groups = {level: (level,) for level in NEED_LEVELS}
+    groups["intervention"] = INTERVENTION_LEVELS
+    totals: dict[str, dict[str, Any]] = {}
+    for name, levels in groups.items():
+        chosen = [r for r in rows if r["level"] in levels]
+        known = [r for r in chosen if r["demand"] is not None]
+        # Summed exactly, rounded once (the rows' rounded figures need not add up to it).
+        totals[name] = {
+            **{
+                key: round_half_away(sum((r[key] for r in known), Fraction(0)), 1)
+                if known
+                else None
+                for key in ("demand", "capacity", "shortfall")
+            },
+            "unrecorded": len(set().union(*(unrecorded[level] for level in levels))),
+            "las_without_population": len(
+                {r["area_code"] for r in chosen} - {r["area_code"] for r in known}
+            ),
+        }
+    return totals
 
 
 HEADLINES = (
@@ -225,7 +396,11 @@ def headline(
     - ``threshold_cliffs``: LA x stage rows per status (``cliff``, ``none``, ``ok``);
     - ``dead_ends``: see ``dead_ends``;
     - ``practitioners``: ``level_2_3``, practitioners at AiMH levels 2-3;
-    - ``shortfall``: ``total``, need's shortfall summed over LAs and levels (1 place).
+    - ``shortfall``: ``total``, need's targeted + specialist shortfall summed over LAs (1
+      place; None when no LA has a population) and ``unrecorded`` (services behind it with no
+      capacity recorded: the total is then at most that); ``statutory`` and
+      ``statutory_unrecorded`` the same for the statutory row, shown apart (families unlikely
+      to access help, never added to the others).
     """
     from nestmap.analysis.extra import workforce
 
@@ -250,6 +425,11 @@ def headline(
     if name == "practitioners":
         return {"level_2_3": workforce(store, area)["practitioners_level_2_3"]}
     if name == "shortfall":
-        total = sum(row["shortfall"] or 0 for row in need(store, area, shares))
-        return {"total": round(total, 1)}
+        totals = need_totals(store, area, shares)
+        return {
+            "total": totals["intervention"]["shortfall"],
+            "unrecorded": totals["intervention"]["unrecorded"],
+            "statutory": totals["statutory"]["shortfall"],
+            "statutory_unrecorded": totals["statutory"]["unrecorded"],
+        }
     raise ValueError(f"unknown headline {name!r}; one of {', '.join(HEADLINES)}")

@@ -56,6 +56,7 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("offers", "level"): v.LEVELS,
     ("offers", "focus"): v.FOCUSES,
     ("referrals", "reason"): v.REASONS,
+    ("referrals", "count_basis"): v.COUNT_BASES,
     ("workforce", "aimh_level"): tuple(str(level) for level in v.AIMH_LEVELS),
     **{key: (YES, NO) for key in BOOLEANS},
 }

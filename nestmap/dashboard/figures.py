@@ -11,9 +11,10 @@ import plotly.graph_objects as go
 from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
+from nestmap import units
 from nestmap.dashboard.geo import Boundary
 from nestmap.dashboard.text import esc, html_list, name_of, share_text
-from nestmap.vocabulary import STAGES
+from nestmap.vocabulary import DEFAULT_COUNT_BASIS, STAGES
 
 Row = dict[str, Any]
 
@@ -351,8 +352,15 @@ def _polygon(boundary: Boundary, fill: str, line: str, label: str, hover: bool =
     )
 
 
-def concentration_bar(rows: list[Row], names: dict[str, str], present: bool = False) -> go.Figure:
-    """Parent-infant relationship referrals per destination; specialised targets green."""
+def concentration_bar(
+    rows: list[Row],
+    names: dict[str, str],
+    present: bool = False,
+    basis: str = DEFAULT_COUNT_BASIS,
+    unrecorded: frozenset[str] = frozenset(),
+) -> go.Figure:
+    """Parent-infant relationship counts of one unit (``basis``) per destination; specialised
+    targets green; a destination whose counts are all blank (``unrecorded``) says so."""
     labels = [esc(name_of(r["to_service"], names)) for r in rows]
     # One bar per destination: services sharing a name (one per region, say) get their id too,
     # or plotly would stack them on one bar.
@@ -361,44 +369,60 @@ def concentration_bar(rows: list[Row], names: dict[str, str], present: bool = Fa
         f"{label} ({esc(r['to_service'])})" if label in repeated else label
         for label, r in zip(labels, rows, strict=True)
     ]
+    what = units.unit(basis)
+    texts = [
+        units.NOT_RECORDED if r["to_service"] in unrecorded else share_text(r["share"])
+        for r in rows
+    ]
     fig = go.Figure(
         go.Bar(
             x=[r["count"] for r in rows],
             y=labels,
             orientation="h",
             marker_color=["#1a9850" if r["specialised"] else "#d7301f" for r in rows],
-            text=[share_text(r["share"]) for r in rows],
+            text=texts,
             textposition="auto",
             customdata=["specialised" if r["specialised"] else "not specialised" for r in rows],
-            hovertemplate="%{y}<br>%{x} referrals a year (%{text})<br>%{customdata}<extra></extra>",
+            hovertemplate=f"%{{y}}<br>%{{x}} {what} (%{{text}})<br>%{{customdata}}<extra></extra>",
         )
     )
     fig.update_yaxes(autorange="reversed")
     fig.update_layout(
         height=max(260, 42 * len(rows) + 80),
         margin={"l": 10, "r": 10, "t": 10, "b": 40},
-        xaxis_title="parent-infant relationship referrals a year",
+        xaxis_title=f"parent-infant relationship {what}",
         font={"size": 16 if present else 12},
     )
     return fig
 
 
 def need_bars(rows: list[Row], area_names: dict[str, str], present: bool = False) -> go.Figure:
-    """Demand against capacity per LA x level (grouped bars on a two-level axis)."""
-    usable = [r for r in rows if r["demand"] is not None]
+    """Demand against capacity per LA x level (grouped bars on a two-level axis); the statutory
+    row last in each LA, named for what it is; a capacity not recorded says so on hover."""
+    usable = sorted(
+        (r for r in rows if r["demand"] is not None),
+        key=lambda r: (r["area_code"], r["level"] == "statutory"),
+    )
     x = [
         [esc(area_names.get(r["area_code"], r["area_code"])) for r in usable],
-        [r["level"] for r in usable],
+        ["statutory (risk support)" if r["level"] == "statutory" else r["level"] for r in usable],
     ]
     fig = go.Figure()
     for key, colour in (("demand", "#d7301f"), ("capacity", "#1a9850")):
+        hover = [
+            esc(units.capacity_text(r["capacity"], r["unrecorded"], 1))
+            if key == "capacity"
+            else f"{r['demand']:,.1f}"
+            for r in usable
+        ]
         fig.add_trace(
             go.Bar(
                 x=x,
                 y=[r[key] for r in usable],
                 name=key,
                 marker_color=colour,
-                hovertemplate=f"%{{x}}<br>{key}: %{{y:,.1f}} families a year<extra></extra>",
+                customdata=hover,
+                hovertemplate=f"%{{x}}<br>{key}: %{{customdata}} families a year<extra></extra>",
             )
         )
     fig.update_layout(

@@ -15,9 +15,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from nestmap import units
 from nestmap.dashboard.figures import LEVEL_COLOURS
 from nestmap.dashboard.text import esc, name_of, shorten
-from nestmap.vocabulary import LEVEL_RANK
+from nestmap.vocabulary import COUNT_BASES, DEFAULT_COUNT_BASIS, LEVEL_RANK
 
 Row = dict[str, Any]
 
@@ -81,11 +82,12 @@ def shown_of(
     """What the network draws for the filters: the services passing them (``_keeps``) and
     the links between two of them with one of ``reasons`` (``linked_only``: only services
     with such a link); beyond ``max_nodes`` services or ``max_edges`` links, the services
-    receiving the most referrals a year on those links (then the most links; then by id, so
-    the same filters always draw the same) and the links between two of them, the links with
-    the most referrals first. ``links`` is a ``pyarrow.Table`` (``Graph.arrow("referral_links")``:
-    from_service, to_service, reason, count, source): only the links drawn become rows (a
-    national dataset has a million links, a drawing at most 2,000)."""
+    receiving the most referrals a year on those links (then the most survey mentions, then
+    the most links; then by id, so the same filters always draw the same) and the links
+    between two of them, the links with the largest counts first. ``links`` is a
+    ``pyarrow.Table`` (``Graph.arrow("referral_links")``: from_service, to_service, reason,
+    count, count_basis, source): only the links drawn become rows (a national dataset has a
+    million links, a drawing at most 2,000)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -114,20 +116,25 @@ def shown_of(
         nodes = [s for s in nodes if s["id"] in linked]
     services_in, links_in = len(nodes), edges.num_rows
     if services_in > max_nodes or links_in > max_edges:
+        # Ranked by what they receive in each unit in turn (referrals a year, then survey
+        # mentions: never added together), then by links.
         counts = pc.fill_null(edges.column("count"), 0)
-        by_target = pa.table({"to": edges.column("to_service"), "count": counts})
-        sums = by_target.group_by("to").aggregate([("count", "sum"), ("count", "count")])
-        received = dict(
-            zip(
-                sums.column("to").to_pylist(),
-                zip(sums.column("count_sum").to_pylist(), sums.column("count_count").to_pylist(),
-                    strict=True),
-                strict=True,
-            )
-        )  # fmt: skip
+        bases = pc.fill_null(edges.column("count_basis"), DEFAULT_COUNT_BASIS)
+        by_target = pa.table({"to": edges.column("to_service"), "basis": bases, "count": counts})
+        sums = by_target.group_by(["to", "basis"]).aggregate([("count", "sum"), ("count", "count")])
+        received: dict[str, list[int]] = {}
+        for target, basis, volume, number in zip(
+            *(sums.column(c).to_pylist() for c in ("to", "basis", "count_sum", "count_count")),
+            strict=True,
+        ):
+            ranks = received.setdefault(target, [0] * (len(COUNT_BASES) + 1))
+            if basis in COUNT_BASES:
+                ranks[COUNT_BASES.index(basis)] += volume
+            ranks[-1] += number
+        nothing = [0] * (len(COUNT_BASES) + 1)
         nodes = sorted(
             nodes,
-            key=lambda s: (*(-value for value in received.get(s["id"], (0, 0))), s["id"]),
+            key=lambda s: (*(-value for value in received.get(s["id"], nothing)), s["id"]),
         )[:max_nodes]
         edges = edges.filter(among(edges, {s["id"] for s in nodes}))
         if edges.num_rows > max_edges:
@@ -192,10 +199,10 @@ def _node_title(service: Row, dead_end: bool) -> str:
 
 
 def _edge_title(link: Row, names: dict[str, str], problems: list[str] | None) -> str:
-    count = "unknown" if link["count"] is None else str(link["count"])
+    count = units.counted(link["count"], link.get("count_basis"))  # "not recorded" when blank
     lines = [
         f"{esc(name_of(link['from_service'], names))} → {esc(name_of(link['to_service'], names))}",
-        f"reason: {esc(link['reason'])} · a year: {count}",
+        f"reason: {esc(link['reason'])} · {esc(count)}",
         f"source: {esc(shorten(str(link.get('source') or ''), 240))}",
     ]
     if problems is not None:
@@ -341,5 +348,5 @@ def legend_html() -> str:
         "<b>Link colour, the referral's reason:</b> " + " · ".join(edges) + "<br>"
         "<b>Shapes:</b> ◆ offers specialised parent-infant relationship work · ● does not · "
         "thick dashed border: a dead-end entry point · dashed link: no referral count recorded · "
-        "thicker link: more referrals a year</div>"
+        "thicker link: a larger count (referrals a year or survey mentions, as the link says)</div>"
     )

@@ -1,6 +1,7 @@
 """Where a figure's numbers come from, said beside the figure on the page.
 
-The conventions (what counts as illustrative) are in ``nestmap.provenance``; this module caches
+The conventions (what counts as illustrative or inferred, and how a figure is worded) are in
+``nestmap.provenance`` and ``nestmap.units``, which the report uses too; this module caches
 them per loaded dataset version and draws the badge. A figure that rests on illustrative values
 says so — and how much — so that no one presents a placeholder as a finding.
 """
@@ -14,13 +15,14 @@ import pandas as pd
 import streamlit as st
 
 from nestmap import provenance as rules
+from nestmap import units
 from nestmap.dashboard import state
 
 BADGE = ":orange-badge[:material/info: Illustrative]"
 
 
 def _illustrative_table() -> Any:
-    # The links whose source marks them illustrative (in a synthetic dataset, all of its
+    # The links whose count rests on an illustrative value (in a synthetic dataset, all of its
     # million), as Arrow: shared in the process only, what is derived from them is kept on disk.
     return state.kept(
         "provenance.illustrative_link_table",
@@ -30,65 +32,62 @@ def _illustrative_table() -> Any:
     )
 
 
-def _marked() -> Any:
-    """The illustrative links' keys (``nestmap.provenance.link_keys``), one Arrow array."""
-    return _illustrative_table().column("key").combine_chunks()
-
-
 def any_illustrative_links() -> bool:
-    """Some referral link's source marks it illustrative (kept per dataset version)."""
+    """Some referral link's count rests on an illustrative value (kept per dataset version)."""
     return state.kept(
         "provenance.any_illustrative_links", (), lambda: _illustrative_table().num_rows > 0
     )
 
 
-def illustrative_misdirected(area: str | None) -> dict[str, int]:
-    """Referrals on misdirected links counted on illustrative links: ``onward`` and
-    ``dead_end`` (as the misdirected headline splits them); kept per dataset version."""
+def illustrative_misdirected(area: str | None) -> dict[str, dict[str, int]]:
+    """Counts on misdirected links resting on illustrative values, per count basis, for the
+    ``onward`` links and the ``dead_end`` ones (as the misdirected headline splits them)."""
     return state.kept(
         "provenance.illustrative_misdirected",
         (area,),
-        lambda: rules.illustrative_misdirected(state.store(), area, _marked()),
+        lambda: rules.illustrative_misdirected(state.store(), area, _illustrative_table()),
     )
 
 
-def illustrative_relationship_volume() -> int:
-    """Parent-infant relationship referrals recorded on links marked illustrative."""
-
-    def volume() -> int:
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        links = _illustrative_table()
-        if links.num_rows == 0:
-            return 0
-        reason = pa.scalar("parent_infant_relationship", pa.string())
-        counts = pc.filter(links.column("count"), pc.equal(links.column("reason"), reason))
-        return int(pc.sum(counts).as_py() or 0)
-
-    return state.kept("provenance.illustrative_relationship_volume", (), volume)
+def illustrative_concentration(area: str | None) -> dict[tuple[str, str], int]:
+    """Per concentration row (to_service, count_basis), its count resting on illustrative
+    values (kept per dataset version)."""
+    if not any_illustrative_links():
+        return {}
+    return state.kept(
+        "provenance.illustrative_concentration",
+        (area,),
+        lambda: rules.illustrative_concentration(state.store(), area, _illustrative_table()),
+    )
 
 
-def illustrative_mask(table: pd.DataFrame) -> pd.Series:
-    """Which rows of a table with from_service, to_service and reason columns are on links
-    whose source marks them illustrative (a page keeps it beside the table it marks)."""
+def illustrative_rows(table: pd.DataFrame) -> pd.Series:
+    """Which rows of a table with the link columns, ``count`` and ``count_basis`` have a count
+    resting on an illustrative value, judged within the table's own rows (an illustrative split
+    of a total is exact only when all the links sharing it are there)."""
     if table.empty or not any_illustrative_links():
         return pd.Series(False, index=table.index)
     import pyarrow as pa
-    import pyarrow.compute as pc
 
-    links = pa.table(
-        {name: pa.array(table[name].tolist(), pa.string()) for name in rules.LINK_COLUMNS}
+    columns = {name: pa.array(table[name].tolist(), pa.string()) for name in rules.LINK_COLUMNS}
+    columns["count_basis"] = pa.array(table["count_basis"].tolist(), pa.string())
+    columns["count"] = pa.array(
+        [None if pd.isna(value) else int(value) for value in table["count"].tolist()], pa.int64()
     )
-    found = pc.is_in(rules.link_keys(links), value_set=_marked())
+    found = rules.resting(pa.table(columns), _illustrative_table())
+    if found is None:
+        return pd.Series(False, index=table.index)
     return pd.Series(found.to_numpy(zero_copy_only=False), index=table.index)
 
 
-def illustrative_volume_of_table(table: pd.DataFrame, mask: pd.Series | None = None) -> int:
-    """The same for a table with from_service, to_service, reason and count columns;
-    ``mask``: its ``illustrative_mask`` (or that of a table it was filtered from)."""
-    mask = illustrative_mask(table) if mask is None else mask.reindex(table.index)
-    return int(table.loc[mask.to_numpy(dtype=bool), "count"].fillna(0).sum())
+def illustrative_volume_of_table(table: pd.DataFrame) -> dict[str, int]:
+    """Per count basis, the counts of a table's rows (link columns, ``count``,
+    ``count_basis``) resting on illustrative values, within those rows."""
+    if table.empty:
+        return {}
+    marked = table[illustrative_rows(table).to_numpy(dtype=bool)]
+    volume = marked.groupby("count_basis")["count"].sum()
+    return {str(basis): int(total) for basis, total in volume.items() if total}
 
 
 def illustrative_workforce(service_ids: Iterable[str]) -> list[str]:
@@ -101,14 +100,22 @@ def illustrative_workforce(service_ids: Iterable[str]) -> list[str]:
     return sorted(set(service_ids) & marked)
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
-def _is_bundled_seed(key: str) -> bool:
-    return rules.is_bundled_seed(state.info())
+def population_caveat() -> str | None:
+    """What a demand figure says about the under-2 population it rests on (None: sourced)."""
+
+    def found() -> str | None:
+        return rules.population_note(rules.population_provenance(state.store()), state.area_names())
+
+    return state.kept("provenance.population_caveat", (), found)
 
 
-def bundled_seed() -> bool:
-    """The bundled seed region, unchanged, is what is loaded."""
-    return _is_bundled_seed(state.dataset_key())
+def population_marked() -> bool:
+    """Some local authority's under-2 population is inferred or illustrative."""
+    return state.kept(
+        "provenance.population_marked",
+        (),
+        lambda: bool(rules.population_provenance(state.store())["marked"]),
+    )
 
 
 def note(text: str) -> None:
@@ -117,11 +124,28 @@ def note(text: str) -> None:
 
 
 def population_note() -> None:
-    """Demand rests on each LA's under-2 population, which areas.csv gives without a source."""
-    if bundled_seed():
-        note(rules.SEED_POPULATION_NOTE)
+    """Demand rests on each LA's under-2 population: marked when areas.csv says it is
+    inferred or illustrative, a plain caption when it gives no source."""
+    text = population_caveat()
+    if text is None:
+        return
+    if population_marked():
+        note(text)
     else:
-        st.caption(
-            "Demand rests on each local authority's under-2 population as loaded (areas.csv "
-            "records no source for it): say where it comes from when you present it."
-        )
+        st.caption(text)
+
+
+def volume_caveat(volume: dict[str, int], of: dict[str, int] | None = None) -> str:
+    """ "N of the M survey mentions are counted on links marked illustrative", per unit; ""
+    when nothing rests on them."""
+    parts = []
+    for basis in sorted(volume, key=lambda b: (b not in units.COUNT_BASES, b)):
+        total = (of or {}).get(basis)
+        whole = f" of the {units.counted(total, basis)}" if total is not None else ""
+        parts.append(f"{volume[basis]:,}{whole}" if whole else units.counted(volume[basis], basis))
+    if not parts:
+        return ""
+    return (
+        "; ".join(parts) + " rest on values marked illustrative in their source (a placeholder "
+        "or an assumed split of the source's total): not findings."
+    )

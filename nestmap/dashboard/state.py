@@ -103,6 +103,9 @@ HEAVY = frozenset(
         "misdirected_summary",
         "per_area",
         "need",
+        "need_totals",
+        "count_bases",
+        "concentration_unrecorded",
     }
 )
 # Heavy results read back from disk no faster than the engine gives them (a million links is a
@@ -237,11 +240,30 @@ def need(area: str | None = None, shares: Shares | None = None) -> list[Row]:
     return call("need", area, *(shares or DEFAULT_SHARE_TEXT))
 
 
+def need_totals(area: str | None = None, shares: Shares | None = None) -> dict[str, Any]:
+    """need summed per level and for targeted + specialist (see ``Graph.need_totals``)."""
+    return call("need_totals", area, shares or DEFAULT_SHARE_TEXT)
+
+
+def concentration_unrecorded(area: str | None = None) -> set[tuple[str, str]]:
+    """(to_service, count_basis) of the concentration rows whose counts are all blank."""
+    return {(r["to_service"], r["count_basis"]) for r in call("concentration_unrecorded", area)}
+
+
+def count_bases(area: str | None = None) -> list[str]:
+    """The units the parent-infant relationship referral counts are in."""
+    return call("count_bases", area)
+
+
 def per_area(
-    metric: str, level: str | None = None, stage: str | None = None, shares: Shares | None = None
+    metric: str,
+    level: str | None = None,
+    stage: str | None = None,
+    shares: Shares | None = None,
+    count_basis: str | None = None,
 ) -> dict[str, float | None]:
     """One figure per local authority (see ``Graph.per_area``)."""
-    return call("per_area", metric, level, stage, shares or DEFAULT_SHARE_TEXT)
+    return call("per_area", metric, level, stage, shares or DEFAULT_SHARE_TEXT, count_basis)
 
 
 def headline(name: str, area: str | None = None, shares: Shares | None = None) -> dict[str, Any]:

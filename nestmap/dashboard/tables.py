@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -46,7 +47,12 @@ LABELS: dict[str, str] = {
     "from_name": "From",
     "to_service": "To",
     "to_name": "To",
-    "count": "Referrals a year",
+    # A count is in the unit beside it (count_basis): referrals a year or survey mentions.
+    "count": "Count",
+    "count_basis": "Unit",
+    "as_recorded": "As recorded",
+    "unrecorded": "Services with no capacity recorded",
+    "read_as": "Shortfall, as read",
     "kinds": "Interfaces",
     "below": "Below the child-protection threshold",
     "above": "Within child protection",
@@ -143,8 +149,8 @@ def frame(rows: Iterable[Mapping[str, Any]], columns: list[str] | None = None) -
         if series.dtype.kind not in "iufO":
             continue  # booleans, and text pandas typed itself
         first = series.first_valid_index()
-        if first is None or not isinstance(series[first], int | float):
-            continue  # no value, or text
+        if first is None or not isinstance(series[first], int | float | np.number):
+            continue  # no value, or text (a column of plain ints is typed int64 by pandas)
         values = [row.get(column) for row in records]
         present = [value for value in values if value is not None]
         if present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):

@@ -40,6 +40,7 @@ def graph_rows(dataset: Dataset) -> GraphRows:
                 "parent_code": a.parent_code,
                 "under2_population": a.under2_population,
                 "births_per_year": a.births_per_year,
+                "source": a.source,
             }
             for a in dataset.areas
         ],
@@ -81,6 +82,7 @@ def graph_rows(dataset: Dataset) -> GraphRows:
                 "to": r.to_service,
                 "reason": r.reason,
                 "count": r.count,
+                "count_basis": r.count_basis,
                 "source": r.source,
             }
             for r in dataset.referrals

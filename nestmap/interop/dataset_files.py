@@ -49,7 +49,8 @@ def dataset_tables(store: GraphStore) -> dict[str, list[list[str]]]:
     for table, columns in COLUMNS.items():
         rows = sorted(store.run(f"export_{table}"), key=_ORDER[table])
         tables[table] = [columns] + [[cell_text(row[c]) for c in columns] for row in rows]
-    about = metadata_rows(info(store).get("about") or {})
+    described = info(store).get("about")
+    about = metadata_rows(dict(described) if isinstance(described, dict) else {})
     if about:
         tables[METADATA] = [METADATA_COLUMNS, *about]
     return tables
@@ -103,6 +104,7 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("offers", "level"): v.LEVELS,
     ("offers", "focus"): v.FOCUSES,
     ("referrals", "reason"): v.REASONS,
+    ("referrals", "count_basis"): v.COUNT_BASES,
     ("workforce", "aimh_level"): tuple(str(level) for level in v.AIMH_LEVELS),
     (METADATA, "field"): v.DATASET_FIELDS,
 }
@@ -119,13 +121,15 @@ GUIDE = [
     ["services", "one row per service; areas may name a region (= all its local authorities)"],
     ["offers", "what each service offers at each level of need, and its focus (at most one row "
      "per service and level; every service needs one)"],
-    ["referrals", "who refers families to whom, why, and how many a year (blank if unknown)"],
+    ["referrals", "who refers families to whom, why, and how many (blank if unknown); "
+     "count_basis says in what unit: per_year (referrals a year, from records; a blank cell "
+     "means this) or survey_mentions (how many staff in a survey said they would refer there)"],
     ["workforce", "optional: posts per service with FTE and AiMH UK competency level 0-3"],
     ["dataset", "optional: the dataset as a whole, a field per row: title, source, collected "
-     "(when), method, population_source (start it with 'illustrative' or 'inferred' when "
-     "the populations are not recorded figures)"],
+     "(when), method"],
     ["source", "every service and referral names where it comes from (a report section, a "
-     "survey, or 'illustrative: ...')"],
+     "survey, or 'illustrative: ...'); areas may too (optional: where the population figures "
+     "come from, e.g. a census table or 'inferred: ...')"],
 ]  # fmt: skip
 
 

@@ -142,6 +142,7 @@ def graph_elements(store: GraphStore) -> tuple[list[Element], list[Link]]:
                 {
                     "reason": link["reason"],
                     "count": link["count"],
+                    "count_basis": link["count_basis"],
                     "source": link["source"],
                     "misdirected": key in misdirected,
                     "problems": misdirected.get(key, []),
@@ -346,7 +347,9 @@ def to_kumu(store: GraphStore) -> bytes:
              element.id]
         )  # fmt: skip
     connections = book.create_sheet("Connections")
-    connections.append(["ID", "From", "To", "Type", "Direction", "Tags", "Count", "Source"])
+    connections.append(
+        ["ID", "From", "To", "Type", "Direction", "Tags", "Count", "Count basis", "Source"]
+    )
     number = 0
     for link in links:
         if link.source not in ids or link.target not in ids:
@@ -359,7 +362,7 @@ def to_kumu(store: GraphStore) -> bytes:
         number += 1
         connections.append(
             [f"connection-{number}", ids[link.source], ids[link.target], kind, "directed",
-             "|".join(tags), a.get("count"), a.get("source")]
+             "|".join(tags), a.get("count"), a.get("count_basis"), a.get("source")]
         )  # fmt: skip
     buffer = io.BytesIO()
     text_not_formulas(book).save(buffer)  # names are user text, never formulas

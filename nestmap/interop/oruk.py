@@ -732,11 +732,14 @@ def import_oruk(
         if not offers:
             to_fill.append(_fill("offers.csv", "", "level, focus", service_id, _HINTS["offers"]))
         for link in [p.strip() for p in (more.get("refers_to") or "").split("|") if p.strip()]:
+            # target:reason[:count[:count_basis]]; a blank basis is per_year (referrals a year).
             target, _, rest = link.partition(":")
-            reason, _, count = rest.partition(":")
+            reason, _, rest = rest.partition(":")
+            count, _, basis = rest.partition(":")
             tables["referrals"].append(
                 {"from_service": service_id, "to_service": target, "reason": reason,
-                 "count": count, "source": "companion CSV for Open Referral import"}
+                 "count": count, "count_basis": basis,
+                 "source": "companion CSV for Open Referral import"}
             )  # fmt: skip
     _area_rows(areas, tables, to_fill, warnings)
     _write(out, tables, to_fill, warnings, previous)

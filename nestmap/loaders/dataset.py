@@ -13,6 +13,8 @@ class Area:
     parent_code: str | None
     under2_population: int | None
     births_per_year: int | None
+    # Where the figures come from; None when areas.csv has no source column or leaves it blank.
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +52,8 @@ class Referral:
     to_service: str
     reason: str
     count: int | None
+    # The count's unit (nestmap.vocabulary.COUNT_BASES); a blank cell is read as per_year.
+    count_basis: str
     source: str
 
 
@@ -81,6 +85,6 @@ class Dataset:
     # editor's note of what changed and why: kept in the change log beside the graph.
     change: str = "load"
     note: str = ""
-    # dataset.csv's description of the dataset (title, source, collected, method,
-    # population_source), field -> text; empty when the dataset has none.
+    # dataset.csv's description of the dataset (title, source, collected, method),
+    # field -> text; empty when the dataset has none.
     about: dict[str, str] = field(default_factory=dict)

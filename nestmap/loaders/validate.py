@@ -34,6 +34,9 @@ Parser = Callable[[str], object]
 class Column:
     parse: Parser
     required: bool  # a blank cell is a violation
+    # The header may leave the column out (every cell is then blank): columns added to the
+    # format later, so that a dataset written before them still loads as it did.
+    optional_column: bool = False
 
 
 def _text(value: str) -> str:
@@ -127,6 +130,8 @@ AREAS = {
     "parent_code": Column(_text, False),
     "under2_population": Column(_integer(0), False),
     "births_per_year": Column(_integer(0), False),
+    # Where the area's figures come from (a census table, "inferred: ...", "illustrative: ...").
+    "source": Column(_text, False, optional_column=True),
 }
 SERVICES = {
     "id": Column(_text, True),
@@ -156,6 +161,7 @@ REFERRALS = {
     "to_service": Column(_text, True),
     "reason": Column(_enum(v.REASONS), True),
     "count": Column(_integer(0), False),
+    "count_basis": Column(_enum(v.COUNT_BASES), False, optional_column=True),
     "source": Column(_text, True),
 }
 WORKFORCE = {
@@ -232,18 +238,24 @@ def parse_table(
                     "unknown column (expected only " + ", ".join(schema) + ")",
                 )
             )
-    missing = [name for name in schema if name not in seen]
+    missing = [name for name, c in schema.items() if name not in seen and not c.optional_column]
     for name in missing:
         problems.append(Problem(table.label, 1, name, None, "required column is missing"))
     if missing:
         return None
     # The loop below runs once per row (a million for a national dataset): each column's rule
-    # is looked up once here, and plain-text columns skip the call to their parser.
+    # is looked up once here, and plain-text columns skip the call to their parser. A column
+    # the header leaves out reads past the row's end: blank in every row.
+    width, label = len(header), table.label
     columns = [
-        (name, header.index(name), None if column.parse is _text else column.parse, column.required)
+        (
+            name,
+            header.index(name) if name in seen else width,
+            None if column.parse is _text else column.parse,
+            column.required,
+        )
         for name, column in schema.items()
     ]
-    width, label = len(header), table.label
     id_position = header.index(declared_column) if declared_column in header else width
     rows: list[Row] = []
     for number, cells in table.rows:
@@ -441,6 +453,7 @@ class _Checker:
                 parent_code=row.values["parent_code"],  # type: ignore[arg-type]
                 under2_population=row.values["under2_population"],  # type: ignore[arg-type]
                 births_per_year=row.values["births_per_year"],  # type: ignore[arg-type]
+                source=row.values["source"],  # type: ignore[arg-type]
             )
         for code, area in areas.items():
             parent, row = area.parent_code, first_row[code]
@@ -575,6 +588,7 @@ class _Checker:
                     to_service=key[1],
                     reason=key[2],
                     count=values["count"],  # type: ignore[arg-type]
+                    count_basis=str(values["count_basis"] or v.DEFAULT_COUNT_BASIS),
                     source=str(values["source"]),
                 )
             )

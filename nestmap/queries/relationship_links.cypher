@@ -4,5 +4,6 @@
 MATCH (src:Service)-[r:REFERS_TO]->(t:Service)
 WHERE src.status = 'active' AND r.reason = 'parent_infant_relationship'
   AND ($area = '' OR EXISTS { MATCH (src)-[:COVERS]->(:Area {code: $area}) })
-RETURN src.id AS from_service, t.id AS to_service, r.reason AS reason, r.count AS count
+RETURN src.id AS from_service, t.id AS to_service, r.reason AS reason, r.count AS count,
+       coalesce(r.count_basis, 'per_year') AS count_basis
 ORDER BY from_service, to_service

@@ -22,7 +22,15 @@ from nestmap import analysis
 from nestmap import provenance as rules
 from nestmap.analysis._shape import area_param, round_half_away
 from nestmap.graph import GraphStore
-from nestmap.vocabulary import LEVELS, NEED_LEVELS, SHARE_PRESETS, STAGES
+from nestmap.units import INTERVENTION_LEVELS, unit
+from nestmap.vocabulary import (
+    COUNT_BASES,
+    DEFAULT_COUNT_BASIS,
+    LEVELS,
+    NEED_LEVELS,
+    SHARE_PRESETS,
+    STAGES,
+)
 
 Row = dict[str, Any]
 
@@ -34,10 +42,10 @@ TOP_DESTINATIONS = 3
 FLOW_LINKS = 20
 MAX_HOPS = 6
 RELATIONSHIP = "parent_infant_relationship"
-PER_YEAR, SURVEY = "per_year", "survey_mentions"
-BASES = (PER_YEAR, SURVEY)
-# The levels whose demand is families expected to take up help; the statutory row is apart.
-UPTAKE_LEVELS = ("targeted", "specialist")
+SURVEY = "survey_mentions"
+# The levels whose demand is families expected to take up an intervention; the statutory row
+# (families unlikely to access help) is apart and never added to them.
+UPTAKE_LEVELS = INTERVENTION_LEVELS
 STATUTORY = "statutory"
 
 
@@ -106,60 +114,79 @@ def plural(n: int | Decimal, one: str, many: str) -> str:
     return one if n == 1 else many
 
 
-def unit(basis: str, n: int | None = None) -> str:
-    """A referral count's unit, as its count_basis says (never "a year" for survey answers)."""
-    if basis == SURVEY:
-        return "survey mention" if n == 1 else "survey mentions"
-    return "referral a year" if n == 1 else "referrals a year"
-
-
 def basis_of(row: Mapping[str, Any]) -> str:
-    return str(row.get("count_basis") or PER_YEAR)
+    return str(row.get("count_basis") or DEFAULT_COUNT_BASIS)
 
 
 # -- what rests on illustrative values -----------------------------------------------------
 @dataclass(frozen=True)
 class Marks:
-    """The records the data marks illustrative (``nestmap.provenance``'s rules), to mark each
-    figure that rests on one of them: a service whose record is a modelling assumption, a
-    referral link whose source says so (or whose either end is such a service), a service's
-    staff rows marked as placeholders, and under-2 populations that are illustrative or
-    inferred."""
+    """What the data marks illustrative or inferred, by ``nestmap.provenance``'s rules (the
+    dashboard's too), to mark each figure that rests on it: services whose record is a
+    modelling assumption; referral links that are (``whole``), or whose count is an assumed
+    share of a total their source gives (``split``: a figure adding every link sharing that
+    total rests on the source's own number, one adding only some rests on the split); staff
+    rows a service's source marks as placeholders; under-2 populations an area's source says
+    are inferred or illustrative (``population``: LA codes)."""
 
     services: frozenset[str] = frozenset()
-    links: frozenset[tuple[str, str, str]] = frozenset()
+    whole: frozenset[tuple[str, str, str]] = frozenset()
+    split: Mapping[tuple[str, str, str], str] = field(default_factory=dict)  # link -> its total
+    shares: Mapping[str, int] = field(default_factory=dict)  # total -> links sharing it
     workforce: frozenset[str] = frozenset()
-    population: bool = False
+    population: frozenset[str] = frozenset()
 
     def any_service(self, ids: Iterable[str]) -> bool:
         return any(i in self.services for i in ids)
 
     def link(self, row: Mapping[str, Any]) -> bool:
-        source, target = row["from_service"], row["to_service"]
-        return (
-            (source, target, row["reason"]) in self.links
-            or source in self.services
-            or target in self.services
-        )
+        """The link itself is a modelling assumption."""
+        return (row["from_service"], row["to_service"], row["reason"]) in self.whole
 
     def any_link(self, rows: Iterable[Mapping[str, Any]]) -> bool:
         return any(self.link(row) for row in rows)
 
+    def counts(self, rows: Iterable[Mapping[str, Any]]) -> bool:
+        """A sum of these links' counts rests on an illustrative value: a link is illustrative,
+        or it holds some but not all of the links an illustrative split shares a total
+        between (a blank count adds nothing, so it does not count)."""
+        held: Counter = Counter()
+        for row in rows:
+            if row["count"] is None:
+                continue
+            key = (row["from_service"], row["to_service"], row["reason"])
+            if key in self.whole:
+                return True
+            if key in self.split:
+                held[self.split[key]] += 1
+        return any(n < self.shares[group] for group, n in held.items())
 
-def collect_marks(store: GraphStore, loaded: Mapping[str, Any]) -> Marks:
+    def any_population(self, codes: Iterable[str]) -> bool:
+        return any(code in self.population for code in codes)
+
+
+def collect_marks(store: GraphStore, population: Mapping[str, Any]) -> Marks:
     table = rules.illustrative_link_table(store)
-    links = zip(
-        table.column("from_service").to_pylist(),
-        table.column("to_service").to_pylist(),
-        table.column("reason").to_pylist(),
-        strict=True,
+    keys = list(
+        zip(
+            table.column("from_service").to_pylist(),
+            table.column("to_service").to_pylist(),
+            table.column("reason").to_pylist(),
+            strict=True,
+        )
     )
+    kinds = table.column("kind").to_pylist()
+    groups = table.column("group").to_pylist()
+    split = {key: group for key, kind, group in zip(keys, kinds, groups, strict=True)
+             if kind == rules.SPLIT}  # fmt: skip
     services = rules.illustrative_services(store)
     return Marks(
         services=services,
-        links=frozenset(links),
+        whole=frozenset(key for key, kind in zip(keys, kinds, strict=True) if kind == rules.WHOLE),
+        split=split,
+        shares=Counter(split.values()),
         workforce=rules.illustrative_workforce_services(store) | services,
-        population=rules.population_is_illustrative(loaded),
+        population=frozenset(population["marked"]),
     )
 
 
@@ -171,13 +198,14 @@ class Option:
     summary: Row
     gaps_closed: int
     gaps_opened: int
-    need_before: list[Row]
-    need_after: list[Row]
+    # level -> "before"/"after" -> the analyses' shortfall, unrecorded and the LAs behind it
+    raw_shortfall: dict[str, dict[str, dict[str, Any]]]
     closed_cells: list[tuple[str, str, str]]
     opened_cells: list[tuple[str, str, str]]
     services_cost: Decimal  # the added services' annual cost (the other cost items aside)
     staffing: dict[str, Decimal]  # role -> FTE of the added services
     marked: bool  # the option's own figures (families, cost) rest on illustrative values
+    shortfall: dict[str, dict[str, Shortfall]] = field(default_factory=dict)  # as raw, marked
 
 
 @dataclass
@@ -196,12 +224,14 @@ class ReportData:
     concentration: list[Row]
     relationship_links: list[Row]  # parent-infant relationship links from active services
     need: list[Row]
+    need_totals: dict[str, dict[str, Any]]  # analysis.need_totals: per level, summed exactly
     shares: dict[str, Decimal]
     assessment: dict[str, list[Row]]
     workforce: dict[str, Any]
     groups: list[Row]
     age_bands: list[Row] | None
     quality: Row  # referral links: how many, blank counts, illustrative sources
+    population: dict[str, Any]  # nestmap.provenance.population_provenance
     marks: Marks = field(default_factory=Marks)
     chain_links: list[Row] = field(default_factory=list)  # the links along pathway chains
     options: list[Option] = field(default_factory=list)
@@ -335,6 +365,7 @@ def collect(
         concentration=analysis.concentration(store, area),
         relationship_links=store.run("relationship_links", {"area": code}),
         need=analysis.need(store, area, shares),
+        need_totals=analysis.need_totals(store, area, shares),
         shares=shares,
         assessment=analysis.assessment(store, area),
         workforce=analysis.workforce(store, area),
@@ -344,14 +375,58 @@ def collect(
             key: int(value or 0)
             for key, value in store.run("referral_provenance", {"area": code})[0].items()
         },
-        marks=collect_marks(store, loaded),
+        population=rules.population_provenance(store),
     )
+    data.marks = collect_marks(store, data.population)
     steps = sorted({pair for row in data.pathways for pair in chain_steps(row)})
     if steps:
         pairs = [{"from_service": a, "to_service": b} for a, b in steps]
         data.chain_links = store.run("referral_links_between", {"pairs": pairs})
-    data.options = [option(store, document, area, shares, data.marks) for document in scenarios]
+    data.options = [option(store, document, area, shares) for document in scenarios]
+    for item in data.options:
+        item.shortfall = {
+            level: {
+                side: shortfall_from(data, values, values["codes"], level)
+                for side, values in sides.items()
+            }
+            for level, sides in item.raw_shortfall.items()
+        }
     return data
+
+
+def _option_shortfall(result: dict[str, Any], area: str | None) -> dict[str, dict[str, Any]]:
+    """Per need level, the shortfall before and after an option as the analyses give it: the
+    comparison's totals (summed exactly) for the whole dataset, the LA's row for one LA."""
+    found: dict[str, dict[str, Any]] = {}
+    if area is None:
+        codes = {r["area_code"] for r in result["need_before"] if r["demand"] is not None}
+        if not codes:
+            return found
+        totals = result["comparison"]["summary"]["shortfall_by_level"]
+        for level in NEED_LEVELS:
+            found[level] = {
+                side: {
+                    "shortfall": totals[level][side],
+                    "unrecorded": totals[level][f"unrecorded_{side}"],
+                    "codes": codes,
+                }
+                for side in ("before", "after")
+            }
+        return found
+    for level in NEED_LEVELS:
+        rows = {
+            side: next(
+                (r for r in result[f"need_{side}"]
+                 if r["area_code"] == area and r["level"] == level and r["demand"] is not None),
+                None,
+            )
+            for side in ("before", "after")
+        }  # fmt: skip
+        if all(rows.values()):
+            found[level] = {
+                side: {**row, "codes": {area}} for side, row in rows.items() if row is not None
+            }
+    return found
 
 
 def chain_steps(row: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -360,11 +435,7 @@ def chain_steps(row: Mapping[str, Any]) -> list[tuple[str, str]]:
 
 
 def option(
-    store: GraphStore,
-    document: dict[str, Any],
-    area: str | None,
-    shares: dict[str, Decimal],
-    marks: Marks,
+    store: GraphStore, document: dict[str, Any], area: str | None, shares: dict[str, Decimal]
 ) -> Option:
     """A scenario applied to a scratch copy (nestmap.scenarios), seen from the report's scope."""
     from nestmap.scenarios import evaluate
@@ -391,8 +462,7 @@ def option(
         summary=result["summary"],
         gaps_closed=len(closed),
         gaps_opened=len(opened),
-        need_before=[r for r in result["need_before"] if keep(r)],
-        need_after=[r for r in result["need_after"] if keep(r)],
+        raw_shortfall=_option_shortfall(result, area),
         closed_cells=closed,
         opened_cells=opened,
         services_cost=services_cost,
@@ -405,7 +475,7 @@ def option(
 def bases(data: ReportData) -> list[str]:
     """The count bases of the parent-infant relationship referrals, per_year first."""
     found = {basis_of(row) for row in data.concentration}
-    return [basis for basis in BASES if basis in found]
+    return [basis for basis in COUNT_BASES if basis in found]
 
 
 def relationship_total(data: ReportData, basis: str) -> int:
@@ -457,7 +527,7 @@ def misdirections(data: ReportData) -> list[Misdirection]:
     found = [Misdirection(t, b, p, rows) for (t, b, p), rows in groups.items()]
     return sorted(
         found,
-        key=lambda m: (m.count is None, -(m.count or 0), BASES.index(m.basis), m.to_service),
+        key=lambda m: (m.count is None, -(m.count or 0), COUNT_BASES.index(m.basis), m.to_service),
     )
 
 
@@ -482,9 +552,8 @@ def destination_recorded(data: ReportData, target: str, basis: str) -> bool:
 
 
 def marked_counts(data: ReportData, rows: Iterable[Row]) -> bool:
-    """A sum of these links' counts rests on an illustrative link (a blank count adds
-    nothing, so it does not count)."""
-    return data.marks.any_link(r for r in rows if r["count"] is not None)
+    """A sum of these links' counts rests on an illustrative value (``Marks.counts``)."""
+    return data.marks.counts(rows)
 
 
 def serving(data: ReportData, code: str, stage: str | None = None) -> list[str]:
@@ -546,10 +615,20 @@ def staff(data: ReportData, levels: Iterable[int]) -> Staff:
 
 # -- need ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
+class Shortfall:
+    """A shortfall (families a year) as an option's comparison gives it: "at most" when some
+    capacity behind it is not recorded; marked when it rests on illustrative values."""
+
+    shortfall: Decimal
+    unrecorded: int
+    shortfall_marked: bool
+
+
+@dataclass(frozen=True)
 class Need:
-    """Demand, capacity and shortfall (families a year) for some LAs at one level, with how
-    many specialised services' capacity is not recorded, and what rests on illustrative
-    values."""
+    """Demand, capacity and shortfall (families a year) of some LAs at one level, as the
+    analyses give them (a total summed exactly, rounded once), with how many specialised
+    services' capacity is not recorded, and what rests on illustrative or inferred values."""
 
     demand: Decimal
     capacity: Decimal
@@ -576,8 +655,8 @@ def unrecorded(data: ReportData, codes: Iterable[str], level: str) -> list[str]:
 
 
 def _capacity_marked(data: ReportData, codes: set[str], level: str) -> bool:
-    """Capacity rests on an illustrative service, or on illustrative populations where a
-    service's families are shared between areas the figure does not all hold."""
+    """Capacity rests on an illustrative service, or on inferred or illustrative populations
+    where a service's families are shared between areas the figure does not all hold."""
     populated = {a["code"] for a in data.areas if a["under2_population"] is not None}
     for s in data.specialised_at[level]:
         if s["capacity_per_year"] is None or not codes & set(s["covers"]):
@@ -585,33 +664,59 @@ def _capacity_marked(data: ReportData, codes: set[str], level: str) -> bool:
         if s["id"] in data.marks.services:
             return True
         shared = set(s["covers"]) & populated
-        if data.marks.population and not shared <= codes:
+        if not shared <= codes and data.marks.any_population(shared):
             return True
     return False
 
 
-def need_of(data: ReportData, rows: Sequence[Row], level: str) -> Need | None:
-    """The need rows of one level summed (their rounded values), None when no LA among them
-    has a population."""
-    rows = [r for r in rows if r["level"] == level and r["demand"] is not None]
-    if not rows:
-        return None
-    codes = {r["area_code"] for r in rows}
+def need_from(data: ReportData, values: Mapping[str, Any], codes: set[str], level: str) -> Need:
+    """A ``Need`` from an analysis's figures (``demand``, ``capacity``, ``shortfall``, and
+    ``unrecorded`` when it gives it) for the LAs ``codes`` (those with a population)."""
     blank = unrecorded(data, codes, level)
     return Need(
-        demand=total_one_place(r["demand"] for r in rows),
-        capacity=total_one_place(r["capacity"] for r in rows),
-        shortfall=total_one_place(r["shortfall"] for r in rows),
-        unrecorded=len(blank),
-        demand_marked=data.marks.population,
+        demand=Decimal(str(values["demand"])),
+        capacity=Decimal(str(values["capacity"])),
+        shortfall=Decimal(str(values["shortfall"])),
+        unrecorded=int(values.get("unrecorded", len(blank))),
+        demand_marked=data.marks.any_population(codes),
         capacity_marked=_capacity_marked(data, codes, level),
         unrecorded_marked=data.marks.any_service(blank),
     )
 
 
+def shortfall_from(
+    data: ReportData, values: Mapping[str, Any], codes: set[str], level: str
+) -> Shortfall:
+    """An option's shortfall (``shortfall``, ``unrecorded``) for the LAs ``codes``: it rests on
+    what the base's demand and capacity there rest on."""
+    return Shortfall(
+        shortfall=Decimal(str(values["shortfall"])),
+        unrecorded=int(values["unrecorded"]),
+        shortfall_marked=data.marks.any_population(codes) or _capacity_marked(data, codes, level),
+    )
+
+
+def populated(data: ReportData) -> set[str]:
+    return {la["code"] for la in data.las if la["under2_population"] is not None}
+
+
 def need_totals(data: ReportData) -> dict[str, Need | None]:
-    """Per need level, summed over the LAs with a population."""
-    return {level: need_of(data, data.need, level) for level in need_levels()}
+    """Per need level, the analyses' totals over the LAs with a population (None when none
+    has one)."""
+    codes = populated(data)
+    return {
+        level: need_from(data, data.need_totals[level], codes, level)
+        if data.need_totals[level]["shortfall"] is not None
+        else None
+        for level in need_levels()
+    }
+
+
+def need_row(data: ReportData, row: Row) -> Need | None:
+    """One LA's need at one level (None without a population)."""
+    if row["demand"] is None:
+        return None
+    return need_from(data, row, {row["area_code"]}, row["level"])
 
 
 def need_levels() -> list[str]:
@@ -984,18 +1089,25 @@ def _misdirected(data: ReportData) -> Finding:
         onward_rows = [row for row in rows if row["onward"]]
         onward = sum(row["count"] or 0 for row in onward_rows)
         dead_rows = [row for row in rows if not row["onward"]]
-        sentences.append(
-            [
-                "Of these, ",
-                Figure(f"{key}.onward_volume", count(onward), marked_counts(data, onward_rows)),
-                " reach a service that can pass the family on to specialised help (an onward "
-                "route); ",
-                Figure(
-                    f"{key}.dead_end_volume", count(volume - onward), marked_counts(data, dead_rows)
-                ),
-                " reach a dead end.",
-            ]
+        dead = Figure(
+            f"{key}.dead_end_volume", count(volume - onward), marked_counts(data, dead_rows)
         )
+        if onward == 0:
+            sentences.append(
+                ["None of them reach a service that can pass the family on to specialised "
+                 "help: all ", dead, " reach a dead end."]
+            )  # fmt: skip
+        else:
+            sentences.append(
+                [
+                    "Of these, ",
+                    Figure(f"{key}.onward_volume", count(onward), marked_counts(data, onward_rows)),
+                    " reach a service that can pass the family on to specialised help (an "
+                    "onward route); ",
+                    dead,
+                    " reach a dead end.",
+                ]
+            )
     links = len(data.misdirected)
     if not sentences and not data.concentration:
         sentences.append(

@@ -19,24 +19,25 @@ from decimal import Decimal
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from nestmap import provenance as rules
 from nestmap.report import sections
 from nestmap.report.findings import (
     STATUTORY,
     UPTAKE_LEVELS,
     Finding,
-    Need,
     Option,
     ReportData,
+    Shortfall,
     count,
     findings,
     money,
-    need_of,
     one_place,
     plural,
     staff,
 )
 from nestmap.report.markup import Markup, el, join, raw
 from nestmap.report.parts import MARK, fig, para, sentence, table
+from nestmap.units import NOT_RECORDED
 
 DEFAULT_MAX_ROWS = 1000
 
@@ -294,7 +295,11 @@ def _about_data(data: ReportData) -> Markup:
         ),
         Decimal(0),
     )
+    scope = {la["code"] for la in data.las}
     populated = sum(la["under2_population"] is not None for la in data.las)
+    inferred = sorted(code for code in data.population["marked"] if code in scope)
+    in_scope = {s["id"] for s in services}
+    split = sum(key[0] in in_scope for key in marks.split)
     items: list[tuple[str, Any]] = [
         (
             "Where it comes from",
@@ -321,6 +326,16 @@ def _about_data(data: ReportData) -> Markup:
                 " referral links are modelling assumptions, not records of what exists; ",
                 *(
                     [
+                        "the counts of ",
+                        fig("about.links_split", count(split)),
+                        " more are an assumed split of a total their source gives (the total is "
+                        "the source's own figure); ",
+                    ]
+                    if split
+                    else []
+                ),
+                *(
+                    [
                         fig("about.staff_rows_illustrative", count(marked_posts)),
                         " of ",
                         fig("about.staff_rows", count(posts)),
@@ -335,16 +350,24 @@ def _about_data(data: ReportData) -> Markup:
                     else ["no staff are recorded; "]
                 ),
                 "the under-2 populations of ",
+                fig("about.las_population_inferred", count(len(inferred))),
+                " of ",
                 fig("about.las_with_population", count(populated)),
-                f" local {plural(populated, 'authority', 'authorities')} are ",
-                "illustrative or inferred" if marks.population else "as recorded",
-                [" (", el("span", {"class": "free"}, about["population_source"]), ")"]
-                if about.get("population_source")
-                else "",
-                ".",
+                f" local {plural(populated, 'authority', 'authorities')} with one are inferred "
+                "or illustrative.",
             ],
         )
     )
+    note = rules.population_note(
+        {
+            "marked": inferred,
+            "unsourced": [c for c in data.population["unsourced"] if c in scope],
+            "sources": data.population["sources"],
+        },
+        {a["code"]: a["name"] for a in data.areas},
+    )
+    if note:
+        items.append(("Populations", el("span", {"class": "free"}, note)))
     items.append(
         (
             "Reading the figures",
@@ -464,18 +487,18 @@ def options_table(data: ReportData) -> Markup:
             *[fig(f"option.{i}.gaps_closed", count(o.gaps_closed), o.marked) for i, o in options],
         ],
     ]
-    before = data.options[0].need_before
+    first = data.options[0]
     for level in UPTAKE_LEVELS:
         rows.append(
             [
                 join(
                     [
                         f"Shortfall after, {level} (now ",
-                        _need_cell(data, before, level, "option.now"),
+                        _need_cell(first, "before", level, "option.now"),
                         ")",
                     ]
                 ),
-                *[_need_cell(data, o.need_after, level, f"option.{i}") for i, o in options],
+                *[_need_cell(o, "after", level, f"option.{i}") for i, o in options],
             ]
         )
     css[len(rows)] = "unmet"
@@ -487,11 +510,11 @@ def options_table(data: ReportData) -> Markup:
                 [
                     "Statutory, apart: may need help, unlikely to access it; held by social care "
                     "(now ",
-                    _need_cell(data, before, STATUTORY, "option.now"),
+                    _need_cell(first, "before", STATUTORY, "option.now"),
                     ")",
                 ]
             ),
-            *[_need_cell(data, o.need_after, STATUTORY, f"option.{i}") for i, o in options],
+            *[_need_cell(o, "after", STATUTORY, f"option.{i}") for i, o in options],
         ]
     )
     numeric = tuple(range(1, len(header)))
@@ -507,19 +530,19 @@ def _fte(value: Decimal | None) -> str:
     return "none" if not value else f"{value:,.1f}"
 
 
-def _need_cell(data: ReportData, rows: Sequence[dict], level: str, key: str) -> Any:
-    need = need_of(data, rows, level)
+def _need_cell(option: Option, side: str, level: str, key: str) -> Any:
+    need = option.shortfall.get(level, {}).get(side)
     if need is None:
-        return "not recorded"
+        return NOT_RECORDED
     return sections.shortfall_cell(need, f"{key}.shortfall.{level}")
 
 
 def _unmet(data: ReportData, option: Option, index: int) -> list[Any]:
     """What an option leaves unmet at the levels families are expected to take up."""
-    short: list[tuple[str, Need]] = [
+    short: list[tuple[str, Shortfall]] = [
         (level, need)
         for level in UPTAKE_LEVELS
-        if (need := need_of(data, option.need_after, level)) is not None and need.shortfall > 0
+        if (need := option.shortfall.get(level, {}).get("after")) is not None and need.shortfall > 0
     ]
     if not short:
         return ["none of the targeted or specialist demand estimated."]

@@ -12,7 +12,6 @@ from nestmap.report.markup import Markup, el, join
 # The one mark for a figure resting on an illustrative or inferred value ("About this data"
 # says what it means).
 MARK = "†"
-NOT_RECORDED = "not recorded"
 
 
 def fig(key: str, text: str, marked: bool = False) -> Markup:

@@ -15,6 +15,7 @@ from nestmap.report.findings import (
     STATUTORY,
     Need,
     ReportData,
+    Shortfall,
     bases,
     basis_of,
     cells_marked,
@@ -28,7 +29,7 @@ from nestmap.report.findings import (
     misdirections,
     money,
     need_levels,
-    need_of,
+    need_row,
     need_totals,
     one_place,
     percent,
@@ -37,13 +38,21 @@ from nestmap.report.findings import (
     serving,
     specialised_capacity,
     staff,
-    unit,
 )
 from nestmap.report.markup import Markup, el, join
-from nestmap.report.parts import NOT_RECORDED, Cell, fig, names_list, para, table
+from nestmap.report.parts import Cell, fig, names_list, para, table
+from nestmap.units import NOT_RECORDED, unit
 from nestmap.vocabulary import AIMH_LEVELS
 
 MAX_MAP_LABELS = 40
+# What the referral counts are, by the units present.
+UNITS_SAID = {
+    ("per_year",): "Counts are referrals a year, from services' records.",
+    ("survey_mentions",): "Counts are survey mentions: how many staff said they would refer "
+    "there, not records of referrals.",
+    (): "Each count is in its own unit, referrals a year where services recorded them, survey "
+    "mentions where staff were asked where they would refer; the two are never added.",
+}
 # Words a share's preset goes by (the shares are the user's to set; a preset is named only when
 # the shares are exactly its values).
 PRESET_NAMES = {
@@ -83,7 +92,7 @@ def cell(value: object, key: str, text: str, marked: bool = False) -> Cell:
     return fig(key, text, marked)
 
 
-def shortfall_cell(need: Need, key: str) -> Any:
+def shortfall_cell(need: Need | Shortfall, key: str) -> Any:
     figure = fig(key, one_place(need.shortfall), need.shortfall_marked)
     return join(["at most ", figure]) if need.unrecorded else figure
 
@@ -144,13 +153,16 @@ def need(data: ReportData, limit: int | None) -> list[Any]:
     ordered = sorted(data.need, key=lambda r: (r["area_code"], order[r["level"]]))
     for r in ordered[: limit or None]:
         key = f"need.{r['area_code']}.{r['level']}"
-        one = need_of(data, [r], r["level"])
+        one = need_row(data, r)
         rows.append(
             [
                 data.la_names.get(r["area_code"], r["area_code"]),
                 r["level"],
                 cell(
-                    r["demand"], f"{key}.demand", one_place(r["demand"] or 0), data.marks.population
+                    r["demand"],
+                    f"{key}.demand",
+                    one_place(r["demand"] or 0),
+                    data.marks.any_population([r["area_code"]]),
                 ),
                 capacity_cell(one, key) if one else (NOT_RECORDED, "num muted"),
                 shortfall_cell(one, f"{key}.shortfall") if one else (NOT_RECORDED, "num muted"),
@@ -366,9 +378,10 @@ def referrals(data: ReportData, limit: int | None) -> list[Any]:
         for r in misdirected_relationship(data)
     }
     intro = para(
-        "Where staff send families for help with the parent-infant relationship, each count in "
-        "its own unit: referrals a year where services recorded them, survey mentions where "
-        "staff were asked where they would refer (the two are never added)."
+        "Where staff send families for help with the parent-infant relationship. ",
+        UNITS_SAID.get(
+            tuple(b for b in bases(data) if relationship_total(data, b)), UNITS_SAID[()]
+        ),
     )
     parts: list[Any] = []
     drawn = False
@@ -405,7 +418,13 @@ def _destinations(data: ReportData, limit: int | None) -> Markup:
     rows = []
     # A share rests on whatever its unit's total rests on.
     whole = {basis: marked_counts(data, data.links_of.get(basis, [])) for basis in bases(data)}
-    for i, r in enumerate(data.concentration[:limit]):
+    # Destinations with a count first (each unit's in the analysis's order), then those whose
+    # links carry none; each keeps its key (its place in the analysis's rows).
+    shown = sorted(
+        enumerate(data.concentration[:limit]),
+        key=lambda item: not destination_recorded(data, item[1]["to_service"], basis_of(item[1])),
+    )
+    for i, r in shown:
         basis = basis_of(r)
         total = relationship_total(data, basis)
         recorded = destination_recorded(data, r["to_service"], basis)
@@ -1030,7 +1049,8 @@ METHOD = (
         "that level, split evenly across the need levels it works at, and shared between the "
         "authorities it covers in proportion to their under-2 population; a blank capacity adds "
         "nothing and the shortfall beside it is an upper bound. Shortfall is need minus capacity "
-        "when positive. Totals add the authorities' rounded values. The statutory row (families "
+        "when positive. Totals add the authorities' exact values, rounded once. The statutory "
+        "row (families "
         "unlikely to access help, held by social care through risk support) is never added to "
         "the targeted and specialist rows.",
     ),
@@ -1041,10 +1061,12 @@ METHOD = (
     ),
     (
         "Marks",
-        "A figure is marked when a record it counts or sums is marked illustrative in the data: "
-        "a service or referral link whose source starts \u201cillustrative\u201d (a link from "
-        "or to such a service too), staff rows a service's source marks as placeholders, or "
-        "under-2 populations the dataset marks illustrative or inferred. A pathway is marked "
+        "A figure is marked when what it counts or sums includes a value the data marks "
+        "illustrative or inferred: a service or referral link whose source starts "
+        "\u201cillustrative\u201d; some but not all of the links whose source splits one total "
+        "between them (\u201cillustrative split\u201d: all of them add up to the source's own "
+        "number); staff rows a service's source marks as placeholders; a local authority's "
+        "under-2 population whose source says inferred or illustrative. A pathway is marked "
         "when its chain rests on such a record.",
     ),
     (

@@ -8,9 +8,8 @@ from decimal import Decimal
 from typing import Any
 
 from nestmap import analysis
-from nestmap.analysis._shape import round_half_away
 from nestmap.graph import GraphStore
-from nestmap.vocabulary import AGE_BANDS, LEVEL_RANK, NEED_LEVELS, STAGE_ORDER
+from nestmap.vocabulary import AGE_BANDS, COUNT_BASES, LEVEL_RANK, NEED_LEVELS, STAGE_ORDER
 
 BAND_ORDER = {band: i for i, (band, _, _) in enumerate(AGE_BANDS)}
 
@@ -102,7 +101,12 @@ def compare(
         misdirected_before,
         misdirected_after,
         link,
-        lambda r: {"count": r["count"], "problems": r["problems"], "onward": r["onward"]},
+        lambda r: {
+            "count": r["count"],
+            "count_basis": r["count_basis"],
+            "problems": r["problems"],
+            "onward": r["onward"],
+        },
         _misdirected_change,
     )
     changes += _diff(
@@ -140,7 +144,7 @@ def compare(
         "concentration",
         analysis.concentration(before),
         analysis.concentration(after),
-        lambda r: (r["to_service"],),
+        lambda r: (r["to_service"], r["count_basis"]),
         lambda r: {"count": r["count"], "share": r["share"]},
     )
     need_before, need_after = (
@@ -152,9 +156,18 @@ def compare(
         need_before,
         need_after,
         lambda r: (r["area_code"], r["level"]),
-        lambda r: {"demand": r["demand"], "capacity": r["capacity"], "shortfall": r["shortfall"]},
+        lambda r: {
+            "demand": r["demand"],
+            "capacity": r["capacity"],
+            "unrecorded": r["unrecorded"],
+            "shortfall": r["shortfall"],
+        },
     )
-    summary = _summary(changes, need_before, need_after)
+    summary = _summary(
+        changes,
+        analysis.need_totals(before, shares=shares),
+        analysis.need_totals(after, shares=shares),
+    )
     summary["dead_end_referrals"] = {
         "before": _dead_ends(misdirected_before),
         "after": _dead_ends(misdirected_after),
@@ -162,22 +175,34 @@ def compare(
     return {"summary": summary, "changes": changes}
 
 
-def _dead_ends(rows: list[Row]) -> dict[str, int]:
-    """Misdirected links with no onward route, and their referral volume (blank counts as 0)."""
+def _dead_ends(rows: list[Row]) -> dict[str, Any]:
+    """Misdirected links with no onward route, and their counts per count basis (blank counts
+    add nothing; counts of different units are never added together)."""
     ends = [row for row in rows if not row["onward"]]
-    return {"links": len(ends), "count": sum(row["count"] or 0 for row in ends)}
+    count: dict[str, int] = {}
+    for basis in COUNT_BASES:
+        mine = [row for row in ends if row["count_basis"] == basis]
+        if mine:
+            count[basis] = sum(row["count"] or 0 for row in mine)
+    return {"links": len(ends), "count": count}
 
 
-def _summary(changes: list[Row], need_before: list[Row], need_after: list[Row]) -> dict[str, Any]:
+def _summary(
+    changes: list[Row], totals_before: dict[str, Any], totals_after: dict[str, Any]
+) -> dict[str, Any]:
     counts = Counter((row["analysis"], row["change"]) for row in changes)
-    shortfall = {}
-    for level in NEED_LEVELS:
-        was = sum(r["shortfall"] or 0 for r in need_before if r["level"] == level)
-        now = sum(r["shortfall"] or 0 for r in need_after if r["level"] == level)
-        shortfall[level] = {
-            "before": round_half_away(Decimal(str(was)), 1),
-            "after": round_half_away(Decimal(str(now)), 1),
+    # Per level (the statutory row among them: families unlikely to access help, never added
+    # to the others), and ``intervention``: targeted + specialist. ``unrecorded_*``: services
+    # whose capacity is not recorded (the shortfall is then at most the figure).
+    shortfall = {
+        name: {
+            "before": totals_before[name]["shortfall"],
+            "after": totals_after[name]["shortfall"],
+            "unrecorded_before": totals_before[name]["unrecorded"],
+            "unrecorded_after": totals_after[name]["unrecorded"],
         }
+        for name in (*NEED_LEVELS, "intervention")
+    }
     return {
         "changes": {f"{name} {change}": count for (name, change), count in sorted(counts.items())},
         "gap_cells_closed": counts[("gaps", "closed")],

@@ -14,7 +14,7 @@ Schema (every list optional; see docs/command-line.md, "nestmap scenario"):
         workforce: [{role, fte, aimh_level}]
     retire_services: [service id]   # status becomes defunct; links to it stay
     change_services: [{id, set: {column: value}}]     # any services.csv column but id
-    add_referrals: [{from_service, to_service, reason, count, source}]
+    add_referrals: [{from_service, to_service, reason, count, count_basis, source}]
     remove_referrals: [{from_service, to_service, reason}]
     costs: [{item, amount, source}] # other costs of the option (e.g. a Head of Service)
 

@@ -10,6 +10,7 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime
 from typing import Any
 
+from nestmap import units
 from nestmap.scenarios.compare import change_rows
 from nestmap.scenarios.model import cost_lines
 from nestmap.spreadsheet import text_not_formulas
@@ -164,17 +165,38 @@ def _coverage(
 
 
 def _need(parent: ET.Element, before: list[dict], after: list[dict]) -> None:
-    old = {(r["area_code"], r["level"]): r for r in before}
-    rows = []
-    for row in after:
-        was = old.get((row["area_code"], row["level"]), {})
-        rows.append(
-            [row["area_code"], row["level"], row["demand"], was.get("capacity"), row["capacity"],
-             was.get("shortfall"), row["shortfall"]]
-        )  # fmt: skip
+    rows = [
+        [row["area_code"], units.level_label(row["level"]), _families(row["demand"]),
+         units.capacity_text(was.get("capacity"), was.get("unrecorded") or 0, 1),
+         units.capacity_text(row["capacity"], row["unrecorded"], 1),
+         units.shortfall_text(was.get("shortfall"), was.get("unrecorded") or 0, 1),
+         units.shortfall_text(row["shortfall"], row["unrecorded"], 1)]
+        for row, was in _need_pairs(before, after)
+    ]  # fmt: skip
     header = ["area", "level", "demand", "capacity before", "capacity after", "shortfall before",
               "shortfall after"]  # fmt: skip
     _table(parent, header, rows)
+    ET.SubElement(parent, "p", {"class": "muted"}).text = (
+        "Families a year. " + units.STATUTORY_NOTE + " A shortfall resting on a capacity that is "
+        "not recorded is at most the figure shown."
+    )
+
+
+def _families(value: float | None) -> str:
+    return units.NOT_RECORDED if value is None else f"{value:,.1f}"
+
+
+def _need_pairs(before: list[dict], after: list[dict]) -> list[tuple[dict, dict]]:
+    """Each need row after the scenario with the same row before it ({} when there was none)."""
+    old = {(r["area_code"], r["level"]): r for r in before}
+    return [(row, old.get((row["area_code"], row["level"]), {})) for row in after]
+
+
+def _shown_capacity(row: dict) -> float | None:
+    """A capacity as a workbook cell: blank where nothing is recorded (never a 0 for it)."""
+    if not row:
+        return None
+    return None if row["unrecorded"] and not row["capacity"] else row["capacity"]
 
 
 def report_xlsx(
@@ -209,20 +231,29 @@ def report_xlsx(
     for key in ("gap_cells_closed", "gap_cells_opened", "dead_ends_resolved", "dead_ends_appeared"):
         sheet.append([key, comparison["summary"][key]])
     for level, values in comparison["summary"]["shortfall_by_level"].items():
-        sheet.append([f"shortfall {level} before", values["before"]])
-        sheet.append([f"shortfall {level} after", values["after"]])
+        name = "targeted + specialist" if level == "intervention" else units.level_label(level)
+        for side in ("before", "after"):
+            sheet.append([f"shortfall {name} {side}", values[side]])
+            sheet.append(
+                [
+                    f"shortfall {name} {side}, as read",
+                    units.shortfall_text(values[side], values[f"unrecorded_{side}"], 1),
+                ]
+            )
+    sheet.append(["statutory", units.STATUTORY_NOTE])
     changes = book.create_sheet("Changes")
     changes.append(["analysis", "change", "key", "before", "after"])
     for row in change_rows(comparison):
         changes.append([row["analysis"], row["change"], row["key"], row["before"], row["after"]])
     need = book.create_sheet("Need")
     need.append(["area_code", "level", "demand", "capacity_before", "capacity_after",
-                 "shortfall_before", "shortfall_after"])  # fmt: skip
-    old = {(r["area_code"], r["level"]): r for r in need_before}
-    for row in need_after:
-        was = old.get((row["area_code"], row["level"]), {})
-        need.append([row["area_code"], row["level"], row["demand"], was.get("capacity"),
-                     row["capacity"], was.get("shortfall"), row["shortfall"]])  # fmt: skip
+                 "unrecorded_before", "unrecorded_after", "shortfall_before", "shortfall_after",
+                 "shortfall_after_as_read"])  # fmt: skip
+    for row, was in _need_pairs(need_before, need_after):
+        need.append([row["area_code"], units.level_label(row["level"]), row["demand"],
+                     _shown_capacity(was), _shown_capacity(row), was.get("unrecorded"),
+                     row["unrecorded"], was.get("shortfall"), row["shortfall"],
+                     units.shortfall_text(row["shortfall"], row["unrecorded"], 1)])  # fmt: skip
     for ws in book.worksheets:
         for cell in ws[1]:
             cell.font = Font(bold=True)

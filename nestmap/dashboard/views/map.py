@@ -2,10 +2,11 @@
 
 import streamlit as st
 
-from nestmap import geography
+from nestmap import geography, units
 from nestmap.dashboard import figures, layout, state, tables
 from nestmap.dashboard.geo import ATTRIBUTION, boundaries, region_boundaries
 from nestmap.dashboard.text import md
+from nestmap.vocabulary import DEFAULT_COUNT_BASIS
 
 chosen = layout.start(
     "Map",
@@ -16,15 +17,32 @@ METRICS = {
     "gap cells": "Gap cells: level x stage cells with no specialised service "
     "(sidebar level and stage filters apply).",
     "demand shortfall": "Demand shortfall: families a year whose estimated need for "
-    "specialised help exceeds capacity (sidebar level filter applies; shares from Need & "
-    "capacity).",
-    "misdirected referrals": "Misdirected referrals recorded (referrals a year or survey "
-    "mentions, as each link's source says), counted in every local authority the referring "
-    "service covers: do not add the local authorities up.",
+    "targeted or specialist help exceeds the capacity recorded (shares from Need & capacity). "
+    "The statutory row — families unlikely to access help, held by social care through risk "
+    "support — is never added in; pick the statutory level in the sidebar to map it alone. "
+    "Where some capacity is not recorded the shortfall is at most the figure shown.",
+    "misdirected referrals": "Misdirected counts recorded, in one unit at a time (referrals a "
+    "year or survey mentions: never added together), counted in every local authority the "
+    "referring service covers: do not add the local authorities up.",
 }
 metric = st.radio("Colour by", list(METRICS), horizontal=True, key="map_metric")
 if not chosen.present:
     st.caption(METRICS[metric])
+basis = None
+if metric == "misdirected referrals":
+    links = state.arrow("misdirected")
+    bases = [DEFAULT_COUNT_BASIS]
+    if links.num_rows:
+        import pyarrow.compute as pc
+
+        bases = sorted(pc.unique(links.column("count_basis")).to_pylist())
+    basis = bases[0]
+    if len(bases) > 1:
+        basis = st.radio(
+            "Unit", bases, format_func=units.unit, horizontal=True, key="map_count_basis"
+        )
+    if not chosen.present:
+        st.caption(f"Coloured by {units.unit(basis)}.")
 
 codes = state.local_authority_codes()
 names = state.area_names()
@@ -34,6 +52,7 @@ values = state.per_area(
     chosen.level,
     chosen.stage if metric == "gap cells" else None,
     st.session_state.get("need_shares"),
+    basis,
 )
 
 shapes = boundaries()

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from nestmap import units
 from nestmap.dashboard import figures, layout, provenance, state, tables
 from nestmap.vocabulary import DEFAULT_SHARES, NEED_LEVELS, SHARE_MEANINGS, SHARE_PRESETS
 
@@ -9,9 +10,10 @@ chosen = layout.start(
     "Need & capacity",
     "Demand for a level in an area = children under two x the share expected to need it "
     "(the report's high-adversity defaults: 8% targeted, 9% specialist = 2% short-term + 7% "
-    "longer-term, 13% statutory risk support). Capacity = families a year that services with "
-    "specialised work at that level can take, each service counted once: split evenly across "
-    "the levels it works at, then a regional service shared by population.",
+    "longer-term, 13% statutory: families unlikely to access help, held by social care through "
+    "risk support, so shown apart and never added to the others). Capacity = families a year "
+    "that services with specialised work at that level can take, each service counted once: "
+    "split evenly across the levels it works at, then a regional service shared by population.",
     "need",
 )
 layout.filter_note(chosen, ("la", "level"))
@@ -31,6 +33,10 @@ def _use_preset(name: str) -> None:
     # A callback: it runs before the inputs are drawn, so it may set their values.
     for level in NEED_LEVELS:
         st.session_state[f"need_share_{level}"] = float(SHARE_PRESETS[name][level])
+
+
+def _number(value: float | None) -> str:
+    return units.NOT_RECORDED if value is None else f"{value:,.0f}"
 
 
 presets = st.container(horizontal=True)
@@ -74,16 +80,48 @@ area_names = state.area_names()
 if not rows:
     st.info("No need rows for this selection (need covers targeted, specialist and statutory).")
 else:
-    total = st.columns(3)
-    total[0].metric("Demand (families a year)", f"{sum(r['demand'] or 0 for r in rows):,.0f}")
-    total[1].metric("Capacity", f"{sum(r['capacity'] or 0 for r in rows):,.0f}")
-    total[2].metric("Shortfall", f"{sum(r['shortfall'] or 0 for r in rows):,.0f}")
+    totals = state.need_totals(chosen.la, st.session_state["need_shares"])
+    shown = [level for level in units.INTERVENTION_LEVELS if any(r["level"] == level for r in rows)]
+    if shown:
+        # Targeted + specialist: the families expected to take up an intervention.
+        found = totals["intervention"] if len(shown) == 2 else totals[shown[0]]
+        what = " + ".join(shown)
+        total = st.columns(3)
+        total[0].metric(f"Demand, {what} (families a year)", _number(found["demand"]))
+        total[1].metric(
+            "Capacity recorded",
+            units.capacity_text(found["capacity"], found["unrecorded"]),
+            help="Families a year that services with specialised work at these levels can "
+            "take, as recorded. A service with no capacity recorded adds nothing: its capacity "
+            "is unknown, not zero.",
+        )
+        total[2].metric(
+            "Shortfall",
+            units.shortfall_text(found["shortfall"], found["unrecorded"]),
+            help="Demand not met by the capacity recorded. Where some capacity is not recorded "
+            "it is an upper bound.",
+        )
+    if any(r["level"] == "statutory" for r in rows):
+        found = totals["statutory"]
+        st.markdown(f"**Statutory: {units.STATUTORY_LABEL}** — shown apart, never added")
+        apart = st.columns(3)
+        apart[0].metric("Families (statutory share)", _number(found["demand"]))
+        apart[1].metric(
+            "Specialised statutory capacity recorded",
+            units.capacity_text(found["capacity"], found["unrecorded"]),
+        )
+        apart[2].metric(
+            "Not met by that capacity",
+            units.shortfall_text(found["shortfall"], found["unrecorded"]),
+        )
+        st.caption(units.STATUTORY_NOTE)
     provenance.population_note()
     missing = sorted({r["area_code"] for r in rows if r["demand"] is None})
     if missing:
         st.info(
-            f"{len(missing):,} local authorities have no under-2 population recorded, so no "
-            "demand can be estimated there."
+            f"{len(missing):,} local "
+            + ("authority has" if len(missing) == 1 else "authorities have")
+            + " no under-2 population recorded, so no demand can be estimated there."
         )
     st.plotly_chart(
         figures.need_bars(rows, area_names, chosen.present),
@@ -92,8 +130,32 @@ else:
     )
 tables.show(
     tables.frame(
-        [{**r, "area_name": area_names.get(r["area_code"], "")} for r in rows],
-        ["area_code", "area_name", "level", "demand", "capacity", "shortfall"],
+        [
+            {
+                **r,
+                "area_name": area_names.get(r["area_code"], ""),
+                "level": units.level_label(r["level"]),
+                "capacity": None if r["unrecorded"] and not r["capacity"] else r["capacity"],
+                "read_as": units.shortfall_text(r["shortfall"], r["unrecorded"], 1),
+            }
+            for r in rows
+        ],
+        [
+            "area_code",
+            "area_name",
+            "level",
+            "demand",
+            "capacity",
+            "unrecorded",
+            "shortfall",
+            "read_as",
+        ],
     ),
     "need",
 )
+if not chosen.present:
+    st.caption(
+        "`unrecorded`: services with specialised work at that level whose capacity is not "
+        "recorded. Where it is above 0 the shortfall is at most the figure shown, and a blank "
+        "capacity means not recorded, not none."
+    )

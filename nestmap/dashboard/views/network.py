@@ -5,6 +5,7 @@ from typing import Any
 import streamlit as st
 import streamlit.components.v1 as components
 
+from nestmap import units
 from nestmap.dashboard import layout, network, state, tables
 from nestmap.dashboard.figures import LEVEL_COLOURS
 from nestmap.vocabulary import REASONS
@@ -106,7 +107,8 @@ else:
         st.warning(
             f"Showing {len(selection.nodes):,} of {shown.services:,} services and "
             f"{len(selection.edges):,} of {shown.links:,} referral links: the services "
-            "receiving the most referrals a year, and the busiest links between them (the "
+            "receiving the most referrals a year (then survey mentions), and the busiest links "
+            "between them (the "
             f"network draws at most {network.MAX_NODES:,} services and {network.MAX_EDGES:,} "
             "links). Narrow it with the sidebar filters (local authority, level, focus, stage) "
             "or the referral reasons above to see the others."
@@ -158,6 +160,8 @@ if not chosen.present and selection.nodes:
                 "to_name": names.get(e["to_service"], ""),
                 "reason": e["reason"],
                 "count": e["count"],
+                "count_basis": e.get("count_basis"),
+                "as_recorded": units.counted(e["count"], e.get("count_basis")),
                 "misdirected": misdirected.get(
                     (e["from_service"], e["to_service"], e["reason"]), []
                 ),

@@ -4,6 +4,7 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from nestmap import units
 from nestmap.dashboard import layout, provenance, report_download, state
 from nestmap.dashboard.text import md
 
@@ -48,16 +49,18 @@ def gap_cells(key: str, area: str | None) -> tuple[str, str]:
     )
 
 
-def _relationship_share(share: float | None) -> str:
-    return (
-        f" They are {share:.0%} of the parent-infant relationship referrals recorded."
-        if share is not None
-        else ""
-    )
+def _relationship_share(by_basis: dict) -> str:
+    shares = [
+        f"{found['relationship_share']:.0%} of the parent-infant relationship "
+        f"{units.unit(basis)} recorded"
+        for basis, found in by_basis.items()
+        if found["relationship_share"] is not None
+    ]
+    return f" They are {' and '.join(shares)}." if shares else ""
 
 
 def misdirected_onward(key: str, area: str | None) -> tuple[str, str, str]:
-    """Referrals recorded to where the support is not, but whence the family can go on."""
+    """Counts recorded to where the support is not, but whence the family can go on."""
     return _misdirected_card(
         area,
         "onward",
@@ -67,7 +70,7 @@ def misdirected_onward(key: str, area: str | None) -> tuple[str, str, str]:
 
 
 def misdirected_dead_end(key: str, area: str | None) -> tuple[str, str, str]:
-    """Referrals recorded to where the support is not, with no route on from there."""
+    """Counts recorded to where the support is not, with no route on from there."""
     return _misdirected_card(
         area,
         "dead_end",
@@ -78,18 +81,20 @@ def misdirected_dead_end(key: str, area: str | None) -> tuple[str, str, str]:
 
 def _misdirected_card(area: str | None, part: str, what: str) -> tuple[str, str, str]:
     found = state.headline("misdirected", area)[part]
-    explanation = (
-        f"Referrals recorded (survey mentions or referrals a year, as each link's source says) "
-        f"{what}" + _relationship_share(found["relationship_share"])
+    by_basis = found["by_basis"]
+    # Each unit apart, named: survey mentions are not referrals a year, never added to them.
+    value = units.per_basis(by_basis, "referrals", " · ") if by_basis else "none"
+    unrecorded = sum(f["links"] - f["counted_links"] for f in by_basis.values())
+    explanation = f"Counts recorded on {found['links']:,} links {what}" + _relationship_share(
+        by_basis
     )
-    marked = 0
+    if unrecorded:
+        explanation += f" {unrecorded:,} of the links have no count recorded."
+    marked: dict[str, int] = {}
     if provenance.any_illustrative_links():  # else nothing to count
         marked = provenance.illustrative_misdirected(area)[part]
-    volume = found["referrals"]
-    caveat = (
-        f"{marked:,} of the {volume:,} are counted on links marked illustrative." if marked else ""
-    )
-    return f"{volume:,}", explanation, caveat
+    totals = {basis: f["referrals"] for basis, f in by_basis.items()}
+    return value, explanation, provenance.volume_caveat(marked, totals)
 
 
 def threshold_cliffs(key: str, area: str | None) -> tuple[str, str]:
@@ -134,17 +139,17 @@ def shortfall(
     key: str, area: str | None, shares: tuple[str, str, str] | None
 ) -> tuple[str, str, str]:
     found = state.headline("shortfall", area, shares)
-    caveat = (
-        "Demand rests on the seed region's illustrative under-2 population (about 4,000 births "
-        "a year from the Foundation's article, not an ONS figure)."
-        if provenance.bundled_seed()
-        else ""
+    if found["total"] is None:
+        return units.NOT_RECORDED, "No local authority here has an under-2 population.", ""
+    value = units.shortfall_text(found["total"], found["unrecorded"])
+    statutory = units.shortfall_text(found["statutory"], found["statutory_unrecorded"])
+    explanation = (
+        "Families a year whose estimated need for targeted or specialist help is not met by "
+        f"the capacity recorded, summed over local authorities. Shown apart, never added: "
+        f"{statutory} {units.STATUTORY_LABEL} (statutory)."
     )
-    return (
-        f"{found['total']:,.0f}",
-        "Estimated demand for specialised help not met by capacity, summed over LAs and levels.",
-        caveat,
-    )
+    marked = provenance.population_marked()  # an unsourced population is not illustrative
+    return value, explanation, (provenance.population_caveat() or "") if marked else ""
 
 
 def _kept(figure: Callable[..., tuple[str, ...]], arguments: tuple) -> tuple[str, ...]:
@@ -163,7 +168,7 @@ findings: list[tuple[str, Callable[..., tuple[str, ...]], str, str]] = [
     ("Threshold cliffs", threshold_cliffs, "boundaries", "Boundaries"),
     ("Dead-end entry points", dead_ends, "pathways", "Pathways"),
     ("Practitioners at AiMH levels 2-3", practitioners, "workforce", "Workforce & assessment"),
-    ("Demand shortfall (families a year)", shortfall, "need", "Need & capacity"),
+    ("Targeted + specialist shortfall (families a year)", shortfall, "need", "Need & capacity"),
 ]
 # Each card is computed as it is drawn, so a large dataset fills the page progressively.
 PER_ROW = 4

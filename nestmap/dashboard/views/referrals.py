@@ -3,9 +3,10 @@
 import pandas as pd
 import streamlit as st
 
+from nestmap import units
 from nestmap.dashboard import figures, layout, provenance, state, tables
 from nestmap.dashboard.text import share_text
-from nestmap.vocabulary import REASONS
+from nestmap.vocabulary import COUNT_BASES, REASONS
 
 chosen = layout.start(
     "Referrals",
@@ -13,8 +14,9 @@ chosen = layout.start(
     "(not_offered), cannot take the family (out_of_area, wrong_stage) or is not running "
     "(inactive_target). No wrong door: a family sent where the support is not can still be "
     "passed on when a chain of up to 6 referrals leads from there to specialised help for "
-    "their local authority (onward); otherwise it is a dead end. Counts are as recorded: "
-    "referrals a year or survey mentions, as each link's source says.",
+    "their local authority (onward); otherwise it is a dead end. Each count has a unit "
+    "(count_basis): referrals a year, or survey mentions (staff who said they would refer "
+    "there). Units are never added together.",
     "referrals",
 )
 layout.filter_note(chosen, ("la",))
@@ -25,44 +27,78 @@ TOP_DESTINATIONS = 30
 st.subheader("Where parent-infant relationship referrals go")
 concentration = state.concentration(chosen.la)
 if concentration:
-    top = concentration[0]
     if not chosen.present:
         st.caption(
             "Green bars: the destination offers specialised parent-infant relationship support; "
             "red: it does not. One destination taking most referrals is a single point of "
-            "failure."
+            "failure. Each unit is shown apart: survey mentions (staff who said they would "
+            "refer there) are not referrals a year, and are never added to them."
         )
-    if len(concentration) > TOP_DESTINATIONS:
-        st.caption(
-            f"The chart shows the {TOP_DESTINATIONS} destinations receiving the most of "
-            f"{len(concentration):,}; the table below has them all."
+    unrecorded = state.concentration_unrecorded(chosen.la)
+    resting = provenance.illustrative_concentration(chosen.la)
+    for basis in [b for b in COUNT_BASES if any(r["count_basis"] == b for r in concentration)]:
+        rows = [r for r in concentration if r["count_basis"] == basis]
+        blank = frozenset(t for t, b in unrecorded if b == basis)
+        st.markdown(f"**In {units.unit(basis)}**")
+        if len(rows) > TOP_DESTINATIONS:
+            st.caption(
+                f"The chart shows the {TOP_DESTINATIONS} destinations receiving the most of "
+                f"{len(rows):,}; the table below has them all."
+            )
+        st.plotly_chart(
+            figures.concentration_bar(rows[:TOP_DESTINATIONS], names, chosen.present, basis, blank),
+            width="stretch",
+            config={"displaylogo": False},
+            key=f"concentration_{basis}",
         )
-    st.plotly_chart(
-        figures.concentration_bar(concentration[:TOP_DESTINATIONS], names, chosen.present),
-        width="stretch",
-        config={"displaylogo": False},
-    )
-    st.metric(
-        "Largest share",
-        share_text(top["share"]) or "n/a",
-        help="Share of parent-infant relationship referrals going to the top destination.",
-    )
-    marked = provenance.illustrative_relationship_volume()
-    if marked:
-        provenance.note(
-            f"{marked:,} of the parent-infant relationship referrals recorded are counted on "
-            "links whose source marks them illustrative: the shares rest on them."
+        top = rows[0]
+        total = sum(r["count"] for r in rows)
+        st.metric(
+            f"Largest share of {units.unit(basis)}",
+            share_text(top["share"]) or units.NOT_RECORDED,
+            help=f"Share of the {units.counted(total, basis)} recorded for parent-infant "
+            "relationship support going to the top destination.",
         )
+        marked = {b: n for (_t, b), n in resting.items() if b == basis}
+        if marked:
+            caveat = provenance.volume_caveat({basis: sum(marked.values())}, {basis: total})
+            provenance.note(caveat + " The shares of this unit rest on them too.")
     tables.show(
         state.kept(
             "referrals.concentration_table",
             (chosen.la,),
             lambda: tables.frame(
-                [{**r, "to_name": names.get(r["to_service"], "")} for r in concentration],
-                ["to_service", "to_name", "count", "share", "specialised"],
+                [
+                    {
+                        **r,
+                        "to_name": names.get(r["to_service"], ""),
+                        "count": None
+                        if (r["to_service"], r["count_basis"]) in unrecorded
+                        else r["count"],
+                        "as_recorded": units.NOT_RECORDED
+                        if (r["to_service"], r["count_basis"]) in unrecorded
+                        else units.counted(r["count"], r["count_basis"]),
+                        "illustrative": resting.get((r["to_service"], r["count_basis"]), 0),
+                    }
+                    for r in concentration
+                ],
+                [
+                    "to_service",
+                    "to_name",
+                    "count_basis",
+                    "count",
+                    "as_recorded",
+                    "share",
+                    "specialised",
+                    "illustrative",
+                ],
             ),
         ),
         "concentration",
+    )
+    st.caption(
+        "A blank count is not recorded (the source gives no number), not 0. `illustrative`: "
+        "how much of the count rests on values marked illustrative in their source."
     )
 else:
     st.info("No parent-infant relationship referrals recorded.")
@@ -82,6 +118,7 @@ def misdirected_table(area: str | None) -> pd.DataFrame:
             "to_name",
             "reason",
             "count",
+            "count_basis",
             "problems",
             "onward",
         ],
@@ -89,8 +126,24 @@ def misdirected_table(area: str | None) -> pd.DataFrame:
     )
 
 
+def _with_units(frame: pd.DataFrame) -> pd.DataFrame:
+    """The count as people read it, beside it: with its unit, or "not recorded"."""
+    if frame.empty:
+        return frame.assign(as_recorded=pd.Series(dtype=object))
+    recorded = [
+        units.counted(None if pd.isna(count) else int(count), basis)
+        for count, basis in zip(frame["count"].tolist(), frame["count_basis"].tolist(), strict=True)
+    ]
+    at = frame.columns.get_loc("count_basis") + 1
+    found = frame.copy()
+    found.insert(at, "as_recorded", recorded)
+    return found
+
+
 whole = state.kept(
-    "referrals.misdirected_table", (chosen.la,), lambda: misdirected_table(chosen.la)
+    "referrals.misdirected_table",
+    (chosen.la,),
+    lambda: _with_units(misdirected_table(chosen.la)),
 )
 table = whole
 if not chosen.present:
@@ -104,31 +157,46 @@ if not chosen.present:
     if set(reasons) != set(REASONS):  # every reason: the kept frame as it is
         table = table[table["reason"].isin(reasons)]
 reaches_help = table["onward"].astype(bool)
-counts = table["count"].fillna(0)
+
+
+def _per_unit(rows: pd.DataFrame) -> str:
+    """The rows' counts per unit, each named, never added across units."""
+    if rows.empty:
+        return "none"
+    found = {
+        str(basis): int(group["count"].fillna(0).sum())
+        for basis, group in rows.groupby("count_basis")
+    }
+    return units.per_basis(found, joiner=" · ")
+
+
 split = st.columns(2)
 split[0].metric(
     "Sent where the support is not, with an onward route",
-    f"{int(counts[reaches_help].sum()):,}",
-    help="Referrals recorded on misdirected links whose target can pass the family on to "
-    "specialised help within 6 referrals.",
+    _per_unit(table[reaches_help]),
+    help="Counts recorded on misdirected links whose target can pass the family on to "
+    "specialised help within 6 referrals, per unit (referrals a year, survey mentions).",
 )
 split[1].metric(
     "Sent to a dead end",
-    f"{int(counts[~reaches_help].sum()):,}",
-    help="Referrals recorded on misdirected links whose target has no route on to specialised "
-    "help for the family's local authority.",
+    _per_unit(table[~reaches_help]),
+    help="Counts recorded on misdirected links whose target has no route on to specialised "
+    "help for the family's local authority, per unit.",
 )
-# Which rows are on illustrative links: kept beside the table (a national dataset's links are
-# all synthetic, so all illustrative), then summed over the rows the reasons leave.
-mask = state.kept(
-    "referrals.illustrative_mask",
-    (chosen.la,),
-    lambda: provenance.illustrative_mask(whole),
+blank = int(table["count"].isna().sum())
+if blank:
+    st.caption(f"{blank:,} of these {len(table):,} links have no count recorded (not 0).")
+# Which rows rest on illustrative values, judged within the rows shown (an assumed split of a
+# source's total is exact only when every link sharing it is shown).
+marked = state.kept(
+    "referrals.illustrative_volume",
+    (chosen.la, tuple(sorted(table["reason"].unique()))),
+    lambda: provenance.illustrative_volume_of_table(table),
 )
-marked = provenance.illustrative_volume_of_table(table, mask)
 if marked:
-    provenance.note(
-        f"{marked:,} of the {int(counts.sum()):,} referrals recorded here are "
-        "counted on links whose source marks them illustrative (placeholders, not findings)."
-    )
+    totals = {
+        str(basis): int(group["count"].fillna(0).sum())
+        for basis, group in table.groupby("count_basis")
+    }
+    provenance.note(provenance.volume_caveat(marked, totals))
 tables.show(table, "misdirected")

@@ -8,7 +8,7 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-from nestmap import analysis
+from nestmap import analysis, units
 from nestmap.dashboard import builder, figures, layout, report_download, state, tables
 from nestmap.dashboard.geo import ATTRIBUTION, boundaries
 from nestmap.dashboard.text import esc, md
@@ -211,15 +211,26 @@ if source == BUILD:
     builder.actions(document)
 shortfall = counts.get("shortfall_by_level") or {}
 if shortfall:
-    moved = st.columns(len(shortfall))
-    for column, (level, values) in zip(moved, shortfall.items(), strict=True):
+    # Targeted + specialist together and each alone; the statutory row last, named for what it
+    # is and never added to the others.
+    shown = [n for n in ("intervention", "targeted", "specialist", "statutory") if n in shortfall]
+    titles = {
+        "intervention": "Targeted + specialist shortfall",
+        "targeted": "Targeted shortfall",
+        "specialist": "Specialist shortfall",
+        "statutory": "Statutory (risk support, apart)",
+    }
+    moved = st.columns(len(shown))
+    for column, name in zip(moved, shown, strict=True):
+        values = shortfall[name]
         before, after = values.get("before"), values.get("after")
         column.metric(
-            f"{level.capitalize()} shortfall (families a year)",
-            "—" if after is None else f"{after:,.0f}",
+            f"{titles[name]} (families a year)",
+            units.shortfall_text(after, values.get("unrecorded_after") or 0),
             None if before is None or after is None else f"{after - before:,.0f}",
             delta_color="inverse",
         )
+    st.caption(f"Statutory: {units.STATUTORY_LABEL}. {units.STATUTORY_NOTE}")
 
 # ---- coverage before / after -------------------------------------------------------------------
 closed_cells = {
@@ -314,7 +325,7 @@ def _shortfall_bars(before: list[Row], after: list[Row]) -> go.Figure:
     usable = [r for r in before if r["shortfall"] is not None]
     x = [
         [esc(area_names.get(r["area_code"], r["area_code"])) for r in usable],
-        [r["level"] for r in usable],
+        ["statutory (risk support)" if r["level"] == "statutory" else r["level"] for r in usable],
     ]
     fig = go.Figure()
     for label, colour, values in (

@@ -5,7 +5,7 @@
 MATCH (src:Service)-[r:REFERS_TO]->(t:Service)
 WHERE src.status = 'active' AND r.reason = 'parent_infant_relationship'
   AND ($area = '' OR $area IN src.covers)
-WITH t, sum(coalesce(r.count, 0)) AS count
+WITH t, coalesce(r.count_basis, 'per_year') AS count_basis, sum(coalesce(r.count, 0)) AS count
 OPTIONAL MATCH (t)-[o:OFFERS]->(:Level)
 WHERE o.focus = 'specialised'
-RETURN t.id AS to_service, count, count(o) > 0 AS specialised
+RETURN t.id AS to_service, count_basis, count, count(o) > 0 AS specialised
