@@ -190,6 +190,7 @@ def info(db: Path | None, fmt: str) -> None:
         {"what": key, "value": summary[key]}
         for key in ("location", "dataset", "loaded_at", "loaded_by")
     ]
+    rows += [{"what": name, "value": text} for name, text in summary["about"].items()]
     rows += [{"what": f"nodes {k}", "value": v} for k, v in summary["nodes"].items()]
     rows += [{"what": f"links {k}", "value": v} for k, v in summary["links"].items()]
     from nestmap.output import render

@@ -26,9 +26,9 @@ from typing import Any
 
 from nestmap.errors import NestmapError, UsageError
 from nestmap.graph.store import GraphStore
-from nestmap.interop.dataset_files import COLUMNS, dataset_tables
+from nestmap.interop.dataset_files import COLUMNS, METADATA_COLUMNS, dataset_tables, metadata_rows
 from nestmap.loaders.dataset import Dataset
-from nestmap.loaders.read import TABLES, RawDataset, RawTable
+from nestmap.loaders.read import METADATA, TABLES, RawDataset, RawTable
 from nestmap.loaders.validate import validate
 
 # Table name -> rows of text cells, the header first (nestmap.interop.dataset_tables' shape).
@@ -41,6 +41,7 @@ ROW_KEYS: dict[str, tuple[str, ...]] = {
     "offers": ("service_id", "level"),
     "referrals": ("from_service", "to_service", "reason"),
     "workforce": ("service_id", "role"),
+    METADATA: ("field",),
 }
 # A note is a sentence or two; it is kept in the change log and shown on pages.
 MAX_WHY_CHARS = 500
@@ -71,7 +72,9 @@ def _csv_bytes(rows: list[list[str]]) -> bytes:
 def _normalised(tables: TextTables) -> TextTables:
     """Every table present with its own header; cells as stripped text (None -> "")."""
     found: TextTables = {}
-    for table in TABLES:
+    # The dataset's description (dataset.csv) is not edited in the grids: it goes through as
+    # it came, when the tables have one.
+    for table in (*TABLES, METADATA) if tables.get(METADATA) else TABLES:
         rows = tables.get(table) or [COLUMNS[table]]
         header = [str(name).strip() for name in rows[0]]
         body = [
@@ -340,4 +343,6 @@ def _tables_of(dataset: Dataset) -> TextTables:
         found[table] = [columns] + [
             [cell_text(getattr(record, column, None)) for column in columns] for record in records
         ]
+    if dataset.about:
+        found[METADATA] = [METADATA_COLUMNS, *metadata_rows(dataset.about)]
     return found

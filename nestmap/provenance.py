@@ -41,7 +41,19 @@ WHOLE, SPLIT = "link", "split"
 
 def link_is_illustrative(link: Mapping[str, Any]) -> bool:
     """The link itself (and so its count) is a modelling assumption: its source says so first."""
-    return str(link.get("source") or "").strip().lower().startswith(ILLUSTRATIVE)
+    return record_is_illustrative(link)
+
+
+def record_is_illustrative(record: Mapping[str, Any]) -> bool:
+    """A service or referral link that is itself a modelling assumption (its source starts
+    with ``illustrative``), not a record of what exists."""
+    return str(record.get("source") or "").strip().lower().startswith(ILLUSTRATIVE)
+
+
+def illustrative_services(store: GraphStore) -> frozenset[str]:
+    """The ids of the services (any status) whose record is a modelling assumption
+    (``record_is_illustrative``), the rule applied once per distinct source text."""
+    return _services_whose_source(store, lambda text: record_is_illustrative({"source": text}))
 
 
 def count_is_split(link: Mapping[str, Any]) -> bool:
@@ -268,6 +280,11 @@ def illustrative_workforce_services(store: GraphStore) -> frozenset[str]:
     """The ids of the services (any status) whose source marks their workforce rows as
     placeholders, the rule applied once per distinct source text (a national catalogue has
     50,000 services and a handful of source texts)."""
+    return _services_whose_source(store, lambda text: workforce_is_illustrative({"source": text}))
+
+
+def _services_whose_source(store: GraphStore, rule: Any) -> frozenset[str]:
+    """The ids of the services whose source text ``rule`` (text -> bool) holds for."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -276,7 +293,7 @@ def illustrative_workforce_services(store: GraphStore) -> frozenset[str]:
         return frozenset()
     sources = found.column("source")
     texts = [text for text in pc.unique(sources).to_pylist() if text is not None]
-    marked = [text for text in texts if workforce_is_illustrative({"source": text})]
+    marked = [text for text in texts if rule(text)]
     keep = pc.is_in(sources, value_set=pa.array(marked, pa.string()))
     return frozenset(found.column("id").filter(keep).to_pylist())
 

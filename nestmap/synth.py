@@ -215,7 +215,8 @@ def generate(
     workforce: bool = True,
 ) -> dict[str, int]:
     """Write ``areas.csv``, ``services.csv``, ``offers.csv``, ``referrals.csv`` (and
-    ``workforce.csv``) into ``out_dir``; return the number of rows written per kind.
+    ``workforce.csv``) into ``out_dir``, with a ``dataset.csv`` saying they are synthetic;
+    return the number of rows written per kind.
 
     ``areas`` is the number of local authorities (regions are added on top, 3-12 LAs each);
     ``services`` and ``links`` are exact. Raises ValueError when the sizes cannot make a valid
@@ -241,7 +242,19 @@ def generate(
     counts.update(_write_services(folder, rng, layout, services, seed, workforce))
     bases = random.Random(f"count_basis {seed}")
     counts["referrals"] = _write_links(folder, rng, layout, links, services, bases)
+    _write_description(folder, seed)
     return counts
+
+
+def _write_description(folder: Path, seed: int) -> None:
+    """dataset.csv: where the data comes from (it is made up, and says so)."""
+    with open(folder / "dataset.csv", "w", encoding="utf-8", newline="") as handle:
+        csv.writer(handle, lineterminator="\n").writerows(
+            [
+                ["field", "value"],
+                ["source", f"illustrative: synthetic dataset (nestmap synth, seed {seed})"],
+            ]
+        )
 
 
 @dataclass

@@ -31,6 +31,9 @@ COUNT_UNITS: dict[str, tuple[str, str]] = {
     "survey_mentions": ("survey mention", "survey mentions"),
 }
 AIMH_LEVELS: tuple[int, ...] = (0, 1, 2, 3)
+# The fields of the optional dataset.csv (docs/data-format.md): what the dataset as a whole is,
+# where and when it was collected, and the method it follows.
+DATASET_FIELDS: tuple[str, ...] = ("title", "source", "collected", "method")
 MAX_AGE_MONTHS = 216
 # The postnatal age bands of the age_bands analysis (docs/analyses.md): months after birth,
 # inclusive, youngest first.

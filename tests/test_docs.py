@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 import nestmap
-from nestmap.loaders.validate import SCHEMAS
+from nestmap.loaders.validate import DATASET, SCHEMAS
+from nestmap.vocabulary import DATASET_FIELDS
 
 DOCS = Path(__file__).parent.parent / "docs"
 ROOT = DOCS.parent
@@ -20,7 +21,7 @@ def test_the_data_format_example_loads_and_shows_what_the_page_says(tmp_path):
     text = (DOCS / "data-format.md").read_text(encoding="utf-8")
     example = text[text.index("## A complete small example") :]
     files = re.findall(r"`(\w+\.csv)`\n```\n(.*?)```", example, re.DOTALL)
-    assert [name for name, _ in files] == [f"{table}.csv" for table in SCHEMAS]
+    assert [name for name, _ in files] == [f"{table}.csv" for table in SCHEMAS] + ["dataset.csv"]
     folder = tmp_path / "example"
     folder.mkdir()
     for name, body in files:
@@ -36,6 +37,7 @@ def test_the_data_format_example_loads_and_shows_what_the_page_says(tmp_path):
         assert not {g for g in gaps if g[0] == "Northtown" and g[1] in ("targeted", "specialist")}
         pathways = {(r["area_code"], r["destination"], r["hops"]) for r in graph.pathways()}
         assert pathways == {("LA1", "pit", 1), ("LA2", None, None)}
+        assert graph.info()["about"]["title"] == "Example Health Board"
 
 
 @pytest.mark.parametrize("table", sorted(SCHEMAS))
@@ -45,6 +47,14 @@ def test_every_column_the_loader_checks_is_documented(table):
     section = section[: section.index("\n## ")]
     for column in SCHEMAS[table]:
         assert f"`{column}`" in section, (table, column)
+
+
+def test_every_field_of_the_dataset_description_is_documented():
+    text = (DOCS / "data-format.md").read_text(encoding="utf-8")
+    section = text[text.index("## `dataset.csv`") :]
+    section = section[: section.index("\n## ")]
+    for name in [*DATASET, *DATASET_FIELDS]:
+        assert f"`{name}`" in section, name
 
 
 @pytest.mark.parametrize(

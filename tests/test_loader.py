@@ -186,6 +186,58 @@ def test_workforce_is_optional(hand_copy):
     assert read_dataset(hand_copy).workforce == []
 
 
+DESCRIPTION = [
+    ["field", "value"],
+    ["title", "Northwick Partnership"],
+    ["collected", "2025"],
+    ["method", "the board's mapping guide"],
+]
+
+
+def test_dataset_description_is_optional_kept_and_exported(hand_copy, tmp_path: Path):
+    """dataset.csv (optional): a field per row, kept with the graph (nestmap info), written
+    back by the exports and through an edit, in the order docs/data-format.md lists."""
+    from nestmap.editing import dataset_from_tables, read_tables
+    from nestmap.interop import export_dataset
+
+    assert read_dataset(hand_copy).about == {}
+    with (hand_copy / "dataset.csv").open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(DESCRIPTION)
+    store = load_into(tmp_path / "graph.lbug", hand_copy)
+    about = analysis.info(store)["about"]
+    assert list(about.items()) == [
+        ("title", "Northwick Partnership"),
+        ("collected", "2025"),
+        ("method", "the board's mapping guide"),
+    ]
+    exported = tmp_path / "export.xlsx"
+    exported.write_bytes(export_dataset(store, "xlsx"))
+    assert read_dataset(exported).about == about
+    assert dataset_from_tables(read_tables(store), "edited", "grid").about == about
+    store.close()
+
+
+@pytest.mark.parametrize(
+    "rows, row, column, words",
+    [
+        ([["field", "value"], ["owner", "x"]], 2, "field", "must be one of"),
+        ([["field", "value"], ["title", "a"], ["title", "b"]], 3, "field", "duplicate of row 2"),
+        ([["field", "value"], ["source", "  "]], 2, "value", "required"),
+        ([["field", "value", "note"], ["title", "a", ""]], 1, "note", "unknown column"),
+    ],
+)
+def test_dataset_description_rules(hand_copy, loaded, rows, row, column, words):
+    with (hand_copy / "dataset.csv").open("w", newline="", encoding="utf-8") as handle:
+        csv.writer(handle).writerows(rows)
+    store, before = loaded
+    with pytest.raises(InputError) as caught:
+        store.replace(read_dataset(hand_copy))
+    (problem,) = caught.value.problems
+    assert (problem.file, problem.row, problem.column) == ("dataset.csv", row, column)
+    assert words in problem.reason
+    assert snapshot(store) == before
+
+
 def test_not_utf8_is_reported(hand_copy):
     path = hand_copy / "areas.csv"
     path.write_bytes(path.read_bytes().replace(b"Eastby", b"East\xe9by"))

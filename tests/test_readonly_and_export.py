@@ -96,7 +96,12 @@ def test_template_has_every_sheet_a_guide_and_dropdowns(tmp_path: Path):
     data = template_workbook()
     book = openpyxl.load_workbook(io.BytesIO(data))
     assert book.sheetnames[0] == "how to fill this in"
-    assert set(book.sheetnames[1:]) == {"areas", "services", "offers", "referrals", "workforce"}
+    assert set(book.sheetnames[1:]) == {
+        "areas", "services", "offers", "referrals", "workforce", "dataset"
+    }  # fmt: skip
+    assert [c.value for c in book["dataset"][1]] == ["field", "value"]
+    fields = [dv.formula1 for dv in book["dataset"].data_validations.dataValidation]
+    assert fields == ['"title,source,collected,method"']
     offers = book["offers"]
     assert [c.value for c in offers[1]] == ["service_id", "level", "focus", "interventions"]
     formulas = [dv.formula1 for dv in offers.data_validations.dataValidation]

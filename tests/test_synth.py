@@ -23,7 +23,7 @@ from nestmap.vocabulary import SECTORS
 sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
 import pandas_reference as reference  # noqa: E402
 
-FILES = ("areas.csv", "services.csv", "offers.csv", "referrals.csv", "workforce.csv")
+FILES = ("areas.csv", "services.csv", "offers.csv", "referrals.csv", "workforce.csv", "dataset.csv")
 SMALL = {"areas": 12, "services": 300, "links": 3_000}
 
 

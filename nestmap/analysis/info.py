@@ -20,6 +20,8 @@ def info(store: GraphStore) -> dict[str, object]:
         "loaded_at": meta.get("loaded_at"),
         "loaded_by": meta.get("loaded_by") or None,
         "file_hashes": json.loads(meta["file_hashes"]) if meta.get("file_hashes") else {},
+        # dataset.csv's description (docs/data-format.md): field -> text, {} when none.
+        "about": json.loads(meta["about"]) if meta.get("about") else {},
         "nodes": dict(sorted(nodes.items())),
         "links": dict(sorted(links.items())),
     }

@@ -156,9 +156,9 @@ class EmbeddedStore(GraphStore):
         try:
             result = connection.execute(text, params or {})
         except RuntimeError as exc:
-            if name == "dataset_info" and "loaded_by" in str(exc):
-                # A graph loaded before nestmap recorded who loaded it.
-                return self._run_text(text.replace(",\n       d.loaded_by AS loaded_by", ""))
+            if name == "dataset_info" and ("loaded_by" in str(exc) or "about" in str(exc)):
+                # A graph loaded before nestmap recorded who loaded it, or dataset.csv.
+                return self._run_text(_older_dataset_info(text, str(exc)))
             # Our own queries fail only on a file that is not a nestmap graph (an empty
             # file opens as an empty database, without our tables) or a damaged one.
             raise NestmapError(
@@ -369,6 +369,15 @@ class EmbeddedStore(GraphStore):
 
         kept = self._swap_in(lambda building: shutil.copyfile(files[version], building))
         self._record_change("rollback", by, kept, f"to version {version}", note)
+
+
+def _older_dataset_info(text: str, error: str) -> str:
+    """dataset_info without the properties an older graph's Dataset table lacks (each on a
+    line of its own in the query): ``about`` (dataset.csv) and, older still, ``loaded_by``."""
+    missing = ["about"] + (["loaded_by"] if "loaded_by" in error else [])
+    for name in missing:
+        text = text.replace(f",\n       d.{name} AS {name}", "")
+    return text
 
 
 def build_database(path: Path, rows: GraphRows, report: Progress) -> None:

@@ -105,5 +105,6 @@ def graph_rows(dataset: Dataset) -> GraphRows:
             "file_hashes": json.dumps(dataset.file_hashes, sort_keys=True),
             "nestmap_version": __version__,
             "loaded_by": dataset.loaded_by,
+            "about": json.dumps(dataset.about),
         },
     )

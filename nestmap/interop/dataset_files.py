@@ -9,12 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from nestmap import vocabulary as v
+from nestmap.analysis.info import info
 from nestmap.graph import GraphStore
-from nestmap.loaders.validate import SCHEMAS
+from nestmap.loaders.read import METADATA
+from nestmap.loaders.validate import DATASET, SCHEMAS
 from nestmap.spreadsheet import text_not_formulas
 
 # The input format's columns, in order: the loader's schemas are the one definition.
 COLUMNS: dict[str, list[str]] = {table: list(schema) for table, schema in SCHEMAS.items()}
+# dataset.csv (optional): the dataset's description, a field per row.
+METADATA_COLUMNS: list[str] = list(DATASET)
 
 _ORDER = {
     "areas": lambda r: (r["kind"] != "region", r["code"]),
@@ -39,12 +43,22 @@ def cell_text(value: Any) -> str:
 
 
 def dataset_tables(store: GraphStore) -> dict[str, list[list[str]]]:
-    """Each table as rows of text cells, header first, in a stable order."""
+    """Each table as rows of text cells, header first, in a stable order; ``dataset`` too
+    when the loaded dataset has a description (dataset.csv)."""
     tables: dict[str, list[list[str]]] = {}
     for table, columns in COLUMNS.items():
         rows = sorted(store.run(f"export_{table}"), key=_ORDER[table])
         tables[table] = [columns] + [[cell_text(row[c]) for c in columns] for row in rows]
+    described = info(store).get("about")
+    about = metadata_rows(dict(described) if isinstance(described, dict) else {})
+    if about:
+        tables[METADATA] = [METADATA_COLUMNS, *about]
     return tables
+
+
+def metadata_rows(about: dict[str, str]) -> list[list[str]]:
+    """dataset.csv's rows for a dataset's description (field -> text)."""
+    return [[name, text] for name, text in about.items()]
 
 
 def write_csv_folder(store: GraphStore, folder: str | Path) -> Path:
@@ -92,6 +106,7 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("referrals", "reason"): v.REASONS,
     ("referrals", "count_basis"): v.COUNT_BASES,
     ("workforce", "aimh_level"): tuple(str(level) for level in v.AIMH_LEVELS),
+    (METADATA, "field"): v.DATASET_FIELDS,
 }
 
 GUIDE = [
@@ -110,6 +125,8 @@ GUIDE = [
      "count_basis says in what unit: per_year (referrals a year, from records; a blank cell "
      "means this) or survey_mentions (how many staff in a survey said they would refer there)"],
     ["workforce", "optional: posts per service with FTE and AiMH UK competency level 0-3"],
+    ["dataset", "optional: the dataset as a whole, a field per row: title, source, collected "
+     "(when), method"],
     ["source", "every service and referral names where it comes from (a report section, a "
      "survey, or 'illustrative: ...'); areas may too (optional: where the population figures "
      "come from, e.g. a census table or 'inferred: ...')"],
@@ -190,5 +207,8 @@ def _add_dropdowns(sheet: Any, table: str, header: list[str], validation_type: A
 
 
 def template_workbook() -> bytes:
-    """A blank dataset workbook: the five sheets with headers, a guide and dropdowns."""
-    return _workbook({table: [columns] for table, columns in COLUMNS.items()}, with_guide=True)
+    """A blank dataset workbook: a sheet per table with its header (the optional dataset
+    description too), a guide and dropdowns."""
+    tables = {table: [columns] for table, columns in COLUMNS.items()}
+    tables[METADATA] = [METADATA_COLUMNS]
+    return _workbook(tables, with_guide=True)

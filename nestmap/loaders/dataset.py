@@ -85,3 +85,6 @@ class Dataset:
     # editor's note of what changed and why: kept in the change log beside the graph.
     change: str = "load"
     note: str = ""
+    # dataset.csv's description of the dataset (title, source, collected, method),
+    # field -> text; empty when the dataset has none.
+    about: dict[str, str] = field(default_factory=dict)

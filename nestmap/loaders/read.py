@@ -21,7 +21,11 @@ from nestmap.loaders.limits import InflateBudget, check_workbook, member_chunks,
 from nestmap.memory import gc_paused
 
 TABLES: tuple[str, ...] = ("areas", "services", "offers", "referrals", "workforce")
-OPTIONAL_TABLES: frozenset[str] = frozenset({"workforce"})
+OPTIONAL_TABLES: frozenset[str] = frozenset({"workforce", "dataset"})
+# The optional dataset.csv describes the dataset as a whole (a field per row), not the map: it
+# is read and validated like the tables, and kept with the loaded graph.
+METADATA = "dataset"
+READ: tuple[str, ...] = (*TABLES, METADATA)
 
 
 @dataclass
@@ -111,7 +115,7 @@ def _read_folder(folder: Path) -> RawDataset:
     tables: dict[str, RawTable] = {}
     hashes: dict[str, str] = {}
     problems: list[Problem] = []
-    for table in TABLES:
+    for table in READ:
         file = folder / f"{table}.csv"
         if not file.is_file():
             if table not in OPTIONAL_TABLES:
@@ -144,7 +148,7 @@ def _read_zip(filename: str, data: bytes, name: str, origin: str) -> RawDataset:
     hashes: dict[str, str] = {}
     problems: list[Problem] = []
     budget = InflateBudget()
-    for table in TABLES:
+    for table in READ:
         member = members.get(f"{table}.csv")
         if member is None:
             if table not in OPTIONAL_TABLES:
@@ -337,7 +341,7 @@ def _read_workbook(filename: str, data: bytes, name: str, origin: str) -> RawDat
     tables: dict[str, RawTable] = {}
     problems: list[Problem] = []
     sheets = {sheet.strip().lower(): sheet for sheet in book.sheetnames}
-    for table in TABLES:
+    for table in READ:
         sheet_name = sheets.get(table)
         label = f"{filename}[{table}]"
         if sheet_name is None:

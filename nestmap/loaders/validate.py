@@ -16,7 +16,7 @@ from nestmap import vocabulary as v
 from nestmap.errors import InputError, Problem, ProblemList, TooManyProblems
 from nestmap.loaders.dataset import Area, Dataset, Offer, Referral, Service, StaffPost
 from nestmap.loaders.limits import MAX_COUNT, MAX_PROBLEMS_COUNTED
-from nestmap.loaders.read import RawDataset, RawTable
+from nestmap.loaders.read import METADATA, RawDataset, RawTable
 from nestmap.memory import gc_paused
 
 _TRUE = {"true", "yes", "1"}
@@ -176,6 +176,11 @@ SCHEMAS: dict[str, dict[str, Column]] = {
     "offers": OFFERS,
     "referrals": REFERRALS,
     "workforce": WORKFORCE,
+}
+# The optional dataset.csv: one row per field of the dataset's description.
+DATASET = {
+    "field": Column(_enum(v.DATASET_FIELDS), True),
+    "value": Column(_text, True),
 }
 
 
@@ -342,6 +347,11 @@ def _validate(raw: RawDataset, checker: _Checker) -> Dataset:
     }
     if "workforce" not in raw.tables:
         parsed["workforce"] = []  # optional: absent is fine
+    described = (
+        parse_table(raw.tables[METADATA], DATASET, checker.problems)
+        if METADATA in raw.tables
+        else []
+    )
     services_table = raw.tables.get("services")
     if services_table is not None and parsed["services"] == []:
         if not any(p.file == services_table.label for p in checker.problems):
@@ -356,6 +366,7 @@ def _validate(raw: RawDataset, checker: _Checker) -> Dataset:
     offers = checker.offers(parsed["offers"] or [], services)
     referrals = checker.referrals(parsed["referrals"] or [], services)
     workforce = checker.workforce(parsed["workforce"] or [], services)
+    about = checker.about(described or [])
     if parsed["offers"] is not None:
         # A service whose offers rows all failed their own checks has rows in offers: those
         # problems are reported, "no row in offers" would only repeat them.
@@ -372,6 +383,7 @@ def _validate(raw: RawDataset, checker: _Checker) -> Dataset:
         workforce=workforce,
         file_hashes=raw.file_hashes,
         origin=raw.origin,
+        about=about,
     )
 
 
@@ -593,6 +605,19 @@ class _Checker:
             for row in rows
             if self._known(row, "service_id", services)
         ]
+
+    def about(self, rows: list[Row]) -> dict[str, str]:
+        """dataset.csv's fields, each at most once, in the order docs/data-format.md lists."""
+        found: dict[str, str] = {}
+        first_row: dict[str, int] = {}
+        for row in rows:
+            name = str(row.values["field"])
+            if name in first_row:
+                self._duplicate(row, "field", first_row[name])
+                continue
+            first_row[name] = row.number
+            found[name] = str(row.values["value"])
+        return {name: found[name] for name in v.DATASET_FIELDS if name in found}
 
     def every_service_offers(
         self,

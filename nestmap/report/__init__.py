@@ -17,7 +17,7 @@ from typing import Any
 from nestmap.errors import NoGraphError, UsageError
 from nestmap.graph import GraphStore
 from nestmap.report.findings import ReportData, collect
-from nestmap.report.html import APPENDICES, DEFAULT_MAX_ROWS, SECTIONS, render
+from nestmap.report.html import DEFAULT_MAX_ROWS, headings, render
 from nestmap.report.pdf import INSTALL_HINT, RendererMissing, find_chromium, write_pdf
 
 __all__ = [
@@ -67,15 +67,6 @@ def report_html(
     return render(report_data(store, area, scenarios, shares), max_rows)
 
 
-def _headings(data: ReportData) -> dict[str, str]:
-    """Section id -> its heading as printed (to find its page in the printed PDF)."""
-    sections = [(i, t) for i, t in SECTIONS if i != "age-bands" or data.age_bands is not None]
-    found = {ident: f"{n}. {title}" for n, (ident, title) in enumerate(sections, start=1)}
-    for n, (ident, title) in enumerate(APPENDICES):
-        found[ident] = f"Appendix {chr(ord('A') + n)}. {title}"
-    return found
-
-
 def report_pdf(
     store: GraphStore,
     out: str | Path,
@@ -100,7 +91,7 @@ def report_pdf(
     # on a 2-core machine shared with other work. Three minutes, plus 90 s per 1,000 rows a
     # table may hold.
     budget = timeout_s or 180.0 + (max_rows or 30_000) / 1_000 * 90.0
-    write_pdf(page, _headings(data), Path(out), budget)
+    write_pdf(page, headings(), Path(out), budget)
 
 
 def build_report(

@@ -1,99 +1,118 @@
 """The mapping report as one self-contained HTML document (inline CSS and SVG, no scripts,
 nothing fetched), print-ready for A4.
 
-Every stated number is an element with ``data-figure="KEY"``; every name from the dataset is
+Every stated number is an element with ``data-figure="KEY"`` (and ``data-marked`` with a mark
+after it when it rests on an illustrative or inferred value); every name from the dataset is
 text escaped by ``markup.el``. The Content-Security-Policy forbids scripts and any fetch, so a
 browser opening the file runs nothing even if a name were to slip through unescaped.
+
+The printed layout: the cover (with "About this data" and the contents), the summary, the
+detailed sections flowing one after another, the options, then the appendices; each of those
+chapters starts a page, a heading is kept with what follows it, and a table's rows never split.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-from nestmap.report import svg
+from nestmap import provenance as rules
+from nestmap.report import sections
 from nestmap.report.findings import (
-    Figure,
+    STATUTORY,
+    UPTAKE_LEVELS,
     Finding,
-    Name,
+    Option,
     ReportData,
-    Segment,
-    Term,
+    Shortfall,
     count,
     findings,
-    gap_cells_by_la,
-    misdirected_relationship,
     money,
-    need_totals,
     one_place,
-    percent,
-    relationship_total,
-    workforce_posts,
+    plural,
+    staff,
 )
 from nestmap.report.markup import Markup, el, join, raw
-from nestmap.vocabulary import AIMH_LEVELS, LEVELS, NEED_LEVELS
+from nestmap.report.parts import MARK, fig, para, sentence, table
+from nestmap.units import NOT_RECORDED
 
 DEFAULT_MAX_ROWS = 1000
-MAX_MAP_LABELS = 40
 
-# (id, title) of each numbered section, in order; appendices are lettered.
+# (id, title) of each numbered section, in order; appendices are lettered. A section in
+# CHAPTERS starts a printed page; the others follow on.
 SECTIONS: tuple[tuple[str, str], ...] = (
     ("summary", "Summary of findings"),
-    ("about", "About this report"),
-    ("coverage", "Provision: the coverage matrix"),
+    ("need", "Need against capacity"),
+    ("coverage", "Provision and sufficiency"),
     ("age-bands", "Provision by the child's age"),
     ("referrals", "Referral flows, misdirected referrals and concentration"),
-    ("boundaries", "Boundaries and threshold cliffs"),
     ("pathways", "Pathways from universal services"),
+    ("boundaries", "Boundaries and threshold cliffs"),
     ("assessment", "Assessment of the parent-infant relationship"),
     ("workforce", "Workforce competency"),
     ("groups", "Groups left out: fathers and partners"),
-    ("need", "Need against capacity"),
     ("options", "Options"),
 )
 APPENDICES: tuple[tuple[str, str], ...] = (
     ("services", "Every service mapped"),
     ("provenance", "Data provenance and quality"),
-    ("method", "Method"),
+    ("method", "Method and words used"),
 )
+CHAPTERS = frozenset({"summary", "need"})
 
 CSS = """
-@page { size: A4; margin: 16mm 14mm 18mm;
-  @bottom-center { content: counter(page) " / " counter(pages); font-size: 8.5pt; color: #5a6775; }
-  @bottom-left { content: "nestmap mapping report"; font-size: 8.5pt; color: #5a6775; } }
+@page { size: A4; margin: 14mm 13mm 15mm;
+  @bottom-center { content: counter(page) " / " counter(pages); font-size: 8pt; color: #5a6775; }
+  @bottom-left { content: "nestmap mapping report"; font-size: 8pt; color: #5a6775; } }
 @page :first { @bottom-left { content: none; } }
-html { font-family: system-ui, "DejaVu Sans", sans-serif; color: #1d2733; font-size: 10.5pt;
-  line-height: 1.4; }
+html { font-family: system-ui, "DejaVu Sans", sans-serif; color: #1d2733; font-size: 9.5pt;
+  line-height: 1.35; }
 body { margin: 0 auto; max-width: 60rem; padding: 1rem; }
-h1 { font-size: 1.9rem; margin: 0 0 .3rem; } h2 { font-size: 1.35rem; margin: 0 0 .6rem;
-  border-bottom: 2px solid #1a9850; padding-bottom: .2rem; }
-h3 { font-size: 1.05rem; margin: 1rem 0 .3rem; }
-section.part { break-before: page; padding-top: .2rem; }
+h1 { font-size: 1.8rem; margin: 0 0 .2rem; }
+h2 { font-size: 1.25rem; margin: 1.1rem 0 .45rem; border-bottom: 2px solid #1a9850;
+  padding-bottom: .15rem; break-after: avoid; }
+h3 { font-size: 1rem; margin: .8rem 0 .25rem; break-after: avoid; }
+p { margin: .25rem 0 .4rem; }
+section.chapter { break-before: page; } section.chapter > h2:first-child { margin-top: 0; }
+.keep { break-inside: avoid; }
 .muted { color: #5a6775; } .small { font-size: .85rem; }
-.cover { break-after: page; } .cover .scope { font-size: 1.4rem; margin: .2rem 0 1rem; }
-ol.toc { padding-left: 0; list-style: none; } ol.toc li { display: flex; gap: .4rem;
-  border-bottom: 1px dotted #b8c2cc; padding: .18rem 0; }
+.cover .scope { font-size: 1.35rem; margin: .1rem 0 .5rem; font-weight: 600; }
+.about { border: 1px solid #d5dbe1; border-left: 4px solid #e08214; border-radius: 4px;
+  padding: .35rem .7rem .45rem; margin: .6rem 0 .8rem; break-inside: avoid; }
+.about h2 { border: none; margin: 0 0 .2rem; font-size: 1.05rem; }
+.about dl { display: grid; grid-template-columns: 9.5rem 1fr; gap: .12rem .6rem; margin: 0; }
+.about dt { font-weight: 600; } .about dd { margin: 0; }
+ol.toc { padding-left: 0; list-style: none; margin: .2rem 0; columns: 1; }
+ol.toc li { display: flex; gap: .4rem; border-bottom: 1px dotted #b8c2cc; padding: .1rem 0; }
 ol.toc a { color: inherit; text-decoration: none; flex: 1; } ol.toc .page { min-width: 2rem;
   text-align: right; }
-.finding { margin: 0 0 .7rem; break-inside: avoid; } .finding h3 { margin: 0 0 .15rem; }
-.finding p { margin: 0; } a.more { font-size: .85rem; }
-.figure, .fig { font-weight: 700; } .term { white-space: nowrap; }
-table { border-collapse: collapse; margin: .4rem 0 .9rem; font-size: .82rem; width: 100%; }
+.finding { margin: 0 0 .5rem; break-inside: avoid; } .finding h3 { margin: 0 0 .1rem; }
+.finding p { margin: 0; } a.more { font-size: .8rem; color: #5a6775; }
+.fig { font-weight: 700; } .term { white-space: nowrap; } .name { white-space: normal; }
+sup.mark { color: #b35806; font-weight: 700; font-size: .75em; margin-left: .05em; }
+table { border-collapse: collapse; margin: .3rem 0 .6rem; font-size: .8rem; width: 100%; }
 thead { display: table-header-group; } tr { break-inside: avoid; }
-th, td { border: 1px solid #d5dbe1; padding: .22rem .4rem; text-align: left; vertical-align: top; }
-td.free { overflow-wrap: anywhere; }
+th, td { border: 1px solid #d5dbe1; padding: .16rem .35rem; text-align: left;
+  vertical-align: top; }
+td.free { overflow-wrap: break-word; } td.nowrap { white-space: nowrap; }
 th { background: #eef2f5; } td.num, th.num { text-align: right; white-space: nowrap; }
 td.gap, span.gap { color: #a50f15; font-weight: 600; } td.ok { color: #1a6b3a; }
-.panels { display: flex; flex-wrap: wrap; gap: .8rem 1.2rem; }
+tr.apart td { border-top: 2px solid #7a8896; } tr.sum td { font-weight: 600; }
+tr.unmet td { background: #fbf3ea; } tr.group td { font-weight: 600; background: #f6f8fa; }
+table.options td:first-child { width: 30%; }
+table.options td, table.options th { padding: .14rem .3rem; }
+.panels { display: flex; flex-wrap: wrap; gap: .4rem 1rem; }
 .panel, svg { break-inside: avoid; } svg { max-width: 100%; height: auto; }
-.note { font-size: .85rem; color: #5a6775; }
-.cards { display: flex; flex-wrap: wrap; gap: .6rem; margin: .4rem 0 .8rem; }
-.card { border: 1px solid #d5dbe1; border-radius: 6px; padding: .4rem .7rem; min-width: 8rem; }
-.card b { display: block; font-size: 1.2rem; }
+.note { font-size: .8rem; color: #5a6775; }
+table.compact { font-size: .72rem; } table.compact td, table.compact th { padding: .1rem .25rem; }
+ol.footnotes { columns: 2; column-gap: 1.2rem; font-size: .72rem; line-height: 1.25;
+  padding-left: 1.6rem; margin: .3rem 0; color: #3a4653; }
+ol.footnotes li { break-inside: avoid; margin-bottom: .18rem; }
+dl.method dt { font-weight: 700; margin-top: .3rem; break-after: avoid; }
+dl.method dd { margin: 0 0 0 1rem; break-inside: avoid; }
 @media print { body { max-width: none; padding: 0; } a { color: inherit; } }
 """
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
@@ -106,83 +125,19 @@ def nestmap_version() -> str:
         return "unknown"
 
 
-# -- small builders ------------------------------------------------------------------------
-def fig(key: str, text: str) -> Markup:
-    return el("span", {"class": "fig", "data-figure": key}, text)
+def numbering() -> dict[str, str]:
+    """Section id -> its number ("1") or letter ("A")."""
+    found = {ident: str(n) for n, (ident, _t) in enumerate(SECTIONS, start=1)}
+    found.update({ident: chr(ord("A") + n) for n, (ident, _t) in enumerate(APPENDICES)})
+    return found
 
 
-def sentence(segments: Sequence[Segment]) -> Markup:
-    parts: list[Any] = []
-    for segment in segments:
-        if isinstance(segment, Figure):
-            parts.append(fig(segment.key, segment.text))
-        elif isinstance(segment, Name):
-            parts.append(el("span", {"class": "name"}, segment.text))
-        elif isinstance(segment, Term):
-            parts.append(el("span", {"class": "term"}, segment.text))
-        else:
-            parts.append(segment)
-    return join(parts)
-
-
-Cell = Any  # text, Markup, or (text, css class)
-
-
-def table(
-    header: Sequence[str],
-    rows: Sequence[Sequence[Cell]],
-    numeric: Sequence[int] = (),
-    total: int | None = None,
-    command: str | None = None,
-) -> Markup:
-    """A table; ``numeric`` column indexes align right. ``total`` > len(rows) adds a note that
-    only the first rows are shown, and ``command`` says how to get them all."""
-    head = el(
-        "thead",
-        None,
-        el(
-            "tr",
-            None,
-            [el("th", {"class": "num" if i in numeric else None}, h) for i, h in enumerate(header)],
-        ),
-    )
-    body_rows = []
-    for row in rows:
-        cells = []
-        for i, cell in enumerate(row):
-            css = "num" if i in numeric else None
-            if isinstance(cell, tuple):
-                cell, css = cell
-            cells.append(el("td", {"class": css}, cell))
-        body_rows.append(el("tr", None, cells))
-    note = None
-    if total is not None and total > len(rows):
-        note = el(
-            "p",
-            {"class": "note"},
-            f"The first {len(rows):,} of {total:,} rows are shown"
-            + (f"; `{command}` lists them all." if command else "."),
-        )
-    return join([el("table", None, head, el("tbody", None, body_rows)), note])
-
-
-def names_list(ids: Sequence[str], names: Mapping[str, str], limit: int = 8) -> str:
-    shown = [names.get(i, i) for i in ids[:limit]]
-    rest = len(ids) - limit
-    return "; ".join(shown) + (f"; and {rest:,} more" if rest > 0 else "") if ids else "none"
-
-
-def section(number: str, ident: str, title: str, *children: Any) -> Markup:
-    return el(
-        "section",
-        {"class": "part", "id": ident},
-        el("h2", None, f"{number} {title}"),
-        *children,
-    )
-
-
-def para(*children: Any, css: str | None = None) -> Markup:
-    return el("p", {"class": css}, *children)
+def headings() -> dict[str, str]:
+    """Section id -> its heading as printed (to find its page in the printed PDF)."""
+    found = {ident: f"{n}. {title}" for n, (ident, title) in enumerate(SECTIONS, start=1)}
+    for n, (ident, title) in enumerate(APPENDICES):
+        found[ident] = f"Appendix {chr(ord('A') + n)}. {title}"
+    return found
 
 
 # -- the document --------------------------------------------------------------------------
@@ -196,33 +151,28 @@ def render(
     contents' page numbers for the PDF; ``max_rows`` bounds each long table (0: no bound)."""
     limit = max_rows if max_rows > 0 else None
     generated = generated or datetime.now(UTC)
-    scope = data.scope_name
-    found = findings(data)
-    sections = [(i, t) for i, t in SECTIONS if i != "age-bands" or data.age_bands is not None]
-    numbered = {ident: str(n) for n, (ident, _t) in enumerate(sections, start=1)}
-    numbered.update({ident: chr(ord("A") + n) for n, (ident, _t) in enumerate(APPENDICES)})
+    numbered = numbering()
     builders: dict[str, Callable[[], list[Any]]] = {
-        "summary": lambda: _summary(found, numbered),
-        "about": lambda: _about(data),
-        "coverage": lambda: _coverage(data, limit),
-        "age-bands": lambda: _age_bands(data, limit),
-        "referrals": lambda: _referrals(data, limit),
-        "boundaries": lambda: _boundaries(data, limit),
-        "pathways": lambda: _pathways(data, limit),
-        "assessment": lambda: _assessment(data, limit),
-        "workforce": lambda: _workforce(data, limit),
-        "groups": lambda: _groups(data, limit),
-        "need": lambda: _need(data, limit),
-        "options": lambda: _options(data),
-        "services": lambda: _services(data, limit),
-        "provenance": lambda: _provenance(data),
-        "method": lambda: _method(),
+        "summary": lambda: _summary(data, findings(data), numbered),
+        "need": lambda: sections.need(data, limit),
+        "coverage": lambda: sections.coverage(data, limit),
+        "age-bands": lambda: sections.age_bands(data, limit),
+        "referrals": lambda: sections.referrals(data, limit),
+        "pathways": lambda: sections.pathways(data, limit),
+        "boundaries": lambda: sections.boundaries(data, limit),
+        "assessment": lambda: sections.assessment(data, limit),
+        "workforce": lambda: sections.workforce(data, limit),
+        "groups": lambda: sections.groups(data, limit),
+        "options": lambda: sections.options(data),
+        "services": lambda: sections.services(data, limit),
+        "provenance": lambda: sections.provenance(data),
+        "method": lambda: sections.method(data),
     }
-    body = [_cover(data, scope, sections, numbered, pages or {}, generated)]
-    for ident, title in sections:
-        body.append(section(f"{numbered[ident]}.", ident, title, *builders[ident]()))
+    body = [_cover(data, numbered, pages or {}, generated)]
+    for ident, title in SECTIONS:
+        body.append(_section(f"{numbered[ident]}.", ident, title, builders[ident]()))
     for ident, title in APPENDICES:
-        body.append(section(f"Appendix {numbered[ident]}.", ident, title, *builders[ident]()))
+        body.append(_section(f"Appendix {numbered[ident]}.", ident, title, builders[ident]()))
     document = el(
         "html",
         {"lang": "en"},
@@ -232,7 +182,7 @@ def render(
             el("meta", {"charset": "utf-8"}),
             el("meta", {"http-equiv": "Content-Security-Policy", "content": CSP}),
             el("meta", {"name": "viewport", "content": "width=device-width, initial-scale=1"}),
-            el("title", None, f"Mapping report: {scope}"),
+            el("title", None, f"Mapping report: {data.scope_name}"),
             el("style", None, raw(CSS)),
         ),
         el("body", None, body),
@@ -240,15 +190,21 @@ def render(
     return "<!doctype html>\n" + document
 
 
+def _section(number: str, ident: str, title: str, children: Sequence[Any]) -> Markup:
+    """A section; its heading stays on a page with what follows it (``break-after: avoid``)."""
+    css = "part chapter" if ident in CHAPTERS else "part"
+    return el(
+        "section", {"class": css, "id": ident}, el("h2", None, f"{number} {title}"), *children
+    )
+
+
+# -- the cover: what the report is about, the data behind it, the contents ------------------
 def _cover(
     data: ReportData,
-    scope: str,
-    sections: Sequence[tuple[str, str]],
     numbered: Mapping[str, str],
     pages: Mapping[str, int],
     generated: datetime,
 ) -> Markup:
-    info = data.dataset
     entries = [
         el(
             "li",
@@ -267,32 +223,177 @@ def _cover(
                 str(pages[ident]) if ident in pages else None,
             ),
         )
-        for ident, title in [*sections, *APPENDICES]
+        for ident, title in [*SECTIONS, *APPENDICES]
     ]
     return el(
         "header",
         {"class": "cover"},
         para("Parent-infant relationship support from conception to age two", css="muted"),
         el("h1", None, "Mapping report"),
-        para(scope, css="scope"),
+        el("p", {"class": "scope"}, el("span", {"class": "name"}, data.scope_name)),
+        para(_scope_line(data), css="small"),
         para(
-            "Dataset ",
-            el("span", {"class": "name"}, info.get("dataset") or "-"),
-            ", loaded ",
-            info.get("loaded_at") or "-",
-            ". Report made ",
-            generated.strftime("%d %B %Y %H:%M UTC"),
+            "Report made ",
+            generated.strftime("%d %B %Y"),
             " by nestmap ",
             nestmap_version(),
+            " from the data loaded on ",
+            _day(data.dataset.get("loaded_at")),
             ".",
             css="muted small",
         ),
+        _about_data(data),
         el("h2", None, "Contents"),
         el("ol", {"class": "toc"}, entries),
     )
 
 
-def _summary(found: Sequence[Finding], numbered: Mapping[str, str]) -> list[Any]:
+def _day(stamp: object) -> str:
+    try:
+        return datetime.fromisoformat(str(stamp)).strftime("%d %B %Y")
+    except ValueError:
+        return "an unrecorded date"
+
+
+def _scope_line(data: ReportData) -> list[Any]:
+    las = len(data.las)
+    if data.area is not None:
+        return [
+            "One local authority: the services that cover it, and the referral links they make."
+        ]
+    regions = [str(r["name"]) for r in data.regions]
+    return [
+        fig("about.las", count(las)),
+        f" local {plural(las, 'authority', 'authorities')}",
+        [" in ", el("span", {"class": "name"}, "; ".join(regions))] if regions else "",
+        "; ",
+        fig("about.services", count(len(data.services))),
+        f" {plural(len(data.services), 'service', 'services')} mapped, ",
+        fig("about.services_active", count(sum(s["status"] == "active" for s in data.services))),
+        " of them active.",
+    ]
+
+
+def _about_data(data: ReportData) -> Markup:
+    """Where the data comes from, when it was collected, how much of it is illustrative, and
+    what the report's mark means: before any figure is read."""
+    about = data.about
+    marks = data.marks
+    services = data.services
+    illustrative_services = sum(s["id"] in marks.services for s in services)
+    quality = data.quality
+    rows = data.workforce["services"]
+    posts = sum(r["practitioners"] for r in rows)
+    marked_posts = sum(r["practitioners"] for r in rows if r["service_id"] in marks.workforce)
+    every = staff(data, (0, 1, 2, 3))
+    marked_fte = sum(
+        (
+            Decimal(str(r[f"fte_level_{n}"]))
+            for r in rows
+            if r["service_id"] in marks.workforce
+            for n in (0, 1, 2, 3)
+        ),
+        Decimal(0),
+    )
+    scope = {la["code"] for la in data.las}
+    populated = sum(la["under2_population"] is not None for la in data.las)
+    inferred = sorted(code for code in data.population["marked"] if code in scope)
+    in_scope = {s["id"] for s in services}
+    split = sum(key[0] in in_scope for key in marks.split)
+    items: list[tuple[str, Any]] = [
+        (
+            "Where it comes from",
+            el("span", {"class": "free"}, about["source"])
+            if about.get("source")
+            else "the dataset does not say as a whole; every record names its own source "
+            "(Appendix A).",
+        ),
+        ("When collected", about.get("collected") or "not recorded in the dataset."),
+    ]
+    if about.get("method"):
+        items.append(("Method", el("span", {"class": "free"}, about["method"])))
+    items.append(
+        (
+            "How much is illustrative",
+            [
+                fig("about.services_illustrative", count(illustrative_services)),
+                " of ",
+                fig("about.services", count(len(services))),
+                " services and ",
+                fig("about.links_illustrative", count(quality["illustrative"])),
+                " of ",
+                fig("about.links", count(quality["links"])),
+                " referral links are modelling assumptions, not records of what exists; ",
+                *(
+                    [
+                        "the counts of ",
+                        fig("about.links_split", count(split)),
+                        " more are an assumed split of a total their source gives (the total is "
+                        "the source's own figure); ",
+                    ]
+                    if split
+                    else []
+                ),
+                *(
+                    [
+                        fig("about.staff_rows_illustrative", count(marked_posts)),
+                        " of ",
+                        fig("about.staff_rows", count(posts)),
+                        " staff rows (",
+                        fig("about.fte_illustrative", one_place(marked_fte)),
+                        " of ",
+                        fig("about.fte", one_place(every.fte)),
+                        " FTE) are in services whose source marks their staff rows illustrative "
+                        "(placeholders, or a total split between services); ",
+                    ]
+                    if posts
+                    else ["no staff are recorded; "]
+                ),
+                "the under-2 populations of ",
+                fig("about.las_population_inferred", count(len(inferred))),
+                " of ",
+                fig("about.las_with_population", count(populated)),
+                f" local {plural(populated, 'authority', 'authorities')} with one are inferred "
+                "or illustrative.",
+            ],
+        )
+    )
+    note = rules.population_note(
+        {
+            "marked": inferred,
+            "unsourced": [c for c in data.population["unsourced"] if c in scope],
+            "sources": data.population["sources"],
+        },
+        {a["code"]: a["name"] for a in data.areas},
+    )
+    if note:
+        items.append(("Populations", el("span", {"class": "free"}, note)))
+    items.append(
+        (
+            "Reading the figures",
+            [
+                el("sup", {"class": "mark"}, MARK),
+                " after a figure: it rests on one of these illustrative or inferred values. A "
+                "blank in the data is shown as ",
+                el("i", None, "not recorded"),
+                ", never as 0. Referral counts name their unit: referrals a year (from records) "
+                "or survey mentions (how many staff said they would refer there). Counts of the "
+                "data's own records, as in this box, are not marked.",
+            ],
+        )
+    )
+    return el(
+        "div",
+        {"class": "about", "id": "about-data"},
+        el("h2", None, "About this data"),
+        el(
+            "dl", None, [join([el("dt", None, term), el("dd", None, text)]) for term, text in items]
+        ),
+    )
+
+
+# -- the summary: what matters most first, then the options side by side ------------------
+def _summary(data: ReportData, found: Sequence[Finding], numbered: Mapping[str, str]) -> list[Any]:
     items = [
         el(
             "div",
@@ -311,866 +412,160 @@ def _summary(found: Sequence[Finding], numbered: Mapping[str, str]) -> list[Any]
         )
         for item in found
     ]
-    return [
+    parts: list[Any] = [
         para(
-            "Each finding is worked out from the loaded data; the section it links to has the "
-            "tables and figures behind it.",
+            "What the loaded data shows, what families lack first; each finding links to the "
+            "section with the tables behind it.",
             css="note",
         ),
         *items,
     ]
-
-
-def _about(data: ReportData) -> list[Any]:
-    active = sum(s["status"] == "active" for s in data.services)
-    regions = [r["name"] for r in data.regions]
-    scope_text: list[Any]
-    if data.area is not None:
-        scope_text = [
-            "This report covers one local authority, ",
-            el("span", {"class": "name"}, data.scope_name),
-            ": the services that cover it, and the referral links they make.",
-        ]
-    else:
-        scope_text = [
-            "This report covers ",
-            fig("about.las", count(len(data.las))),
-            " local authorities",
-            [" in ", el("span", {"class": "name"}, "; ".join(regions))] if regions else "",
-            ".",
-        ]
-    return [
-        para(*scope_text),
-        el(
-            "div",
-            {"class": "cards"},
-            el(
-                "div",
-                {"class": "card"},
-                "Services mapped",
-                el("b", None, fig("about.services", count(len(data.services)))),
-            ),
-            el(
-                "div",
-                {"class": "card"},
-                "Active",
-                el("b", None, fig("about.services_active", count(active))),
-            ),
-            el(
-                "div",
-                {"class": "card"},
-                "Local authorities",
-                el("b", None, fig("about.las", count(len(data.las)))),
-            ),
-        ),
-        el("h3", None, "Words used"),
-        el(
-            "ul",
-            None,
-            el(
-                "li",
-                None,
-                el("b", None, "Levels of need"),
-                ": universal (every family), targeted (families who need some help), statutory "
-                "(families in the child protection system) and specialist (work needing a "
-                "specialist intervention or skill set).",
-            ),
-            el(
-                "li",
-                None,
-                el("b", None, "Specialised"),
-                " work directly addresses the quality of the parent-infant relationship; "
-                "non-specialised work reduces risk or strengthens protective factors as part of "
-                "wider work. Specialist (a level) is not specialised (a focus).",
-            ),
-            el(
-                "li",
-                None,
-                el("b", None, "Stages"),
-                ": antenatal (conception to birth) and postnatal (birth to the second birthday).",
-            ),
-            el(
-                "li",
-                None,
-                el("b", None, "Active"),
-                " services take part in the analyses; inactive, defunct "
-                "and temporarily closed ones are listed in the appendix.",
-            ),
-        ),
-        para(
-            "The method behind every figure is in the Method appendix; where each value comes "
-            "from, and which are illustrative, is in the provenance appendix.",
-            css="note",
-        ),
-    ]
-
-
-def _coverage(data: ReportData, limit: int | None) -> list[Any]:
-    by_la: dict[str, list[dict]] = {}
-    for row in data.gaps:
-        by_la.setdefault(row["area_code"], []).append(row)
-    codes = list(by_la)[:limit] if limit else list(by_la)
-    panels = [
-        el("div", {"class": "panel"}, _matrix(code, data.la_names.get(code, code), by_la[code]))
-        for code in codes
-    ]
-    counts = gap_cells_by_la(data)
-    rows = [
-        [
-            data.la_names.get(code, code),
-            code,
-            fig(f"gaps.la.{code}.gap_cells", count(gap)),
-            fig(f"gaps.la.{code}.cells", count(total)),
-        ]
-        for code, (gap, total) in list(counts.items())[: limit or None]
-    ]
-    parts: list[Any] = [
-        para(
-            "Each local authority's grid shows, per level of need and stage, whether any active "
-            "service covering it offers specialised parent-infant relationship work there. Red: a "
-            "gap. Green: the number of specialised services."
-        ),
-        el("div", {"class": "panels"}, panels),
-    ]
-    if limit and len(by_la) > limit:
+    if data.options:
         parts.append(
-            para(
-                f"The first {limit:,} of {len(by_la):,} local authorities are drawn; "
-                "`nestmap gaps --format csv` lists every cell.",
-                css="note",
+            el(
+                "div",
+                {"class": "keep"},
+                el("h3", None, "The options side by side"),
+                options_table(data),
             )
         )
-    parts += [
-        el("h3", None, "Gap cells per local authority"),
-        table(
-            ["local authority", "code", "gap cells", "cells"],
-            rows,
-            numeric=(2, 3),
-            total=len(counts),
-            command="nestmap gaps --format csv",
-        ),
-    ]
-    parts += _map(data, counts)
+        parts.append(options_note(data))
     return parts
 
 
-def _matrix(code: str, name: str, rows: list[dict]) -> Markup:
-    return svg.coverage_matrix(rows, f"{name} ({code})")
-
-
-def _map(data: ReportData, counts: Mapping[str, tuple[int, int]]) -> list[Any]:
-    from nestmap.dashboard.geo import ATTRIBUTION, boundaries
-
-    shapes = boundaries()
-    values = {code: gap for code, (gap, _total) in counts.items()}
-    cells = max((total for _gap, total in counts.values()), default=0)
-    drawing = svg.region_map(shapes, values, data.la_names, cells, "gap cells") if values else None
-    if drawing is None:
-        return [
-            el("h3", None, "Map"),
-            para(
-                "No bundled boundary matches these local authorities' codes, so no map is "
-                "drawn; the table above has the same figures.",
-                css="note",
-            ),
+def options_table(data: ReportData) -> Markup:
+    """The options side by side, as a commissioning report's options table sets them out
+    (*Securing Healthy Lives*' table 2, for one): staffing, families a year,
+    cost, cost per family; then the shortfall each leaves per level (now, in the row's label),
+    a line for what each leaves unmet, and the statutory row apart."""
+    options = list(enumerate(data.options, 1))
+    header = ["", *[o.summary.get("name") or f"Option {i}" for i, o in options]]
+    roles = list(dict.fromkeys(role for _i, o in options for role in o.staffing))
+    rows: list[list[Any]] = []
+    css: dict[int, str] = {}
+    if roles:
+        css[len(rows)] = "group"
+        rows.append(["Staff (FTE)", *["" for _ in options]])
+        rows += [
+            [_role(role), *[_fte(o.staffing.get(role)) for _i, o in options]] for role in roles
         ]
-    missing = sum(code not in shapes for code in values)
-    return [
-        el(
-            "div",
-            {"class": "panel"},
-            el("h3", None, "Map: gap cells per local authority"),
-            drawing,
-            para(
-                ATTRIBUTION
-                + (
-                    f" {missing:,} local authorities have no bundled boundary and are not drawn."
-                    if missing
-                    else ""
-                ),
-                css="note",
-            ),
-        ),
-    ]
-
-
-def _age_bands(data: ReportData, limit: int | None) -> list[Any]:
-    rows = data.age_bands or []
-    bands = list(dict.fromkeys(row["band"] for row in rows))
-    grid: dict[tuple[str, str], dict[str, dict]] = {}
-    for row in rows:
-        grid.setdefault((row["area_code"], row["level"]), {})[row["band"]] = row
-    table_rows = []
-    for (code, level), cells in list(grid.items())[: limit or None]:
-        line: list[Cell] = [data.la_names.get(code, code), level]
-        for band in bands:
-            cell = cells.get(band)
-            if cell is None or cell["gap"]:
-                line.append(("gap", "num gap"))
-            else:
-                line.append(
-                    (
-                        fig(
-                            f"age_bands.{code}.{level}.{band}",
-                            count(len(cell["specialised_services"])),
-                        ),
-                        "num ok",
-                    )
-                )
-        table_rows.append(line)
-    return [
-        para(
-            "Postnatal specialised help by the child's age in months: a service counts for an age "
-            "band when its age range overlaps it. A cell shows how many specialised services "
-            "reach that band, or a gap."
-        ),
-        table(
-            ["local authority", "level", *[f"{band} months" for band in bands]],
-            table_rows,
-            numeric=tuple(range(2, 2 + len(bands))),
-            total=len(grid),
-            command="nestmap age-bands --format csv",
-        ),
-    ]
-
-
-def _referrals(data: ReportData, limit: int | None) -> list[Any]:
-    names = data.names
-    total = relationship_total(data)
-    wrong = {
-        (r["from_service"], r["to_service"]): r.get("onward")
-        for r in misdirected_relationship(data)
-    }
-    parts: list[Any] = [el("h3", None, "Flows of parent-infant relationship referrals")]
-    if data.flows:
-        parts += [
-            svg.flows(data.flows, wrong, names),
-            para(
-                f"The {len(data.flows):,} largest links by referrals a year (blank counts as 0). "
-                "Red: misdirected to a dead end; orange: misdirected, but the destination can "
-                "pass the family on to specialised help (an onward route); grey: not "
-                "misdirected. Line width: referrals a year.",
-                css="note",
-            ),
-        ]
-    else:
-        parts.append(para("No parent-infant relationship referral links are recorded."))
-    parts.append(el("h3", None, "Where they go"))
-    conc_rows = [
+        css[len(rows)] = "sum"
+        rows.append(["in all", *[_fte(sum(o.staffing.values(), Decimal(0))) for _i, o in options]])
+    rows += [
         [
-            names.get(r["to_service"], r["to_service"]),
-            fig(f"concentration.{i}.count", count(r["count"])),
-            fig(f"concentration.{i}.share", percent(r["count"], total)) if total else "-",
-            "yes" if r["specialised"] else ("no", "gap"),
-        ]
-        for i, r in enumerate(data.concentration[:limit])
-    ]
-    parts.append(
-        table(
-            ["destination", "referrals a year", "share", "specialised support"],
-            conc_rows,
-            numeric=(1, 2),
-            total=len(data.concentration),
-            command="nestmap concentration --format csv",
-        )
-    )
-    parts.append(el("h3", None, "Misdirected referral links"))
-    has_onward = all("onward" in r for r in data.misdirected)
-    header = ["from", "to", "reason", "referrals a year", "problems"] + (
-        ["onward route"] if has_onward else []
-    )
-    mis_rows = []
-    for i, r in enumerate(data.misdirected[:limit]):
-        line: list[Cell] = [
-            names.get(r["from_service"], r["from_service"]),
-            names.get(r["to_service"], r["to_service"]),
-            r["reason"].replace("_", " "),
-            fig(f"misdirected.{i}.count", count(r["count"])) if r["count"] is not None else "blank",
-            ", ".join(p.replace("_", " ") for p in r["problems"]),
-        ]
-        if has_onward:
-            line.append("yes" if r["onward"] else ("dead end", "gap"))
-        mis_rows.append(line)
-    if mis_rows:
-        parts.append(
-            table(
-                header,
-                mis_rows,
-                numeric=(3,),
-                total=len(data.misdirected),
-                command="nestmap misdirected --format csv",
-            )
-        )
-    else:
-        parts.append(para("No referral link is misdirected."))
-    return parts
-
-
-def _boundaries(data: ReportData, limit: int | None) -> list[Any]:
-    names = data.names
-    cliff_rows = [
-        [
-            data.la_names.get(r["area_code"], r["area_code"]),
-            r["stage"],
-            names_list(r["below"], names),
-            names_list(r["above"], names),
-            (r["status"], "ok" if r["status"] == "ok" else "gap"),
-        ]
-        for r in data.cliffs[:limit]
-    ]
-    kinds = Counter(kind for link in data.links for kind in link["kinds"])
-    kind_rows = [
-        [kind.replace("_", " "), fig(f"boundaries.kind.{kind}", count(n))]
-        for kind, n in sorted(kinds.items())
-    ]
-    return [
-        para(
-            "Specialised help below the child-protection threshold (open or pre-statutory "
-            "services) and above it (open or statutory services), per local authority and stage. "
-            "A cliff: help on one side only, so a family stepping up or down loses it."
-        ),
-        table(
-            ["local authority", "stage", "below the threshold", "above the threshold", "status"],
-            cliff_rows,
-            total=len(data.cliffs),
-            command="nestmap boundaries --part threshold_cliffs",
-        ),
-        el("h3", None, "Interfaces on referral links"),
-        para(
-            "Referral links between active services, by the boundary a family crosses on them "
-            "(a link can cross several)."
-        ),
-        table(["interface", "referral links"], kind_rows, numeric=(1,))
-        if kind_rows
-        else para("No referral link crosses a threshold, age, area or stage boundary."),
-    ]
-
-
-def _pathways(data: ReportData, limit: int | None) -> list[Any]:
-    names = data.names
-    rows = [
-        [
-            data.la_names.get(r["area_code"], r["area_code"]),
-            names.get(r["entry_service"], r["entry_service"]),
-            names.get(r["destination"], r["destination"])
-            if r["destination"]
-            else ("dead end", "gap"),
-            fig(f"pathways.{i}.hops", count(r["hops"])) if r["hops"] is not None else "-",
-        ]
-        for i, r in enumerate(data.pathways[:limit])
-    ]
-    return [
-        para(
-            "From each service with a universal offer (where families first meet the system), "
-            "the nearest specialised targeted or specialist service covering the local authority, "
-            "by referral links between active services."
-        ),
-        table(
-            ["local authority", "entry point", "nearest specialised help", "links"],
-            rows,
-            numeric=(3,),
-            total=len(data.pathways),
-            command="nestmap pathways --format csv",
-        )
-        if rows
-        else para("No service with a universal offer is mapped."),
-    ]
-
-
-def _assessment(data: ReportData, limit: int | None) -> list[Any]:
-    entry = data.assessment["entry_points"]
-    coverage = data.assessment["coverage"]
-    names = data.names
-    return [
-        para(
-            "Entry points are services with a universal or statutory offer. Does their "
-            "assessment directly ask about or assess the parent-infant relationship?"
-        ),
-        table(
-            ["entry point", "levels", "stages", "assesses the relationship"],
-            [
-                [
-                    r["name"],
-                    ", ".join(r["levels"]),
-                    ", ".join(r["stages"]),
-                    "yes" if r["assesses_relationship"] else ("no", "gap"),
-                ]
-                for r in entry[:limit]
+            "Families a year seen directly",
+            *[
+                fig(f"option.{i}.families", count(o.summary.get("families_a_year") or 0), o.marked)
+                for i, o in options
             ],
-            total=len(entry),
-            command="nestmap assessment --format json",
-        ),
-        el("h3", None, "Per local authority and stage"),
-        table(
-            ["local authority", "stage", "services assessing it", "services"],
-            [
-                [
-                    r["area_name"],
-                    r["stage"],
-                    names_list(r["assessing_services"], names)
-                    if r["assessing_services"]
-                    else ("none", "gap"),
-                    fig(f"assessment.{i}.services", count(r["services"])),
-                ]
-                for i, r in enumerate(coverage[:limit])
-            ],
-            numeric=(3,),
-            total=len(coverage),
-            command="nestmap assessment --format json",
-        ),
-    ]
-
-
-def _workforce(data: ReportData, limit: int | None) -> list[Any]:
-    services = data.workforce["services"]
-    high, every, fte = workforce_posts(data)
-    if every == 0:
-        return [para("No workforce is recorded (workforce.csv is optional).")]
-    level_rows = []
-    for level in AIMH_LEVELS:
-        posts_fte = sum((Decimal(str(r[f"fte_level_{level}"])) for r in services), Decimal(0))
-        level_rows.append([str(level), fig(f"workforce.level.{level}.fte", one_place(posts_fte))])
-    with_high = [r for r in services if r["practitioners_level_2_3"]]
-    return [
-        para(
-            "Posts recorded per service with the AiMH UK infant mental health competency level "
-            "(0: none to 3). A post in a service that covers several local authorities is "
-            "counted once here."
-        ),
-        el(
-            "div",
-            {"class": "cards"},
-            el(
-                "div",
-                {"class": "card"},
-                "Posts at levels 2–3",
-                el("b", None, fig("workforce.posts_2_3", count(high))),
-            ),
-            el(
-                "div",
-                {"class": "card"},
-                "All posts",
-                el("b", None, fig("workforce.posts", count(every))),
-            ),
-            el(
-                "div",
-                {"class": "card"},
-                "FTE at levels 2–3",
-                el("b", None, fig("workforce.fte_2_3", one_place(fte))),
-            ),
-        ),
-        table(["AiMH level", "FTE"], level_rows, numeric=(1,)),
-        el("h3", None, "Services with posts at levels 2–3"),
-        table(
-            ["service", "posts at levels 2–3", "posts"],
-            [
-                [
-                    r["name"],
-                    fig(
-                        f"workforce.service.{r['service_id']}.posts_2_3",
-                        count(r["practitioners_level_2_3"]),
-                    ),
-                    count(r["practitioners"]),
-                ]
-                for r in with_high[:limit]
-            ],
-            numeric=(1, 2),
-            total=len(with_high),
-            command="nestmap workforce --format csv",
-        )
-        if with_high
-        else para("No post is recorded at levels 2–3.", css="gap"),
-    ]
-
-
-def _groups(data: ReportData, limit: int | None) -> list[Any]:
-    names = data.names
-    rows = [
+        ],
         [
-            r["area_name"],
-            names_list(r["supporting_fathers"], names)
-            if r["supporting_fathers"]
-            else ("none", "gap"),
-            fig(f"groups.{r['area_code']}.not_recorded", count(len(r["not_recorded"]))),
-            fig(f"groups.{r['area_code']}.services", count(r["services"])),
-        ]
-        for r in data.groups[:limit]
+            "Added services' cost a year",
+            *[
+                fig(f"option.{i}.services_cost", money(o.services_cost), o.marked)
+                for i, o in options
+            ],
+        ],
+        [
+            "Cost per family (added services' cost ÷ families)",
+            *[
+                fig(f"option.{i}.cost_per_family", money(o.summary["cost_per_family"]), o.marked)
+                if o.summary.get("cost_per_family") is not None
+                else "-"
+                for i, o in options
+            ],
+        ],
+        [
+            "Total cost a year, other costs included",
+            *[
+                fig(f"option.{i}.total_cost", money(o.summary.get("total_cost")), o.marked)
+                for i, o in options
+            ],
+        ],
+        [
+            "Gap cells closed",
+            *[fig(f"option.{i}.gaps_closed", count(o.gaps_closed), o.marked) for i, o in options],
+        ],
     ]
-    return [
-        para(
-            "Active services recorded as supporting fathers and partners, per local authority; "
-            'a blank in the data is "not recorded", not "no".'
-        ),
-        table(
-            ["local authority", "supporting fathers and partners", "not recorded", "services"],
-            rows,
-            numeric=(2, 3),
-            total=len(data.groups),
-            command="nestmap groups-left-out --format csv",
-        ),
-    ]
-
-
-SHARE_SOURCES = {
-    "targeted": "will access targeted services for attachment insecurity",
-    "specialist": "will access shorter-term (2%) or longer-term (7%) specialist therapeutic work, "
-    "at the default shares",
-    "statutory": "disorganised attachment; need risk support via social care",
-}
-
-
-def _need(data: ReportData, limit: int | None) -> list[Any]:
-    totals = need_totals(data)
-    levels = [level for level in LEVELS if level in NEED_LEVELS]
-    share_rows = [
-        [level, fig(f"need.share.{level}", percent(data.shares[level], 1)), SHARE_SOURCES[level]]
-        for level in levels
-    ]
-    rows = []
-    for r in data.need[: limit or None]:
-        key = f"need.{r['area_code']}.{r['level']}"
+    first = data.options[0]
+    for level in UPTAKE_LEVELS:
         rows.append(
-            [data.la_names.get(r["area_code"], r["area_code"]), r["level"]]
-            + [
-                fig(f"{key}.{what}", one_place(r[what])) if r[what] is not None else "-"
-                for what in ("demand", "capacity", "shortfall")
+            [
+                join(
+                    [
+                        f"Shortfall after, {level} (now ",
+                        _need_cell(first, "before", level, "option.now"),
+                        ")",
+                    ]
+                ),
+                *[_need_cell(o, "after", level, f"option.{i}") for i, o in options],
             ]
         )
-    total_rows = [
-        [level]
-        + [
-            fig(f"need.{level}.{what}", one_place(t[what]))
-            for what in ("demand", "capacity", "shortfall")
-        ]
-        for level, t in totals.items()
-        if t is not None
-    ]
-    parts: list[Any] = [
-        para(
-            "Demand is the under-2 population times the share of children expected to need each "
-            "level of help (the Parent-Infant Foundation's method for a high-adversity area, from "
-            "attachment research); capacity is the families a year of active services with a "
-            "specialised offer at that level, a service's families split evenly across the need "
-            "levels it works at and a regional service's shared by population."
-        ),
-        el("h3", None, "The need cascade: shares used"),
-        table(
-            ["level", "share of under-2s", "who (Securing Healthy Lives, table 1)"],
-            share_rows,
-            numeric=(1,),
-        ),
-    ]
-    if total_rows:
-        parts += [
-            el("h3", None, "Demand and capacity (families a year)"),
-            svg.need_bars(totals),
-            table(["level", "demand", "capacity", "shortfall"], total_rows, numeric=(1, 2, 3)),
-            el("h3", None, "Per local authority"),
-            table(
-                ["local authority", "level", "demand", "capacity", "shortfall"],
-                rows,
-                numeric=(2, 3, 4),
-                total=len(data.need),
-                command="nestmap need --format csv",
-            ),
-        ]
-    else:
-        parts.append(para("No local authority has an under-2 population recorded.", css="gap"))
-    return parts
-
-
-def _options(data: ReportData) -> list[Any]:
-    if not data.options:
-        return [
-            para(
-                "No option was given. `nestmap report OUT --scenario FILE` (one or more) "
-                "adds each option's families a year, cost, gaps closed and shortfall before "
-                "and after.",
-                css="note",
-            )
-        ]
-    parts: list[Any] = []
-    for i, option in enumerate(data.options, start=1):
-        summary = option.summary
-        key = f"option.{i}"
-        families = summary.get("families_a_year") or 0
-        per_family = summary.get("cost_per_family")
-        per_family_total = summary.get("total_cost_per_family")
-        others = summary.get("other_costs") or []
-        cards = [
-            ("Families a year", fig(f"{key}.families", count(families))),
-            ("Added services' cost", fig(f"{key}.services_cost", money(option.services_cost))),
-            ("Total cost a year", fig(f"{key}.total_cost", money(summary.get("total_cost")))),
-            (
-                "Cost per family",
-                fig(f"{key}.cost_per_family", money(per_family)) if per_family is not None else "-",
-            ),
-            (
-                "Total cost per family",
-                fig(f"{key}.total_cost_per_family", money(per_family_total))
-                if per_family_total is not None
-                else "-",
-            ),
-            ("Gap cells closed", fig(f"{key}.gaps_closed", count(option.gaps_closed))),
-            ("Gap cells opened", fig(f"{key}.gaps_opened", count(option.gaps_opened))),
-        ]
-        rows = [
-            [
-                level,
-                fig(f"{key}.shortfall.{level}.before", one_place(before)),
-                fig(f"{key}.shortfall.{level}.after", one_place(after)),
-            ]
-            for level, (before, after) in option.shortfall.items()
-        ]
-        costs = [
-            [(str(item.get("item") or "-"), "free"),
-             fig(f"{key}.cost.{n}", money(item.get("amount")))]
-            for n, item in enumerate(others)
-        ]  # fmt: skip
-        parts += [
-            el("h3", None, f"{i}. ", el("span", {"class": "name"}, summary.get("name") or "-")),
-            para(summary.get("description") or "", css="small free"),
-            para("Source: ", summary.get("source") or "not given", css="note free"),
-            el(
-                "div",
-                {"class": "cards"},
+    css[len(rows)] = "unmet"
+    rows.append(["Leaves unmet", *[(join(_unmet(data, o, i)), "wrap") for i, o in options]])
+    css[len(rows)] = "apart"
+    rows.append(
+        [
+            join(
                 [
-                    el("div", {"class": "card"}, label, el("b", None, value))
-                    for label, value in cards
-                ],
+                    "Statutory, apart: may need help, unlikely to access it; held by social care "
+                    "(now ",
+                    _need_cell(first, "before", STATUTORY, "option.now"),
+                    ")",
+                ]
             ),
-            table(["level", "shortfall before", "shortfall after"], rows, numeric=(1, 2)),
-            table(["other cost items", "a year"], costs, numeric=(1,)) if costs else None,
-            para(
-                "Cost per family: the added services' annual cost divided by their families a "
-                "year (the report's basis); the total cost per family adds the option's other "
-                "cost items.",
-                [" Neither includes ", el("span", {"class": "free"}, summary["not_included"]), "."]
-                if summary.get("not_included")
-                else None,
-                css="note",
-            )
-            if per_family is not None
-            else None,
+            *[_need_cell(o, "after", STATUTORY, f"option.{i}") for i, o in options],
         ]
-    return parts
-
-
-def _covers(codes: Sequence[str], la_names: Mapping[str, str], area: str | None) -> str:
-    """The LAs a service covers; in a one-LA report, that LA and how many others."""
-    if area is None:
-        return names_list(codes, la_names, limit=6)
-    others = len(codes) - 1
-    return la_names.get(area, area) + (
-        f" and {others:,} other local authorit{'y' if others == 1 else 'ies'}" if others else ""
     )
+    numeric = tuple(range(1, len(header)))
+    return table(header, rows, numeric=numeric, css="options", row_css=css)
 
 
-def _services(data: ReportData, limit: int | None) -> list[Any]:
-    la_names = {a["code"]: a["name"] for a in data.areas}
-    rows = [
-        [
-            s["name"],
-            (s["provider"] or "-", "free"),
-            "; ".join(
-                f"{level}: {focus.replace('_', '-')}" for level, focus in s["offers"].items()
-            ),
-            _covers(s["covers"], la_names, data.area),
-            ", ".join(s["stages"]),
-            s["status"] if s["status"] == "active" else (s["status"], "gap"),
-            (s["source"], "free"),
+def _role(role: str) -> str:
+    """A role without its bracketed detail ("Team lead", not "Team lead (clinical ...)")."""
+    return role.split(" (", 1)[0].strip() or role
+
+
+def _fte(value: Decimal | None) -> str:
+    return "none" if not value else f"{value:,.1f}"
+
+
+def _need_cell(option: Option, side: str, level: str, key: str) -> Any:
+    need = option.shortfall.get(level, {}).get(side)
+    if need is None:
+        return NOT_RECORDED
+    return sections.shortfall_cell(need, f"{key}.shortfall.{level}")
+
+
+def _unmet(data: ReportData, option: Option, index: int) -> list[Any]:
+    """What an option leaves unmet at the levels families are expected to take up."""
+    short: list[tuple[str, Shortfall]] = [
+        (level, need)
+        for level in UPTAKE_LEVELS
+        if (need := option.shortfall.get(level, {}).get("after")) is not None and need.shortfall > 0
+    ]
+    if not short:
+        return ["none of the targeted or specialist demand estimated."]
+    parts: list[Any] = []
+    for n, (level, need) in enumerate(short):
+        if n:
+            parts.append(" and ")
+        parts += [
+            "at most " if need.unrecorded else "",
+            fig(f"option.{index}.unmet.{level}", one_place(need.shortfall), need.shortfall_marked),
+            f" {level}",
         ]
-        for s in data.services[: limit or None]
-    ]
-    return [
-        para(
-            "Every service covering the report's area, of any status, with the levels it works at "
-            "and the focus of its work at each, the local authorities it covers and where its "
-            "record comes from."
-        ),
-        table(
-            ["service", "provider", "levels and focus", "areas", "stages", "status", "source"],
-            rows,
-            total=len(data.services),
-            command="nestmap export DATASET_DIR",
-        ),
-    ]
+    return [*parts, " families a year."]
 
 
-def _provenance(data: ReportData) -> list[Any]:
-    services = data.services
-    quality = data.quality
-    illustrative = [
-        s for s in services if str(s["source"]).strip().lower().startswith("illustrative")
+def options_note(data: ReportData) -> Markup:
+    notes = [
+        "Shortfall: estimated demand minus recorded specialised capacity (section 2); "
+        '"at most" where some capacity is not recorded. The cost per family is the added '
+        "services' cost divided by their families a year; the total adds the option's other "
+        "cost items.",
     ]
-    rows: list[list[Cell]] = [
-        [
-            'services with a source starting "illustrative"',
-            fig("provenance.services_illustrative", count(len(illustrative))),
-            "modelling assumptions, not recorded facts: shown and analysed like the rest",
-        ],
-        [
-            'referral links with a source starting "illustrative"',
-            fig("provenance.links_illustrative", count(quality["illustrative"])),
-            "as above",
-        ],
-        [
-            "referral links with a blank count",
-            fig("provenance.links_blank_count", count(quality["blank_counts"])),
-            "counted as 0 in referral volumes, shares and the flows; the link itself still counts",
-        ],
-        [
-            "active services with a blank capacity, specialised offer",
-            fig(
-                "provenance.capacity_blank",
-                count(
-                    sum(
-                        s["status"] == "active"
-                        and s["specialised"]
-                        and s["capacity_per_year"] is None
-                        for s in services
-                    )
-                ),
-            ),
-            "add no capacity in need against capacity",
-        ],
-        [
-            "active services with fathers' support not recorded",
-            fig(
-                "provenance.fathers_blank",
-                count(
-                    sum(s["status"] == "active" and s["supports_fathers"] is None for s in services)
-                ),
-            ),
-            'listed as "not recorded" in groups left out',
-        ],
-        [
-            "services not active",
-            fig("provenance.not_active", count(sum(s["status"] != "active" for s in services))),
-            "take no part, except as a misdirected or concentration target",
-        ],
-        [
-            "local authorities with a blank under-2 population",
-            fig(
-                "provenance.las_blank_population",
-                count(sum(a["under2_population"] is None for a in data.las)),
-            ),
-            "no demand, and no share of any service's capacity",
-        ],
-    ]
-    info = data.dataset
-    hashes = info.get("file_hashes") or {}
-    return [
-        para(
-            "Every record in a mapping dataset names its source. Values the source does not give "
-            "may be filled in as illustrative and marked so; blanks mean unknown, and this is what "
-            "the analyses did with them:"
-        ),
-        table(["what", "how many", "what the analyses did"], rows, numeric=(1,)),
-        el("h3", None, "The dataset"),
-        table(
-            ["what", "value"],
-            [
-                ["dataset", info.get("dataset") or "-"],
-                ["origin", info.get("origin") or "-"],
-                ["loaded", info.get("loaded_at") or "-"],
-                ["engine", info.get("engine") or "-"],
-                *[[f"file {name}", f"SHA-256 {digest}"] for name, digest in sorted(hashes.items())],
-            ],
-        ),
-    ]
-
-
-METHOD = (
-    (
-        "Coverage matrix (gaps)",
-        "For each local authority, level of need and stage: the active "
-        "services that cover the authority, list the stage and have a specialised offer at that "
-        "level. None is a gap.",
-    ),
-    (
-        "Age bands",
-        "The same for postnatal work by the child's age band in months: a service counts "
-        "when its age range overlaps the band (a blank bound is open-ended).",
-    ),
-    (
-        "Misdirected referrals",
-        "A referral link from an active service is misdirected when the support asked for is not "
-        "there: a parent-infant relationship referral to a service with no specialised offer, a "
-        "destination covering none of the referrer's areas, sharing no stage with it, or not "
-        "active. It has an onward route when the destination is active and a chain of referral "
-        "links through active services leads from it to specialised targeted or specialist help "
-        "for one of the referrer's local authorities; otherwise it is a dead end.",
-    ),
-    (
-        "Concentration",
-        "Parent-infant relationship referrals a year from active services, summed per destination "
-        "(a blank count as 0), and each destination's share of the total. A destination taking at "
-        "least a third is called a single point of failure here.",
-    ),
-    (
-        "Threshold cliffs",
-        "Per local authority and stage, the specialised services a family can use "
-        "below the child-protection threshold (open or pre-statutory) and above it (open or "
-        "statutory). Help on one side only is a cliff.",
-    ),
-    (
-        "Interfaces",
-        "For each referral link between active services, the boundaries it crosses: a change of "
-        "threshold, age ranges that do not overlap, areas covered partly or not at all, or no "
-        "shared stage.",
-    ),
-    (
-        "Pathways",
-        "From each service with a universal offer, in each local authority it covers, the "
-        "shortest chain of referral links (up to six) through active services to a service "
-        "covering that authority with a specialised targeted or specialist offer. None: a dead "
-        "end.",
-    ),
-    (
-        "Assessment",
-        "Entry points are services with a universal or statutory offer; each records "
-        "whether its assessment directly asks about or assesses the parent-infant relationship.",
-    ),
-    (
-        "Workforce",
-        "Posts recorded per service with their AiMH UK competency level and FTE. Each "
-        "post is counted once, however many local authorities its service covers.",
-    ),
-    (
-        "Groups left out",
-        "Per local authority, the active services recorded as supporting fathers "
-        "and partners, and those for which it is not recorded.",
-    ),
-    (
-        "Need against capacity",
-        "Demand per local authority and level is the under-2 population "
-        "times the level's share. Capacity is the families a year of each active service with a "
-        "specialised offer at that level, split evenly across the need levels it works at, and "
-        "shared between the authorities it covers in proportion to their under-2 population. "
-        "Shortfall is demand minus capacity when positive. Totals add the authorities' rounded "
-        "values.",
-    ),
-    (
-        "Options",
-        "Each scenario is applied to a scratch copy of the graph (the loaded data is not "
-        "changed) and every analysis is run again; the report gives the difference for its area.",
-    ),
-    (
-        "Rounding",
-        "Shares and percentages are rounded half away from zero, once, from exact values.",
-    ),
-)
-
-
-def _method() -> list[Any]:
-    return [
-        el(
-            "dl",
-            None,
-            [
-                join([el("dt", None, el("b", None, name)), el("dd", None, text)])
-                for name, text in METHOD
-            ],
-        )
-    ]
+    not_included = {o.summary.get("not_included") for o in data.options} - {None, ""}
+    if len(not_included) == 1:
+        notes.append(f" Neither includes {not_included.pop()}.")
+    return para(*notes, css="note")

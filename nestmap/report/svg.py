@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from decimal import Decimal
+from collections.abc import Mapping, Sequence, Set
 from typing import Any
 
-from nestmap.report.markup import Markup, el
+from nestmap.report.markup import Markup, el, join
 from nestmap.vocabulary import LEVELS, STAGES
 
 GAP = "#d7301f"
@@ -18,6 +17,8 @@ ROUTED = "#7a8896"
 INK = "#1d2733"
 MUTED = "#5a6775"
 FONT = "font-family:system-ui,sans-serif"
+MARK = "†"  # as the text's figures (nestmap.report.parts.MARK)
+MARK_COLOUR = "#b35806"
 
 
 def _svg(width: float, height: float, label: str, *children: Any) -> Markup:
@@ -43,9 +44,13 @@ def _text(x: float, y: float, text: Any, size: int = 11, **style: Any) -> Markup
     return el("text", attrs, text)
 
 
-def _figure(key: str | None, text: str) -> Markup:
-    """A number drawn in a figure, marked like the text's figures (``data-figure``)."""
-    return el("tspan", {"data-figure": key}, text)
+def _figure(key: str | None, text: str, marked: bool = False) -> Markup:
+    """A number drawn in a figure, marked like the text's figures (``data-figure``, and the
+    mark after it when it rests on an illustrative value)."""
+    number = el("tspan", {"data-figure": key, "data-marked": marked or None}, text)
+    if not marked:
+        return number
+    return join([number, el("tspan", {"class": "mark", "fill": MARK_COLOUR}, MARK)])
 
 
 def shorten(text: str, limit: int) -> str:
@@ -53,24 +58,47 @@ def shorten(text: str, limit: int) -> str:
 
 
 # -- coverage matrix -----------------------------------------------------------------------
-def coverage_matrix(rows: Sequence[Mapping[str, Any]], title: str) -> Markup:
-    """One LA's level x stage grid: red "gap", green with the number of specialised services."""
-    cell_w, cell_h, left, top = 84, 24, 84, 34
+def coverage_matrix(
+    rows: Sequence[Mapping[str, Any]],
+    name: str,
+    gaps: tuple[int, int],
+    illustrative: Set[str] = frozenset(),
+) -> Markup:
+    """One LA's level x stage grid: red "gap", green with the number of specialised services
+    (marked when one of them is illustrative); the title says how many cells are gaps."""
+    cell_w, cell_h, left, top = 66, 20, 62, 30
     cells = {(r["level"], r["stage"]): r for r in rows}
-    parts: list[Markup] = [_text(0, 13, shorten(title, 40), 12, font_weight="600")]
+    code = rows[0]["area_code"] if rows else ""
+    la_marked = any(s in illustrative for r in rows for s in r["specialised_services"])
+    parts: list[Markup] = [
+        _text(
+            0,
+            12,
+            [
+                shorten(name, 26),
+                ": ",
+                _figure(f"gaps.la.{code}.gap_cells", str(gaps[0]), la_marked),
+                " of ",
+                _figure(f"gaps.la.{code}.cells", str(gaps[1])),
+                " gaps",
+            ],
+            11,
+            font_weight="600",
+        )
+    ]
     for j, stage in enumerate(STAGES):
         parts.append(
             _text(
-                left + j * cell_w + cell_w / 2, top - 6, stage, 10, text_anchor="middle", fill=MUTED
+                left + j * cell_w + cell_w / 2, top - 5, stage, 9, text_anchor="middle", fill=MUTED
             )
         )
     for i, level in enumerate(LEVELS):
         y = top + i * cell_h
-        parts.append(_text(0, y + 16, level, 10, fill=MUTED))
+        parts.append(_text(0, y + 14, level, 9, fill=MUTED))
         for j, stage in enumerate(STAGES):
             row = cells.get((level, stage))
             x = left + j * cell_w
-            specialised = len(row["specialised_services"]) if row else 0
+            ids = list(row["specialised_services"]) if row else []
             gap = row is None or row["gap"]
             parts.append(
                 el(
@@ -86,12 +114,11 @@ def coverage_matrix(rows: Sequence[Mapping[str, Any]], title: str) -> Markup:
                 )
             )
             key = f"gaps.specialised.{row['area_code']}.{level}.{stage}" if row else None
-            label = "gap" if gap else [_figure(key, str(specialised)), " specialised"]
-            parts.append(
-                _text(x + cell_w / 2, y + 16, label, 10, text_anchor="middle", fill="#fff")
-            )
+            marked = any(s in illustrative for s in ids)
+            label = "gap" if gap else _figure(key, str(len(ids)), marked)
+            parts.append(_text(x + cell_w / 2, y + 14, label, 9, text_anchor="middle", fill="#fff"))
     height = top + len(LEVELS) * cell_h + 4
-    return _svg(left + len(STAGES) * cell_w + 2, height, f"Coverage: {title}", *parts)
+    return _svg(left + len(STAGES) * cell_w + 2, height, f"Coverage: {name} ({code})", *parts)
 
 
 # -- map -----------------------------------------------------------------------------------
@@ -102,8 +129,10 @@ def region_map(
     most: int,
     legend: str,
     max_labels: int = 40,
+    figures: Mapping[str, tuple[str, bool]] | None = None,
 ) -> Markup | None:
-    """The LAs with a bundled boundary, shaded by ``values`` (0..most); None when none has one."""
+    """The LAs with a bundled boundary, shaded by ``values`` (0..most); None when none has one.
+    ``figures``: per LA, the key its labelled value is stated under and whether it is marked."""
     drawn = [code for code in values if code in shapes]
     if not drawn:
         return None
@@ -113,9 +142,9 @@ def region_map(
     middle = math.radians((min(lats) + max(lats)) / 2)
     span_x = (max(lons) - min(lons)) * math.cos(middle) or 1e-9
     span_y = (max(lats) - min(lats)) or 1e-9
-    width = 460.0
+    width = 340.0
     scale = width / span_x
-    height = min(span_y * scale, 420.0)
+    height = min(span_y * scale, 300.0)
     scale = min(scale, height / span_y)
 
     def point(lon: float, lat: float) -> str:
@@ -146,7 +175,9 @@ def region_map(
         lon, lat = shapes[code].centre
         x, y = (float(v) for v in point(lon, lat).split(","))
         value = values[code]
-        label = f"{shorten(names.get(code, code), 22)}: {'-' if value is None else value}"
+        key, marked = (figures or {}).get(code, (None, False))
+        shown = "-" if value is None else _figure(key, str(value), marked)
+        label = [f"{shorten(names.get(code, code), 22)}: ", shown]
         parts.append(
             _text(
                 x,
@@ -173,75 +204,126 @@ def _reds(share: float) -> str:
 
 
 # -- need against capacity -----------------------------------------------------------------
-def need_bars(totals: Mapping[str, Mapping[str, Decimal] | None]) -> Markup:
-    """Per need level, demand and capacity (families a year) as paired horizontal bars."""
+def need_bars(totals: Mapping[str, Any]) -> Markup:
+    """Per need level (``findings.Need``), need and recorded capacity (families a year) as
+    paired horizontal bars; the statutory level drawn apart, below a rule."""
     levels = [(level, t) for level, t in totals.items() if t is not None]
     most = max(
-        [float(t["demand"]) for _l, t in levels]
-        + [float(t["capacity"]) for _l, t in levels]
-        + [1.0]
+        [float(t.demand) for _l, t in levels] + [float(t.capacity) for _l, t in levels] + [1.0]
     )
-    left, bar_w, row_h = 90, 360, 46
+    left, bar_w, row_h = 96, 330, 40
     parts: list[Markup] = []
-    for i, (level, t) in enumerate(levels):
-        y = 8 + i * row_h
-        parts.append(_text(0, y + 16, level, 11, font_weight="600"))
-        for k, (what, colour) in enumerate((("demand", "#4a6fa5"), ("capacity", COVERED))):
-            value = float(t[what])
-            width = bar_w * value / most
+    y = 4
+    for level, t in levels:
+        if level == "statutory":
+            parts.append(el("line", {"x1": 0, "x2": left + bar_w + 170, "y1": y + 2, "y2": y + 2,
+                                     "stroke": "#b8c2cc", "stroke-dasharray": "3 3"}))  # fmt: skip
+            parts.append(_text(0, y + 15, "apart:", 9, fill=MUTED))
+            y += 12
+        parts.append(_text(0, y + 14, level, 10, font_weight="600"))
+        bars = (
+            ("demand", "demand", "#4a6fa5", t.demand, t.demand_marked),
+            ("capacity", "capacity", COVERED, t.capacity, t.capacity_marked),
+        )
+        for k, (what, key, colour, value, marked) in enumerate(bars):
+            width = bar_w * float(value) / most
             parts.append(
                 el(
                     "rect",
                     {
                         "x": left,
-                        "y": y + k * 18,
+                        "y": y + k * 16,
                         "width": f"{width:.1f}",
-                        "height": 14,
+                        "height": 12,
                         "fill": colour,
                     },
-                )
+                )  # fmt: skip
             )
-            parts.append(
-                _text(
-                    left + width + 4,
-                    y + k * 18 + 11,
-                    [f"{what} ", _figure(f"need.{level}.{what}", f"{value:,.1f}")],
-                    10,
-                    fill=MUTED,
+            label: list[Any] = [f"{what} ", _figure(f"need.{level}.{key}", f"{value:,.1f}", marked)]
+            if key == "capacity" and t.unrecorded:
+                services = [
+                    _figure(f"need.{level}.unrecorded", f"{t.unrecorded:,}", t.unrecorded_marked),
+                    " service" + ("" if t.unrecorded == 1 else "s"),
+                ]
+                label = (
+                    ["capacity not recorded (", *services, ")"]
+                    if t.capacity == 0
+                    else [*label, " + not recorded for ", *services]
                 )
-            )
-    height = 12 + len(levels) * row_h
-    return _svg(left + bar_w + 130, height, "Demand and capacity per level of need", *parts)
+            parts.append(_text(left + width + 4, y + k * 16 + 10, label, 9, fill=MUTED))
+        y += row_h
+    return _svg(left + bar_w + 170, y, "Need and capacity per level of need", *parts)
 
 
 # -- referral flows ------------------------------------------------------------------------
+FLOW_COLOURS = (
+    (MISDIRECTED, "red: misdirected to a dead end"),
+    (ONWARD, "orange: misdirected, but the destination can pass the family on to specialised "
+     "help (an onward route)"),
+    (ROUTED, "grey: not misdirected"),
+)  # fmt: skip
+
+
+def _flow_colour(
+    link: Mapping[str, Any], misdirected: Mapping[tuple[str, str], bool | None]
+) -> str:
+    pair = (link["from_service"], link["to_service"])
+    if pair not in misdirected:
+        return ROUTED
+    return ONWARD if misdirected[pair] else MISDIRECTED
+
+
+def flow_legend(
+    links: Sequence[Mapping[str, Any]], misdirected: Mapping[tuple[str, str], bool | None]
+) -> str:
+    """What the flow diagram's colours mean, naming only the colours it draws."""
+    drawn = {_flow_colour(link, misdirected) for link in links}
+    words = [text for colour, text in FLOW_COLOURS if colour in drawn]
+    return ("; ".join(words) + ".").capitalize() if words else ""
+
+
+def distinct_labels(names: Sequence[str], limit: int) -> list[str]:
+    """Names cut to ``limit`` characters, each still telling its service apart: a long name
+    keeps its end (often the area in brackets) and loses its middle."""
+    found = []
+    for name in names:
+        if len(name) <= limit:
+            found.append(name)
+            continue
+        tail = name[name.rfind("(") :] if name.endswith(")") and "(" in name else ""
+        if tail and len(tail) <= limit // 2:
+            head = name[: limit - len(tail) - 2].rstrip()
+            found.append(f"{head}… {tail}")
+        else:
+            found.append(shorten(name, limit))
+    return found
+
+
 def flows(
     links: Sequence[Mapping[str, Any]],
     misdirected: Mapping[tuple[str, str], bool | None],
     names: Mapping[str, str],
 ) -> Markup:
     """The largest parent-infant relationship referral links, from referrer (left) to
-    destination (right); line width by volume. ``misdirected`` maps a misdirected link to
-    whether it has an onward route (None: not known): red for a dead end, orange with an
-    onward route, grey when the link is not misdirected."""
+    destination (right); line width by count. ``misdirected`` maps a misdirected link to
+    whether it has an onward route: red for a dead end, orange with an onward route, grey when
+    the link is not misdirected."""
     sources = list(dict.fromkeys(link["from_service"] for link in links))
     targets = list(
         dict.fromkeys(link["to_service"] for link in sorted(links, key=lambda link: -link["count"]))
     )
-    row_h, width, left_x, right_x = 22, 780, 270, 500
+    row_h, width, left_x, right_x = 19, 720, 280, 440
     rows = max(len(sources), len(targets), 1)
-    height = rows * row_h + 30
+    height = rows * row_h + 26
     most = max([link["count"] for link in links] + [1])
-    y_of_source = {s: 24 + i * row_h for i, s in enumerate(sources)}
-    y_of_target = {t: 24 + i * row_h for i, t in enumerate(targets)}
+    y_of_source = {s: 22 + i * row_h for i, s in enumerate(sources)}
+    y_of_target = {t: 22 + i * row_h for i, t in enumerate(targets)}
     parts: list[Markup] = [
-        _text(left_x, 12, "referred by", 10, text_anchor="end", fill=MUTED),
-        _text(right_x, 12, "sent to", 10, fill=MUTED),
+        _text(left_x, 10, "referred by", 9, text_anchor="end", fill=MUTED),
+        _text(right_x, 10, "sent to", 9, fill=MUTED),
     ]
     for link in sorted(links, key=lambda link: link["count"]):
         y1, y2 = y_of_source[link["from_service"]], y_of_target[link["to_service"]]
-        pair = (link["from_service"], link["to_service"])
-        colour = ROUTED if pair not in misdirected else ONWARD if misdirected[pair] else MISDIRECTED
         middle = (left_x + right_x) / 2
         parts.append(
             el(
@@ -250,9 +332,9 @@ def flows(
                     "d": f"M{left_x + 4},{y1 - 4} C{middle},{y1 - 4} {middle},{y2 - 4} "
                     f"{right_x - 4},{y2 - 4}",
                     "fill": "none",
-                    "stroke": colour,
+                    "stroke": _flow_colour(link, misdirected),
                     "stroke-opacity": 0.75,
-                    "stroke-width": f"{1 + 9 * link['count'] / most:.1f}",
+                    "stroke-width": f"{1 + 8 * link['count'] / most:.1f}",
                 },
                 el(
                     "title",
@@ -262,10 +344,10 @@ def flows(
                 ),
             )
         )
-    for service, y in y_of_source.items():
-        parts.append(
-            _text(left_x, y, shorten(names.get(service, service), 44), 10, text_anchor="end")
-        )
-    for service, y in y_of_target.items():
-        parts.append(_text(right_x, y, shorten(names.get(service, service), 44), 10))
+    left = distinct_labels([names.get(s, s) for s in sources], 46)
+    for label, y in zip(left, y_of_source.values(), strict=True):
+        parts.append(_text(left_x, y, label, 9, text_anchor="end"))
+    right = distinct_labels([names.get(t, t) for t in targets], 46)
+    for label, y in zip(right, y_of_target.values(), strict=True):
+        parts.append(_text(right_x, y, label, 9))
     return _svg(width, height, "Parent-infant relationship referral flows", *parts)
