@@ -428,7 +428,7 @@ def _coverage(data: ReportData, limit: int | None) -> list[Any]:
         para(
             "Each local authority's grid shows, per level of need and stage, whether any active "
             "service covering it offers specialised parent-infant relationship work there. Red: a "
-            "gap. Green: the number of specialised services."
+            "gap. Teal: the number of specialised services."
         ),
         el("div", {"class": "panels"}, panels),
     ]
@@ -464,7 +464,11 @@ def _map(data: ReportData, counts: Mapping[str, tuple[int, int]]) -> list[Any]:
     shapes = boundaries()
     values = {code: gap for code, (gap, _total) in counts.items()}
     cells = max((total for _gap, total in counts.values()), default=0)
-    drawing = svg.region_map(shapes, values, data.la_names, cells, "gap cells") if values else None
+    drawing = (
+        svg.region_map(shapes, values, data.la_names, cells, "gap cells", MAX_MAP_LABELS)
+        if values
+        else None
+    )
     if drawing is None:
         return [
             el("h3", None, "Map"),

@@ -28,7 +28,7 @@ if concentration:
     top = concentration[0]
     if not chosen.present:
         st.caption(
-            "Green bars: the destination offers specialised parent-infant relationship support; "
+            "Teal bars: the destination offers specialised parent-infant relationship support; "
             "red: it does not. One destination taking most referrals is a single point of "
             "failure."
         )
