@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from nestmap.vocabulary import FOCUSES, LEVELS, STAGES
+from nestmap.vocabulary import label as vocabulary_label
 
 ALL = ""
 _WRITTEN = "_filters_written_to_url"
@@ -100,7 +101,7 @@ def sidebar(la_names: dict[str, str]) -> Filters:
             label,
             choices[key],
             key=f"filter_{key}",
-            format_func=lambda value: value.replace("_", " ") if value else "All",
+            format_func=lambda value: vocabulary_label(value) if value else "All",
         )
     sidebar.toggle(
         "Presentation mode",

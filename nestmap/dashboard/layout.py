@@ -8,6 +8,7 @@ import streamlit as st
 
 from nestmap.dashboard import state
 from nestmap.dashboard.filters import Filters, current, view_params
+from nestmap.vocabulary import label as vocabulary_label
 
 # Not "pages/": beside the main script that name switches Streamlit to its old multipage
 # mode, which runs page files without app.py (no sidebar, no st.navigation).
@@ -86,7 +87,7 @@ def _in_words(key: str, value: str) -> str:
     """One filter as a reader says it: "local authority Merthyr Tydfil", "postnatal"."""
     from nestmap.dashboard.text import md
 
-    shown = state.area_names().get(value, value) if key == "la" else value.replace("_", " ")
+    shown = state.area_names().get(value, value) if key == "la" else vocabulary_label(value)
     words = FILTER_WORDS[key]
     return f"{words} {md(shown)}" if words else md(shown)
 

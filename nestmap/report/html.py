@@ -36,6 +36,7 @@ from nestmap.report.findings import (
 )
 from nestmap.report.markup import Markup, el, join, raw
 from nestmap.vocabulary import AIMH_LEVELS, LEVELS, NEED_LEVELS
+from nestmap.vocabulary import label as vocabulary_label
 
 DEFAULT_MAX_ROWS = 1000
 MAX_MAP_LABELS = 40
@@ -588,9 +589,9 @@ def _referrals(data: ReportData, limit: int | None) -> list[Any]:
         line: list[Cell] = [
             names.get(r["from_service"], r["from_service"]),
             names.get(r["to_service"], r["to_service"]),
-            r["reason"].replace("_", " "),
+            vocabulary_label(r["reason"]),
             fig(f"misdirected.{i}.count", count(r["count"])) if r["count"] is not None else "blank",
-            ", ".join(p.replace("_", " ") for p in r["problems"]),
+            ", ".join(vocabulary_label(p) for p in r["problems"]),
         ]
         if has_onward:
             line.append("yes" if r["onward"] else ("dead end", "gap"))
@@ -624,7 +625,7 @@ def _boundaries(data: ReportData, limit: int | None) -> list[Any]:
     ]
     kinds = Counter(kind for link in data.links for kind in link["kinds"])
     kind_rows = [
-        [kind.replace("_", " "), fig(f"boundaries.kind.{kind}", count(n))]
+        [vocabulary_label(kind), fig(f"boundaries.kind.{kind}", count(n))]
         for kind, n in sorted(kinds.items())
     ]
     return [

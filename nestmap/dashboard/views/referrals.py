@@ -6,14 +6,16 @@ import streamlit as st
 from nestmap.dashboard import figures, layout, provenance, state, tables
 from nestmap.dashboard.text import share_text
 from nestmap.vocabulary import REASONS
+from nestmap.vocabulary import label as vocabulary_label
 
 chosen = layout.start(
     "Referrals",
     "A misdirected referral is sent to a service that does not offer the support asked for "
-    "(not_offered), cannot take the family (out_of_area, wrong_stage) or is not running "
-    "(inactive_target). No wrong door: a family sent where the support is not can still be "
-    "passed on when a chain of up to 6 referrals leads from there to specialised help for "
-    "their local authority (onward); otherwise it is a dead end. Counts are as recorded: "
+    "(support not offered there), cannot take the family (out of area, wrong stage) or is not "
+    "running (destination not active). No wrong door: a family sent where the support is not "
+    "can still be passed on when a chain of up to 6 referrals leads from there to specialised "
+    "help for their local authority (onward); otherwise it is a dead end. Counts are as "
+    "recorded: "
     "referrals a year or survey mentions, as each link's source says.",
     "referrals",
 )
@@ -98,7 +100,7 @@ if not chosen.present:
         "Reasons",
         list(REASONS),
         default=list(REASONS),
-        format_func=lambda r: r.replace("_", " "),
+        format_func=vocabulary_label,
         key="referrals_reasons",
     )
     if set(reasons) != set(REASONS):  # every reason: the kept frame as it is
