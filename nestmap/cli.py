@@ -76,7 +76,11 @@ db_option = click.option(
     "Neo4j when NESTMAP_NEO4J_URI is set).",
 )
 area_option = click.option(
-    "--area", default=None, metavar="CODE", help="Only this local authority (its ONS code)."
+    "--area",
+    default=None,
+    metavar="CODE|NAME",
+    help="Only this local authority: its code (e.g. W06000024) or its name (e.g. "
+    "'Merthyr Tydfil'), in any letter case.",
 )
 format_option = click.option(
     "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True
@@ -272,6 +276,10 @@ def _analysis_command(name: str, help_text: str, extra: list[Callable] | None = 
 
             check_destination(output, fmt)
             with _graph(db) as graph:
+                if area is not None:  # a code or a name, in any case: the LA's code
+                    from nestmap.analysis.slices import area_code
+
+                    area = area_code(graph.store, area)
                 # Kept per dataset version: asked again, the answer is read back, not
                 # recomputed (and in a format asked before, copied as it was written).
                 kept = KeptResult(graph.store, {"analysis": name, "area": area, **options})
@@ -846,7 +854,7 @@ def report(
     out: Path, area: str | None, scenario_files: tuple[Path, ...], max_rows: int, db: Path | None
 ) -> None:
     """Write the mapping report of the loaded region (or one LA) to OUT.html or OUT.pdf."""
-    from nestmap.analysis._shape import area_param
+    from nestmap.analysis.slices import area_code
     from nestmap.errors import NoGraphError, UsageError
     from nestmap.report import SUFFIXES, pdf_available
     from nestmap.report.pdf import INSTALL_HINT, RendererMissing
@@ -863,7 +871,8 @@ def report(
             raise NoGraphError(
                 f"no dataset is loaded at {graph.location}; load one with `nestmap load PATH`"
             )
-        area_param(graph.store, area)  # an unknown code: exit 2 with the known ones
+        if area is not None:  # a code or a name; neither: exit 2 with the known ones
+            area = area_code(graph.store, area)
         documents = [graph.scenario_document(file) for file in scenario_files]
         for document in documents:
             graph.check_scenario(document)  # every problem now, before any work
