@@ -164,7 +164,18 @@ def load(path: Path, db: Path | None, keep: int, by: str | None) -> None:
     """Replace the graph with the dataset at PATH (CSV folder, .xlsx or .zip), all or nothing."""
     started = time.monotonic()
     with _graph(db, keep) as graph:
-        summary = graph.load(path, progress=_Progress(), by=by)
+        before = graph.store.version()
+        try:
+            summary = graph.load(path, progress=_Progress(), by=by)
+        except KeyboardInterrupt:
+            # The graph is swapped in whole or not at all (EmbeddedStore.replace): say which.
+            if graph.store.version() == before:
+                _fail("interrupted: nothing was changed", 1)
+            _fail(
+                "interrupted just after the new dataset was swapped in: it is loaded "
+                "(`nestmap info` shows it; `nestmap rollback` goes back)",
+                1,
+            )
         _warm(graph)
     counts = ", ".join(f"{count} {label}" for label, count in summary["nodes"].items())
     links = ", ".join(f"{count} {kind}" for kind, count in summary["links"].items())
@@ -581,6 +592,9 @@ def dashboard(
     editor_emails: tuple[str, ...],
 ) -> None:
     """Start the dashboard on the chosen graph (read-only unless an editor grant is given)."""
+    from nestmap import serve
+
+    serve.answer_ctrl_c()
     _run_dashboard(db, port, address, _editor_grant(editor_secret_file, editor_emails))
 
 
@@ -593,8 +607,18 @@ def demo_db_path() -> Path:
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 
 
+demo_db_option = click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Embedded graph file for the demo (default: demo.lbug in nestmap's per-user data "
+    "folder, beside the default graph; $NESTMAP_DB is not used, so the demo never replaces "
+    "your own graph).",
+)
+
+
 @app.command()
-@db_option
+@demo_db_option
 @port_option
 @address_option
 @editor_secret_option
@@ -614,6 +638,7 @@ def demo(
     from nestmap import serve
     from nestmap.loaders.read import read_raw
 
+    serve.answer_ctrl_c()
     serve.check_port(address, port)  # before a load that would be wasted
     target = db or demo_db_path()
     with _graph(target) as graph:

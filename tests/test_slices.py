@@ -21,8 +21,8 @@ from nestmap import analysis
 from nestmap.analysis._shape import LISTED_CODES, match_area, unknown_area
 from nestmap.analysis.slices import SLICEABLE, keep_area_coverage, keep_slice_facts
 from nestmap.api import seed_path
-from nestmap.errors import UsageError
 from nestmap.cli import app
+from nestmap.errors import UsageError
 from nestmap.synth import generate
 
 FORMATS = ("json", "jsonl", "csv", "table", "parquet")
