@@ -611,9 +611,9 @@ demo_db_option = click.option(
     "--db",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Embedded graph file for the demo (default: demo.lbug in nestmap's per-user data "
-    "folder, beside the default graph; $NESTMAP_DB is not used, so the demo never replaces "
-    "your own graph).",
+    help="Embedded graph file for the demo (default: demo.lbug beside the default graph - in "
+    "the folder of $NESTMAP_DB when that is set, else in the per-user data folder - never "
+    "$NESTMAP_DB itself, so the demo never replaces your own graph).",
 )
 
 

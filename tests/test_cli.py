@@ -137,12 +137,16 @@ def test_stopping_the_demo_stops_its_server(tmp_path, stop, start):
     assert _port_is_closed(port), "the Streamlit child is still serving"
 
 
-def test_demo_help_says_where_its_graph_is_by_default():
+def test_demo_help_says_where_its_graph_is_by_default(tmp_path, monkeypatch):
     text = " ".join(invoke("demo", "--help").output.split())
-    assert "default: demo.lbug in nestmap's per-user data folder" in text
-    assert "$NESTMAP_DB is not used" in text
-    assert cli.demo_db_path().name == "demo.lbug"
-    assert cli.demo_db_path().parent == __import__("nestmap.graph").graph.default_db_path().parent
+    assert "default: demo.lbug beside the default graph - in the folder of $NESTMAP_DB" in text
+    assert "never $NESTMAP_DB itself" in text
+    # What the help says is what the demo does.
+    monkeypatch.setenv("NESTMAP_DB", str(tmp_path / "mine.lbug"))
+    assert cli.demo_db_path() == tmp_path / "demo.lbug"
+    monkeypatch.delenv("NESTMAP_DB")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert cli.demo_db_path() == tmp_path / "data" / "nestmap" / "demo.lbug"
 
 
 def test_a_file_that_is_not_a_graph_is_refused_with_a_hint(tmp_path, hand_copy):
@@ -167,7 +171,7 @@ def test_load_dot_names_the_dataset_after_the_folder(hand_copy, tmp_path, monkey
     db = tmp_path / "graph.lbug"
     result = invoke("load", ".", "--db", str(db))
     assert result.exit_code == 0, result.output
-    assert result.output.startswith("Loaded 'hand' into")
+    assert "Loaded 'hand' into" in result.output
     info = json.loads(invoke("info", "--db", str(db), "--format", "json").output)
     assert info["dataset"] == "hand"
 
