@@ -137,9 +137,8 @@ def _trace_names(figure) -> list[str]:
 
 
 def test_the_dashboard_map_draws_cambridge_over_south_cambridgeshire():
-    shapes = boundaries()
     values = {CAMBRIDGE: 3, EAST: 8, SOUTH: 7}
-    drawing = area_map(shapes, values, NAMES, "gap cells", selected=CAMBRIDGE)
+    drawing = area_map(values, NAMES, "gap cells", selected=CAMBRIDGE)
     drawn = _trace_names(drawing.figure)
     assert drawn == [
         "<b>South Cambridgeshire</b>",
@@ -172,7 +171,7 @@ def test_the_dashboard_map_draws_cambridge_over_south_cambridgeshire():
 
 def test_a_city_outside_the_dataset_is_still_drawn_over_its_district():
     """Only South Cambridgeshire in the dataset: Cambridge is grey context, drawn after it."""
-    drawing = area_map(boundaries(), {SOUTH: 4}, NAMES, "gap cells")
+    drawing = area_map({SOUTH: 4}, NAMES, "gap cells")
     fills = [t for t in drawing.figure.data if t.fill]
     south = next(i for i, t in enumerate(fills) if t.text and "South" in t.text)
     assert south < len(fills) - 1  # a context trace (holding Cambridge) comes after it
@@ -184,7 +183,7 @@ def test_a_city_outside_the_dataset_is_still_drawn_over_its_district():
 
 def test_the_scenario_map_shows_good_news_blue_and_whole_ticks():
     values = {CAMBRIDGE: 3, EAST: 0, SOUTH: -1}
-    drawing = area_map(boundaries(), values, NAMES, "gap cells closed", scale="change")
+    drawing = area_map(values, NAMES, "gap cells closed", scale="change")
     fills = {t.text.split("<br>")[0]: t.fillcolor for t in drawing.figure.data if t.fill and t.text}
     blue = fills["<b>Cambridge</b>"]
     assert int(blue[5:7], 16) > int(blue[1:3], 16)  # more blue than red

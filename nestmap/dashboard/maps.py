@@ -9,6 +9,7 @@ inside their own area with a halo in the contrasting colour, never on top of eac
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -17,9 +18,10 @@ from typing import Literal
 import plotly.graph_objects as go
 
 from nestmap import colours
-from nestmap.dashboard.geo import Boundary
+from nestmap.dashboard.geo import Boundary, boundaries
 from nestmap.dashboard.text import esc
 from nestmap.geography.drawing import (
+    Label,
     Lettering,
     drawing_order,
     enclosed,
@@ -80,7 +82,6 @@ def whole_ticks(low: float, high: float) -> list[int]:
 
 
 def area_map(
-    shapes: Mapping[str, Boundary],
     values: Mapping[str, float | None],
     names: Mapping[str, str],
     metric: str,
@@ -92,11 +93,12 @@ def area_map(
     selected: str | None = None,
     details: Mapping[str, str] | None = None,
 ) -> AreaMap:
-    """The LAs of ``values`` that have a boundary, shaded by their value - "worse": more is
+    """The LAs of ``values`` that have a bundled boundary, shaded by their value - "worse": more is
     worse (Reds, from 0); "change": negative worse, positive better (red-white-blue, centred on
     0) - with the neighbouring boundaries grey for context, the regions' ``outlines`` (health
     boards, ICBs) as dark lines and the ``selected`` LA outlined. ``details``: more hover text
     per LA (escaped here)."""
+    shapes = boundaries()
     drawn = drawing_order(shapes, [code for code in values if code in shapes])
     numbers = [v for code in drawn if (v := values[code]) is not None]
     if scale == "change":
@@ -152,11 +154,16 @@ def area_map(
         )
         font = 17 if present else 13
         if len(drawn) <= MAX_LABELS:
-            texts = {
-                code: wordings(names.get(code, shapes[code].name), number(values[code], whole))
+            texts = tuple(
+                (
+                    code,
+                    tuple(
+                        wordings(names.get(code, shapes[code].name), number(values[code], whole))
+                    ),
+                )
                 for code in drawn
-            }
-            labels = place_labels(shapes, texts, Lettering(font, per_degree), middle, nearby)
+            )
+            labels = _placed(texts, font, round(per_degree, 3), middle, tuple(nearby))
             fig.add_trace(_label_trace(labels, values, most, scale, font))
             unlabelled = [code for code in drawn if code not in labels or not labels[code].named]
     fig.add_trace(_colour_bar(metric, scale, low, high, whole))
@@ -169,6 +176,19 @@ def area_map(
         hoverlabel={"font": {"size": 16 if present else 13}},
     )
     return AreaMap(fig, unlabelled)
+
+
+@functools.lru_cache(maxsize=64)
+def _placed(
+    texts: tuple[tuple[str, tuple[tuple[str, ...], ...]], ...],
+    font: int,
+    per_degree: float,
+    middle: float,
+    nearby: tuple[str, ...],
+) -> dict[str, Label]:
+    """The labels of a map, kept per process: a page's every rerun draws the same map (placing
+    a region's labels takes a second or two)."""
+    return place_labels(boundaries(), dict(texts), Lettering(font, per_degree), middle, nearby)
 
 
 def _label_trace(labels, values, most: float, scale: Scale, font: int) -> go.Scatter:

@@ -16,6 +16,7 @@ is ``cos(latitude)`` of a degree of latitude (what both maps draw).
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 from collections.abc import Mapping, Sequence
@@ -254,7 +255,8 @@ def _overlaps(a: tuple[float, float, float, float], b: tuple[float, float, float
 
 
 def _candidates(rings: Sequence[Sequence[Point]], pole: Point, steps: int = 16) -> list[Point]:
-    """The pole first, then interior points of a grid over the area, nearest the pole first."""
+    """The pole first, then the interior points of a grid over the area, nearest the pole
+    first."""
     xs = [p[0] for ring in rings for p in ring]
     ys = [p[1] for ring in rings for p in ring]
     x0, y0, x1, y1 = min(xs), min(ys), max(xs), max(ys)
@@ -364,14 +366,21 @@ def place_labels(
         x0, y0, x1, y1 = _bbox(rings)
         pole = pole_of_inaccessibility(rings, max(x1 - x0, y1 - y0) / 100)
         spots = _candidates(rings, pole)
+        edge = functools.lru_cache(maxsize=None)(
+            lambda x, y, rings=rings: _signed_distance(x, y, rings)
+        )
         last = texts[code][-1]
         for lines, fit in _attempts(texts[code]):
             hw, hh = lettering.box(lines)
+            # A box lies inside only where the edge is at least its half-height away (cheap,
+            # so the full check runs on few points).
+            room = min(hw, hh) * fit
             spot = next(
                 (
                     (x, y)
                     for x, y in spots
                     if not any(_overlaps((x - hw, y - hh, x + hw, y + hh), box) for box in taken)
+                    and edge(x, y) >= room
                     and _box_clear(x, y, hw * fit, hh * fit, rings)
                 ),
                 None,

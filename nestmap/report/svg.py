@@ -128,8 +128,10 @@ def region_map(
     height = min(span_y * scale, 520.0)
     scale = min(scale, height / span_y)
 
+    west, north, k = min(lons), max(lats), math.cos(middle)
+
     def xy(lon: float, lat: float) -> tuple[float, float]:
-        return (lon - min(lons)) * math.cos(middle) * scale, (max(lats) - lat) * scale
+        return (lon - west) * k * scale, (north - lat) * scale
 
     def point(lon: float, lat: float) -> str:
         x, y = xy(lon, lat)

@@ -57,7 +57,6 @@ outlines = tuple(
 whole = metric != "demand shortfall"  # counts; the shortfall is families a year, to 1 place
 if len(missing) < len(codes):
     drawing = maps.area_map(
-        shapes,
         values,
         names,
         metric,

@@ -299,7 +299,6 @@ st.subheader("Gap cells closed per local authority", anchor=False)
 if any(code in shapes for code in codes):
     # Closing a gap is good news and opening one bad: blue one way, red the other, white none.
     drawing = maps.area_map(
-        shapes,
         {code: closed_per_la[code] - opened_per_la[code] for code in codes},
         area_names,
         "gap cells closed (less opened)",
