@@ -1,10 +1,14 @@
-"""The Map page draws an English region from the bundled ONS boundaries: a synthetic dataset on
-the real codes of one Integrated Care Board's local authorities (tests/data/england_bsw)."""
+"""The Map page draws English regions from the bundled ONS boundaries: synthetic datasets on the
+real codes of one Integrated Care Board's local authorities (tests/data/england_bsw), and of
+three Cambridgeshire councils, one lying inside another (tests/data/england_cambs)."""
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import load_into
@@ -35,29 +39,39 @@ def test_every_la_of_the_english_region_has_a_bundled_boundary():
 
 
 def test_the_map_draws_an_english_region(tmp_path_factory):
+    with _map_page(tmp_path_factory, ENGLAND, "map") as tab:
+        chart = tab.locator('[data-testid="stPlotlyChart"]').first
+        # Every LA is drawn with its label; none is reported as missing a boundary.
+        shown = " | ".join(label[0] for label in _labels(chart))
+        for name in LAS.values():
+            assert name in shown, shown
+        assert tab.get_by_text("No bundled boundary").count() == 0
+        tab.get_by_text("Dark outline: NHS Bath and North East Somerset").first.wait_for()
+        tab.screenshot(path=str(ARTIFACTS / "map-england.png"), full_page=True)
+
+
+@contextmanager
+def _map_page(tmp_path_factory, dataset: Path, address: str) -> Iterator[Any]:
+    """A browser tab on the Map page (``address``) of a dashboard serving ``dataset``, its
+    map drawn with its labels."""
     from playwright.sync_api import sync_playwright
 
-    workdir = tmp_path_factory.mktemp("england")
-    load_into(workdir / "graph.lbug", ENGLAND).close()
+    workdir = tmp_path_factory.mktemp(dataset.name)
+    load_into(workdir / "graph.lbug", dataset).close()
     server = Dashboard(workdir / "graph.lbug", workdir)
+    ARTIFACTS.mkdir(exist_ok=True)
     try:
         with sync_playwright() as playwright:
             chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
             tab = chromium.new_page(viewport={"width": 1440, "height": 1000})
-            tab.set_default_timeout(30_000)
-            _open(tab, server.url, "map", ["Colour by", "Office for National Statistics"])
+            tab.set_default_timeout(90_000)  # a busy machine: a first draw can take a while
+            _open(tab, server.url, address, ["Colour by", "Office for National Statistics"])
             chart = tab.locator('[data-testid="stPlotlyChart"]').first
             chart.wait_for(state="visible")
-            # Every LA is drawn with its label; none is reported as missing a boundary.
             chart.locator(".textpoint text").first.wait_for(state="visible")
-            shown = " | ".join(label[0] for label in _labels(chart))
-            for name in LAS.values():
-                assert name in shown, shown
-            assert tab.get_by_text("No bundled boundary").count() == 0
-            tab.get_by_text("Dark outline: NHS Bath and North East Somerset").first.wait_for()
-            ARTIFACTS.mkdir(exist_ok=True)
             chart.scroll_into_view_if_needed()
-            tab.screenshot(path=str(ARTIFACTS / "map-england.png"), full_page=True)
+            tab.wait_for_timeout(1000)
+            yield tab
             chromium.close()
     finally:
         server.stop()
@@ -124,76 +138,61 @@ def test_a_council_inside_another_is_drawn_and_named(tmp_path_factory):
     South Cambridgeshire's; the three labels are on screen and no two overlap; the report's map has
     Cambridge on top (what the browser finds at points inside Cambridge is Cambridge)."""
     from PIL import Image
-    from playwright.sync_api import sync_playwright
 
     from nestmap import colours
     from nestmap.report import build_report
 
-    workdir = tmp_path_factory.mktemp("cambs")
-    store = load_into(workdir / "graph.lbug", CAMBS)
-    report = build_report(store, workdir / "report.html")
+    store = load_into(tmp_path_factory.mktemp("report") / "graph.lbug", CAMBS)
+    report = build_report(store, Path(store.location).with_name("report.html"))
     store.close()
-    server = Dashboard(workdir / "graph.lbug", workdir)
-    ARTIFACTS.mkdir(exist_ok=True)
-    try:
-        with sync_playwright() as playwright:
-            chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
-            tab = chromium.new_page(viewport={"width": 1440, "height": 1000})
-            tab.set_default_timeout(30_000)
-            _open(tab, server.url, "map?la=E07000008", ["Colour by", "chosen in the sidebar"])
-            chart = tab.locator('[data-testid="stPlotlyChart"]').first
-            chart.wait_for(state="visible")
-            chart.locator(".textpoint text").first.wait_for(state="visible")
-            chart.scroll_into_view_if_needed()
-            tab.wait_for_timeout(1000)
-            picture = ARTIFACTS / "map-cambridge.png"
-            tab.screenshot(path=str(picture))
-            labels = _labels(chart)
-            assert sorted(label[0] for label in labels) == [
-                "Cambridge 3",
-                "East Cambridgeshire 8",
-                "South Cambridgeshire 7",
-            ]
-            for a, b in itertools.combinations(labels, 2):
-                apart = a[3] <= b[1] or b[3] <= a[1] or a[4] <= b[2] or b[4] <= a[2]
-                assert apart, (a, b)
-            image = Image.open(picture).convert("RGB")
-            most = max(GAP_CELLS.values())
-            own = _rgb(colours.sequential(GAP_CELLS["E07000008"], most))
-            south = _rgb(colours.sequential(GAP_CELLS["E07000012"], most))
-            seen = [
-                image.getpixel(tuple(round(v) for v in tab.evaluate(TO_PIXELS, list(point))))
-                for point in _inside_points("E07000008")
-            ]
-            near = [max(abs(a - b) for a, b in zip(pixel, own, strict=True)) <= 8 for pixel in seen]
-            # The rest are Cambridge's label and its halo.
-            assert sum(near) >= 4, (own, seen)
-            assert not any(
-                max(abs(a - b) for a, b in zip(pixel, south, strict=True)) <= 8 for pixel in seen
-            ), seen
-            # The report's map, in the same browser.
-            tab.goto(report.as_uri())
-            drawing = tab.locator('svg[aria-label^="Map"]').first
-            drawing.scroll_into_view_if_needed()
-            drawing.screenshot(path=str(ARTIFACTS / "report-map-cambridge.png"))
-            for name in COUNCILS.values():
-                drawing.locator("tspan", has_text=name).first.wait_for(state="visible")
-            found = drawing.evaluate(
-                """(svg, points) => points.map(([fx, fy]) => {
-                     const b = svg.getBoundingClientRect();
-                     const hit = document.elementFromPoint(
-                       b.left + fx * b.width, b.top + fy * b.height);
-                     return hit.tagName === 'path' ? hit.querySelector('title').textContent
-                                                   : hit.tagName;
-                   })""",
-                _report_points(drawing),
-            )
-            # Where a point is not on the label's text, the area found there is Cambridge.
-            areas = [title for title in found if title not in ("text", "tspan")]
-            assert len(areas) >= 3 and all(t.startswith("Cambridge:") for t in areas), found
-            chromium.close()
-    finally:
-        server.stop()
+    with _map_page(tmp_path_factory, CAMBS, "map?la=E07000008") as tab:
+        tab.get_by_text("chosen in the sidebar").first.wait_for()
+        chart = tab.locator('[data-testid="stPlotlyChart"]').first
+        picture = ARTIFACTS / "map-cambridge.png"
+        tab.screenshot(path=str(picture))
+        labels = _labels(chart)
+        assert sorted(label[0] for label in labels) == [
+            "Cambridge 3",
+            "East Cambridgeshire 8",
+            "South Cambridgeshire 7",
+        ]
+        for a, b in itertools.combinations(labels, 2):
+            apart = a[3] <= b[1] or b[3] <= a[1] or a[4] <= b[2] or b[4] <= a[2]
+            assert apart, (a, b)
+        image = Image.open(picture).convert("RGB")
+        most = max(GAP_CELLS.values())
+        own = _rgb(colours.sequential(GAP_CELLS["E07000008"], most))
+        south = _rgb(colours.sequential(GAP_CELLS["E07000012"], most))
+        seen = [
+            image.getpixel(tuple(round(v) for v in tab.evaluate(TO_PIXELS, list(point))))
+            for point in _inside_points("E07000008")
+        ]
+        near = [max(abs(a - b) for a, b in zip(pixel, own, strict=True)) <= 8 for pixel in seen]
+        # The rest are Cambridge's label and its halo.
+        assert sum(near) >= 4, (own, seen)
+        assert not any(
+            max(abs(a - b) for a, b in zip(pixel, south, strict=True)) <= 8 for pixel in seen
+        ), seen
+        # The report's map, in the same browser.
+        tab.goto(report.as_uri())
+        drawing = tab.locator('svg[aria-label^="Map"]').first
+        drawing.scroll_into_view_if_needed()
+        drawing.screenshot(path=str(ARTIFACTS / "report-map-cambridge.png"))
+        for name in COUNCILS.values():
+            drawing.locator("tspan", has_text=name).first.wait_for(state="visible")
+        found = drawing.evaluate(
+            """(svg, points) => points.map(([fx, fy]) => {
+                 const b = svg.getBoundingClientRect();
+                 const hit = document.elementFromPoint(
+                   b.left + fx * b.width, b.top + fy * b.height);
+                 return hit.tagName === 'path' ? hit.querySelector('title').textContent
+                                               : hit.tagName;
+               })""",
+            _report_points(drawing),
+        )
+        # Where a point is not on the label's text, the area found there is Cambridge.
+        areas = [title for title in found if title not in ("text", "tspan")]
+        assert len(areas) >= 3 and all(t.startswith("Cambridge:") for t in areas), found
 
 
 def _report_points(drawing) -> list[tuple[float, float]]:

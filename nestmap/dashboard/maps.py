@@ -116,16 +116,16 @@ def area_map(
     inner = {c for code in drawn for c in enclosed(shapes, code, nearby, holes_too=True)}
     below = [shapes[c] for c in nearby if c not in inner]
     if below:
-        fig.add_trace(_polygons(below, "#f2f2f2", "#c8c8c8"))
+        fig.add_trace(_filled(below, "#f2f2f2", "#c8c8c8"))
     for code in drawn:
         value = values[code]
         label = esc(names.get(code, shapes[code].name))
         hover = f"<b>{label}</b><br>{esc(metric)}: {number(value, whole)}"
         if details and details.get(code):
             hover += f"<br>{esc(details[code])}"
-        fig.add_trace(_polygon(shapes[code], fill(value, most, scale), hover))
+        fig.add_trace(_filled([shapes[code]], fill(value, most, scale), "#333333", hover))
     if inner:
-        fig.add_trace(_polygons([shapes[c] for c in sorted(inner)], "#f2f2f2", "#c8c8c8"))
+        fig.add_trace(_filled([shapes[c] for c in sorted(inner)], "#f2f2f2", "#c8c8c8"))
     for outline in outlines:
         fig.add_trace(_lines([outline], "#222222", 2.6))
     if selected in drawn:
@@ -260,7 +260,10 @@ def _ring_lines(shapes: Sequence[Boundary]) -> tuple[list[float | None], list[fl
     return xs, ys
 
 
-def _polygons(shapes: Sequence[Boundary], fill_colour: str, line: str) -> go.Scatter:
+def _filled(
+    shapes: Sequence[Boundary], fill_colour: str, line: str, hover: str | None = None
+) -> go.Scatter:
+    """``shapes`` filled as one trace; with ``hover``, that text on hovering them."""
     xs, ys = _ring_lines(shapes)
     return go.Scatter(
         x=xs,
@@ -268,24 +271,10 @@ def _polygons(shapes: Sequence[Boundary], fill_colour: str, line: str) -> go.Sca
         fill="toself",
         fillcolor=fill_colour,
         mode="lines",
-        line={"color": line, "width": 1.0},
-        hoverinfo="skip",
-        showlegend=False,
-    )
-
-
-def _polygon(boundary: Boundary, fill_colour: str, hover: str) -> go.Scatter:
-    xs, ys = _ring_lines([boundary])
-    return go.Scatter(
-        x=xs,
-        y=ys,
-        fill="toself",
-        fillcolor=fill_colour,
-        mode="lines",
-        line={"color": "#333333", "width": 1.2},
+        line={"color": line, "width": 1.0 if hover is None else 1.2},
         text=hover,
         hoveron="fills",
-        hoverinfo="text",
+        hoverinfo="skip" if hover is None else "text",
         showlegend=False,
     )
 
