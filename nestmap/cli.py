@@ -76,7 +76,11 @@ db_option = click.option(
     "Neo4j when NESTMAP_NEO4J_URI is set).",
 )
 area_option = click.option(
-    "--area", default=None, metavar="CODE", help="Only this local authority (its ONS code)."
+    "--area",
+    default=None,
+    metavar="CODE|NAME",
+    help="Only this local authority: its code (e.g. W06000024) or its name (e.g. "
+    "'Merthyr Tydfil'), in any letter case.",
 )
 format_option = click.option(
     "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True
@@ -160,7 +164,18 @@ def load(path: Path, db: Path | None, keep: int, by: str | None) -> None:
     """Replace the graph with the dataset at PATH (CSV folder, .xlsx or .zip), all or nothing."""
     started = time.monotonic()
     with _graph(db, keep) as graph:
-        summary = graph.load(path, progress=_Progress(), by=by)
+        before = graph.store.version()
+        try:
+            summary = graph.load(path, progress=_Progress(), by=by)
+        except KeyboardInterrupt:
+            # The graph is swapped in whole or not at all (EmbeddedStore.replace): say which.
+            if graph.store.version() == before:
+                _fail("interrupted: nothing was changed", 1)
+            _fail(
+                "interrupted just after the new dataset was swapped in: it is loaded "
+                "(`nestmap info` shows it; `nestmap rollback` goes back)",
+                1,
+            )
         _warm(graph)
     counts = ", ".join(f"{count} {label}" for label, count in summary["nodes"].items())
     links = ", ".join(f"{count} {kind}" for kind, count in summary["links"].items())
@@ -274,6 +289,10 @@ def _analysis_command(name: str, help_text: str, extra: list[Callable] | None = 
 
             check_destination(output, fmt)
             with _graph(db) as graph:
+                if area is not None:  # a code or a name, in any case: the LA's code
+                    from nestmap.analysis.slices import area_code
+
+                    area = area_code(graph.store, area)
                 # Kept per dataset version: asked again, the answer is read back, not
                 # recomputed (and in a format asked before, copied as it was written).
                 kept = KeptResult(graph.store, {"analysis": name, "area": area, **options})
@@ -622,6 +641,9 @@ def dashboard(
     editor_emails: tuple[str, ...],
 ) -> None:
     """Start the dashboard on the chosen graph (read-only unless an editor grant is given)."""
+    from nestmap import serve
+
+    serve.answer_ctrl_c()
     grant = _editor_grant(editor_secret_file, editor_emails)
     _run_dashboard(db, port, address, grant, allow_hosts)
 
@@ -632,8 +654,21 @@ def demo_db_path() -> Path:
     return default_db_path().with_name("demo.lbug")
 
 
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+
+
+demo_db_option = click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Embedded graph file for the demo (default: demo.lbug beside the default graph - in "
+    "the folder of $NESTMAP_DB when that is set, else in the per-user data folder - never "
+    "$NESTMAP_DB itself, so the demo never replaces your own graph).",
+)
+
+
 @app.command()
-@db_option
+@demo_db_option
 @port_option
 @address_option
 @allow_host_option
@@ -655,6 +690,7 @@ def demo(
     from nestmap import serve
     from nestmap.loaders.read import read_raw
 
+    serve.answer_ctrl_c()
     serve.check_port(address, port)  # before a load that would be wasted
     _extra_hosts(allow_hosts)  # a bad name is refused before a load, too
     target = db or demo_db_path()
@@ -897,7 +933,7 @@ def report(
     out: Path, area: str | None, scenario_files: tuple[Path, ...], max_rows: int, db: Path | None
 ) -> None:
     """Write the mapping report of the loaded region (or one LA) to OUT.html or OUT.pdf."""
-    from nestmap.analysis._shape import area_param
+    from nestmap.analysis.slices import area_code
     from nestmap.errors import NoGraphError, UsageError
     from nestmap.report import SUFFIXES, pdf_available
     from nestmap.report.pdf import INSTALL_HINT, RendererMissing
@@ -914,7 +950,8 @@ def report(
             raise NoGraphError(
                 f"no dataset is loaded at {graph.location}; load one with `nestmap load PATH`"
             )
-        area_param(graph.store, area)  # an unknown code: exit 2 with the known ones
+        if area is not None:  # a code or a name; neither: exit 2 with the known ones
+            area = area_code(graph.store, area)
         documents = [graph.scenario_document(file) for file in scenario_files]
         for document in documents:
             graph.check_scenario(document)  # every problem now, before any work

@@ -95,6 +95,16 @@ def _stop_signals() -> Iterator[None]:
             signal.signal(signum, handler)
 
 
+def answer_ctrl_c() -> None:
+    """Let Ctrl+C (SIGINT) stop this process again: a shell starts a background job (``nestmap
+    demo &``, or one from a script) with SIGINT ignored, Python keeps it ignored, and the
+    Streamlit child would inherit that too - neither Ctrl+C nor ``kill -INT`` would stop them.
+    Python's own handler (KeyboardInterrupt) stops the child on the way out; the child, started
+    after this, has SIGINT at its default again."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def stop_child(process: subprocess.Popen[bytes]) -> None:
     """Terminate the child, and kill it if it has not gone after ``STOP_GRACE_S``."""
     if process.poll() is not None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 LEVELS: tuple[str, ...] = ("universal", "targeted", "statutory", "specialist")
 LEVEL_RANK: dict[str, int] = {name: rank for rank, name in enumerate(LEVELS, start=1)}
 FOCUSES: tuple[str, ...] = ("specialised", "non_specialised")
@@ -83,3 +85,44 @@ SHARE_MEANINGS: dict[str, str] = {
     "specialised statutory capacity, though the report expects these families not to seek it",
 }
 NEED_LEVELS: tuple[str, ...] = ("targeted", "specialist", "statutory")
+
+# The words people read for the keys above (pages, chart axes, tooltips, the report): a key
+# not listed reads as itself with spaces. Downloads and the command line keep the keys.
+LABELS: dict[str, str] = {
+    "non_specialised": "non-specialised",
+    "pre_statutory": "pre-statutory",
+    "local_authority": "local authority",
+    "nhs": "NHS",
+    "temporarily_closed": "temporarily closed",
+    "parent_infant_relationship": "parent-infant relationship",
+    "perinatal_mental_health": "perinatal mental health",
+    # misdirected referrals' problems
+    "not_offered": "support not offered there",
+    "out_of_area": "out of area",
+    "wrong_stage": "wrong stage",
+    "inactive_target": "destination not active",
+    # boundaries' interface kinds
+    "threshold_change": "threshold change",
+    "age_mismatch": "age mismatch",
+    "geography_partial": "areas partly shared",
+    "geography_none": "no area shared",
+    "stage_handover": "stage handover",
+    # a referral count's unit
+    "per_year": "referrals a year",
+    "survey_mentions": "survey mentions",
+}
+
+
+def label(key: str) -> str:
+    """A vocabulary key in the words people read ("parent_infant_relationship" ->
+    "parent-infant relationship")."""
+    return LABELS.get(key) or key.replace("_", " ")
+
+
+def in_words(text: str) -> str:
+    """``text`` with every vocabulary key in it put in words ("problems=not_offered" ->
+    "problems=support not offered there")."""
+    return _KEY_PATTERN.sub(lambda found: LABELS[found.group(0)], text)
+
+
+_KEY_PATTERN = re.compile(r"\b(" + "|".join(sorted(LABELS, key=len, reverse=True)) + r")\b")

@@ -140,3 +140,57 @@ def test_kill_at_arbitrary_moments(tmp_path: Path, big: Path, delay: float):
     leftovers = [p for p in tmp_path.iterdir() if p.name.startswith(".graph.lbug.loading")]
     assert leftovers == []
     assert sorted(os.listdir(tmp_path)) in (["graph.lbug"], ["graph.lbug", "graph.lbug.versions"])
+
+
+def test_ctrl_c_during_a_load_changes_nothing_and_says_so(tmp_path: Path, big: Path):
+    """A real SIGINT (what Ctrl+C sends) to a real `nestmap load` while it writes the new
+    graph: it says nothing was changed, and it is true - the old dataset, its change log and no
+    half-built file."""
+    db = tmp_path / "graph.lbug"
+    load_into(db, HAND).close()
+    store = open_store(db)
+    changes = store.changes()
+    store.close()
+    child = subprocess.Popen(
+        [sys.executable, "-m", "nestmap.cli", "load", str(big), "--db", str(db)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        # As a terminal starts it (a shell's background job would ignore SIGINT).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    seen = []
+    while not any("writing" in line for line in seen):  # progress: the new graph is being built
+        line = child.stderr.readline()
+        assert line, "".join(seen)
+        seen.append(line)
+    child.send_signal(signal.SIGINT)
+    out, errors = child.communicate(timeout=120)
+    assert child.returncode == 1, (out, errors)
+    assert "error: interrupted: nothing was changed" in errors
+    assert "Loaded" not in out
+    assert whole_graph(db) == "hand"
+    store = open_store(db)
+    assert store.changes() == changes
+    store.close()
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".graph.lbug.loading")]
+
+
+def test_ctrl_c_waits_while_the_new_graph_is_swapped_in_and_recorded():
+    """Between keeping the old graph as a version and recording the change, SIGINT is held back
+    and delivered after: the swap and its record happen together."""
+    from nestmap.graph.embedded import interrupts_held
+
+    # Python's own Ctrl+C handler, even when the tests run as a background job (SIGINT ignored).
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    steps = []
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            with interrupts_held():
+                os.kill(os.getpid(), signal.SIGINT)
+                time.sleep(0.2)  # a signal not held would interrupt here
+                steps.append("swapped and recorded")
+        assert steps == ["swapped and recorded"]
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, before)

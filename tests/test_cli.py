@@ -93,9 +93,26 @@ def _port_is_closed(port: int, deadline_s: float = 30) -> bool:
     return False
 
 
+def _as_a_terminal_starts_it() -> None:
+    # Whatever the tests inherited (run from a script in the background, SIGINT is ignored).
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _as_a_background_job_starts_it() -> None:
+    # A shell starts a background job (`nestmap demo &`, or one in a script) so.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 @pytest.mark.slow
-@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
-def test_stopping_the_demo_stops_its_server(tmp_path, stop):
+@pytest.mark.parametrize(
+    ("stop", "start"),
+    [
+        (signal.SIGTERM, _as_a_terminal_starts_it),
+        (signal.SIGINT, _as_a_terminal_starts_it),
+        (signal.SIGINT, _as_a_background_job_starts_it),
+    ],
+)
+def test_stopping_the_demo_stops_its_server(tmp_path, stop, start):
     port = _free_port()
     db = tmp_path / "demo.lbug"
     process = subprocess.Popen(
@@ -106,6 +123,7 @@ def test_stopping_the_demo_stops_its_server(tmp_path, stop):
         # Its own session: the signal reaches nestmap only, as `kill PID` does (a terminal's
         # Ctrl+C would reach the whole group).
         start_new_session=True,
+        preexec_fn=start,
     )
     try:
         _wait_for(f"http://127.0.0.1:{port}/_stcore/health")
@@ -117,6 +135,58 @@ def test_stopping_the_demo_stops_its_server(tmp_path, stop):
     assert f"the demo graph is at {db}" in errors
     assert f"--db {db}" in errors
     assert _port_is_closed(port), "the Streamlit child is still serving"
+
+
+def test_demo_help_says_where_its_graph_is_by_default(tmp_path, monkeypatch):
+    text = " ".join(invoke("demo", "--help").output.split())
+    assert "default: demo.lbug beside the default graph - in the folder of $NESTMAP_DB" in text
+    assert "never $NESTMAP_DB itself" in text
+    # What the help says is what the demo does.
+    monkeypatch.setenv("NESTMAP_DB", str(tmp_path / "mine.lbug"))
+    assert cli.demo_db_path() == tmp_path / "demo.lbug"
+    monkeypatch.delenv("NESTMAP_DB")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert cli.demo_db_path() == tmp_path / "data" / "nestmap" / "demo.lbug"
+
+
+def test_a_file_that_is_not_a_graph_is_refused_with_a_hint(tmp_path, hand_copy):
+    workbook = tmp_path / "dataset.xlsx"
+    assert invoke("template", str(workbook)).exit_code == 0
+    before = workbook.read_bytes()
+    result = invoke("gaps", "--db", str(workbook))
+    assert result.exit_code == 2
+    assert "is a workbook, not a nestmap graph" in result.output
+    assert f"nestmap load {workbook} --db graph.lbug" in result.output
+    # A load into it is refused too: the workbook is not replaced by a graph.
+    assert invoke("load", str(hand_copy), "--db", str(workbook)).exit_code == 2
+    assert workbook.read_bytes() == before
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    result = invoke("info", "--db", str(text))
+    assert result.exit_code == 2 and "--db names the graph file" in result.output
+
+
+def test_load_dot_names_the_dataset_after_the_folder(hand_copy, tmp_path, monkeypatch):
+    monkeypatch.chdir(hand_copy)
+    db = tmp_path / "graph.lbug"
+    result = invoke("load", ".", "--db", str(db))
+    assert result.exit_code == 0, result.output
+    assert "Loaded 'hand' into" in result.output
+    info = json.loads(invoke("info", "--db", str(db), "--format", "json").output)
+    assert info["dataset"] == "hand"
+
+
+def test_area_by_name_or_code_in_any_case(seed_db):
+    by_code = invoke("gaps", "--db", str(seed_db), "--area", "W06000024", "--format", "json")
+    assert by_code.exit_code == 0
+    for asked in ("w06000024", "Merthyr Tydfil", "merthyr tydfil", " MERTHYR  TYDFIL "):
+        result = invoke("gaps", "--db", str(seed_db), "--area", asked, "--format", "json")
+        assert result.exit_code == 0 and result.output == by_code.output, asked
+    result = invoke("need", "--db", str(seed_db), "--area", "Merthir")
+    assert result.exit_code == 2
+    assert "unknown local authority code 'Merthir' (nor the name of one)" in result.output
+    assert "W06000013 (Bridgend)" in result.output
+    assert "the closest: W06000024 (Merthyr Tydfil)" in result.output
 
 
 def test_a_missing_scenario_file_is_a_scenario_problem(seed_db, tmp_path):

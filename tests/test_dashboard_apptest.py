@@ -13,7 +13,7 @@ from conftest import load_into
 from streamlit.testing.v1 import AppTest
 
 import nestmap.dashboard
-from nestmap import analysis
+from nestmap import analysis, vocabulary
 from nestmap.analysis import summaries
 from nestmap.api import seed_path
 from nestmap.dashboard import network, tables
@@ -450,7 +450,10 @@ def test_tables_show_names_and_headers_with_ids_hidden(seed_store, monkeypatch):
     assert config["from_service (names)"]["label"] == "From"
     assert config["count"]["label"] == "Count"  # its unit is in the column beside it
     assert config["count_basis"]["label"] == "Unit"
-    assert shown["problems"].tolist() == [r["problems"] for r in rows]
+    # Lists as lists, in words ("not_offered" reads "support not offered there").
+    assert shown["problems"].tolist() == [
+        [vocabulary.label(p) for p in r["problems"]] for r in rows
+    ]
     # A name beside its id: the id is only hidden, and the name's header says where it is.
     gaps = analysis.gaps(seed_store)
     shown, config, order = tables.for_people(tables.frame(gaps))

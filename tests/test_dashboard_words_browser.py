@@ -59,6 +59,7 @@ def test_network_has_a_legend_and_states_its_dead_end_unit(dashboard, page):  # 
     os.environ.get("NESTMAP_UPDATE_SCREENSHOTS") != "1", reason="screenshots on demand"
 )
 def test_regenerate_the_readme_screenshots(dashboard, page):  # noqa: F811
+    page.set_default_timeout(180_000)  # a picture is worth waiting for on a busy machine
     for stem in ("overview", "coverage", "map", "network"):
         page.goto(f"{dashboard.url}/{stem}?present=1")
         _settled(page)

@@ -18,10 +18,11 @@ from click.testing import CliRunner
 from conftest import load_into
 
 from nestmap import analysis
-from nestmap.analysis._shape import LISTED_CODES, unknown_area
+from nestmap.analysis._shape import LISTED_CODES, match_area, unknown_area
 from nestmap.analysis.slices import SLICEABLE, keep_area_coverage, keep_slice_facts
 from nestmap.api import seed_path
 from nestmap.cli import app
+from nestmap.errors import UsageError
 from nestmap.synth import generate
 
 FORMATS = ("json", "jsonl", "csv", "table", "parquet")
@@ -254,17 +255,37 @@ def test_concentration_of_one_local_authority_is_summed_from_the_kept_links(tmp_
 
 
 def test_an_unknown_code_lists_the_closest_codes_at_national_scale():
-    few = ["W06000013", "W06000016", "W06000024"]
+    few = {"W06000013": "Bridgend", "W06000016": "Rhondda Cynon Taf", "W06000024": "Merthyr Tydfil"}
     assert str(unknown_area("nowhere", few)) == (
-        "unknown local authority code 'nowhere'; known codes: W06000013, W06000016, W06000024"
+        "unknown local authority code 'nowhere' (nor the name of one); known codes: "
+        "W06000013 (Bridgend), W06000016 (Rhondda Cynon Taf), W06000024 (Merthyr Tydfil)"
     )
-    assert str(unknown_area("x", [])).endswith("known codes: (none loaded)")
-    many = [f"X06{index:06d}" for index in range(1, 401)]
+    # A name's first word mistyped: the closest named after the list.
+    assert str(unknown_area("Merthir", few)).endswith("; the closest: W06000024 (Merthyr Tydfil)")
+    assert str(unknown_area("x", {})).endswith("known codes: (none loaded)")
+    many = {f"X06{index:06d}": f"Place {index}" for index in range(1, 401)}
     typo = str(unknown_area("x06000200", many))
-    assert typo.startswith("unknown local authority code 'x06000200'; the closest known codes: ")
-    listed = typo.split(": ", 1)[1].split(" (", 1)[0].split(", ")
-    assert listed[0] == "X06000200" and len(listed) == LISTED_CODES
+    assert typo.startswith(
+        "unknown local authority code 'x06000200' (nor the name of one); the closest known codes: "
+    )
+    listed = typo.split("codes: ", 1)[1].split(" (and ", 1)[0].split(", ")
+    assert listed[0] == "X06000200 (Place 200)" and len(listed) == LISTED_CODES
     assert f"and {400 - LISTED_CODES} more" in typo and "nestmap query" in typo
+    by_name = str(unknown_area("place 3999", many))
+    assert "the closest known codes: X06000399 (Place 399)" in by_name
     nothing_like = str(unknown_area("nowhere", many))
-    assert "known codes include: X06000001, X06000002" in nothing_like
-    assert len(nothing_like) < 600
+    assert "known codes include: X06000001 (Place 1), X06000002 (Place 2)" in nothing_like
+    assert len(nothing_like) < 800
+
+
+def test_an_area_is_found_by_code_or_name_in_any_case():
+    few = {"W06000013": "Bridgend", "W06000016": "Rhondda Cynon Taf", "W06000024": "Merthyr Tydfil"}
+    for asked in ("W06000024", "w06000024", " Merthyr Tydfil ", "MERTHYR  tydfil"):
+        assert match_area(asked, few) == "W06000024", asked
+    with pytest.raises(UsageError, match="nor the name of one"):
+        match_area("Merthyr", few)
+    twins = {"E1": "Newport", "W1": "Newport"}
+    with pytest.raises(
+        UsageError, match=r"2 local authorities are named 'newport'.*E1 \(Newport\)"
+    ):
+        match_area("newport", twins)

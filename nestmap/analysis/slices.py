@@ -37,7 +37,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from nestmap.analysis._shape import unknown_area
+from nestmap.analysis._shape import match_area, unknown_area
 from nestmap.analysis.materialised import KeptResult
 from nestmap.graph import GraphStore
 
@@ -159,12 +159,26 @@ def services_covering(store: GraphStore, area: str) -> Any:
 
     coverage = keep_area_coverage(store)
     if coverage.num_rows == 0:  # no LA at all (and an engine giving no columns for no rows)
-        raise unknown_area(area, [])
+        raise unknown_area(area, {})
     codes = coverage.column("area_code").to_pylist()  # hundreds: a Python list is quick
     if area not in codes:  # (compared in Python: any text, even what UTF-8 cannot encode)
-        raise unknown_area(area, sorted(codes))
+        raise unknown_area(area, _names(coverage))
     services = coverage.column("services")[codes.index(area)].values
     return services if services is not None else pa.nulls(0, pa.string())
+
+
+def _names(coverage: Any) -> dict[str, str]:
+    codes = coverage.column("area_code").to_pylist()
+    names = coverage.column("area_name").to_pylist()
+    return {code: name or "" for code, name in zip(codes, names, strict=True)}
+
+
+def area_code(store: GraphStore, text: str) -> str:
+    """The code of the local authority ``text`` names - its code or its name, in any letter
+    case (``--area merthyr tydfil``) - read from the kept coverage (no engine once it is kept);
+    the usage error listing the known ones, name beside code, when it names none."""
+    coverage = keep_area_coverage(store)
+    return match_area(text, _names(coverage) if coverage.num_rows else {})
 
 
 def _cut(rows: Any, way: str, area: str, services: Any) -> Any:

@@ -8,11 +8,9 @@ from collections import Counter
 from typing import Any
 
 import plotly.graph_objects as go
-from plotly.colors import sample_colorscale
 from plotly.subplots import make_subplots
 
-from nestmap import units
-from nestmap.dashboard.geo import Boundary
+from nestmap import colours, units
 from nestmap.dashboard.text import esc, html_list, name_of, share_text
 from nestmap.vocabulary import DEFAULT_COUNT_BASIS, STAGES
 
@@ -20,13 +18,8 @@ Row = dict[str, Any]
 
 # Cell states of the coverage matrix, in colour-scale order.
 GAP, SPECIALISED, NON_SPECIALISED, NONE = 0, 1, 2, 3
-CELL_COLOURS = ("#d7301f", "#1a9850", "#74add1", "#e6e6e6")
-LEVEL_COLOURS = {
-    "universal": "#4e79a7",
-    "targeted": "#59a14f",
-    "statutory": "#f28e2b",
-    "specialist": "#b07aa1",
-}
+CELL_COLOURS = colours.PALETTES["coverage cells"]
+LEVEL_COLOURS = colours.LEVEL_COLOURS
 MAX_COVERAGE_PANELS = 24
 
 
@@ -168,7 +161,7 @@ def age_band_heatmap(
     present: bool = False,
 ) -> go.Figure:
     """One level x age band panel per LA (age_bands rows): red where nothing specialised helps
-    a child of that age, green with the number of services where something does."""
+    a child of that age, teal with the number of services where something does."""
     areas = _by_area(rows)
     codes = list(areas)[:MAX_COVERAGE_PANELS]
     fig = _panels([esc(area_names.get(code, code)) for code in codes])
@@ -193,163 +186,6 @@ def age_band_heatmap(
         x = [f"{band} m" for band in bands]
         _add_panel(fig, index, len(codes), _cell_trace(z, x, levels, text, hover, present))
     return _finished(fig, len(levels), len(codes), present)
-
-
-def boundary_map(
-    boundaries: dict[str, Boundary],
-    values: dict[str, float | None],
-    names: dict[str, str],
-    metric: str,
-    present: bool = False,
-    outlines: tuple[Boundary, ...] = (),
-) -> go.Figure:
-    """The LAs with a value, coloured by it; neighbouring bundled boundaries drawn grey for
-    context and the regions' ``outlines`` (health boards, ICBs) as dark lines.
-
-    Drawn as filled polygons on plain axes (lon/lat, aspect corrected for latitude): no map
-    tiles and no topojson download, so it renders offline.
-    """
-    drawn = [code for code in values if code in boundaries]
-    numbers = [v for code in drawn if (v := values[code]) is not None]
-    top = max(numbers) if numbers else 0
-    fig = go.Figure()
-    view = _view([boundaries[code] for code in drawn])
-    # All of England and Wales is bundled: only the neighbours in view are drawn, as one trace.
-    context = [
-        b for code, b in boundaries.items() if code not in values and _overlaps(b.bbox, view)
-    ]
-    if context:
-        fig.add_trace(_polygons(context, "#f2f2f2", "#c8c8c8"))
-    for code in drawn:
-        value = values[code]
-        colour = "#ffffff" if value is None else _shade(value, top)
-        label = esc(names.get(code, boundaries[code].name))
-        shown = "no data" if value is None else f"{value:,.1f}".removesuffix(".0")
-        fig.add_trace(
-            _polygon(boundaries[code], colour, "#333333", f"{label}<br>{esc(metric)}: {shown}")
-        )
-        lon, lat = boundaries[code].centre
-        fig.add_trace(
-            go.Scatter(
-                x=[lon],
-                y=[lat],
-                text=[f"<b>{label}</b><br>{shown}"],
-                mode="text",
-                textfont={"size": 17 if present else 13, "color": "#111111"},
-                hoverinfo="skip",
-                showlegend=False,
-            )
-        )
-    for outline in outlines:
-        xs, ys = _ring_lines([outline])
-        fig.add_trace(
-            go.Scatter(
-                x=xs,
-                y=ys,
-                mode="lines",
-                line={"color": "#222222", "width": 2.6},
-                hoverinfo="skip",
-                showlegend=False,
-            )
-        )
-    fig.add_trace(
-        go.Scatter(
-            x=[None],
-            y=[None],
-            mode="markers",
-            marker={
-                "colorscale": "Reds",
-                "cmin": 0,
-                "cmax": top or 1,
-                "color": [0],
-                "showscale": True,
-                "colorbar": {"title": {"text": esc(metric)}, "thickness": 14},
-            },
-            hoverinfo="skip",
-            showlegend=False,
-        )
-    )
-    lons = [x for code in drawn for x in boundaries[code].bbox[0::2]]
-    lats = [y for code in drawn for y in boundaries[code].bbox[1::2]]
-    if lons:
-        pad_x, pad_y = (max(lons) - min(lons)) * 0.08, (max(lats) - min(lats)) * 0.08
-        fig.update_xaxes(range=[min(lons) - pad_x, max(lons) + pad_x])
-        fig.update_yaxes(range=[min(lats) - pad_y, max(lats) + pad_y])
-        middle = (min(lats) + max(lats)) / 2
-    else:
-        middle = 52.0
-    fig.update_xaxes(visible=False, constrain="domain")
-    fig.update_yaxes(visible=False, scaleanchor="x", scaleratio=1 / math.cos(math.radians(middle)))
-    fig.update_layout(
-        height=620 if present else 540,
-        margin={"l": 0, "r": 0, "t": 10, "b": 0},
-        plot_bgcolor="#ffffff",
-        hoverlabel={"font": {"size": 16 if present else 13}},
-    )
-    return fig
-
-
-def _view(drawn: list[Boundary]) -> tuple[float, float, float, float]:
-    """The drawn LAs' bounding box, padded by half its size (the context worth showing)."""
-    if not drawn:
-        return (0.0, 0.0, 0.0, 0.0)
-    boxes = [b.bbox for b in drawn]
-    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
-    x1, y1 = max(b[2] for b in boxes), max(b[3] for b in boxes)
-    pad_x, pad_y = (x1 - x0) * 0.5 + 0.05, (y1 - y0) * 0.5 + 0.05
-    return (x0 - pad_x, y0 - pad_y, x1 + pad_x, y1 + pad_y)
-
-
-def _overlaps(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
-    return a[0] <= b[2] and b[0] <= a[2] and a[1] <= b[3] and b[1] <= a[3]
-
-
-def _ring_lines(shapes: list[Boundary]) -> tuple[list[float | None], list[float | None]]:
-    xs: list[float | None] = []
-    ys: list[float | None] = []
-    for shape in shapes:
-        for ring in shape.rings:
-            xs += [point[0] for point in ring] + [None]
-            ys += [point[1] for point in ring] + [None]
-    return xs, ys
-
-
-def _polygons(shapes: list[Boundary], fill: str, line: str):
-    xs, ys = _ring_lines(shapes)
-    return go.Scatter(
-        x=xs,
-        y=ys,
-        fill="toself",
-        fillcolor=fill,
-        mode="lines",
-        line={"color": line, "width": 1.0},
-        hoverinfo="skip",
-        showlegend=False,
-    )
-
-
-def _shade(value: float, top: float) -> str:
-    return sample_colorscale("Reds", [0.12 + 0.88 * (value / top if top else 0)])[0]
-
-
-def _polygon(boundary: Boundary, fill: str, line: str, label: str, hover: bool = True):
-    xs: list[float | None] = []
-    ys: list[float | None] = []
-    for ring in boundary.rings:
-        xs += [point[0] for point in ring] + [None]
-        ys += [point[1] for point in ring] + [None]
-    return go.Scatter(
-        x=xs,
-        y=ys,
-        fill="toself",
-        fillcolor=fill,
-        mode="lines",
-        line={"color": line, "width": 1.2},
-        text=label,
-        hoveron="fills",
-        hoverinfo="text" if hover else "skip",
-        showlegend=False,
-    )
 
 
 def concentration_bar(
@@ -379,7 +215,7 @@ def concentration_bar(
             x=[r["count"] for r in rows],
             y=labels,
             orientation="h",
-            marker_color=["#1a9850" if r["specialised"] else "#d7301f" for r in rows],
+            marker_color=[colours.SPECIALISED if r["specialised"] else colours.GAP for r in rows],
             text=texts,
             textposition="auto",
             customdata=["specialised" if r["specialised"] else "not specialised" for r in rows],
@@ -408,7 +244,7 @@ def need_bars(rows: list[Row], area_names: dict[str, str], present: bool = False
         ["statutory (risk support)" if r["level"] == "statutory" else r["level"] for r in usable],
     ]
     fig = go.Figure()
-    for key, colour in (("demand", "#d7301f"), ("capacity", "#1a9850")):
+    for key, colour in (("demand", colours.DEMAND), ("capacity", colours.CAPACITY)):
         hover = [
             esc(units.capacity_text(r["capacity"], r["unrecorded"], 1))
             if key == "capacity"
@@ -473,7 +309,7 @@ def cliffs_heatmap(
             texttemplate="%{text}",
             textfont={"size": 18 if present else 14},
             hovertemplate="%{customdata}<extra></extra>",
-            colorscale=discrete_scale(("#1a9850", "#fdae61", "#d7301f")),
+            colorscale=discrete_scale(colours.PALETTES["threshold cliffs"]),
             zmin=-0.5,
             zmax=2.5,
             showscale=False,
@@ -493,8 +329,7 @@ def cliffs_heatmap(
 def workforce_bars(rows: list[Row], present: bool = False) -> go.Figure:
     """FTE per LA stacked by AiMH UK competency level."""
     fig = go.Figure()
-    colours = ("#d9d9d9", "#9ecae1", "#4292c6", "#08519c")
-    for level, colour in zip(range(4), colours, strict=True):
+    for level, colour in zip(range(4), colours.AIMH_COLOURS, strict=True):
         fig.add_trace(
             go.Bar(
                 x=[esc(r["area_name"]) for r in rows],

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import streamlit as st
 
 from nestmap.vocabulary import FOCUSES, LEVELS, STAGES
+from nestmap.vocabulary import label as vocabulary_label
 
 ALL = ""
 _WRITTEN = "_filters_written_to_url"
@@ -64,11 +65,10 @@ def current() -> Filters:
 def _adopt_url(choices: dict[str, list[str]], la_names: dict[str, str]) -> None:
     """Copy values from the URL into the widgets' state when the URL is news to this session."""
     written = st.session_state.get(_WRITTEN)
-    by_name = {name.casefold(): code for code, name in la_names.items()}
     for key in (*KEYS, "present"):
         value = st.query_params.get(key)
         if key == "la" and value is not None and value not in choices["la"]:
-            value = by_name.get(value.strip().casefold(), value)
+            value = _la_code(value, la_names)
         state_key = f"filter_{key}"
         if value is not None and (written is None or written.get(key) != value):
             if key == "present":
@@ -77,6 +77,18 @@ def _adopt_url(choices: dict[str, list[str]], la_names: dict[str, str]) -> None:
                 st.session_state[state_key] = value
         if key != "present" and st.session_state.get(state_key, ALL) not in choices[key]:
             st.session_state[state_key] = ALL  # e.g. a code the loaded dataset does not have
+
+
+def _la_code(value: str, la_names: dict[str, str]) -> str:
+    """A local authority named in the address by code or name, any case: its code (else the
+    value as it is, which no choice matches)."""
+    from nestmap.analysis._shape import match_area
+    from nestmap.errors import UsageError
+
+    try:
+        return match_area(value, la_names)
+    except UsageError:
+        return value
 
 
 def sidebar(la_names: dict[str, str]) -> Filters:
@@ -100,7 +112,7 @@ def sidebar(la_names: dict[str, str]) -> Filters:
             label,
             choices[key],
             key=f"filter_{key}",
-            format_func=lambda value: value.replace("_", " ") if value else "All",
+            format_func=lambda value: vocabulary_label(value) if value else "All",
         )
     sidebar.toggle(
         "Presentation mode",

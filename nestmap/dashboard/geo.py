@@ -1,8 +1,9 @@
 """The bundled ONS boundaries of every local authority in England and Wales and of the regions
 above them (Welsh local health boards, English Integrated Care Boards), read once per process.
 
-Source and licence: ``assets/ATTRIBUTION``. Only polygons' outer rings are drawn (the
-ultra-generalised outlines have no holes that matter at a region's scale).
+Source and licence: ``assets/ATTRIBUTION``. A polygon's holes are kept apart from its outer
+rings: South Cambridgeshire's is Cambridge, which a label must not be placed in
+(``nestmap.geography.drawing``).
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ Point = tuple[float, float]
 class Boundary:
     code: str
     name: str
-    rings: tuple[tuple[Point, ...], ...]
+    rings: tuple[tuple[Point, ...], ...]  # outer rings
+    holes: tuple[tuple[Point, ...], ...] = ()
 
     @property
     def bbox(self) -> tuple[float, float, float, float]:
@@ -33,14 +35,6 @@ class Boundary:
         lons = [p[0] for ring in self.rings for p in ring]
         lats = [p[1] for ring in self.rings for p in ring]
         return (min(lons), min(lats), max(lons), max(lats))
-
-    @property
-    def centre(self) -> Point:
-        """The middle of the largest ring's bounding box (where the label goes)."""
-        ring = max(self.rings, key=len)
-        lons = [p[0] for p in ring]
-        lats = [p[1] for p in ring]
-        return ((min(lons) + max(lons)) / 2, (min(lats) + max(lats)) / 2)
 
 
 @lru_cache(maxsize=1)
@@ -54,9 +48,12 @@ def _features() -> tuple[dict[str, Boundary], dict[str, Boundary]]:
             [geometry["coordinates"]] if geometry["type"] == "Polygon" else geometry["coordinates"]
         )
         rings = tuple(tuple((x, y) for x, y in polygon[0]) for polygon in polygons)
+        holes = tuple(
+            tuple((x, y) for x, y in hole) for polygon in polygons for hole in polygon[1:]
+        )
         props = feature["properties"]
         kind = 0 if props["kind"] == "local_authority" else 1
-        found[kind][props["code"]] = Boundary(props["code"], props["name"], rings)
+        found[kind][props["code"]] = Boundary(props["code"], props["name"], rings, holes)
     return found
 
 

@@ -24,6 +24,8 @@ if TYPE_CHECKING:
 
 from nestmap.dashboard.filters import current
 from nestmap.spreadsheet import spreadsheet_csv_cell, text_not_formulas
+from nestmap.vocabulary import in_words
+from nestmap.vocabulary import label as vocabulary_label
 
 # A national dataset has hundreds of thousands of misdirected links: the browser gets one page
 # of rows at a time (with the total and a page number), the CSV/XLSX downloads get everything.
@@ -56,6 +58,7 @@ LABELS: dict[str, str] = {
     "as_recorded": "As recorded",
     "unrecorded": "Services with no capacity recorded",
     "read_as": "Shortfall, as read",
+    "share": "Share",
     "kinds": "Interfaces",
     "below": "Below the child-protection threshold",
     "above": "Within child protection",
@@ -105,9 +108,44 @@ SERVICE_COLUMNS = frozenset(
 )
 
 
+# Columns whose values are vocabulary keys (one or a list): the page shows their words
+# ("parent-infant relationship"), the downloads the keys.
+WORDED_COLUMNS = frozenset(
+    {
+        "reason",
+        "problems",
+        "kinds",
+        "count_basis",
+        "focus",
+        "threshold",
+        "from_threshold",
+        "to_threshold",
+        "sector",
+        "status",
+        "kind",
+        "level",
+        "stage",
+    }
+)
+# Columns of text that may hold vocabulary keys among other words (a scenario's changes).
+TEXT_WORDED_COLUMNS = frozenset({"key", "before", "after"})
+# Columns of shares (0..1): shown as percentages to one decimal place (0.5817 -> 58.2%).
+SHARE_COLUMNS = frozenset({"share"})
+
+
 def label(column: str) -> str:
-    """A column's header on the page."""
-    return LABELS.get(column) or column.replace("_", " ").capitalize()
+    """A column's header on the page ("postnatal non_specialised" -> "Postnatal
+    non-specialised")."""
+    found = LABELS.get(column)
+    if found:
+        return found
+    return " ".join(vocabulary_label(word) for word in column.split(" ")).capitalize()
+
+
+def _worded(value: Any) -> Any:
+    if isinstance(value, list):
+        return [vocabulary_label(item) if isinstance(item, str) else item for item in value]
+    return vocabulary_label(value) if isinstance(value, str) else value
 
 
 def _cell(value: Any) -> Any:
@@ -298,6 +336,7 @@ def show(
         styled = style(part)
     shown, config, order = for_people(part, names=styled is None)
     table_shown = styled if styled is not None else shown
+    narrowed = fit_columns(shown, config, order)
     config.update(column_config or {})
     st.dataframe(
         table_shown,
@@ -306,9 +345,12 @@ def show(
         column_config=config,
         column_order=order,
         width="stretch",
+        placeholder="",  # a blank cell reads blank, not "None"
     )
     if current().present:
         return
+    if narrowed:
+        st.caption("Columns narrowed to fit: double-click a cell to read it whole.")
     row = st.container(horizontal=True)
     download(row, "CSV", lambda: csv_bytes(source()), f"{name}.csv", key=f"csv_{name}")
     download(row, "XLSX", lambda: xlsx_bytes(source(), name), f"{name}.xlsx", key=f"xlsx_{name}")
@@ -383,8 +425,10 @@ def for_people(
     beside = {
         NAME_BESIDE[str(c)]: str(c) for c in table.columns if NAME_BESIDE.get(str(c)) in table
     }
+    # A count beside its unit is a count of that unit (referrals a year or survey mentions).
+    headers = {"count": "Count"} if "count_basis" in table.columns else {}
     for column in table.columns:
-        header = label(str(column))
+        header = headers.get(str(column)) or label(str(column))
         if str(column) in NAME_BESIDE and NAME_BESIDE[str(column)] in table.columns:
             config[column] = st.column_config.Column(f"{header} (id)")
             continue
@@ -392,13 +436,25 @@ def for_people(
         if lookup is not None:
             named = f"{column} (names)"
             shown[named] = [_named(value, lookup) for value in table[column]]
-            config[named] = st.column_config.Column(header, help=_ID_HELP.format(f"{header} (id)"))
+            # A column of area codes shows the areas' names: headed as names, not codes.
+            named_header = label("area_name") if column == "area_code" else header
+            config[named] = st.column_config.Column(
+                named_header, help=_ID_HELP.format(f"{header} (id)")
+            )
             config[column] = st.column_config.Column(f"{header} (id)")
             order.append(named)
             continue
         hidden = beside.get(str(column))
         help_text = _ID_HELP.format(f"{label(hidden)} (id)") if hidden else None
-        config[column] = st.column_config.Column(header, help=help_text)
+        if str(column) in WORDED_COLUMNS and not pd.api.types.is_numeric_dtype(shown[column]):
+            shown[column] = [_worded(value) for value in shown[column]]
+        elif str(column) in TEXT_WORDED_COLUMNS:
+            shown[column] = [in_words(v) if isinstance(v, str) else v for v in shown[column]]
+        if str(column) in SHARE_COLUMNS:
+            shown[column] = pd.to_numeric(shown[column], errors="coerce") * 100
+            config[column] = st.column_config.NumberColumn(header, help=help_text, format="%.1f%%")
+        else:
+            config[column] = st.column_config.Column(header, help=help_text)
         order.append(column)
     for column in shown.columns:
         cells = shown[column]
@@ -407,6 +463,53 @@ def for_people(
         ):
             shown[column] = [_clipped(value) for value in cells]
     return shown, config, order
+
+
+# The width a table is fitted into: the page's main column at a 1,440 px window with the sidebar
+# open. A table wider than that by its content has its widest columns narrowed until it fits
+# (their full text is in the cell's overlay and the downloads), so that no column - the count
+# after two long names, the path after four columns - starts off screen.
+FIT_WIDTH_PX = 970
+# Source Sans at 14 px measures 6.0-6.2 px a character (6.9 a digit) in chromium.
+_CHAR_PX, _HEADER_PX, _CELL_PAD_PX, _CHIP_PX, _MIN_COLUMN_PX = 6.4, 6.4, 26, 18, 64
+
+
+def _natural_width(cells: pd.Series, header: str) -> float:
+    """About how wide a column draws at its content's width (px)."""
+    widest = len(header) * _HEADER_PX + _CELL_PAD_PX
+    for value in cells.head(200):
+        if isinstance(value, list):
+            width = sum(len(str(item)) * _CHAR_PX + _CHIP_PX for item in value)
+        elif value is None or (not isinstance(value, str) and pd.isna(value)):
+            continue
+        else:
+            width = len(str(value)) * _CHAR_PX
+        widest = max(widest, width + _CELL_PAD_PX)
+    return widest
+
+
+def fit_columns(shown: pd.DataFrame, config: dict[str, Any], order: list[str]) -> bool:
+    """Narrow the widest of the ``order`` columns (setting their width in ``config``) so that
+    the table fits ``FIT_WIDTH_PX``; a table that fits is left as it is. Whether any was."""
+    natural = {
+        column: _natural_width(shown[column], str(config[column].get("label") or column))
+        for column in order
+    }
+    if sum(natural.values()) <= FIT_WIDTH_PX:
+        return False
+    # The largest cap at which the columns, each at most the cap, add up to the width.
+    widths = sorted(natural.values())
+    left, cap = float(FIT_WIDTH_PX), float(_MIN_COLUMN_PX)
+    for index, width in enumerate(widths):
+        share = left / (len(widths) - index)
+        if width > share:
+            cap = max(share, _MIN_COLUMN_PX)
+            break
+        left -= width
+    for column, width in natural.items():
+        if width > cap:
+            config[column] = {**config[column], "width": int(cap)}
+    return True
 
 
 # A cell lists at most this many services on the page (a local authority of a national dataset

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,6 +47,7 @@ class EmbeddedStore(GraphStore):
 
     def __init__(self, path: str | Path, keep_versions: int = 5):
         self.path = Path(path).expanduser().resolve()
+        refuse_other_files(self.path)
         self.keep_versions = keep_versions
         self._lock = threading.RLock()
         self._db: Any = None
@@ -206,16 +209,25 @@ class EmbeddedStore(GraphStore):
 
         report = progress or (lambda _message: None)
         with gc_paused():  # a million link rows and their frames: see gc_paused
-            kept = self._swap_in(
-                lambda building: build_database(building, graph_rows(dataset), report)
+            self._swap_in(
+                lambda building: build_database(building, graph_rows(dataset), report),
+                lambda kept: self._record_change(
+                    dataset.change, dataset.loaded_by, kept, dataset.name, dataset.note
+                ),
             )
-        self._record_change(dataset.change, dataset.loaded_by, kept, dataset.name, dataset.note)
         report("swapped in the new graph")
 
-    def _swap_in(self, fill: Callable[[Path], object]) -> int | None:
+    def _swap_in(
+        self, fill: Callable[[Path], object], record: Callable[[int | None], None]
+    ) -> None:
         """Write the new graph with ``fill`` beside the current one, keep the current one as a
-        version, and rename the new one into place (the only step that changes the graph);
-        the number of the version kept, if any."""
+        version, rename the new one into place (the only step that changes the graph) and
+        ``record`` the change (given the number of the version kept, if any).
+
+        Ctrl+C while the new graph is being written leaves the current one as it was (the
+        half-built file is removed); from the version kept to the change recorded, it is held
+        until they are done (``interrupts_held``), so an interrupted load has changed nothing or
+        has loaded the dataset and logged it, never half of that."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
         _remove_stale_builds(self.path)
         building = self.path.with_name(f".{self.path.name}.loading-{os.getpid()}")
@@ -235,15 +247,15 @@ class EmbeddedStore(GraphStore):
 
                 gc.collect()
                 raise NestmapError(failure)
-            with self._lock:
+            with self._lock, interrupts_held():
                 self._close_handles()
                 kept = self._snapshot_current()
                 os.replace(building, self.path)
                 _fsync(self.path.parent)
+                record(kept)
         finally:
             _remove_build(building)
         self._prune_versions()
-        return kept
 
     # -- versions ------------------------------------------------------------------------
     @property
@@ -367,8 +379,10 @@ class EmbeddedStore(GraphStore):
             raise UsageError(f"no version {version} is kept (kept versions: {known})")
         import shutil
 
-        kept = self._swap_in(lambda building: shutil.copyfile(files[version], building))
-        self._record_change("rollback", by, kept, f"to version {version}", note)
+        self._swap_in(
+            lambda building: shutil.copyfile(files[version], building),
+            lambda kept: self._record_change("rollback", by, kept, f"to version {version}", note),
+        )
 
 
 def _older_dataset_info(text: str, error: str) -> str:
@@ -455,6 +469,61 @@ def _fsync(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+# What an embedded graph file starts with ("LBUG1" and the format's version).
+GRAPH_MAGIC = b"LBUG"
+_DATASET_SUFFIXES = {".xlsx": "a workbook", ".zip": "a zip archive", ".csv": "a CSV file"}
+
+
+def refuse_other_files(path: Path) -> None:
+    """A usage error when ``path`` is an existing file that is not an embedded graph (a
+    dataset's workbook given as ``--db``): reading it would fail, and a load would replace it."""
+    if path.is_dir():
+        raise UsageError(
+            f"the graph {str(path)!r} is a folder: name a graph file (e.g. graph.lbug) - to load "
+            f"a folder of CSV files into it: nestmap load {_shell(path)} --db graph.lbug"
+        )
+    try:
+        with path.open("rb") as handle:
+            start = handle.read(len(GRAPH_MAGIC))
+    except FileNotFoundError:
+        return  # no graph yet: a load makes one here
+    except OSError as exc:
+        raise UsageError(f"cannot read the graph {str(path)!r}: {exc.strerror}") from None
+    if start == GRAPH_MAGIC:
+        return
+    what = _DATASET_SUFFIXES.get(path.suffix.lower(), "a file")
+    hint = (
+        f"to load it as a dataset: nestmap load {_shell(path)} --db graph.lbug"
+        if path.suffix.lower() in _DATASET_SUFFIXES
+        else "--db names the graph file that `nestmap load` writes (e.g. graph.lbug)"
+    )
+    raise UsageError(f"{str(path)!r} is {what}, not a nestmap graph: {hint}")
+
+
+def _shell(path: Path) -> str:
+    import shlex
+
+    return shlex.quote(str(path))
+
+
+@contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Ctrl+C (SIGINT) held back while inside, and delivered (as it would have been) on the
+    way out: the steps inside happen together. Only the main thread receives signals; in any
+    other thread (a dashboard session) this does nothing."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
+        if caught:
+            signal.raise_signal(signal.SIGINT)
 
 
 def _remove_build(building: Path) -> None:

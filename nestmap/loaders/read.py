@@ -131,7 +131,9 @@ def _read_folder(folder: Path) -> RawDataset:
             continue
         hashes[file.name] = digest.hexdigest()
         _add_csv(tables, problems, table, file.name, file_chunks(file, file.name))
-    return RawDataset(folder.name, str(folder), tables, hashes, problems)
+    # `nestmap load .` names the dataset after the folder, not "" (the name of ".").
+    resolved = folder.resolve()
+    return RawDataset(resolved.name or str(resolved), str(folder), tables, hashes, problems)
 
 
 def _read_zip(filename: str, data: bytes, name: str, origin: str) -> RawDataset:

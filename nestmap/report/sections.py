@@ -43,6 +43,7 @@ from nestmap.report.markup import Markup, el, join
 from nestmap.report.parts import Cell, fig, names_list, para, table
 from nestmap.units import NOT_RECORDED, unit
 from nestmap.vocabulary import AIMH_LEVELS
+from nestmap.vocabulary import label as vocabulary_label
 
 MAX_MAP_LABELS = 40
 # What the referral counts are, by the units present.
@@ -478,7 +479,7 @@ def _misdirected_links(data: ReportData, limit: int | None) -> list[Any]:
         rows.append(
             [
                 target,
-                ", ".join(p.replace("_", " ") for p in group.problems),
+                ", ".join(vocabulary_label(p) for p in group.problems),
                 fig(f"misdirected.group.{i}.links", count(links), data.marks.any_link(group.links)),
                 fig(f"misdirected.group.{i}.count", count(total), marked_counts(data, group.links))
                 if total is not None
@@ -572,7 +573,7 @@ def boundaries(data: ReportData, limit: int | None) -> list[Any]:
     kinds = Counter(kind for link in data.links for kind in link["kinds"])
     kind_rows = [
         [
-            kind.replace("_", " "),
+            vocabulary_label(kind),
             fig(
                 f"boundaries.kind.{kind}",
                 count(n),

@@ -6,14 +6,16 @@ import math
 from collections.abc import Mapping, Sequence, Set
 from typing import Any
 
+from nestmap import colours
+from nestmap.geography.drawing import Lettering, drawing_order, place_labels, wordings
 from nestmap.report.markup import Markup, el, join
 from nestmap.vocabulary import LEVELS, STAGES
 
-GAP = "#d7301f"
-COVERED = "#1a9850"
-MISDIRECTED = "#d7301f"
-ONWARD = "#f39c12"
-ROUTED = "#7a8896"
+GAP = colours.GAP
+COVERED = colours.SPECIALISED
+MISDIRECTED = colours.GAP
+ONWARD = colours.ONWARD
+ROUTED = colours.ROUTED
 INK = "#1d2733"
 MUTED = "#5a6775"
 FONT = "font-family:system-ui,sans-serif"
@@ -122,6 +124,9 @@ def coverage_matrix(
 
 
 # -- map -----------------------------------------------------------------------------------
+MAP_FONT = 10
+
+
 def region_map(
     shapes: Mapping[str, Any],
     values: Mapping[str, int | None],
@@ -131,15 +136,20 @@ def region_map(
     max_labels: int = 40,
     figures: Mapping[str, tuple[str, bool]] | None = None,
 ) -> Markup | None:
-    """The LAs with a bundled boundary, shaded by ``values`` (0..most); None when none has one.
-    ``figures``: per LA, the key its labelled value is stated under and whether it is marked."""
-    drawn = [code for code in values if code in shapes]
+    """The LAs with a bundled boundary, shaded by ``values`` (0..most, more is worse); None when
+    none has one. Smaller areas are drawn over larger ones, holes cut out; each label sits inside
+    its own area in black or white (whichever contrasts more with the shade) with a halo of the
+    other, and no label covers another (``nestmap.geography.drawing``); areas too small for one
+    are named under the map. ``figures``: per LA, the key its labelled value is stated under and
+    whether it is marked."""
+    drawn = drawing_order(shapes, [code for code in values if code in shapes])
     if not drawn:
         return None
     rings = [ring for code in drawn for ring in shapes[code].rings]
     lons = [p[0] for ring in rings for p in ring]
     lats = [p[1] for ring in rings for p in ring]
-    middle = math.radians((min(lats) + max(lats)) / 2)
+    middle_lat = (min(lats) + max(lats)) / 2
+    middle = math.radians(middle_lat)
     span_x = (max(lons) - min(lons)) * math.cos(middle) or 1e-9
     span_y = (max(lats) - min(lats)) or 1e-9
     width = 340.0
@@ -147,60 +157,99 @@ def region_map(
     height = min(span_y * scale, 300.0)
     scale = min(scale, height / span_y)
 
+    west, north, k = min(lons), max(lats), math.cos(middle)
+
+    def xy(lon: float, lat: float) -> tuple[float, float]:
+        return (lon - west) * k * scale, (north - lat) * scale
+
     def point(lon: float, lat: float) -> str:
-        x = (lon - min(lons)) * math.cos(middle) * scale
-        y = (max(lats) - lat) * scale
+        x, y = xy(lon, lat)
         return f"{x:.1f},{y:.1f}"
+
+    def fill(code: str) -> str:
+        value = values[code]
+        return colours.NOT_RECORDED if value is None else colours.sequential(value, most)
 
     parts: list[Markup] = []
     for code in drawn:
         value = values[code]
-        share = 0.0 if not most or value is None else value / most
-        fill = "#e0e0e0" if value is None else _reds(share)
-        path = " ".join(
-            "M" + " L".join(point(*p) for p in ring) + " Z" for ring in shapes[code].rings
-        )
+        outline = [*shapes[code].rings, *shapes[code].holes]
+        path = " ".join("M" + " L".join(point(*p) for p in ring) + " Z" for ring in outline)
         parts.append(
             el(
                 "path",
-                {"d": path, "fill": fill, "stroke": "#ffffff", "stroke-width": 1.2},
+                {
+                    "d": path,
+                    "fill": fill(code),
+                    "fill-rule": "evenodd",
+                    "stroke": "#ffffff" if value is not None else MUTED,
+                    "stroke-width": 1.2,
+                },
                 el(
                     "title",
                     None,
-                    f"{names.get(code, code)}: {value if value is not None else '-'} {legend}",
+                    f"{names.get(code, code)}: "
+                    f"{value if value is not None else 'not recorded'} {legend}",
                 ),
             )
         )
-    for code in drawn if len(drawn) <= max_labels else ():
-        lon, lat = shapes[code].centre
-        x, y = (float(v) for v in point(lon, lat).split(","))
-        value = values[code]
+    labels = {}
+    if len(drawn) <= max_labels:
+        texts = {
+            code: wordings(
+                shorten(names.get(code, code), 26),
+                "not recorded" if values[code] is None else str(values[code]),
+            )
+            for code in drawn
+        }
+        labels = place_labels(shapes, texts, Lettering(MAP_FONT, scale), middle_lat)
+    for code, label in labels.items():
+        ink, halo = colours.text_on(fill(code))
+        x, y = xy(*label.point)
+        lines = label.lines
+        first = y - (len(lines) - 1) * MAP_FONT * 1.25 / 2 + MAP_FONT * 0.35
         key, marked = (figures or {}).get(code, (None, False))
-        shown = "-" if value is None else _figure(key, str(value), marked)
-        label = [f"{shorten(names.get(code, code), 22)}: ", shown]
+        value_text = None if values[code] is None else str(values[code])
         parts.append(
             _text(
                 x,
-                y,
-                label,
-                10,
+                first,
+                [
+                    el(
+                        "tspan",
+                        {"x": f"{x:.1f}", "dy": "0" if i == 0 else "1.25em"},
+                        # The value (the last line) is a figure of the report, marked like one.
+                        _figure(key, line, marked)
+                        if i == len(lines) - 1 and line == value_text
+                        else line,
+                    )
+                    for i, line in enumerate(lines)
+                ],
+                MAP_FONT,
+                fill=ink,
                 text_anchor="middle",
                 font_weight="600",
-                stroke="#ffffff",
+                stroke=halo,
                 stroke_width="3",
+                stroke_linejoin="round",
                 paint_order="stroke",
             )
         )
     legend_y = height + 18
     parts.append(_text(0, legend_y, f"Shade: {legend} (darker = more, of {most})", 10, fill=MUTED))
+    small = [
+        code
+        for code in drawn
+        if len(drawn) <= max_labels and (code not in labels or not labels[code].named)
+    ]
+    if small:
+        legend_y += 14
+        listed = ", ".join(
+            f"{names.get(code, code)} {'not recorded' if values[code] is None else values[code]}"
+            for code in small
+        )
+        parts.append(_text(0, legend_y, f"Too small to name on the map: {listed}", 10, fill=MUTED))
     return _svg(width, legend_y + 6, f"Map: {legend} per local authority", *parts)
-
-
-def _reds(share: float) -> str:
-    """White to deep red."""
-    low, high = (254, 229, 217), (165, 15, 21)
-    mix = [round(a + (b - a) * max(0.0, min(1.0, share))) for a, b in zip(low, high, strict=True)]
-    return "#{:02x}{:02x}{:02x}".format(*mix)
 
 
 # -- need against capacity -----------------------------------------------------------------
@@ -222,8 +271,8 @@ def need_bars(totals: Mapping[str, Any]) -> Markup:
             y += 12
         parts.append(_text(0, y + 14, level, 10, font_weight="600"))
         bars = (
-            ("demand", "demand", "#4a6fa5", t.demand, t.demand_marked),
-            ("capacity", "capacity", COVERED, t.capacity, t.capacity_marked),
+            ("demand", "demand", colours.DEMAND, t.demand, t.demand_marked),
+            ("capacity", "capacity", colours.CAPACITY, t.capacity, t.capacity_marked),
         )
         for k, (what, key, colour, value, marked) in enumerate(bars):
             width = bar_w * float(value) / most

@@ -24,7 +24,7 @@ h1 { font-size: 1.7rem; margin-bottom: .2rem; } h2 { margin-top: 2rem; font-size
 .figure b { display: block; font-size: 1.6rem; }
 table { border-collapse: collapse; margin: .5rem 0 1rem; font-size: .9rem; }
 th, td { border: 1px solid #d5dbe1; padding: .3rem .55rem; text-align: left; vertical-align: top; }
-th { background: #eef2f5; } td.gap { background: #f9d6d5; } td.closed { background: #c9ecd4; }
+th { background: #eef2f5; } td.gap { background: #f9d6d5; } td.closed { background: #92c5de; }
 td.num { text-align: right; } td { overflow-wrap: anywhere; }
 """
 
@@ -118,7 +118,7 @@ def report_html(
     _element("h2", "Coverage: specialised support by level and stage", body)
     _element(
         "p",
-        "Red: no specialised service (a gap). Green: a gap this scenario closes.",
+        "Red: no specialised service (a gap). Blue: a gap this scenario closes.",
         body,
         **{"class": "muted"},
     )

@@ -5,6 +5,7 @@ import streamlit as st
 
 from nestmap.dashboard import figures, layout, state, tables
 from nestmap.vocabulary import STAGES
+from nestmap.vocabulary import label as vocabulary_label
 
 chosen = layout.start(
     "Boundaries",
@@ -77,7 +78,13 @@ def interfaces_table(area: str | None) -> pd.DataFrame:
 links = state.kept("boundaries.interfaces_table", (chosen.la,), lambda: interfaces_table(chosen.la))
 kinds = sorted({kind for cell in links["kinds"] for kind in cell if kind})
 if kinds and not chosen.present:
-    picked = st.multiselect("Interface kinds", kinds, default=kinds, key="boundaries_kinds")
+    picked = st.multiselect(
+        "Interface kinds",
+        kinds,
+        default=kinds,
+        format_func=vocabulary_label,
+        key="boundaries_kinds",
+    )
     if set(picked) != set(kinds):  # everything picked: the kept frame as it is
         links = links[links["kinds"].map(lambda cell: bool(set(cell) & set(picked)))]
 tables.show(links, "interfaces")

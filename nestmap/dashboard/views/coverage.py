@@ -39,8 +39,8 @@ if shown:
     )
     st.caption(
         "Columns: stage x focus (spec. = specialised, non-spec. = non-specialised). "
-        "Red: gap (no specialised service) · green: specialised services (count) · "
-        "blue: non-specialised services (count) · grey: none."
+        "Red: gap (no specialised service) · teal: specialised services (count) · "
+        "light blue: non-specialised services (count) · grey: none."
     )
 
 st.subheader("Matrix")

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from nestmap import geography, units
-from nestmap.dashboard import figures, layout, provenance, state, tables
+from nestmap.dashboard import layout, maps, provenance, state, tables
 from nestmap.dashboard.geo import ATTRIBUTION, boundaries, region_boundaries
 from nestmap.dashboard.text import md
 from nestmap.vocabulary import DEFAULT_COUNT_BASIS
@@ -81,14 +81,39 @@ outlines = tuple(
     for code in sorted({known[c].region_code for c in codes if c in known and c in shapes})
     if code in region_boundaries()
 )
+whole = metric != "demand shortfall"  # counts; the shortfall is families a year, to 1 place
 if len(missing) < len(codes):
+    drawing = maps.area_map(
+        values,
+        names,
+        metric,
+        whole=whole,
+        present=chosen.present,
+        outlines=outlines,
+        selected=chosen.la,
+    )
     st.plotly_chart(
-        figures.boundary_map(shapes, values, names, metric, chosen.present, outlines),
+        drawing.figure,
         width="stretch",
         config={"displaylogo": False, "scrollZoom": False},
     )
-    if chosen.la and chosen.la in values:
-        st.caption(f"Selected in the sidebar: {md(names.get(chosen.la, chosen.la))}.")
+    notes = []
+    if chosen.la and chosen.la in values and chosen.la in shapes:
+        notes.append(
+            f"Outlined black and white: {md(names.get(chosen.la, chosen.la))} (chosen in the "
+            "sidebar)."
+        )
+    if drawing.unlabelled:
+        notes.append(
+            "Too small to name at this size (hover them, or see the table): "
+            + ", ".join(
+                f"{md(names.get(code, code))} {maps.number(values[code], whole)}"
+                for code in drawing.unlabelled
+            )
+            + "."
+        )
+    if notes and not chosen.present:
+        st.caption(" ".join(notes))
 if outlines:
     st.caption(
         "Dark outline: " + ", ".join(md(outline.name) for outline in outlines) + " (ONS "

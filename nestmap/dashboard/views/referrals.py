@@ -7,16 +7,17 @@ from nestmap import units
 from nestmap.dashboard import figures, layout, provenance, state, tables
 from nestmap.dashboard.text import share_text
 from nestmap.vocabulary import COUNT_BASES, REASONS
+from nestmap.vocabulary import label as vocabulary_label
 
 chosen = layout.start(
     "Referrals",
     "A misdirected referral is sent to a service that does not offer the support asked for "
-    "(not_offered), cannot take the family (out_of_area, wrong_stage) or is not running "
-    "(inactive_target). No wrong door: a family sent where the support is not can still be "
-    "passed on when a chain of up to 6 referrals leads from there to specialised help for "
-    "their local authority (onward); otherwise it is a dead end. Each count has a unit "
-    "(count_basis): referrals a year, or survey mentions (staff who said they would refer "
-    "there). Units are never added together.",
+    "(support not offered there), cannot take the family (out of area, wrong stage) or is not "
+    "running (destination not active). No wrong door: a family sent where the support is not "
+    "can still be passed on when a chain of up to 6 referrals leads from there to specialised "
+    "help for their local authority (onward); otherwise it is a dead end. Each count has a "
+    "unit: referrals a year, or survey mentions (staff who said they would refer there). Units "
+    "are never added together.",
     "referrals",
 )
 layout.filter_note(chosen, ("la",))
@@ -29,7 +30,7 @@ concentration = state.concentration(chosen.la)
 if concentration:
     if not chosen.present:
         st.caption(
-            "Green bars: the destination offers specialised parent-infant relationship support; "
+            "Teal bars: the destination offers specialised parent-infant relationship support; "
             "red: it does not. One destination taking most referrals is a single point of "
             "failure. Each unit is shown apart: survey mentions (staff who said they would "
             "refer there) are not referrals a year, and are never added to them."
@@ -151,7 +152,7 @@ if not chosen.present:
         "Reasons",
         list(REASONS),
         default=list(REASONS),
-        format_func=lambda r: r.replace("_", " "),
+        format_func=vocabulary_label,
         key="referrals_reasons",
     )
     if set(reasons) != set(REASONS):  # every reason: the kept frame as it is

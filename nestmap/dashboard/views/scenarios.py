@@ -10,8 +10,8 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
-from nestmap import analysis, units
-from nestmap.dashboard import budget, builder, figures, layout, report_download, state, tables
+from nestmap import analysis, colours, units
+from nestmap.dashboard import budget, builder, figures, layout, maps, report_download, state, tables
 from nestmap.dashboard.geo import ATTRIBUTION, boundaries
 from nestmap.dashboard.text import esc, md
 from nestmap.errors import BusyError, InputError, NestmapError
@@ -40,7 +40,6 @@ Row = dict[str, Any]
 BUNDLED, UPLOAD, PASTE = "Bundled option", "Upload a file", "Paste YAML or JSON"
 BUILD = "Build one"
 CLOSED = 4  # an extra cell state on the "after" coverage matrix
-CLOSED_COLOUR = "#00441b"
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -292,7 +291,7 @@ def _mark_closed(fig: go.Figure, rows: list[Row], levels: list[str], stages: lis
             z=z,
             text=text,
             zmax=CLOSED + 0.5,
-            colorscale=figures.discrete_scale((*figures.CELL_COLOURS, CLOSED_COLOUR)),
+            colorscale=figures.discrete_scale(colours.PALETTES["scenario coverage"]),
         )
         trace.textfont = {"color": "#ffffff", "size": trace.textfont.size}
 
@@ -300,8 +299,8 @@ def _mark_closed(fig: go.Figure, rows: list[Row], levels: list[str], stages: lis
 st.subheader("Coverage before and after", anchor=False)
 if not chosen.present:
     st.caption(
-        "Specialised work per level and stage. Red: gap · green: specialised services (count) "
-        "· dark green with ✓: a gap this scenario closes."
+        "Specialised work per level and stage. Red: gap · teal: specialised services (count) "
+        "· dark blue with ✓: a gap this scenario closes."
     )
 names = state.service_names()
 added_names: dict[str, str] = {
@@ -332,19 +331,46 @@ if opened_cells:
 # ---- map of gap cells closed -------------------------------------------------------------------
 area_names = state.area_names()
 codes = state.local_authority_codes()
-closed_per_la: dict[str, float | None] = dict.fromkeys(codes, 0)
-for code, _level, _stage in closed_cells:
-    if code in closed_per_la:
-        closed_per_la[code] = (closed_per_la[code] or 0) + 1
+closed_per_la: dict[str, int] = dict.fromkeys(codes, 0)
+opened_per_la: dict[str, int] = dict.fromkeys(codes, 0)
+for cells, per_la in ((closed_cells, closed_per_la), (opened_cells, opened_per_la)):
+    for code, _level, _stage in cells:
+        if code in per_la:
+            per_la[code] += 1
 shapes = boundaries()
 st.subheader("Gap cells closed per local authority", anchor=False)
 if any(code in shapes for code in codes):
+    # Closing a gap is good news and opening one bad: blue one way, red the other, white none.
+    drawing = maps.area_map(
+        {code: closed_per_la[code] - opened_per_la[code] for code in codes},
+        area_names,
+        "gap cells closed (less opened)",
+        scale="change",
+        present=chosen.present,
+        selected=chosen.la,
+        details={
+            code: f"closed {closed_per_la[code]:,} · opened {opened_per_la[code]:,}"
+            for code in codes
+        },
+    )
     st.plotly_chart(
-        figures.boundary_map(shapes, closed_per_la, area_names, "gap cells closed", chosen.present),
+        drawing.figure,
         width="stretch",
         config={"displaylogo": False, "scrollZoom": False},
         key="scenario_map",
     )
+    if not chosen.present:
+        st.caption(
+            "Blue: gap cells this scenario closes (less any it opens) · red: more opened than "
+            "closed · white: no change."
+            + (
+                " Too small to name here (hover them): "
+                + ", ".join(md(area_names.get(code, code)) for code in drawing.unlabelled)
+                + "."
+                if drawing.unlabelled
+                else ""
+            )
+        )
     st.caption(ATTRIBUTION)
 else:
     st.info("No bundled boundary for these local authorities; the counts are in the table below.")
@@ -352,7 +378,7 @@ else:
 
 # ---- shortfall before / after ------------------------------------------------------------------
 def _shortfall_bars(before: list[Row], after: list[Row]) -> go.Figure:
-    """Shortfall per LA x level, before (grey) and after (green), grouped."""
+    """Shortfall per LA x level, before (grey) and after (teal), grouped."""
     keyed = {(r["area_code"], r["level"]): r for r in after}
     usable = [r for r in before if r["shortfall"] is not None]
     x = [
@@ -361,10 +387,10 @@ def _shortfall_bars(before: list[Row], after: list[Row]) -> go.Figure:
     ]
     fig = go.Figure()
     for label, colour, values in (
-        ("before", "#9e9e9e", [r["shortfall"] for r in usable]),
+        ("before", colours.BEFORE, [r["shortfall"] for r in usable]),
         (
             "after",
-            "#1a9850",
+            colours.CAPACITY,
             [keyed.get((r["area_code"], r["level"]), {}).get("shortfall") for r in usable],
         ),
     ):
@@ -410,8 +436,13 @@ with st.expander("Gap cells closed per local authority", expanded=False):
     tables.show(
         tables.frame(
             [
-                {"area_code": code, "area_name": area_names.get(code, code), "closed": value}
-                for code, value in closed_per_la.items()
+                {
+                    "area_code": code,
+                    "area_name": area_names.get(code, code),
+                    "closed": closed_per_la[code],
+                    "opened": opened_per_la[code],
+                }
+                for code in codes
             ]
         ),
         "scenario_closed_per_la",
