@@ -183,13 +183,13 @@ def test_referrals_and_boundaries_pages(seed_store, monkeypatch):
     # visiting is the most common destination.
     referrals = _app(monkeypatch, seed_store.location, "referrals")
     concentration, misdirected = (frame.value for frame in referrals.dataframe)
-    survey = concentration[concentration["count_basis"] == "survey_mentions"]
+    survey = concentration[concentration["count_basis"] == vocabulary.label("survey_mentions")]
     assert survey.iloc[0]["to_service"] == "ctm_health_visiting"
     assert survey.iloc[0]["as_recorded"] == "89 survey mentions"
     assert survey.iloc[0]["illustrative"] == 89  # the placeholder
     assert survey.set_index("to_service").loc["ctm_perinatal_mental_health", "illustrative"] == 0
     # The uncounted links' destinations: not recorded, never 0.
-    per_year = concentration[concentration["count_basis"] == "per_year"]
+    per_year = concentration[concentration["count_basis"] == vocabulary.label("per_year")]
     assert per_year["count"].isna().all() and set(per_year["as_recorded"]) == {"not recorded"}
     assert set(misdirected["to_service"]) == {"ctm_perinatal_mental_health", "ctm_camhs"}
     assert misdirected["as_recorded"].str.contains("survey mention").all()

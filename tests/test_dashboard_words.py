@@ -72,12 +72,18 @@ def test_shares_read_as_percentages(seed_store, monkeypatch):
     rows = analysis.concentration(seed_store)
     frame = tables.frame(rows)
     shown, config, _order = tables.for_people(frame)
-    assert shown["share"].round(2).tolist() == [round(r["share"] * 100, 2) for r in rows]
+    # A share of counts not recorded stays blank (None, NaN on the page), never 0%.
+    assert any(r["share"] is None for r in rows) and any(r["share"] is not None for r in rows)
+    for value, r in zip(shown["share"].round(2).tolist(), rows, strict=True):
+        if r["share"] is None:
+            assert value != value  # NaN
+        else:
+            assert value == round(r["share"] * 100, 2)
     assert config["share"]["type_config"]["format"] == "%.1f%%"
     # 0.5817 reads 58.2%: printf's rounding of the percentage, as the page formats it.
     assert "%.1f%%" % (0.5817 * 100) == "58.2%"
     # The download keeps the share as the analysis gives it.
-    assert frame["share"].tolist() == [r["share"] for r in rows]
+    assert [None if v != v else v for v in frame["share"].tolist()] == [r["share"] for r in rows]
 
 
 def test_a_column_of_area_codes_is_headed_as_names(seed_store, monkeypatch):
