@@ -41,7 +41,7 @@ chosen = layout.start(
 )
 if not state.has_graph():
     st.info("No data: no dataset is loaded, so there is nothing to query.")
-    st.stop()
+    layout.end()
 
 with st.form("query_form"):
     cypher = st.text_area(

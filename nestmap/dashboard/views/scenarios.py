@@ -17,6 +17,7 @@ from nestmap.loaders.limits import MAX_SCENARIO_BYTES
 from nestmap.scenarios import (
     bundled_scenarios,
     change_rows,
+    check_scenario,
     cost_lines,
     evaluate,
     parse_document,
@@ -53,6 +54,27 @@ def _bundled() -> list[tuple[str, str]]:
     return found
 
 
+def _offered() -> tuple[list[tuple[str, str]], list[str]]:
+    """The bundled options written for the loaded map — every service and area they name is
+    in it — as (name, path), and the names of the others: an option written for another map
+    is not offered there (it could only fail)."""
+
+    def sort() -> tuple[list[tuple[str, str]], list[str]]:
+        services = set(state.service_names())
+        areas = {str(row["code"]) for row in state.store().run("export_areas")}
+        fits, others = [], []
+        for name, path in _bundled():
+            try:
+                check_scenario(read_scenario(path), services, areas)
+            except InputError:
+                others.append(name)
+            else:
+                fits.append((name, path))
+        return fits, others
+
+    return state.kept("scenarios.offered", (), sort, on_disk=False)
+
+
 def _evaluate(document_json: str, shares: tuple[str, str, str] | None) -> Any:
     """The scenario's result, kept per dataset version, document and shares (an InputError is
     not kept)."""
@@ -78,19 +100,23 @@ def _problems(message: str, problems: list[Row]) -> None:
 link_problems = builder.adopt_link("scenario_source", BUILD)
 if link_problems:
     builder.show_link_problems(link_problems)
-source = st.radio(
-    "Scenario", [BUNDLED, UPLOAD, PASTE, BUILD], horizontal=True, key="scenario_source"
-)
+offered, elsewhere = _offered()
+sources = [BUNDLED, UPLOAD, PASTE, BUILD] if offered else [BUILD, UPLOAD, PASTE]
+if st.session_state.get("scenario_source") not in sources:
+    st.session_state["scenario_source"] = sources[0]
+source = st.radio("Scenario", sources, horizontal=True, key="scenario_source")
+if elsewhere and not chosen.present:
+    st.caption(
+        "Not offered on this map (written for another map; the services or areas they name are "
+        "not in this one): " + "; ".join(md(name) for name in elsewhere) + "."
+    )
 if source != BUILD and builder.PARAM in st.query_params:
     del st.query_params[builder.PARAM]
 document: dict[str, Any] | None = None
 failure: tuple[str, list[Row]] | None = None
 try:
     if source == BUNDLED:
-        options = _bundled()
-        if not options:
-            st.info("No scenario files are bundled with this installation.")
-            st.stop()
+        options = offered
         labels = [name for name, _path in options]
         picked = st.selectbox("Option", range(len(options)), format_func=labels.__getitem__)
         document = read_scenario(options[picked][1])
@@ -147,7 +173,7 @@ if failure is None and document is not None:
             "the whole graph and may take a minute."
         )
         if not st.button("Apply this scenario", key="scenario_apply"):
-            st.stop()
+            layout.end()
         asked.add(document_json)
     try:
         with st.spinner("Applying the scenario to a scratch copy..."):
@@ -159,7 +185,7 @@ if failure is None and document is not None:
 
 if failure is not None:
     _problems(*failure)
-    st.stop()
+    layout.end()
 if document is not None:
     report_download.remember_scenario(document)  # the Overview's report includes it
 if document is None:
@@ -168,7 +194,7 @@ if document is None:
         if source == BUILD
         else "Choose a scenario file or paste one to see its effect."
     )
-    st.stop()
+    layout.end()
 
 summary: Row = result["summary"]
 comparison: Row = result["comparison"]
