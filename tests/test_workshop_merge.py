@@ -299,3 +299,62 @@ def test_the_report_options_are_offered_on_the_seed_region(seed_copy, monkeypatc
     assert app.radio(key="scenario_source").value == "Bundled option"
     assert not app.error
     assert "Not offered on this map" not in "\n".join(c.value for c in app.caption)
+
+
+def _fresh(monkeypatch, db: Path, stem: str, params: dict[str, str]):
+    """Another browser opening an address: a new session with these parameters."""
+    from streamlit.testing.v1 import AppTest
+    from test_workshop import APP, GRANTS
+
+    monkeypatch.setenv("NESTMAP_DB", str(db))
+    for name in GRANTS:
+        monkeypatch.delenv(name, raising=False)
+    app = AppTest.from_file(APP, default_timeout=90)
+    for key, value in params.items():
+        app.query_params[key] = value
+    app.run()
+    app.switch_page(f"views/{stem}.py")
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    return app
+
+
+def _shared(app) -> dict[str, str]:
+    """The parameters of the page's "Share this view" address."""
+    (link,) = [c.value for c in app.sidebar.code]
+    return {key: values[0] for key, values in parse_qs(urlsplit(link).query).items()}
+
+
+def test_a_bundled_option_and_its_edits_travel_in_the_link(seed_copy, monkeypatch):  # noqa: F811 (the fixture)
+    app = _app(monkeypatch, seed_copy, "scenarios", editing=False)
+    next(box for box in app.selectbox if box.label == "Option").set_value(1).run()
+    app.number_input(key="scenario_capacity_1").set_value(700).run()
+    shown = {m.label: m.value for m in app.metric}
+    params = _shared(app)
+    assert params["option"] == "option2_strengthened" and params["option_families"] == "700"
+    assert "option_cost" not in params, "an unedited figure stays out of the link"
+    other = _fresh(monkeypatch, seed_copy, "scenarios", params)
+    assert {m.label: m.value for m in other.metric} == shown
+    assert other.number_input(key="scenario_capacity_1").value == 700
+    # A pasted scenario cannot travel: the share popover says so.
+    app.radio(key="scenario_source").set_value("Paste YAML or JSON").run()
+    assert "option" not in _shared(app)
+    assert "not in this address" in "\n".join(w.value for w in app.sidebar.warning)
+
+
+def test_changed_need_shares_travel_in_the_link(seed_copy, monkeypatch):  # noqa: F811 (the fixture)
+    app = _app(monkeypatch, seed_copy, "need", editing=False)
+    assert "shares" not in _shared(app), "the defaults need no parameter"
+    app.number_input(key="need_share_targeted").set_value(0.2).run()
+    params = _shared(app)
+    assert params["shares"] == "0.2000,0.0900,0.1300"
+    shortfall = [t.value for t in app.dataframe if "shortfall" in t.value.columns][0]
+    # The Map page of another browser colours by the same shortfall; its Need page shows it.
+    other = _fresh(monkeypatch, seed_copy, "need", params)
+    assert other.number_input(key="need_share_targeted").value == 0.2
+    again = [t.value for t in other.dataframe if "shortfall" in t.value.columns][0]
+    assert again.equals(shortfall)
+    assert other.session_state["need_shares"] == ("0.2000", "0.0900", "0.1300")
+    # A damaged value is dropped, and the report's shares stand.
+    broken = _fresh(monkeypatch, seed_copy, "map", {"shares": "2,x"})
+    assert "shares" not in broken.query_params

@@ -46,6 +46,7 @@ nav = st.sidebar.container()
 st.sidebar.divider()
 st.sidebar.markdown("**Filters**")
 chosen = filters.sidebar(la_names)
+workshop.adopt_shares()  # a shared link's need shares, for whichever page it opens
 with nav:
     layout.nav_links(all_pages, chosen)
 # Our own static style sheets (no dataset text in them).

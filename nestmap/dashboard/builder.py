@@ -17,7 +17,7 @@ from typing import Any
 import streamlit as st
 
 from nestmap import vocabulary as v
-from nestmap.dashboard import access, state, tables
+from nestmap.dashboard import access, state, tables, workshop
 from nestmap.dashboard.text import md
 from nestmap.editing import MAX_WHY_CHARS, MapChanged, apply_scenario_as_version
 from nestmap.errors import InputError, NestmapError, Problem
@@ -367,9 +367,12 @@ def _write_link(document: dict[str, Any]) -> None:
     """Keep the builder's scenario in the address (the share link); too large: no link."""
     try:
         code = to_link(document)
-    except InputError:
+    except InputError as exc:
         if PARAM in st.query_params:
             del st.query_params[PARAM]
+        st.session_state[workshop.NOT_IN_LINK] = (
+            f"The builder's scenario is not in this address: {exc.problems[0].reason}."
+        )
         return
     st.session_state[_WRITTEN] = code
     if st.query_params.get(PARAM) != code:

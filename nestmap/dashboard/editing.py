@@ -380,7 +380,8 @@ def section() -> None:
             # Marked rows are tinted; a Styler styles only the columns nobody edits.
             shown = (
                 frame.style.map(
-                    lambda cell: PROBLEM_COLOUR if cell else "", subset=[PROBLEM_COLUMN]
+                    lambda cell: PROBLEM_COLOUR if isinstance(cell, str) and cell else "",
+                    subset=[PROBLEM_COLUMN],
                 )
                 if marks
                 else frame
