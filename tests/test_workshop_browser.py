@@ -185,7 +185,7 @@ def test_edit_check_save_coverage_undo(server, browser):  # noqa: F811 (the fixt
         tab.get_by_role("button", name="Undo the last change").click()
         _settled(tab)
         # It says whose change it undoes, and asks.
-        tab.get_by_text("Undo Ann Facilitator's edit of", exact=False).wait_for(state="visible")
+        tab.get_by_text("Undo Ann Facilitator's edit of", exact=False).first.wait_for()
         tab.get_by_role("button", name="Yes, undo Ann Facilitator's edit", exact=False).click()
         _settled(tab)
         tab.get_by_text("Undone: version", exact=False).wait_for(state="visible")
@@ -216,7 +216,11 @@ def test_two_browsers_saving_at_once_the_second_is_told(server, browser):  # noq
         tab_b.get_by_text("These cells were changed by you and by that save").wait_for()
         assert not tab_b.get_by_role("button", name="Apply my change onto the current map").count()
         ARTIFACTS.mkdir(exist_ok=True)
-        tab_b.screenshot(path=str(ARTIFACTS / "workshop-concurrent-save.png"), full_page=True)
+        tab_b.get_by_text("The map changed since you started", exact=False).first.evaluate(
+            "e => e.scrollIntoView()"
+        )
+        tab_b.wait_for_timeout(500)
+        tab_b.screenshot(path=str(ARTIFACTS / "workshop-concurrent-save.png"))
         with Graph(server.db) as graph:
             services = {row["id"]: row for row in graph.services()}
             assert services["bridgend_baby_in_mind"]["capacity_per_year"] == 111
@@ -245,8 +249,14 @@ def test_two_editors_editing_different_cells_both_get_their_change(server, brows
         tab_b.get_by_text("The map changed since you started", exact=False).first.wait_for()
         onto = tab_b.get_by_role("button", name="Apply my change onto the current map")
         onto.wait_for(state="visible")
+        # Who changed the map meanwhile is named.
+        tab_b.get_by_text("Ann's edit of", exact=False).first.wait_for()
         ARTIFACTS.mkdir(exist_ok=True)
-        tab_b.screenshot(path=str(ARTIFACTS / "workshop-refused-save-after.png"), full_page=True)
+        tab_b.get_by_text("The map changed since you started", exact=False).first.evaluate(
+            "e => e.scrollIntoView()"
+        )
+        tab_b.wait_for_timeout(500)
+        tab_b.screenshot(path=str(ARTIFACTS / "workshop-refused-save-after.png"))
         onto.click()
         _settled(tab_b)
         tab_b.get_by_text(

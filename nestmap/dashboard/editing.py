@@ -42,6 +42,7 @@ DRAFT = "edit_draft"
 _RESULT = "edit_result"
 _NOTICE = "edit_notice"
 _UNDO_ASKED = "edit_undo_asked"
+_APPLY_ONTO = "edit_apply_onto_asked"
 # The grids' first column when a check found problems: what is wrong with the row.
 PROBLEM_COLUMN = "problem"
 PROBLEM_COLOUR = "background-color: #fde2e1; color: #7f1d1d"
@@ -160,6 +161,8 @@ def _new_draft(generation: int) -> dict[str, Any]:
     started = read_tables(store)
     return {
         "started_from": with_version,
+        # The changes recorded after this are the ones a refused save names.
+        "changes_seen": len(store.changes()),
         "started": started,
         "grid": {table: [list(row) for row in rows] for table, rows in started.items()},
         "generation": generation,
@@ -443,13 +446,8 @@ def _actions(store: Any, draft: dict[str, Any], edited: TextTables) -> None:
     )
     result = st.session_state.get(_RESULT)
     mergeable = bool(result and result.get("generation") == generation and result.get("mergeable"))
-    onto = mergeable and st.button(
-        "Apply my change onto the current map",
-        key="edit_apply_onto",
-        type="primary",
-        icon=":material/merge:",
-        disabled=not why.strip(),
-    )
+    # The button is drawn with the refusal below; its callback leaves this for the next run.
+    onto = bool(st.session_state.pop(_APPLY_ONTO, False)) and mergeable and bool(why.strip())
     if check or save or onto:
         found = _run(store, draft, edited, why, save or onto, merge=onto)
         if found.get("saved"):
@@ -476,7 +474,7 @@ def _actions(store: Any, draft: dict[str, Any], edited: TextTables) -> None:
             f"({md(difference_summary(result['differences']))})."
         )
     elif result.get("changed_since") is not None:
-        _refused(result)
+        _refused(store, draft, result, bool(why.strip()))
     elif result.get("problems"):
         _problems_found(result)
     elif result.get("message"):
@@ -501,17 +499,36 @@ def _problems_found(result: dict[str, Any]) -> None:
         _show_problems(elsewhere, "edit_problems")
 
 
-def _refused(result: dict[str, Any]) -> None:
-    """A save refused because the map changed: what changed, and either the way to apply the
-    change onto the current map or the cells in conflict."""
+def _ask_apply_onto() -> None:
+    st.session_state[_APPLY_ONTO] = True
+
+
+def _refused(store: Any, draft: dict[str, Any], result: dict[str, Any], why_given: bool) -> None:
+    """A save refused because the map changed: who changed it, what changed, and either the
+    way to apply the change onto the current map or the cells in conflict."""
     message = str(result["message"])
     st.error(md(message[:1].upper() + message[1:]) + ".")
+    since = store.changes()[int(draft.get("changes_seen", 0)) :]
+    if since:
+        named = []
+        for change in since:
+            name, why = describe_change(change)
+            named.append(f"{md(name)}" + (f" (“{md(why)}”)" if why else ""))
+        st.markdown("**Changed since you started by** " + "; ".join(named))
     st.markdown("**What changed since you started** (your edit is still in the tables)")
     _differences(result["changed_since"], "edit_changed_since")
     if result.get("mergeable"):
         st.info(
             "None of the cells you changed was changed by that save: **Apply my change onto "
             "the current map** saves your change on top of theirs, and both are kept."
+        )
+        st.button(
+            "Apply my change onto the current map",
+            key="edit_apply_onto",
+            type="primary",
+            icon=":material/merge:",
+            on_click=_ask_apply_onto,
+            disabled=not why_given,
         )
         st.markdown("**Your change, to apply**")
         _differences(result["yours"], "edit_yours")
