@@ -4,13 +4,16 @@ secret (test_dashboard_browser.py's server), typing into the Data page's grids.
 The whole flow (edit → check → save → coverage changed → undo), two browser contexts saving at
 once (the same cell: a conflict; different cells: both changes kept), the scenario builder and
 its shared link in a fresh context, presentation mode on a large screen. Screenshots go to
-tests/artifacts/.
+tests/artifacts/; ``NESTMAP_UPDATE_SCREENSHOTS=1`` also rewrites those docs/workshop.md shows.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -29,6 +32,20 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
 ]
+
+DOCS = Path(__file__).parent.parent / "docs"
+# The pictures docs/workshop.md (and the README) show.
+IN_DOCS = {"workshop-edit-problem", "workshop-builder", "workshop-presentation"}
+
+
+def _picture(tab, stem: str) -> None:
+    """A screenshot under tests/artifacts/ (and in docs/ when asked to update them)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{stem}.png"
+    tab.screenshot(path=str(path))
+    if stem in IN_DOCS and os.environ.get("NESTMAP_UPDATE_SCREENSHOTS") == "1":
+        shutil.copyfile(path, DOCS / path.name)
+
 
 # The services grid's columns (nestmap/dashboard/editing.py: names beside ids).
 SERVICE_COLUMNS = [
@@ -152,11 +169,10 @@ def test_edit_check_save_coverage_undo(server, browser):  # noqa: F811 (the fixt
         # The problem names the value exactly as typed (the grids' cells are also in the DOM).
         tab.locator("td").filter(has_text=re.compile(r"^lots$")).first.wait_for(state="attached")
         tab.get_by_text("1 problem: nothing was saved").wait_for(state="visible")
-        ARTIFACTS.mkdir(exist_ok=True)
         _services_grid(tab)
         tab.get_by_role("heading", name="Edit the map").evaluate("e => e.scrollIntoView()")
         tab.wait_for_timeout(300)
-        tab.screenshot(path=str(ARTIFACTS / "workshop-edit-problem.png"))
+        _picture(tab, "workshop-edit-problem")
         with Graph(server.db) as graph:
             assert graph.changes()[-1]["action"] == "load"  # nothing saved
         # The grid now marks the row, by the check's own words, in its first column.
@@ -215,12 +231,11 @@ def test_two_browsers_saving_at_once_the_second_is_told(server, browser):  # noq
         # The same cell, changed differently: the conflict is shown cell by cell, no merge.
         tab_b.get_by_text("These cells were changed by you and by that save").wait_for()
         assert not tab_b.get_by_role("button", name="Apply my change onto the current map").count()
-        ARTIFACTS.mkdir(exist_ok=True)
         tab_b.get_by_text("The map changed since you started", exact=False).first.evaluate(
             "e => e.scrollIntoView()"
         )
         tab_b.wait_for_timeout(500)
-        tab_b.screenshot(path=str(ARTIFACTS / "workshop-concurrent-save.png"))
+        _picture(tab_b, "workshop-concurrent-save")
         with Graph(server.db) as graph:
             services = {row["id"]: row for row in graph.services()}
             assert services["bridgend_baby_in_mind"]["capacity_per_year"] == 111
@@ -251,12 +266,11 @@ def test_two_editors_editing_different_cells_both_get_their_change(server, brows
         onto.wait_for(state="visible")
         # Who changed the map meanwhile is named.
         tab_b.get_by_text("Ann's edit of", exact=False).first.wait_for()
-        ARTIFACTS.mkdir(exist_ok=True)
         tab_b.get_by_text("The map changed since you started", exact=False).first.evaluate(
             "e => e.scrollIntoView()"
         )
         tab_b.wait_for_timeout(500)
-        tab_b.screenshot(path=str(ARTIFACTS / "workshop-refused-save-after.png"))
+        _picture(tab_b, "workshop-refused-save-after")
         onto.click()
         _settled(tab_b)
         tab_b.get_by_text(
@@ -309,7 +323,7 @@ def test_builder_and_a_shared_link_in_a_fresh_context(server, browser):  # noqa:
         # The form and the figures it gives, as the room sees them.
         tab.locator(".js-plotly-plot").first.wait_for(state="visible")
         tab.wait_for_timeout(800)
-        tab.screenshot(path=str(ARTIFACTS / "workshop-builder.png"))
+        _picture(tab, "workshop-builder")
         query = parse_qs(urlsplit(tab.url).query)
         assert query["la"] == ["W06000024"] and query["scenario"]
         # Right after another edit, "Share this view" gives the page as it now shows.
@@ -352,7 +366,7 @@ def test_presentation_mode_on_a_large_screen_walks_the_pages(server, browser):  
         assert float(size.removesuffix("px")) >= 20
         tab.locator(".js-plotly-plot").first.wait_for(state="visible")
         tab.wait_for_timeout(800)
-        tab.screenshot(path=str(ARTIFACTS / "workshop-presentation.png"))
+        _picture(tab, "workshop-presentation")
         tab.get_by_role("link", name="Next: Map").click()
         _settled(tab)
         assert "/map" in tab.url and "present=1" in tab.url and "la=W06000013" in tab.url
