@@ -184,6 +184,10 @@ def test_edit_check_save_coverage_undo(server, browser):  # noqa: F811 (the fixt
         assert not tab.locator("td").filter(has_text=re.compile(r"^None$")).count()
         _type_into(tab, grid, 0, "capacity_per_year", "40", marked=True)
         _type_into(tab, grid, 0, "areas", "W06000024", marked=True)
+        # A check that passes drops the marks, and keeps what was typed.
+        tab.get_by_role("button", name="Check").click()
+        _settled(tab)
+        tab.get_by_text("Every rule passes").wait_for(state="visible")
         _why(tab, "Baby in Mind moved to Merthyr")
         tab.get_by_role("button", name="Save as a new version").click()
         _settled(tab)
@@ -193,6 +197,7 @@ def test_edit_check_save_coverage_undo(server, browser):  # noqa: F811 (the fixt
             assert (last["action"], last["by"]) == ("edit", "Ann Facilitator")
             assert last["note"].startswith("Baby in Mind moved to Merthyr")
             assert "areas: W06000013 → W06000024" in last["note"]
+            assert "capacity_per_year: 38 → 40" in last["note"]
         after = _coverage_cells(tab, server.url)
         assert after != before, "coverage follows the edit"
         _goto(tab, f"{server.url}/data")  # a new session: unlock again

@@ -252,6 +252,14 @@ def test_a_problem_names_the_row_and_the_grid_marks_it(seed_copy, monkeypatch): 
         SERVICE
     )
     assert "marked in the grid" in "\n".join(e.value for e in app.error)
+    # Fixed and checked again: the grids start from the fix, with no marks left.
+    _edit(app, "services", SERVICE, "capacity_per_year", "40")
+    _click(app, "edit_check")
+    assert "Every rule passes" in "\n".join(s.value for s in app.success)
+    draft = app.session_state["edit_draft"]
+    assert draft["generation"] == generation + 2
+    assert _cell(draft["grid"], "services", SERVICE, "capacity_per_year") == "40"
+    assert not app.session_state["edit_result"].get("problems")
 
 
 def test_undo_can_be_called_off(seed_copy, monkeypatch):  # noqa: F811 (the fixture)

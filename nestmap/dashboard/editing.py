@@ -6,8 +6,9 @@ swap, the check that nobody saved meanwhile); this module draws the grids and th
 Session state: ``edit_draft`` holds what this editor started from (the store version, the
 tables as read, the tables the grids start from, a generation number in the grids' keys); the
 grids' own edits live in Streamlit's widget state until a save or "start again" begins a new
-generation. A check or save that finds problems also begins one, from the edited tables, so
-that the grids can mark the rows with problems (a grid's rows only change with its key).
+generation. A check, or a save that does not save, also begins one, from the edited tables: the
+grids then mark the rows with problems, or drop the marks of an earlier check, and a grid whose
+rows or marks change is a new widget, which would lose what was typed into the old one.
 
 A save refused because someone else saved meanwhile carries the editor's change merged onto the
 current map (``nestmap.editing.merge_edit``): when no cell the editor changed was changed by
@@ -185,8 +186,8 @@ def _start_again() -> None:
 
 
 def _from_edit(draft: dict[str, Any], edited: TextTables, why: str) -> dict[str, Any]:
-    """A new generation of the grids holding the edit as it is (nothing typed is lost), so that
-    they can mark the rows a check found wrong; the same start and the same note of why."""
+    """A new generation of the grids holding the edit as it is (nothing typed is lost), marked
+    as the last check found it; the same start and the same note of why."""
     generation = int(draft["generation"]) + 1
     st.session_state[f"edit_why_{generation}"] = why
     new = {**draft, "grid": edited, "generation": generation}
@@ -461,9 +462,9 @@ def _actions(store: Any, draft: dict[str, Any], edited: TextTables) -> None:
                 "previous map is kept.",
             )
             st.rerun()
-        if found.get("problems") and found.get("grid_rows"):
-            found["generation"] = _from_edit(draft, found["edited"], why)["generation"]
-        found.pop("edited")
+        # The grids start again from the edit as it is: a grid whose rows or marks change is
+        # a new widget, which would otherwise drop what was typed into the old one.
+        found["generation"] = _from_edit(draft, found.pop("edited"), why)["generation"]
         st.session_state[_RESULT] = found
         st.rerun()  # the tabs above show the problems at their rows
     if not result or result.get("generation") != generation:
