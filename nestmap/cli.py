@@ -894,7 +894,7 @@ def import_group() -> None:
 )
 @clean_errors
 def import_oruk_command(source: Path, out: Path, companion: Path | None, keep_first: bool) -> None:
-    """Map an Open Referral directory (HSDS 1.x/3.x, ORUK; CSV folder or JSON) to a dataset."""
+    """Map an Open Referral directory (HSDS 1.x/3.x, ORUK; CSV folder or zip, or JSON)."""
     from nestmap.interop.oruk import FILL_FILE, WARNINGS_FILE, import_oruk
 
     try:
@@ -911,6 +911,11 @@ def import_oruk_command(source: Path, out: Path, companion: Path | None, keep_fi
             err=True,
         )
     click.echo(f"read {source.name} as: {result.shape}")
+    if result.areas_by_name:
+        click.echo(
+            f"matched {result.areas_by_name:,} service areas given by name to ONS codes "
+            "(each listed in the warnings)"
+        )
     click.echo(f"wrote {result.services:,} services to {out}")
     if result.to_fill_in:
         click.echo(

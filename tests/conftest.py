@@ -47,3 +47,19 @@ def seed_store(tmp_path_factory: pytest.TempPathFactory):
     store = load_into(tmp_path_factory.mktemp("seed") / "graph.lbug", seed_path())
     yield store
     store.close()
+
+
+def oruk_data_page(monkeypatch: pytest.MonkeyPatch, db: str):
+    """The Data page (AppTest) on the graph at ``db``, its "Map an ORUK directory" switch on."""
+    from streamlit.testing.v1 import AppTest
+
+    import nestmap.dashboard
+
+    monkeypatch.setenv("NESTMAP_DB", db)
+    monkeypatch.delenv("NESTMAP_NEO4J_URI", raising=False)
+    app = AppTest.from_file(str(nestmap.dashboard.APP_PATH), default_timeout=120)
+    app.run()
+    app.switch_page("views/data.py")
+    app.run()
+    app.toggle(key="oruk_open").set_value(True).run()
+    return app

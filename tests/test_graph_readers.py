@@ -214,3 +214,80 @@ def test_xml_exports_stay_well_formed_for_a_graph_with_a_control_character(
         path.write_bytes(writer(hand_store))
         ElementTree.parse(path)  # raises on ill-formed XML
         assert "Bad\ufffdname\ufffd" in path.read_text(encoding="utf-8")
+
+
+def _onward_by_link(store) -> dict[tuple[str, str, str], bool]:
+    return {
+        (r["from_service"], r["to_service"], r["reason"]): r["onward"]
+        for r in analysis.misdirected(store)
+    }
+
+
+def test_misdirected_links_carry_onward_in_graphml_gexf_and_kumu(seed_store, tmp_path):
+    expected = _onward_by_link(seed_store)
+    assert set(expected.values()) == {True, False}  # the seed has both kinds
+    path = tmp_path / "seed.graphml"
+    path.write_bytes(to_graphml(seed_store))
+    graph = nx.read_graphml(path)
+    names = {n: d.get("service_id") for n, d in graph.nodes(data=True)}
+    seen = {}
+    for source, target, data in graph.edges(data=True):
+        if data["kind"] != "REFERS_TO":
+            continue
+        key = (names[source], names[target], data["reason"])
+        assert ("onward" in data) == data["misdirected"]
+        if data["misdirected"]:
+            seen[key] = data["onward"]
+    assert seen == expected
+    etree = pytest.importorskip("lxml.etree")
+    gexf = etree.fromstring(to_gexf(seed_store))
+    ns = {"g": "http://gexf.net/1.3"}
+    titles = {
+        a.get("id"): a.get("title")
+        for a in gexf.findall(".//g:attributes[@class='edge']/g:attribute", ns)
+    }
+    onward_values = [
+        v.get("value")
+        for v in gexf.findall(".//g:edge/g:attvalues/g:attvalue", ns)
+        if titles[v.get("for")] == "onward"
+    ]
+    assert sorted(onward_values) == sorted(str(v).lower() for v in expected.values())
+    book = openpyxl.load_workbook(io.BytesIO(to_kumu(seed_store)))
+    rows = list(book["Connections"].iter_rows(values_only=True))
+    header, rows = rows[0], rows[1:]
+    assert header[-1] == "Onward"
+    tagged = [row for row in rows if "misdirected" in (row[5] or "").split("|")]
+    assert len(tagged) == len(expected)
+    assert sum(row[-1] is True for row in tagged) == sum(expected.values())
+    assert all(("onward" if row[-1] else "dead end") in row[5].split("|") for row in tagged)
+
+
+def test_the_network_draws_dead_end_links_apart_from_onward_ones(seed_store):
+    from nestmap.dashboard import network
+
+    misdirected = analysis.misdirected(seed_store)
+    dead = next(r for r in misdirected if not r["onward"])
+    onward = next(r for r in misdirected if r["onward"])
+    keys = [(r["from_service"], r["to_service"], r["reason"]) for r in (dead, onward)]
+    services = {s["id"]: s for s in analysis.services(seed_store)}
+    nodes = [services[i] for i in sorted({k[0] for k in keys} | {k[1] for k in keys})]
+    edges = [
+        {"from_service": k[0], "to_service": k[1], "reason": k[2], "count": 3, "source": "s"}
+        for k in keys
+    ]
+    page = network.network_html(
+        network.Selection(nodes, edges),
+        {},
+        {k: ["not_offered"] for k in keys},
+        set(),
+        onward={keys[1]},
+    )
+    drawn = json.loads(re.search(r"edges = new vis\.DataSet\((\[.*?\])\);", page).group(1))
+    by_target = {(e["from"], e["to"]): e for e in drawn}
+    dead_edge, onward_edge = by_target[keys[0][:2]], by_target[keys[1][:2]]
+    assert dead_edge["color"] == network.MISDIRECTED_COLOUR
+    assert dead_edge["arrows"] == {"to": {"enabled": True, "type": "bar"}}
+    assert onward_edge["color"] == network.ONWARD_COLOUR and onward_edge["arrows"] == "to"
+    assert "a dead end" in dead_edge["title"] and "(onward)" in onward_edge["title"]
+    legend = network.legend_html()
+    assert network.ONWARD_COLOUR in legend and "misdirected to a dead end" in legend

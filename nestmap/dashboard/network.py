@@ -27,7 +27,10 @@ MAX_EDGES = 2000
 # the browser only draws: vis-network's physics on 400 services and 2,000 curved links kept
 # the page busy for seconds on every visit. Below it the physics stays (nodes spring back).
 LAYOUT_HERE_ABOVE = 150
+# Misdirected links: to a dead end (red, ending in a bar) or to a service that can pass the
+# family on to specialised help ("no wrong door": purple, a normal arrow).
 MISDIRECTED_COLOUR = "#d62728"
+ONWARD_COLOUR = "#9467bd"
 REASON_COLOURS = {
     "parent_infant_relationship": "#17becf",
     "perinatal_mental_health": "#8c564b",
@@ -191,7 +194,9 @@ def _node_title(service: Row, dead_end: bool) -> str:
     return "<br>".join(lines)
 
 
-def _edge_title(link: Row, names: dict[str, str], problems: list[str] | None) -> str:
+def _edge_title(
+    link: Row, names: dict[str, str], problems: list[str] | None, onward: bool = False
+) -> str:
     count = "unknown" if link["count"] is None else str(link["count"])
     lines = [
         f"{esc(name_of(link['from_service'], names))} → {esc(name_of(link['to_service'], names))}",
@@ -199,7 +204,12 @@ def _edge_title(link: Row, names: dict[str, str], problems: list[str] | None) ->
         f"source: {esc(shorten(str(link.get('source') or ''), 240))}",
     ]
     if problems is not None:
-        lines.insert(0, f"<b>misdirected</b>: {esc(', '.join(problems))}")
+        route = (
+            "the target can pass the family on to specialised help (onward)"
+            if onward
+            else "a dead end: no referral chain on to specialised help"
+        )
+        lines.insert(0, f"<b>misdirected</b>: {esc(', '.join(problems))}; {route}")
     return "<br>".join(lines)
 
 
@@ -210,8 +220,11 @@ def network_html(
     dead_ends: set[str],
     height: int = 680,
     font_size: int = 14,
+    onward: set[tuple[str, str, str]] | None = None,
 ) -> str:
-    """A self-contained HTML page drawing the selection (no network access needed)."""
+    """A self-contained HTML page drawing the selection (no network access needed).
+    ``onward``: the misdirected links whose target can pass the family on."""
+    onward = onward or set()
     from pyvis.network import Network
 
     net = Network(
@@ -250,13 +263,20 @@ def network_html(
     for link in selection.edges:
         key = (link["from_service"], link["to_service"], link["reason"])
         problems = misdirected.get(key)
+        passes_on = key in onward
+        style: dict[str, Any] = {"color": REASON_COLOURS[link["reason"]]}
+        if problems is not None and passes_on:
+            style = {"color": ONWARD_COLOUR}
+        elif problems is not None:
+            ends_in_a_bar = {"to": {"enabled": True, "type": "bar"}}
+            style = {"color": MISDIRECTED_COLOUR, "arrows": ends_in_a_bar}
         net.add_edge(
             link["from_service"],
             link["to_service"],
-            title=_edge_title(link, names, problems),
-            color=MISDIRECTED_COLOUR if problems is not None else REASON_COLOURS[link["reason"]],
+            title=_edge_title(link, names, problems, passes_on),
             width=1 + min(5.0, math.log2(1 + (link["count"] or 0))),
             dashes=problems is None and link["count"] is None,
+            **style,
         )
     options = _OPTIONS if not positions else _PLACED_OPTIONS
     net.set_options(json.dumps(options))
@@ -335,7 +355,18 @@ def legend_html() -> str:
         swatch.format(colour=colour, label=reason.replace("_", " "))
         for reason, colour in REASON_COLOURS.items()
     ]
-    edges.append(swatch.format(colour=MISDIRECTED_COLOUR, label="misdirected (any reason)"))
+    edges.append(
+        swatch.format(
+            colour=MISDIRECTED_COLOUR,
+            label="misdirected to a dead end (any reason; the arrow ends in a bar ⊣)",
+        )
+    )
+    edges.append(
+        swatch.format(
+            colour=ONWARD_COLOUR,
+            label="misdirected, but the target can pass the family on to specialised help",
+        )
+    )
     return (
         '<div style="font-size:0.85em;line-height:1.8">'
         "<b>Link colour, the referral's reason:</b> " + " · ".join(edges) + "<br>"

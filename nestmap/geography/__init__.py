@@ -10,7 +10,11 @@ licence: ``data/SOURCE.md``):
   best fit by area where a district straddles two ICBs, with the share in ``share``);
 - ``regions.csv`` — the 7 local health boards and 42 ICBs;
 - ``successors.csv`` — district codes retired since 2019 (mergers, recodings) and the current
-  code that replaced each.
+  code that replaced each;
+- ``welsh_names.csv`` — the Welsh names of the Welsh districts and health boards.
+
+``match_area`` (``names.py``) matches an area given by name, as directories write them, to
+these codes.
 
 This is reference data for *importing* (``nestmap import``) and drawing maps; a dataset's own
 ``areas.csv`` still defines its areas (SPEC §1).
@@ -92,3 +96,25 @@ def current_code(code: str) -> str | None:
 def members(region_code: str) -> list[str]:
     """The local authorities placed under a health board or ICB, sorted by code."""
     return sorted(c for c, la in local_authorities().items() if la.region_code == region_code)
+
+
+@lru_cache(maxsize=1)
+def welsh_names() -> dict[str, str]:
+    """ONS code -> Welsh name, for the Welsh districts and local health boards."""
+    return {row["code"]: row["name_cy"] for row in _rows("welsh_names.csv")}
+
+
+from nestmap.geography.names import AreaMatch, match_area  # noqa: E402
+
+__all__ = [
+    "AreaMatch",
+    "LocalAuthority",
+    "Region",
+    "current_code",
+    "local_authorities",
+    "match_area",
+    "members",
+    "regions",
+    "successors",
+    "welsh_names",
+]

@@ -1,8 +1,9 @@
 """The graph for network tools: GraphML and GEXF (Gephi), and Kumu's import workbook.
 
 Every node and link property is written, with the analyses' flags as attributes (gap cells per
-area, misdirected problems and interface kinds per link, dead-end entry points) so that they can
-be coloured in Gephi or Kumu. Written with the standard library: no network library is needed.
+area, misdirected problems, ``onward`` and interface kinds per link, dead-end entry points) so
+that they can be coloured in Gephi or Kumu. Written with the standard library: no network
+library is needed.
 """
 
 from __future__ import annotations
@@ -44,9 +45,14 @@ def _joined(value: Any) -> Any:
 def graph_elements(store: GraphStore) -> tuple[list[Element], list[Link]]:
     """Nodes and links of the whole graph, with analysis flags."""
     gaps = analysis.gaps(store)
+    misdirected_rows = analysis.misdirected(store)
     misdirected = {
-        (r["from_service"], r["to_service"], r["reason"]): r["problems"]
-        for r in analysis.misdirected(store)
+        (r["from_service"], r["to_service"], r["reason"]): r["problems"] for r in misdirected_rows
+    }
+    # A misdirected link's target can pass the family on to specialised help (onward) or is
+    # a dead end; unset on links that are not misdirected.
+    onward = {
+        (r["from_service"], r["to_service"], r["reason"]): r["onward"] for r in misdirected_rows
     }
     interfaces = {
         (r["from_service"], r["to_service"], r["reason"]): r["kinds"]
@@ -145,6 +151,7 @@ def graph_elements(store: GraphStore) -> tuple[list[Element], list[Link]]:
                     "source": link["source"],
                     "misdirected": key in misdirected,
                     "problems": misdirected.get(key, []),
+                    "onward": onward.get(key),
                     "interfaces": interfaces.get(key, []),
                 },
             )
@@ -346,7 +353,9 @@ def to_kumu(store: GraphStore) -> bytes:
              element.id]
         )  # fmt: skip
     connections = book.create_sheet("Connections")
-    connections.append(["ID", "From", "To", "Type", "Direction", "Tags", "Count", "Source"])
+    connections.append(
+        ["ID", "From", "To", "Type", "Direction", "Tags", "Count", "Source", "Onward"]
+    )
     number = 0
     for link in links:
         if link.source not in ids or link.target not in ids:
@@ -356,10 +365,11 @@ def to_kumu(store: GraphStore) -> bytes:
         tags = list(a.get("problems") or []) + list(a.get("interfaces") or [])
         if a.get("misdirected"):
             tags.append("misdirected")
+            tags.append("onward" if a.get("onward") else "dead end")
         number += 1
         connections.append(
             [f"connection-{number}", ids[link.source], ids[link.target], kind, "directed",
-             "|".join(tags), a.get("count"), a.get("source")]
+             "|".join(tags), a.get("count"), a.get("source"), a.get("onward")]
         )  # fmt: skip
     buffer = io.BytesIO()
     text_not_formulas(book).save(buffer)  # names are user text, never formulas

@@ -47,6 +47,26 @@ MAX_COUNT = 10**12
 # Scenario files (YAML or JSON) and the dashboard's paste box.
 MAX_SCENARIO_BYTES = 1 * MIB
 MAX_NESTING = 50
+# An Open Referral directory (`nestmap import oruk`, the Data page's "Map an ORUK directory",
+# which visitors may use). Its CSV tables are streamed within the bounds above, but every
+# service is kept until the dataset is written, so a directory has its own, smaller bounds: the
+# largest public UK directories hold a few thousand services.
+MAX_DIRECTORY_SERVICES = 50_000
+# Rows of any other table of a directory (organizations, locations, service_areas, ...).
+MAX_DIRECTORY_ROWS = 500_000
+# A directory's JSON is parsed whole, so it is bounded before parsing: its size, and how many
+# objects and lists (each about 200 bytes once parsed) and values (about 60) it can hold, counted
+# from its brackets and commas (an upper bound: those inside text count too). A real directory
+# has one object or list per 200-700 bytes and one value per 50; a hostile list of `{}` has one
+# per 3 bytes, and 32 MiB of it would take 2.3 GB.
+MAX_DIRECTORY_JSON_BYTES = 128 * MIB
+MAX_JSON_CONTAINERS = 1_000_000
+MAX_JSON_VALUES = 4_000_000
+# A zip member of a directory inflating to more than this many times its compressed size,
+# counted past its first MiB: CSV text compresses 5-20 times; a zip bomb (8 KB inflating to
+# millions of rows) a thousand.
+MAX_INFLATE_RATIO = 200
+RATIO_FREE_BYTES = 1 * MIB
 
 _CHUNK = 64 * 1024
 
@@ -103,44 +123,45 @@ def member_chunks(
     label: str,
     budget: InflateBudget,
     limit: int | None = None,
+    max_ratio: int | None = None,
 ) -> Iterator[bytes]:
     """The member's bytes as it inflates, stopping with InputError at ``limit`` (default
-    MAX_FILE_BYTES) or when the archive's budget runs out; its declared size is never trusted."""
+    MAX_FILE_BYTES), when the archive's budget runs out, or (with ``max_ratio``) when past
+    RATIO_FREE_BYTES it has inflated to more than ``max_ratio`` times its compressed size; its
+    declared size is never trusted."""
     limit = MAX_FILE_BYTES if limit is None else limit
     seen = 0
+
+    def refuse(reason: str) -> InputError:
+        return InputError([Problem(label, None, None, None, reason)])
+
     try:
         with archive.open(info) as stream:
             while chunk := stream.read(_CHUNK):
                 seen += len(chunk)
-                if seen > limit:
-                    raise InputError(
-                        [
-                            Problem(
-                                label, None, None, None, f"inflates to more than {size_text(limit)}"
-                            )
-                        ]
+                if (
+                    max_ratio is not None
+                    and seen > RATIO_FREE_BYTES
+                    and seen > max_ratio * max(info.compress_size, 1)
+                ):
+                    raise refuse(
+                        f"inflates to more than {max_ratio} times its compressed size "
+                        f"({info.compress_size:,} bytes); a zip bomb, not a directory"
                     )
+                if seen > limit:
+                    raise refuse(f"inflates to more than {size_text(limit)}")
                 budget.left -= len(chunk)  # as it inflates: members are read side by side
                 if budget.left < 0:
-                    raise InputError(
-                        [
-                            Problem(
-                                label,
-                                None,
-                                None,
-                                None,
-                                "the archive inflates to more than "
-                                + size_text(MAX_INFLATED_BYTES),
-                            )
-                        ]
+                    raise refuse(
+                        "the archive inflates to more than " + size_text(MAX_INFLATED_BYTES)
                     )
                 yield chunk
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, ValueError) as exc:
-        raise InputError([Problem(label, None, None, None, f"damaged in the zip: {exc}")]) from None
+        raise refuse(f"damaged in the zip: {exc}") from None
     except NotImplementedError as exc:  # an unsupported compression method
-        raise InputError([Problem(label, None, None, None, f"cannot be unpacked: {exc}")]) from None
+        raise refuse(f"cannot be unpacked: {exc}") from None
     except RuntimeError as exc:  # an encrypted member
-        raise InputError([Problem(label, None, None, None, f"cannot be unpacked: {exc}")]) from None
+        raise refuse(f"cannot be unpacked: {exc}") from None
 
 
 def member_bytes(
@@ -227,36 +248,52 @@ def check_workbook(data: bytes, label: str) -> None:
 
 
 def nesting_depth(value: object, limit: int = MAX_NESTING) -> int:
-    """How deeply lists and mappings nest in ``value`` (iteratively; stops past ``limit``)."""
-    deepest = 0
-    stack: list[tuple[object, int]] = [(value, 0)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children = list(item.values())
-        elif isinstance(item, list | tuple):
-            children = list(item)
-        else:
-            continue
+    """How deeply lists and mappings nest in ``value`` (level by level, never recursing, and
+    touching only containers; stops past ``limit``)."""
+    containers = (dict, list, tuple)
+    level: list[Any] = [value] if isinstance(value, containers) else []
+    depth = 0
+    while level:
         depth += 1
-        deepest = max(deepest, depth)
-        if deepest > limit:
-            return deepest
-        stack.extend((child, depth) for child in children)
-    return deepest
+        if depth > limit:
+            return depth
+        below: list[Any] = []
+        for item in level:
+            children = item.values() if isinstance(item, dict) else item
+            below += [child for child in children if isinstance(child, containers)]
+        level = below
+    return depth
 
 
-def read_json(data: bytes, label: str, max_depth: int = MAX_NESTING) -> Any:
-    """JSON from an untrusted file within bounds: at most MAX_FILE_BYTES, UTF-8, nested at most
-    ``max_depth`` deep (100,000 nested brackets would otherwise end in a RecursionError).
-    Anything else is an InputError naming ``label`` (for the ORUK import and scenario files)."""
+def read_json(
+    data: bytes, label: str, max_depth: int = MAX_NESTING, max_bytes: int = MAX_FILE_BYTES
+) -> Any:
+    """JSON from an untrusted file within bounds: at most ``max_bytes``, at most
+    MAX_JSON_CONTAINERS objects and lists and MAX_JSON_VALUES values (counted before parsing),
+    UTF-8, nested at most ``max_depth`` deep (100,000 nested brackets would otherwise end in a
+    RecursionError). Anything else is an InputError naming ``label`` (for the ORUK import and
+    scenario files)."""
     import json
 
     def refuse(reason: str) -> InputError:
         return InputError([Problem(label, None, None, None, reason)])
 
-    if len(data) > MAX_FILE_BYTES:
-        raise refuse(f"larger than {size_text(MAX_FILE_BYTES)}")
+    if len(data) > max_bytes:
+        raise refuse(f"larger than {size_text(max_bytes)}")
+    # Upper bounds, from bytes alone: every value but the first of a list or object follows a
+    # comma, and brackets inside text are counted too (rare in real text).
+    containers = data.count(b"{") + data.count(b"[")
+    if containers > MAX_JSON_CONTAINERS:
+        raise refuse(
+            f"holds more than {MAX_JSON_CONTAINERS:,} JSON objects and lists "
+            f"({containers:,} brackets); reading stopped before parsing"
+        )
+    values = data.count(b",") + containers + 1
+    if values > MAX_JSON_VALUES:
+        raise refuse(
+            f"holds more than {MAX_JSON_VALUES:,} JSON values ({values:,} counted from its "
+            "commas and brackets); reading stopped before parsing"
+        )
     try:
         document = json.loads(data.decode("utf-8-sig"))
     except UnicodeDecodeError:

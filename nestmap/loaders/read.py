@@ -94,7 +94,8 @@ def _mib(limit: int) -> str:
     return limits.size_text(limit)
 
 
-def _file_chunks(path: Path, label: str) -> Iterator[bytes]:
+def file_chunks(path: Path, label: str) -> Iterator[bytes]:
+    """A file's bytes in chunks, stopping with InputError past limits.MAX_FILE_BYTES."""
     seen = 0
     with path.open("rb") as handle:
         while chunk := handle.read(64 * 1024):
@@ -119,13 +120,13 @@ def _read_folder(folder: Path) -> RawDataset:
         # Hashed first, in one bounded pass: `nestmap demo` compares hashes without loading.
         try:
             digest = hashlib.sha256()
-            for chunk in _file_chunks(file, file.name):
+            for chunk in file_chunks(file, file.name):
                 digest.update(chunk)
         except InputError as exc:
             problems.extend(exc.problems)
             continue
         hashes[file.name] = digest.hexdigest()
-        _add_csv(tables, problems, table, file.name, _file_chunks(file, file.name))
+        _add_csv(tables, problems, table, file.name, file_chunks(file, file.name))
     return RawDataset(folder.name, str(folder), tables, hashes, problems)
 
 
@@ -225,30 +226,48 @@ def _add_csv(
     chunks: Iterator[bytes],
     on_read: Callable[[str], None] | None = None,
 ) -> None:
+    try:
+        tables[table] = csv_table(label, chunks, on_read=on_read)
+    except InputError as exc:
+        problems.extend(exc.problems)
+
+
+def csv_table(
+    label: str,
+    chunks: Iterator[bytes],
+    on_read: Callable[[str], None] | None = None,
+    max_rows: int | None = None,
+) -> RawTable:
+    """A CSV file's header now and its rows as they are read, within every bound (line length,
+    cells per row, characters per cell, ``max_rows`` data rows, by default limits.MAX_ROWS); a
+    header that cannot be read is an InputError, and what reading the rows finds wrong ends in
+    the table's ``errors``."""
     errors: list[Problem] = []
     records = csv.reader(_text_lines(label, chunks, errors, on_read), strict=True)
     try:
         header_cells = next(records, None)
     except csv.Error as exc:
-        problems.append(Problem(label, 1, None, None, f"not a valid CSV file: {exc}"))
-        return
+        raise InputError([Problem(label, 1, None, None, f"not a valid CSV file: {exc}")]) from None
     if errors:
-        problems.extend(errors)
-        return
+        raise InputError(errors)
     if header_cells is None or not any(cell.strip() for cell in header_cells):
-        problems.append(Problem(label, 1, None, None, "the header row is missing"))
-        return
+        raise InputError([Problem(label, 1, None, None, "the header row is missing")])
     if len(header_cells) > limits.MAX_CELLS_PER_ROW:
-        problems.append(
-            Problem(
-                label, 1, None, None, f"more than {limits.MAX_CELLS_PER_ROW} columns in the header"
-            )
+        raise InputError(
+            [
+                Problem(
+                    label,
+                    1,
+                    None,
+                    None,
+                    f"more than {limits.MAX_CELLS_PER_ROW} columns in the header",
+                )
+            ]
         )
-        return
     header = [cell.strip() for cell in header_cells]
     raw = RawTable(label, header, [], errors)
-    raw.rows = _bounded_rows(raw, _csv_records(label, records, errors))
-    tables[table] = raw
+    raw.rows = _bounded_rows(raw, _csv_records(label, records, errors), max_rows)
+    return raw
 
 
 def _csv_records(
@@ -262,19 +281,23 @@ def _csv_records(
         errors.append(Problem(label, line_num or None, None, None, f"not a valid CSV file: {exc}"))
 
 
-def _bounded_rows(table: RawTable, records: Iterable[list[str]]) -> Iterator[tuple[int, list[str]]]:
-    """Number the data rows (header = row 1) and hold each to the bounds: rows, cells per row,
-    characters per cell; a row past a bound is a problem (and not passed on)."""
+def _bounded_rows(
+    table: RawTable, records: Iterable[list[str]], max_rows: int | None = None
+) -> Iterator[tuple[int, list[str]]]:
+    """Number the data rows (header = row 1) and hold each to the bounds: rows (``max_rows``,
+    by default limits.MAX_ROWS), cells per row, characters per cell; a row past a bound is a
+    problem (and not passed on)."""
     label, header, errors = table.label, table.header, table.errors
+    max_rows = limits.MAX_ROWS if max_rows is None else max_rows
     for number, cells in enumerate(records, start=2):
-        if number - 1 > limits.MAX_ROWS:
+        if number - 1 > max_rows:
             errors.append(
                 Problem(
                     label,
                     number,
                     None,
                     None,
-                    f"more than {limits.MAX_ROWS:,} rows; reading stopped here",
+                    f"more than {max_rows:,} rows; reading stopped here",
                 )
             )
             return

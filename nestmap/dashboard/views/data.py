@@ -13,7 +13,6 @@ import streamlit as st
 from nestmap.dashboard import access, layout, state, tables
 from nestmap.dashboard.text import md
 from nestmap.errors import InputError, NestmapError
-from nestmap.loaders.limits import extract_zip
 
 chosen = layout.start(
     "Data",
@@ -156,45 +155,100 @@ else:
     _history()
 
 
-def _safe_extract(name: str, data: bytes, target: Path) -> Path:
-    """Unpack a zip of ORUK CSVs within the upload bounds (members, sizes counted while
-    inflating, no absolute or parent paths); the folder with services.csv."""
-    extract_zip(data, target, PurePosixPath(name.replace("\\", "/")).name)
-    found = sorted(target.rglob("services.csv"), key=lambda path: len(path.parts))
-    return found[0].parent if found else target
-
-
-def _import_oruk(name: str, data: bytes, companion: bytes | None) -> dict:
-    """Run the ORUK import in a scratch folder; what to show, and the dataset as a zip."""
-    from nestmap.interop.oruk import import_oruk
+def _import_oruk(name: str, data: bytes, companion: bytes | None, keep_first: bool) -> dict:
+    """Run the ORUK import in a scratch folder; what to show, and the dataset as a zip (with
+    its TO_FILL_IN.csv and IMPORT_WARNINGS.txt)."""
+    from nestmap.interop.oruk import WARNINGS_FILE, import_oruk
 
     with tempfile.TemporaryDirectory(prefix="nestmap-oruk-") as scratch:
         folder = Path(scratch)
-        if name.lower().endswith(".zip"):
-            source = _safe_extract(name, data, folder / "source")
-        else:
-            # Under its own name, so that problems name the file the user uploaded.
-            own = PurePosixPath(name.replace("\\", "/")).name
-            source = folder / (own if own.lower().endswith(".json") else "source.json")
-            source.write_bytes(data)
+        # Under its own name, so that problems name the file the user uploaded; a zip is read
+        # member by member as it inflates (never unpacked), within the import's bounds.
+        own = PurePosixPath(name.replace("\\", "/")).name
+        suffix = ".zip" if own.lower().endswith(".zip") else ".json"
+        source = folder / (own if own.lower().endswith(suffix) else f"source{suffix}")
+        source.write_bytes(data)
         extra = None
         if companion is not None:
             extra = folder / "companion.csv"
             extra.write_bytes(companion)
         out = folder / "dataset"
-        result = import_oruk(source, out, extra)
+        result = import_oruk(source, out, extra, keep_first=keep_first)
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-            for path in sorted(out.glob("*.csv")):
+            for path in sorted([*out.glob("*.csv"), out / WARNINGS_FILE]):
                 archive.writestr(path.name, path.read_bytes())
         with (out / "services.csv").open(encoding="utf-8", newline="") as handle:
             services = list(csv.DictReader(handle))
     return {
         "services": services,
+        "shape": result.shape,
+        "areas_by_name": result.areas_by_name,
         "to_fill_in": result.to_fill_in,
+        "fill_in_summary": result.fill_in_summary(),
         "warnings": result.warnings,
         "zip": buffer.getvalue(),
     }
+
+
+def _show_import(name: str, mapped: dict, keep_first: bool) -> None:
+    """What the import read, warned of and left to fill in, as the command line says it
+    (every directory value escaped: it is a visitor's upload)."""
+    if "error" in mapped:
+        st.error(f"{md(name)}: {md(mapped['error'])}. Nothing was mapped.")
+        reasons = " ".join(str(p["reason"]) for p in mapped["problems"])
+        if not keep_first and ("duplicate id" in reasons or "needs an" in reasons):
+            st.caption(
+                "Tick **Keep the first record of each id** to map the directory without the "
+                "records listed (each is then reported in the warnings)."
+            )
+        if mapped["problems"]:
+            tables.show(
+                tables.frame(mapped["problems"], ["file", "row", "column", "value", "reason"]),
+                "oruk_problems",
+            )
+        return
+    st.success(
+        f"Mapped {len(mapped['services']):,} services from {md(name)}, read as: "
+        f"{mapped['shape']}."  # our own words, never the directory's
+    )
+    if mapped["areas_by_name"]:
+        st.caption(
+            f"{mapped['areas_by_name']:,} service areas given by name were matched to ONS "
+            "codes (each listed in the warnings)."
+        )
+    st.markdown("**Mapped services** (services.csv)")
+    tables.show(tables.frame(mapped["services"]), "oruk_services")
+    if mapped["warnings"]:
+        st.markdown(
+            f"**Warnings** ({len(mapped['warnings']):,}; also in IMPORT_WARNINGS.txt in the "
+            "download): what could not be mapped exactly, and each rule applied, counted"
+        )
+        tables.show(tables.frame([{"warning": w} for w in mapped["warnings"]]), "oruk_warnings")
+    total = len(mapped["to_fill_in"])
+    st.markdown(
+        f"**To fill in** before the dataset will load: {total:,} things (TO_FILL_IN.csv in the "
+        "download; `original` is what the directory said)"
+    )
+    tables.show(
+        tables.frame(
+            [{"file": f, "column": c, "how many": n} for f, c, n in mapped["fill_in_summary"]],
+            ["file", "column", "how many"],
+        ),
+        "oruk_fill_in_summary",
+    )
+    tables.show(
+        tables.frame(mapped["to_fill_in"], ["file", "row", "column", "id", "what", "original"]),
+        "oruk_to_fill_in",
+    )
+    if not chosen.present:
+        tables.download(
+            st,
+            "Mapped dataset (.zip of CSVs)",
+            mapped["zip"],
+            f"{Path(name).stem or 'oruk'}-nestmap.zip",
+            key="oruk_download",
+        )
 
 
 st.subheader("Import from Open Referral UK")
@@ -204,8 +258,9 @@ if not chosen.present:
         "its CSV files) onto nestmap's format. ORUK has no levels, stages, thresholds or referral "
         "links: an optional companion CSV (oruk_service_id plus any of sector, stages, threshold, "
         "self_referral, assesses_relationship, capacity_per_year, supports_fathers, offers, "
-        'refers_to, areas) fills them in, and the rest is listed under "to fill in". The '
-        "loaded graph is not changed: download the mapped dataset, complete it, then load it above."
+        "refers_to, areas, min_age_months, max_age_months) fills them in, and the rest is listed "
+        'under "to fill in". The loaded graph is not changed: download the mapped dataset, '
+        "complete it, then load it above."
     )
 # Behind a switch: the uploaders appear when asked for, so the page opens with one upload box.
 if st.toggle("Map an ORUK directory", key="oruk_open"):
@@ -215,13 +270,24 @@ if st.toggle("Map an ORUK directory", key="oruk_open"):
     oruk_companion = st.file_uploader(
         "Companion CSV (optional)", type=["csv"], key="oruk_companion"
     )
+    keep_first = st.checkbox(
+        "Keep the first record of each id",
+        key="oruk_keep_first",
+        help="Leave out later records with the same id, and records without an id or a name "
+        "(each one listed in the warnings), instead of refusing the directory.",
+    )
+    ids = (
+        oruk_file.file_id if oruk_file is not None else None,
+        oruk_companion.file_id if oruk_companion else None,
+        keep_first,
+    )
     if oruk_file is not None and st.button("Map to nestmap's format", key="oruk_run"):
-        ids = (oruk_file.file_id, oruk_companion.file_id if oruk_companion else None)
         try:
             mapped = _import_oruk(
                 oruk_file.name,
                 oruk_file.getvalue(),
                 oruk_companion.getvalue() if oruk_companion is not None else None,
+                keep_first,
             )
         except InputError as exc:
             st.session_state["oruk_result"] = (
@@ -234,41 +300,8 @@ if st.toggle("Map an ORUK directory", key="oruk_open"):
             st.session_state["oruk_result"] = (ids, mapped)
 
     imported = st.session_state.get("oruk_result")
-    if (
-        imported
-        and oruk_file is not None
-        and imported[0] == (oruk_file.file_id, oruk_companion.file_id if oruk_companion else None)
-    ):
-        mapped = imported[1]
-        if "error" in mapped:
-            st.error(f"{md(oruk_file.name)}: {md(mapped['error'])}. Nothing was mapped.")
-            if mapped["problems"]:
-                tables.show(
-                    tables.frame(mapped["problems"], ["file", "row", "column", "value", "reason"]),
-                    "oruk_problems",
-                )
-        else:
-            st.success(f"Mapped {len(mapped['services']):,} services from {md(oruk_file.name)}.")
-            st.markdown("**Mapped services** (services.csv)")
-            tables.show(tables.frame(mapped["services"]), "oruk_services")
-            if mapped["warnings"]:
-                st.markdown("**Warnings**")
-                tables.show(
-                    tables.frame([{"warning": w} for w in mapped["warnings"]]), "oruk_warnings"
-                )
-            st.markdown("**To fill in** before the dataset will load")
-            tables.show(
-                tables.frame(mapped["to_fill_in"], ["file", "row", "column", "id", "what"]),
-                "oruk_to_fill_in",
-            )
-            if not chosen.present:
-                tables.download(
-                    st,
-                    "Mapped dataset (.zip of CSVs)",
-                    mapped["zip"],
-                    f"{Path(oruk_file.name).stem or 'oruk'}-nestmap.zip",
-                    key="oruk_download",
-                )
+    if imported and oruk_file is not None and imported[0] == ids:
+        _show_import(oruk_file.name, imported[1], keep_first)
 
 if store.has_graph() and not chosen.present:
     from nestmap.interop import to_gexf, to_graphml, to_kumu

@@ -13,7 +13,8 @@ chosen = layout.start(
     "Network",
     "Who refers families to whom. Node colour: the service's highest level of need; diamonds "
     "offer specialised parent-infant relationship work, circles do not; a thick dashed border "
-    "marks a dead-end entry point. Edge colour: the referral's reason; red: misdirected. Hover "
+    "marks a dead-end entry point. Edge colour: the referral's reason; red, ending in a bar: "
+    "misdirected to a dead end; purple: misdirected, but the target can pass the family on. Hover "
     "for details, drag to rearrange, scroll to zoom.",
     "network",
 )
@@ -67,16 +68,16 @@ def _view(filters: tuple[Any, ...]) -> dict[str, Any]:
     )
     ids = {n["id"] for n in shown.selection.nodes}
     drawn = {(e["from_service"], e["to_service"], e["reason"]) for e in shown.selection.edges}
-    misdirected = {
-        (r["from_service"], r["to_service"], r["reason"]): r["problems"]
-        for r in _between(state.arrow("misdirected", la), ids)
-    }
+    rows = _between(state.arrow("misdirected", la), ids)
+    misdirected = {(r["from_service"], r["to_service"], r["reason"]): r["problems"] for r in rows}
+    onward = {(r["from_service"], r["to_service"], r["reason"]) for r in rows if r["onward"]}
     pathways = state.pathways(la)
     dead = [r["entry_service"] for r in pathways if r["destination"] is None]
     names = state.service_names()
     return {
         "shown": shown,
         "misdirected": {key: problems for key, problems in misdirected.items() if key in drawn},
+        "onward": onward & drawn,
         "dead_ends": set(dead) & ids,
         "dead_pairs": sum(entry in ids for entry in dead),
         "names": {service: names.get(service, "") for service in ids},
@@ -114,9 +115,11 @@ else:
     dead_pairs = view["dead_pairs"]
     dead_services = len(dead_ends)
     shown_misdirected = len(misdirected)
+    shown_onward = len(view["onward"])
     st.caption(
         f"{len(selection.nodes):,} services · {len(selection.edges):,} referral links · "
-        f"{shown_misdirected:,} misdirected · dead ends: {dead_services:,} entry-point "
+        f"{shown_misdirected:,} misdirected ({shown_misdirected - shown_onward:,} to a dead end, "
+        f"{shown_onward:,} onward) · dead ends: {dead_services:,} entry-point "
         f"service{'' if dead_services == 1 else 's'}, {dead_pairs:,} local authority × entry "
         "point pairs (as on Overview)"
     )
@@ -132,6 +135,7 @@ else:
             dead_ends,
             height=height,
             font_size=28 if chosen.present else 22,
+            onward=view["onward"],
         ),
     )
     # Our own page, every dataset value escaped (see nestmap.dashboard.network).
@@ -160,6 +164,11 @@ if not chosen.present and selection.nodes:
                 "count": e["count"],
                 "misdirected": misdirected.get(
                     (e["from_service"], e["to_service"], e["reason"]), []
+                ),
+                "onward": (
+                    (e["from_service"], e["to_service"], e["reason"]) in view["onward"]
+                    if (e["from_service"], e["to_service"], e["reason"]) in misdirected
+                    else None
                 ),
                 "source": e["source"],
             }
