@@ -366,3 +366,20 @@ def test_changed_need_shares_travel_in_the_link(seed_copy, monkeypatch):  # noqa
     # A damaged value is dropped, and the report's shares stand.
     broken = _fresh(monkeypatch, seed_copy, "map", {"shares": "2,x"})
     assert "shares" not in broken.query_params
+
+
+def test_pages_end_with_layout_end_so_the_share_link_is_drawn():
+    """``st.stop()`` in a page would stop the whole run before app.py draws the share link
+    (after the page, so that it carries what the page wrote): pages end with ``layout.end()``."""
+    import re
+
+    import nestmap.dashboard
+
+    folder = Path(nestmap.dashboard.__file__).parent
+    found = [
+        f"{path.name}:{number}"
+        for path in sorted(folder.rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"\bst\.stop\(\)", line.split("#")[0]) and "``st.stop()``" not in line
+    ]
+    assert not found, f"use layout.end() instead of st.stop() in: {', '.join(found)}"
