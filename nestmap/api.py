@@ -278,10 +278,14 @@ class Graph:
         why: str,
         by: str | None = None,
         started_tables: dict[str, list[list[str]]] | None = None,
+        merge: bool = False,
     ) -> dict[str, Any]:
         """Replace the graph with edited ``tables`` (all or nothing; the current graph is kept
         as a version), recording ``by`` and a note of ``why`` and what changed. Refused with
-        ``nestmap.editing.MapChanged`` when the graph is no longer ``started_from``."""
+        ``nestmap.editing.MapChanged`` when the graph is no longer ``started_from``; given
+        ``started_tables`` (what ``tables()`` gave when the edit started), the refusal carries
+        ``.merge``, the edit merged onto the current map cell by cell, and with ``merge=True``
+        an edit none of whose cells another save changed is applied onto the current map."""
         from nestmap.editing import save_edit
 
         return save_edit(
@@ -291,6 +295,7 @@ class Graph:
             by=by or os_user(),
             why=why,
             started_tables=started_tables,
+            merge=merge,
         )
 
     def undo(self, by: str | None = None, started_from: str | None = None) -> int:

@@ -9,8 +9,12 @@ records who saved it and a note of what changed and why.
 Two people editing at once: a save carries the store version the editor started from
 (``store.version()`` when the tables were read); if the graph has changed since, the save is
 refused with ``MapChanged``, which carries the difference between the two graphs, and nothing
-is overwritten. The check and the swap happen under one lock (a thread lock per graph, and an
-advisory file lock beside an embedded graph for other processes).
+is overwritten. Given the tables the editor started from, it also carries a three-way merge
+(``merge_edit``: per row, by the row's key, and per cell): when no cell the editor changed was
+changed by the other save, ``save_edit(..., merge=True)`` applies the editor's change onto the
+current map; otherwise the merge lists each conflicting cell. The check and the swap happen
+under one lock (a thread lock per graph, and an advisory file lock beside an embedded graph for
+other processes).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ import io
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,14 +53,38 @@ MAX_WHY_CHARS = 500
 MAX_NOTE_CHARS = 2_000
 
 
+@dataclass
+class Merge:
+    """An editor's change carried onto a map someone else changed meanwhile.
+
+    ``tables``: the current map with the editor's change applied (where there is no conflict);
+    ``applied``: the editor's own changes (``table_differences`` rows: what applying adds);
+    ``conflicts``: one row per cell both changed differently — ``table``, ``key`` (the row's
+    key, `` / ``-joined), ``name`` (the row's name, where it has one), ``column``, ``started``
+    (the value the editor started from), ``yours`` and ``theirs``; a row one side removed
+    while the other changed it is one conflict with ``column`` blank."""
+
+    tables: TextTables
+    applied: list[dict[str, Any]] = field(default_factory=list)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def clean(self) -> bool:
+        """True when the editor's change applies onto the current map as it is."""
+        return not self.conflicts
+
+
 class MapChanged(NestmapError):
-    """The graph changed after the editor started: nothing was saved."""
+    """The graph changed after the editor started: nothing was saved. ``differences`` is what
+    changed meanwhile; ``merge`` (when the tables the editor started from are known) is the
+    editor's change carried onto the current map, with any conflicting cells."""
 
     exit_code = 2
 
-    def __init__(self, message: str, differences: list[dict[str, Any]]):
+    def __init__(self, message: str, differences: list[dict[str, Any]], merge: Merge | None = None):
         super().__init__(message)
         self.differences = differences
+        self.merge = merge
 
 
 def read_tables(store: GraphStore) -> TextTables:
@@ -158,6 +187,114 @@ def table_differences(before: TextTables, after: TextTables) -> list[dict[str, A
     return found
 
 
+REMOVED = "(row removed)"
+
+
+def _row_name(table: str, row: dict[str, str]) -> str:
+    """What people call a row: an area's or service's name (other tables name their ids)."""
+    return row.get("name", "") if table in ("areas", "services") else ""
+
+
+def _merged_row(
+    table: str,
+    key: str,
+    columns: list[str],
+    rows: tuple[dict[str, str], dict[str, str], dict[str, str]],
+    conflicts: list[dict[str, Any]],
+) -> list[str]:
+    """One row present on both sides: per cell, whichever side changed it (both alike: fine;
+    both differently: a conflict, and the current map's value stays)."""
+    base, mine, theirs = rows
+    merged = []
+    for column in columns:
+        was, yours, current = (row.get(column, "") for row in (base, mine, theirs))
+        if yours == was or yours == current:
+            merged.append(current)
+        elif current == was:
+            merged.append(yours)
+        else:
+            merged.append(current)
+            conflicts.append(
+                {
+                    "table": table,
+                    "key": key,
+                    "name": _row_name(table, theirs) or _row_name(table, mine),
+                    "column": column,
+                    "started": was,
+                    "yours": yours,
+                    "theirs": current,
+                }
+            )
+    return merged
+
+
+def _merge_table(
+    table: str, started: list[list[str]], mine: list[list[str]], current: list[list[str]]
+) -> tuple[list[list[str]], list[dict[str, Any]]]:
+    columns = list(current[0]) + [c for c in mine[0] if c not in current[0]]
+
+    def by_key(rows: list[list[str]]) -> dict[tuple[str, ...], dict[str, str]]:
+        return {
+            key: dict(zip(rows[0], row, strict=False)) for key, row in _keyed(table, rows).items()
+        }
+
+    base, yours, theirs = by_key(started), by_key(mine), by_key(current)
+    empty: dict[str, str] = {}
+    conflicts: list[dict[str, Any]] = []
+
+    def same(a: dict[str, str], b: dict[str, str]) -> bool:
+        return all(a.get(c, "") == b.get(c, "") for c in columns)
+
+    def removed(key: tuple[str, ...], kept: dict[str, str], by_you: bool) -> None:
+        conflicts.append(
+            {
+                "table": table,
+                "key": " / ".join(key),
+                "name": _row_name(table, kept),
+                "column": "",
+                "started": "",
+                "yours": REMOVED if by_you else "changed",
+                "theirs": "changed" if by_you else REMOVED,
+            }
+        )
+
+    rows: list[list[str]] = [columns]
+    for key, current_row in theirs.items():
+        if key in yours:
+            triple = (base.get(key, empty), yours[key], current_row)
+            rows.append(_merged_row(table, " / ".join(key), columns, triple, conflicts))
+            continue
+        if key in base:  # the editor removed this row
+            if same(base[key], current_row):
+                continue  # nobody else changed it: it goes
+            removed(key, current_row, by_you=True)
+        rows.append([current_row.get(c, "") for c in columns])
+    for key, your_row in yours.items():
+        if key in theirs:
+            continue
+        if key not in base:  # the editor added it
+            rows.append([your_row.get(c, "") for c in columns])
+        elif not same(base[key], your_row):  # they removed a row the editor changed
+            removed(key, your_row, by_you=False)
+    return rows, conflicts
+
+
+def merge_edit(started: TextTables, mine: TextTables, current: TextTables) -> Merge:
+    """A three-way merge of an edit: ``started`` (what the editor read), ``mine`` (the edited
+    tables) and ``current`` (the map as someone else's save left it). Rows are matched by their
+    key (``ROW_KEYS``) and merged cell by cell: a cell only the editor changed takes the
+    editor's value, a cell only the other save changed keeps theirs, a row only one side added
+    or removed is added or removed. A cell both changed to different values, or a row one side
+    removed while the other changed it, is a conflict, and the current map's value stays."""
+    started, mine, current = _normalised(started), _normalised(mine), _normalised(current)
+    tables: TextTables = {}
+    conflicts: list[dict[str, Any]] = []
+    for table in TABLES:
+        tables[table], found = _merge_table(table, started[table], mine[table], current[table])
+        conflicts += found
+    return Merge(tables, table_differences(started, mine), conflicts)
+
+
 def difference_summary(differences: list[dict[str, Any]]) -> str:
     """``services: 1 changed; referrals: 1 added`` (or ``no change``)."""
     counts: dict[str, dict[str, int]] = {}
@@ -223,22 +360,47 @@ def edit_lock(store: GraphStore) -> Iterator[None]:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _map_changed(
+    store: GraphStore,
+    started_from: str,
+    started_tables: TextTables | None,
+    mine: TextTables | None = None,
+) -> MapChanged | None:
+    """None while the graph is still ``started_from``; else the refusal to raise, with what
+    changed since and (given the tables) the editor's change merged onto the current map."""
+    if store.version() == started_from:
+        return None
+    differences: list[dict[str, Any]] = []
+    merge = None
+    if started_tables is not None and store.has_graph():
+        current = read_tables(store)
+        differences = table_differences(started_tables, current)
+        if mine is not None:
+            merge = merge_edit(started_tables, mine, current)
+    if merge is None:
+        advice = "start again from the current map and redo your edit"
+    elif merge.clean:
+        advice = (
+            "none of the cells you changed was changed by that save: your change can be "
+            "applied onto the current map"
+        )
+    else:
+        count = len(merge.conflicts)
+        advice = f"{count} of your changes conflict with that save (listed cell by cell)"
+    return MapChanged(
+        "the map changed since you started (someone else saved or loaded a dataset); nothing "
+        f"was saved. The changes since you started are listed; {advice}",
+        differences,
+        merge,
+    )
+
+
 def _check_started_from(
     store: GraphStore, started_from: str, started_tables: TextTables | None
 ) -> None:
-    if store.version() == started_from:
-        return
-    differences = (
-        table_differences(started_tables, read_tables(store))
-        if started_tables is not None and store.has_graph()
-        else []
-    )
-    raise MapChanged(
-        "the map changed since you started (someone else saved or loaded a dataset); nothing "
-        "was saved. The changes since you started are listed; start again from the current "
-        "map and redo your edit",
-        differences,
-    )
+    refusal = _map_changed(store, started_from, started_tables)
+    if refusal is not None:
+        raise refusal
 
 
 def save_edit(
@@ -249,18 +411,28 @@ def save_edit(
     by: str,
     why: str,
     started_tables: TextTables | None = None,
+    merge: bool = False,
 ) -> dict[str, Any]:
     """Save edited tables as the new graph (the current one is kept as a version).
 
     ``started_from`` is ``store.version()`` when the editor read the tables (``started_tables``,
-    to describe what changed meanwhile). Raises ``UsageError`` without a reason or a change,
-    ``InputError`` with every problem (the graph unchanged), or ``MapChanged``. Returns the
-    ``differences`` saved and the ``note`` recorded."""
+    to describe what changed meanwhile and to merge). With ``merge`` and ``started_tables``, an
+    edit of a map that changed meanwhile is applied onto the current map when none of its cells
+    was changed by the other save (``merge_edit``); otherwise it is refused. Raises
+    ``UsageError`` without a reason or a change, ``InputError`` with every problem (the graph
+    unchanged), or ``MapChanged`` (with ``.merge`` when ``started_tables`` is given). Returns
+    the ``differences`` saved, the ``note`` recorded, the store ``version`` and
+    ``kept_version`` (the number the map before the edit is kept under, if any)."""
     why = _checked_why(why)
     if not by.strip():
         raise UsageError("an edit needs the name of who made it")
     with edit_lock(store):
-        _check_started_from(store, started_from, started_tables)
+        refusal = _map_changed(store, started_from, started_tables, tables)
+        carried = refusal.merge if refusal is not None and merge else None
+        if refusal is not None and (carried is None or not carried.clean):
+            raise refusal
+        if carried is not None:
+            tables = carried.tables
         current = read_tables(store)
         differences = table_differences(current, tables)
         if not differences:
@@ -271,7 +443,19 @@ def save_edit(
         dataset.change = "edit"
         dataset.note = edit_note(why, differences)
         store.replace(dataset)
-    return {"differences": differences, "note": dataset.note, "version": store.version()}
+    return {
+        "differences": differences,
+        "note": dataset.note,
+        "version": store.version(),
+        "kept_version": _last_kept(store),
+        "merged": carried is not None,
+    }
+
+
+def _last_kept(store: GraphStore) -> int | None:
+    """The number under which the last change kept the map it replaced (None: not kept)."""
+    kept = (store.changes() or [{}])[-1].get("kept_version")
+    return int(kept) if kept is not None else None
 
 
 def undo_last(store: GraphStore, *, by: str, started_from: str | None = None) -> int:
@@ -324,7 +508,12 @@ def apply_scenario_as_version(
         differences = table_differences(before, after_tables)
         dataset.note = edit_note(f"scenario {scenario.name!r}: {why}", differences)
         store.replace(dataset)
-    return {"differences": differences, "note": dataset.note, "version": store.version()}
+    return {
+        "differences": differences,
+        "note": dataset.note,
+        "version": store.version(),
+        "kept_version": _last_kept(store),
+    }
 
 
 def _tables_of(dataset: Dataset) -> TextTables:

@@ -184,9 +184,15 @@ def test_a_valid_edit_is_a_new_version_and_coverage_follows_undo_restores(seed_c
     shown = "\n".join(str(m.value) for m in [*coverage.markdown, *coverage.caption])
     assert not coverage.exception
     assert shown  # the page ran on the new version
-    # Undo restores the previous graph exactly.
+    # Undo names the change it undoes and asks first; then restores the previous graph exactly.
     app.run()
     _click(app, "edit_undo")
+    asked = "\n".join(w.value for w in app.warning)
+    assert "'s edit of " in asked and "these teams closed last year" in asked
+    assert "version 1" in asked
+    with Graph(seed_copy) as graph:
+        assert graph.gaps() != gaps_before, "nothing is undone before the confirmation"
+    _click(app, "edit_undo_confirm")
     assert "Undone" in "\n".join(s.value for s in app.success)
     with Graph(seed_copy) as graph:
         assert graph.gaps() == gaps_before
@@ -467,11 +473,20 @@ def test_a_scenario_applied_from_the_builder_is_a_version(seed_copy, monkeypatch
     app.checkbox(key="builder_apply_sure").check().run()
     app.button(key="builder_apply").click().run()
     assert not app.exception, [e.value for e in app.exception]
-    assert "Applied as a new version" in "\n".join(s.value for s in app.success)
+    said = "\n".join(s.value for s in app.success)
+    assert "Applied as version 2 of the map" in said and "kept as version 1" in said
+    # The builder starts afresh from the new map: nothing added, and the address says so.
+    assert app.text_input(key="builder_service_name").value == ""
+    assert app.multiselect(key="builder_retire").value == []
+    code = app.query_params["scenario"]
+    code = code[0] if isinstance(code, list) else code
+    assert {k: v for k, v in from_link(code).items() if k != "__file__"} == {"name": "Our proposal"}
+    assert _metric(app, "Gap cells closed") == "0"
     with Graph(seed_copy) as graph:
         last = graph.changes()[-1]
         assert last["action"] == "scenario" and "agreed at the workshop" in last["note"]
         assert "new_merthyr_family_team" in {row["id"] for row in graph.services()}
+        assert graph.versions()[-1]["version"] == 1
 
 
 def test_nestmap_versions_says_why_a_version_was_replaced(seed_copy):

@@ -1,15 +1,19 @@
-"""The workshop (issue 17) in a real browser: Debian's chromium, a real ``streamlit run`` with an
-editor secret (test_dashboard_browser.py's server), typing into the Data page's grids.
+"""The workshop in a real browser: Debian's chromium, a real ``streamlit run`` with an editor
+secret (test_dashboard_browser.py's server), typing into the Data page's grids.
 
 The whole flow (edit → check → save → coverage changed → undo), two browser contexts saving at
-once, the scenario builder and its shared link in a fresh context, presentation mode on a
-large screen. Screenshots go to tests/artifacts/.
+once (the same cell: a conflict; different cells: both changes kept), the scenario builder and
+its shared link in a fresh context, presentation mode on a large screen. Screenshots go to
+tests/artifacts/; ``NESTMAP_UPDATE_SCREENSHOTS=1`` also rewrites those docs/workshop.md shows.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -28,6 +32,20 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed"),
 ]
+
+DOCS = Path(__file__).parent.parent / "docs"
+# The pictures docs/workshop.md (and the README) show.
+IN_DOCS = {"workshop-edit-problem", "workshop-builder", "workshop-presentation"}
+
+
+def _picture(tab, stem: str) -> None:
+    """A screenshot under tests/artifacts/ (and in docs/ when asked to update them)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{stem}.png"
+    tab.screenshot(path=str(path))
+    if stem in IN_DOCS and os.environ.get("NESTMAP_UPDATE_SCREENSHOTS") == "1":
+        shutil.copyfile(path, DOCS / path.name)
+
 
 # The services grid's columns (nestmap/dashboard/editing.py: names beside ids).
 SERVICE_COLUMNS = [
@@ -92,12 +110,16 @@ def _services_grid(tab):
     return grid
 
 
-def _type_into(tab, grid, row: int, column: str, text: str) -> None:
+def _type_into(tab, grid, row: int, column: str, text: str, marked: bool = False) -> None:
     """Select the first id cell, move to (row, column) with the arrow keys, open the cell's
-    editor and type over its text; Enter keeps it."""
+    editor and type over its text; Enter keeps it. ``marked``: the grid starts with the column
+    saying what a check found wrong."""
     grid.scroll_into_view_if_needed()
     box = grid.bounding_box()
-    # Header and rows are 35 px; the first 30 px or so are the row-selection checkboxes.
+    # Header and rows are 35 px; the first 30 px or so are the row-selection checkboxes. A
+    # grid just drawn (a new generation after a check) takes a click only once hovered.
+    tab.mouse.move(box["x"] + 100, box["y"] + 35 + 17)
+    tab.wait_for_timeout(400)
     tab.mouse.click(box["x"] + 100, box["y"] + 35 + 17)
     tab.wait_for_timeout(200)
     # Back to the first cell whatever an earlier edit scrolled to.
@@ -106,7 +128,7 @@ def _type_into(tab, grid, row: int, column: str, text: str) -> None:
             tab.keyboard.press(key)
     for _ in range(row):
         tab.keyboard.press("ArrowDown")
-    for _ in range(SERVICE_COLUMNS.index(column)):
+    for _ in range(SERVICE_COLUMNS.index(column) + (1 if marked else 0)):
         tab.keyboard.press("ArrowRight")
     # Enter opens the cell's editor (typing straight away can lose the first key on a busy
     # machine); select what is there and type over it.
@@ -147,16 +169,25 @@ def test_edit_check_save_coverage_undo(server, browser):  # noqa: F811 (the fixt
         # The problem names the value exactly as typed (the grids' cells are also in the DOM).
         tab.locator("td").filter(has_text=re.compile(r"^lots$")).first.wait_for(state="attached")
         tab.get_by_text("1 problem: nothing was saved").wait_for(state="visible")
-        ARTIFACTS.mkdir(exist_ok=True)
         _services_grid(tab)
         tab.get_by_role("heading", name="Edit the map").evaluate("e => e.scrollIntoView()")
         tab.wait_for_timeout(300)
-        tab.screenshot(path=str(ARTIFACTS / "workshop-edit-problem.png"))
+        _picture(tab, "workshop-edit-problem")
         with Graph(server.db) as graph:
             assert graph.changes()[-1]["action"] == "load"  # nothing saved
+        # The grid now marks the row, by the check's own words, in its first column.
         grid = _services_grid(tab)
-        _type_into(tab, grid, 0, "capacity_per_year", "40")
-        _type_into(tab, grid, 0, "areas", "W06000024")
+        tab.locator("td").filter(
+            has_text="capacity_per_year: must be a whole number"
+        ).first.wait_for(state="attached")
+        # A blank cell is blank, not "None".
+        assert not tab.locator("td").filter(has_text=re.compile(r"^None$")).count()
+        _type_into(tab, grid, 0, "capacity_per_year", "40", marked=True)
+        _type_into(tab, grid, 0, "areas", "W06000024", marked=True)
+        # A check that passes drops the marks, and keeps what was typed.
+        tab.get_by_role("button", name="Check").click()
+        _settled(tab)
+        tab.get_by_text("Every rule passes").wait_for(state="visible")
         _why(tab, "Baby in Mind moved to Merthyr")
         tab.get_by_role("button", name="Save as a new version").click()
         _settled(tab)
@@ -166,12 +197,17 @@ def test_edit_check_save_coverage_undo(server, browser):  # noqa: F811 (the fixt
             assert (last["action"], last["by"]) == ("edit", "Ann Facilitator")
             assert last["note"].startswith("Baby in Mind moved to Merthyr")
             assert "areas: W06000013 → W06000024" in last["note"]
+            assert "capacity_per_year: 38 → 40" in last["note"]
         after = _coverage_cells(tab, server.url)
         assert after != before, "coverage follows the edit"
         _goto(tab, f"{server.url}/data")  # a new session: unlock again
         _unlock(tab, "Ann Facilitator")
         tab.get_by_text("Last change: Baby in Mind moved to Merthyr", exact=False).wait_for()
         tab.get_by_role("button", name="Undo the last change").click()
+        _settled(tab)
+        # It says whose change it undoes, and asks.
+        tab.get_by_text("Undo Ann Facilitator's edit of", exact=False).first.wait_for()
+        tab.get_by_role("button", name="Yes, undo Ann Facilitator's edit", exact=False).click()
         _settled(tab)
         tab.get_by_text("Undone: version", exact=False).wait_for(state="visible")
         assert _coverage_cells(tab, server.url) == before
@@ -197,11 +233,60 @@ def test_two_browsers_saving_at_once_the_second_is_told(server, browser):  # noq
         _settled(tab_b)
         tab_b.get_by_text("The map changed since you started", exact=False).first.wait_for()
         tab_b.get_by_text("What changed since you started").wait_for(state="visible")
-        tab_b.screenshot(path=str(ARTIFACTS / "workshop-concurrent-save.png"))
+        # The same cell, changed differently: the conflict is shown cell by cell, no merge.
+        tab_b.get_by_text("These cells were changed by you and by that save").wait_for()
+        assert not tab_b.get_by_role("button", name="Apply my change onto the current map").count()
+        tab_b.get_by_text("The map changed since you started", exact=False).first.evaluate(
+            "e => e.scrollIntoView()"
+        )
+        tab_b.wait_for_timeout(500)
+        _picture(tab_b, "workshop-concurrent-save")
         with Graph(server.db) as graph:
             services = {row["id"]: row for row in graph.services()}
             assert services["bridgend_baby_in_mind"]["capacity_per_year"] == 111
             assert [c["by"] for c in graph.changes() if c["action"] == "edit"] == ["Ann"]
+    finally:
+        first.close()
+        second.close()
+
+
+def test_two_editors_editing_different_cells_both_get_their_change(server, browser):  # noqa: F811 (the fixture)
+    first, tab_a = _context(browser)
+    second, tab_b = _context(browser, 1440, 1400)
+    try:
+        for tab, name in ((tab_a, "Ann"), (tab_b, "Bob")):
+            _goto(tab, f"{server.url}/data")
+            _unlock(tab, name)
+        _type_into(tab_a, _services_grid(tab_a), 0, "capacity_per_year", "111")
+        _type_into(tab_b, _services_grid(tab_b), 0, "provider", "Bridgend family services")
+        _why(tab_a, "Ann's count")
+        _why(tab_b, "Bob's provider")
+        tab_a.get_by_role("button", name="Save as a new version").click()
+        _settled(tab_a)
+        tab_a.get_by_text("Saved as a new version").wait_for(state="visible")
+        tab_b.get_by_role("button", name="Save as a new version").click()
+        _settled(tab_b)
+        tab_b.get_by_text("The map changed since you started", exact=False).first.wait_for()
+        onto = tab_b.get_by_role("button", name="Apply my change onto the current map")
+        onto.wait_for(state="visible")
+        # Who changed the map meanwhile is named.
+        tab_b.get_by_text("Ann's edit of", exact=False).first.wait_for()
+        tab_b.get_by_text("The map changed since you started", exact=False).first.evaluate(
+            "e => e.scrollIntoView()"
+        )
+        tab_b.wait_for_timeout(500)
+        _picture(tab_b, "workshop-refused-save-after")
+        onto.click()
+        _settled(tab_b)
+        tab_b.get_by_text(
+            "Saved as a new version onto the map as the other save left it"
+        ).wait_for()
+        with Graph(server.db) as graph:
+            service = next(r for r in graph.services() if r["id"] == "bridgend_baby_in_mind")
+            assert service["capacity_per_year"] == 111
+            assert service["provider"] == "Bridgend family services"
+            edits = [c for c in graph.changes() if c["action"] == "edit"]
+            assert [c["by"] for c in edits] == ["Ann", "Bob"]
     finally:
         first.close()
         second.close()
@@ -216,6 +301,7 @@ def test_builder_and_a_shared_link_in_a_fresh_context(server, browser):  # noqa:
     # Tall enough for the form and the figures it gives in one picture.
     context, tab = _context(browser, 1440, 2300)
     fresh, other = _context(browser)
+    shared_context, fresh_tab = _context(browser)
     try:
         _goto(tab, f"{server.url}/scenarios?la=W06000024")
         tab.get_by_text("Build one").click()
@@ -242,9 +328,26 @@ def test_builder_and_a_shared_link_in_a_fresh_context(server, browser):  # noqa:
         # The form and the figures it gives, as the room sees them.
         tab.locator(".js-plotly-plot").first.wait_for(state="visible")
         tab.wait_for_timeout(800)
-        tab.screenshot(path=str(ARTIFACTS / "workshop-builder.png"))
+        _picture(tab, "workshop-builder")
         query = parse_qs(urlsplit(tab.url).query)
         assert query["la"] == ["W06000024"] and query["scenario"]
+        # Right after another edit, "Share this view" gives the page as it now shows.
+        tab.get_by_label("Annual cost (GBP)").fill("180000")
+        tab.keyboard.press("Tab")
+        _settled(tab)
+        assert _metric(tab, "Cost per family") == "£1,500"
+        tab.get_by_role("button", name="Share this view").click()
+        shared = tab.locator('[data-testid="stPopoverBody"] code').first
+        shared.wait_for(state="visible")
+        link = shared.inner_text().strip()
+        tab.keyboard.press("Escape")
+        _goto(fresh_tab, link)
+        fresh_tab.get_by_label("Service name").wait_for(state="visible")
+        assert _metric(fresh_tab, "Cost per family") == "£1,500"
+        assert fresh_tab.get_by_label("Annual cost (GBP)").input_value() == "180000"
+        tab.get_by_label("Annual cost (GBP)").fill("150000")
+        tab.keyboard.press("Tab")
+        _settled(tab)
         # Another browser opens the same address: the same page, filter and scenario.
         _goto(other, tab.url)
         other.get_by_label("Service name").wait_for(state="visible")
@@ -255,6 +358,7 @@ def test_builder_and_a_shared_link_in_a_fresh_context(server, browser):  # noqa:
     finally:
         context.close()
         fresh.close()
+        shared_context.close()
 
 
 def test_presentation_mode_on_a_large_screen_walks_the_pages(server, browser):  # noqa: F811 (the fixture)
@@ -267,7 +371,7 @@ def test_presentation_mode_on_a_large_screen_walks_the_pages(server, browser):  
         assert float(size.removesuffix("px")) >= 20
         tab.locator(".js-plotly-plot").first.wait_for(state="visible")
         tab.wait_for_timeout(800)
-        tab.screenshot(path=str(ARTIFACTS / "workshop-presentation.png"))
+        _picture(tab, "workshop-presentation")
         tab.get_by_role("link", name="Next: Map").click()
         _settled(tab)
         assert "/map" in tab.url and "present=1" in tab.url and "la=W06000013" in tab.url

@@ -46,20 +46,24 @@ nav = st.sidebar.container()
 st.sidebar.divider()
 st.sidebar.markdown("**Filters**")
 chosen = filters.sidebar(la_names)
+workshop.adopt_shares()  # a shared link's need shares, for whichever page it opens
 with nav:
     layout.nav_links(all_pages, chosen)
 # Our own static style sheets (no dataset text in them).
 st.html(layout.BASE_CSS)
 if chosen.present:
     st.html(layout.PRESENTATION_CSS)
-    # The workshop's walk through the pages, share, and the way out (the sidebar is hidden).
-    workshop.bar(all_pages, page, chosen)
-else:
-    workshop.share(workshop.stem_of(page), chosen, st.sidebar)
+# The workshop's bar (presentation mode: the walk through the pages, share, the way out) or the
+# sidebar's share link: drawn after the page, in a place kept for it here, because a page may
+# change the address as it runs (the scenario builder writes its scenario there) and the link
+# must be the page as it is shown.
+frame = st.container() if chosen.present else st.sidebar.container()
 
 # Streamlit's st.stop and st.rerun are BaseExceptions: they pass through these handlers.
 try:
     page.run()
+except layout.PageEnd:
+    pass  # the page said all it had to (layout.end)
 except InputError as exc:
     st.error(f"{md(exc)}. Nothing was changed.")
     if exc.more_note():
@@ -84,3 +88,9 @@ except Exception:
     )
 finally:
     budget.end_of_run()
+
+with frame:
+    if chosen.present:
+        workshop.bar(all_pages, page, chosen)
+    else:
+        workshop.share(workshop.stem_of(page), chosen)

@@ -19,7 +19,7 @@ from typing import Any
 import streamlit as st
 
 from nestmap import vocabulary as v
-from nestmap.dashboard import access, budget, state, tables
+from nestmap.dashboard import access, budget, state, tables, workshop
 from nestmap.dashboard.text import md
 from nestmap.editing import MAX_WHY_CHARS, MapChanged, apply_scenario_as_version
 from nestmap.errors import InputError, NestmapError, Problem
@@ -388,9 +388,12 @@ def _write_link(document: dict[str, Any]) -> None:
     """Keep the builder's scenario in the address (the share link); too large: no link."""
     try:
         code = to_link(document)
-    except InputError:
+    except InputError as exc:
         if PARAM in st.query_params:
             del st.query_params[PARAM]
+        st.session_state[workshop.NOT_IN_LINK] = (
+            f"The builder's scenario is not in this address: {exc.problems[0].reason}."
+        )
         return
     st.session_state[_WRITTEN] = code
     if st.query_params.get(PARAM) != code:
@@ -469,11 +472,26 @@ def _apply(document_json: str, seen_version: str) -> None:
         st.session_state[_NOTICE] = ("error", f"Nothing was applied: {md(exc)}.")
         return
     st.cache_data.clear()
-    st.session_state["builder_apply_sure"] = False
+    kept = applied.get("kept_version")
+    # The map before is kept as version N - 1; this one is version N in the same numbering.
+    version = f"version {kept + 1}" if kept is not None else "a new version"
+    start_afresh()
     st.session_state[_NOTICE] = (
         "success",
-        f"Applied as a new version (recorded as applied by {md(who)}): {md(applied['note'])}.",
+        f"Applied as {version} of the map (recorded as applied by {md(who)}; the map before it "
+        f"is kept{f' as version {kept}' if kept is not None else ''}, and undo is on the Data "
+        f"page): {md(applied['note'])}. The builder starts afresh from the map as it now is.",
     )
+
+
+def start_afresh() -> None:
+    """Empty the builder (its answers, added links and costs, and the scenario in the
+    address): after its scenario is applied, the next one starts from the new map."""
+    for key in [key for key in st.session_state if str(key).startswith("builder_")]:
+        if key != _NOTICE:
+            del st.session_state[key]
+    if PARAM in st.query_params:
+        del st.query_params[PARAM]
 
 
 def show_link_problems(problems: list[Problem]) -> None:

@@ -43,12 +43,13 @@ class Filters:
         return ", ".join(parts) if parts else "no filters"
 
 
-# Not filters, but part of a shared view: the scenario builder's scenario (see builder.py).
-KEPT = ("scenario",)
+# Not filters, but part of a shared view: the need shares, the Scenarios page's bundled option
+# and its edits, the scenario builder's scenario (see workshop.py and builder.py).
+KEPT = ("shares", "option", "option_families", "option_cost", "scenario")
 
 
 def kept_params() -> dict[str, str]:
-    """The page parameters of the address that the filters keep (``scenario``)."""
+    """The page parameters of the address that the filters keep (``KEPT``)."""
     return {key: st.query_params[key] for key in KEPT if key in st.query_params}
 
 

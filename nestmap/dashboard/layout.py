@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NoReturn
 
 import streamlit as st
 
@@ -58,6 +59,19 @@ def link(stem: str, label: str) -> None:
     st.page_link(pages()[stem], label=label, query_params=view_params(current()))
 
 
+class PageEnd(BaseException):  # noqa: N818 - not an error: the page has said all it has to
+    """Raised by ``end()``: the page stops here and app.py draws what follows every page (the
+    share link, the presentation bar). ``st.stop()`` would stop the whole run, and the link,
+    drawn after the page so that it carries what the page wrote into the address, with it.
+    A BaseException, like Streamlit's own stop, so that a page's ``except Exception`` lets it
+    pass."""
+
+
+def end() -> NoReturn:
+    """Stop this page here (instead of ``st.stop()``; see ``PageEnd``)."""
+    raise PageEnd
+
+
 def start(title: str, intro: str, stem: str) -> Filters:
     """Title and introduction; stops the page with a pointer to Data when nothing is loaded."""
     chosen = current()
@@ -67,7 +81,7 @@ def start(title: str, intro: str, stem: str) -> Filters:
     if stem not in NEEDS_NO_GRAPH and not state.has_graph():
         st.info("No dataset is loaded yet. Load one on the Data page (or `nestmap load PATH`).")
         link("data", "Go to Data")
-        st.stop()
+        end()
     return chosen
 
 

@@ -3,8 +3,10 @@
 Presentation mode (``?present=1``, the sidebar's switch) hides the sidebar and enlarges type; a
 bar at the top of each page walks Overview → Coverage → Map → Referrals → Pathways → Need &
 capacity → Scenarios, and leaves presentation mode. "Share this view" gives the address of the
-page with its filters, presentation mode and the scenario builder's scenario (see
-``nestmap.dashboard.builder``): opened in another browser it shows the same view.
+page with its filters, presentation mode, the need shares when changed (``?shares=``), the
+Scenarios page's bundled option with its edits (``?option=``) or the scenario builder's
+scenario (``?scenario=``, see ``nestmap.dashboard.builder``): opened in another browser it shows
+the same view. It is drawn after the page has run (app.py), so it carries what the page wrote.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import streamlit as st
 
 from nestmap.dashboard.filters import Filters, view_params
+from nestmap.errors import UsageError
+from nestmap.vocabulary import DEFAULT_SHARES, NEED_LEVELS
 
 WALK: tuple[str, ...] = (
     "overview",
@@ -50,15 +54,62 @@ def share_url(stem: str, chosen: Filters) -> str:
     return urlunsplit((base.scheme, base.netloc, path, urlencode(view_params(chosen)), ""))
 
 
+# What a page shows that its address cannot carry (a page sets it on every run; None: nothing).
+NOT_IN_LINK = "share_not_in_link"
+
+
 def share(stem: str, chosen: Filters, place: object = None) -> None:
     """A "Share this view" popover with the address to copy."""
     where = place or st
     with where.popover("Share this view", icon=":material/share:"):  # type: ignore[attr-defined]
         st.caption(
-            "This address opens this page with the same filters and scenario in any browser "
-            "that can reach this dashboard:"
+            "This address opens this page with the same filters, shares and scenario in any "
+            "browser that can reach this dashboard:"
         )
         st.code(share_url(stem, chosen), language=None, wrap_lines=True)
+        missing = st.session_state.get(NOT_IN_LINK) if stem == "scenarios" else None
+        if missing:
+            st.warning(missing)
+
+
+SHARES = "shares"
+_SHARES_WRITTEN = "_shares_written_to_url"
+DEFAULT_SHARE_TEXTS = tuple(f"{float(DEFAULT_SHARES[level]):.4f}" for level in NEED_LEVELS)
+
+
+def write_shares(shares: tuple[str, str, str]) -> None:
+    """The Need page's shares in the address, when they are not the report's defaults."""
+    value = None if tuple(shares) == DEFAULT_SHARE_TEXTS else ",".join(shares)
+    st.session_state[_SHARES_WRITTEN] = value
+    if value is None:
+        if SHARES in st.query_params:
+            del st.query_params[SHARES]
+    elif st.query_params.get(SHARES) != value:
+        st.query_params[SHARES] = value
+
+
+def adopt_shares() -> None:
+    """Before a page runs: shares in an address this session did not write (a shared link)
+    become this session's need shares, on every page that uses them. Anything but three
+    shares between 0 and 1 is dropped from the address."""
+    from nestmap.analysis import parse_shares
+
+    value = st.query_params.get(SHARES)
+    if value is None or value == st.session_state.get(_SHARES_WRITTEN):
+        return
+    parts = value.split(",")
+    try:
+        if len(parts) != len(NEED_LEVELS):
+            raise UsageError("three shares are needed")
+        parsed = parse_shares(*parts)
+    except UsageError:
+        del st.query_params[SHARES]
+        return
+    texts = tuple(f"{parsed[level]:.4f}" for level in NEED_LEVELS)
+    for level, text in zip(NEED_LEVELS, texts, strict=True):
+        st.session_state[f"need_share_{level}"] = float(text)
+    st.session_state["need_shares"] = texts
+    st.session_state[_SHARES_WRITTEN] = value
 
 
 def _leave() -> None:

@@ -3,7 +3,7 @@
 import streamlit as st
 
 from nestmap import units
-from nestmap.dashboard import figures, layout, provenance, state, tables
+from nestmap.dashboard import figures, layout, provenance, state, tables, workshop
 from nestmap.vocabulary import DEFAULT_SHARES, NEED_LEVELS, SHARE_MEANINGS, SHARE_PRESETS
 
 chosen = layout.start(
@@ -58,8 +58,10 @@ for column, level in zip(inputs, NEED_LEVELS, strict=True):
     if not chosen.present:
         column.caption(SHARE_MEANINGS[level] + ".")
 shares = tuple(f"{st.session_state[f'need_share_{level}']:.4f}" for level in NEED_LEVELS)
-# Kept for the Overview and Map pages, which show the same shortfall.
+# Kept for the Overview and Map pages, which show the same shortfall; in the address when
+# changed, so that a shared link shows the same figures.
 st.session_state["need_shares"] = (shares[0], shares[1], shares[2])
+workshop.write_shares(st.session_state["need_shares"])
 if not chosen.present:
     st.caption(
         "Shares are assumptions. **High adversity** is the report's adjustment for CTM (secure "

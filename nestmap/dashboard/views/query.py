@@ -46,7 +46,7 @@ chosen = layout.start(
 )
 if not state.has_graph():
     st.info("No data: no dataset is loaded, so there is nothing to query.")
-    st.stop()
+    layout.end()
 
 
 def _kept_outcome(columns: list[str], rows: list[list[Any]], truncated: bool) -> dict[str, Any]:

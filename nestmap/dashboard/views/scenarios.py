@@ -5,13 +5,24 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
 import streamlit as st
 
 from nestmap import analysis, colours, units
-from nestmap.dashboard import budget, builder, figures, layout, maps, report_download, state, tables
+from nestmap.dashboard import (
+    budget,
+    builder,
+    figures,
+    layout,
+    maps,
+    report_download,
+    state,
+    tables,
+    workshop,
+)
 from nestmap.dashboard.geo import ATTRIBUTION, boundaries
 from nestmap.dashboard.text import esc, md
 from nestmap.errors import BusyError, InputError, NestmapError
@@ -19,6 +30,7 @@ from nestmap.loaders.limits import MAX_DASHBOARD_SCENARIO_BYTES
 from nestmap.scenarios import (
     bundled_scenarios,
     change_rows,
+    check_scenario,
     cost_lines,
     evaluate,
     read_scenario,
@@ -52,6 +64,27 @@ def _bundled() -> list[tuple[str, str]]:
         except InputError:
             continue
     return found
+
+
+def _offered() -> tuple[list[tuple[str, str]], list[str]]:
+    """The bundled options written for the loaded map — every service and area they name is
+    in it — as (name, path), and the names of the others: an option written for another map
+    is not offered there (it could only fail)."""
+
+    def sort() -> tuple[list[tuple[str, str]], list[str]]:
+        services = set(state.service_names())
+        areas = {str(row["code"]) for row in state.store().run("export_areas")}
+        fits, others = [], []
+        for name, path in _bundled():
+            try:
+                check_scenario(read_scenario(path), services, areas)
+            except InputError:
+                others.append(name)
+            else:
+                fits.append((name, path))
+        return fits, others
+
+    return state.kept("scenarios.offered", (), sort, on_disk=False)
 
 
 def _evaluate(document_json: str, shares: tuple[str, str, str] | None) -> Any:
@@ -96,46 +129,123 @@ def _problems(message: str, problems: list[Row]) -> None:
         )
 
 
+# A bundled option in the address (a shared link): which option, and its figures when edited.
+OPTION, FAMILIES, COST = "option", "option_families", "option_cost"
+OPTION_PARAMS = (OPTION, FAMILIES, COST)
+_OPTION_WRITTEN = "scenario_option_written"
+
+
+def _option_in_address() -> tuple[str | None, ...]:
+    return tuple(st.query_params.get(key) for key in OPTION_PARAMS)
+
+
+def _drop_option() -> None:
+    for key in OPTION_PARAMS:
+        if key in st.query_params:
+            del st.query_params[key]
+
+
+def _adopt_option(offered: list[tuple[str, str]]) -> None:
+    """Before the widgets: a bundled option in an address this session did not write (a shared
+    link) becomes the page's choice, with the families a year and cost it carries."""
+    given = _option_in_address()
+    if given[0] is None or given == st.session_state.get(_OPTION_WRITTEN):
+        return
+    stems = [Path(path).stem for _name, path in offered]
+    if given[0] not in stems:
+        st.warning(
+            f"The option in this link ({md(given[0])}) is not offered on this map: it was "
+            "written for another one."
+        )
+        _drop_option()
+        return
+    index = stems.index(given[0])
+    st.session_state["scenario_source"] = BUNDLED
+    st.session_state["scenario_option"] = index
+    for key, value in (
+        (f"scenario_capacity_{index}", given[1]),
+        (f"scenario_cost_{index}", given[2]),
+    ):
+        if value is not None and value.isdigit() and len(value) <= 13:
+            st.session_state[key] = int(value)
+    st.session_state[_OPTION_WRITTEN] = given
+
+
+def _write_option(stem: str, families: int | None, cost: int | None) -> None:
+    """The bundled option in the address; its figures only where edited."""
+    wanted = {OPTION: stem, FAMILIES: families, COST: cost}
+    for key, value in wanted.items():
+        if value is None:
+            if key in st.query_params:
+                del st.query_params[key]
+        elif st.query_params.get(key) != str(value):
+            st.query_params[key] = str(value)
+    st.session_state[_OPTION_WRITTEN] = _option_in_address()
+
+
 # ---- choose a scenario -------------------------------------------------------------------------
-# A shared link's scenario fills the builder (checked like a pasted one).
+# A shared link's scenario fills the builder (checked like a pasted one); its option is chosen.
 link_problems = builder.adopt_link("scenario_source", BUILD)
 if link_problems:
     builder.show_link_problems(link_problems)
-source = st.radio(
-    "Scenario", [BUNDLED, UPLOAD, PASTE, BUILD], horizontal=True, key="scenario_source"
-)
+offered, elsewhere = _offered()
+_adopt_option(offered)
+sources = [BUNDLED, UPLOAD, PASTE, BUILD] if offered else [BUILD, UPLOAD, PASTE]
+if st.session_state.get("scenario_source") not in sources:
+    st.session_state["scenario_source"] = sources[0]
+source = st.radio("Scenario", sources, horizontal=True, key="scenario_source")
+if elsewhere and not chosen.present:
+    st.caption(
+        "Not offered on this map (written for another map; the services or areas they name are "
+        "not in this one): " + "; ".join(md(name) for name in elsewhere) + "."
+    )
 if source != BUILD and builder.PARAM in st.query_params:
     del st.query_params[builder.PARAM]
+if source != BUNDLED:
+    _drop_option()
+st.session_state[workshop.NOT_IN_LINK] = (
+    "An uploaded or pasted scenario is not in this address: share its file instead."
+    if source in (UPLOAD, PASTE)
+    else None
+)
 document: dict[str, Any] | None = None
 failure: tuple[str, list[Row]] | None = None
 try:
     if source == BUNDLED:
-        options = _bundled()
-        if not options:
-            st.info("No scenario files are bundled with this installation.")
-            st.stop()
+        options = offered
         labels = [name for name, _path in options]
-        picked = st.selectbox("Option", range(len(options)), format_func=labels.__getitem__)
+        picked = st.selectbox(
+            "Option", range(len(options)), format_func=labels.__getitem__, key="scenario_option"
+        )
         document = read_scenario(options[picked][1])
         added = (document.get("add_services") or [{}])[0]
+        families = cost = None
         if added:
+            # Values through the session, not the widgets: a shared link sets the same keys.
+            written = {
+                f"scenario_capacity_{picked}": int(added.get("capacity_per_year") or 0),
+                f"scenario_cost_{picked}": int(added.get("annual_cost") or 0),
+            }
+            for key, value in written.items():
+                st.session_state.setdefault(key, value)
             edits = st.columns(2)
             capacity = edits[0].number_input(
                 "Families a year (capacity_per_year)",
                 min_value=0,
-                value=int(added.get("capacity_per_year") or 0),
                 step=10,
                 key=f"scenario_capacity_{picked}",
             )
-            cost = edits[1].number_input(
+            annual = edits[1].number_input(
                 "Annual cost of the added service (GBP)",
                 min_value=0,
-                value=int(added.get("annual_cost") or 0),
                 step=5000,
                 key=f"scenario_cost_{picked}",
             )
             document["add_services"][0]["capacity_per_year"] = int(capacity)
-            document["add_services"][0]["annual_cost"] = int(cost)
+            document["add_services"][0]["annual_cost"] = int(annual)
+            families = int(capacity) if capacity != written[f"scenario_capacity_{picked}"] else None
+            cost = int(annual) if annual != written[f"scenario_cost_{picked}"] else None
+        _write_option(Path(options[picked][1]).stem, families, cost)
     elif source == UPLOAD:
         uploaded = st.file_uploader(
             "Scenario file (.yaml, .yml or .json)",
@@ -175,7 +285,7 @@ if failure is None and document is not None:
             "the whole graph and may take a minute."
         )
         if not st.button("Apply this scenario", key="scenario_apply"):
-            st.stop()
+            layout.end()
         asked.add(document_json)
     try:
         with st.spinner("Applying the scenario to a scratch copy..."):
@@ -190,7 +300,7 @@ if failure is None and document is not None:
 
 if failure is not None:
     _problems(*failure)
-    st.stop()
+    layout.end()
 if document is not None:
     report_download.remember_scenario(document)  # the Overview's report includes it
 if document is None:
@@ -199,7 +309,7 @@ if document is None:
         if source == BUILD
         else "Choose a scenario file or paste one to see its effect."
     )
-    st.stop()
+    layout.end()
 
 summary: Row = result["summary"]
 comparison: Row = result["comparison"]
