@@ -94,7 +94,7 @@ def illustrative_misdirected(store: GraphStore, area: str | None, marked: Any) -
     illustrative links, for the links with an ``onward`` route and for the dead ends."""
     import pyarrow.compute as pc
 
-    from nestmap.analysis.answers import misdirected_table
+    from nestmap.answers.analyses import misdirected_table
 
     links = misdirected_table(store, area)
     if links.num_rows == 0:

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nestmap.dashboard.figures import LEVEL_COLOURS
+from nestmap.dashboard.kept import keepable
 from nestmap.dashboard.text import esc, name_of, shorten
 from nestmap.vocabulary import LEVEL_RANK
 
@@ -40,6 +41,7 @@ _TOOLTIP_AS_TEXT = "this.frame.innerText=t"
 _TOOLTIP_AS_HTML = "this.frame.innerHTML=t"
 
 
+@keepable
 @dataclass(frozen=True)
 class Selection:
     nodes: list[Row]
@@ -50,6 +52,7 @@ class Selection:
         return len(self.nodes) > MAX_NODES or len(self.edges) > MAX_EDGES
 
 
+@keepable
 @dataclass(frozen=True)
 class Shown:
     """What the network draws of a selection, and how much it left out."""

@@ -26,7 +26,6 @@ def _illustrative_table() -> Any:
         "provenance.illustrative_link_table",
         (),
         lambda: rules.illustrative_link_table(state.store()),
-        on_disk=False,
     )
 
 
@@ -38,7 +37,10 @@ def _marked() -> Any:
 def any_illustrative_links() -> bool:
     """Some referral link's source marks it illustrative (kept per dataset version)."""
     return state.kept(
-        "provenance.any_illustrative_links", (), lambda: _illustrative_table().num_rows > 0
+        "provenance.any_illustrative_links",
+        (),
+        lambda: _illustrative_table().num_rows > 0,
+        disk=True,
     )
 
 
@@ -49,6 +51,7 @@ def illustrative_misdirected(area: str | None) -> dict[str, int]:
         "provenance.illustrative_misdirected",
         (area,),
         lambda: rules.illustrative_misdirected(state.store(), area, _marked()),
+        disk=True,
     )
 
 
@@ -66,7 +69,7 @@ def illustrative_relationship_volume() -> int:
         counts = pc.filter(links.column("count"), pc.equal(links.column("reason"), reason))
         return int(pc.sum(counts).as_py() or 0)
 
-    return state.kept("provenance.illustrative_relationship_volume", (), volume)
+    return state.kept("provenance.illustrative_relationship_volume", (), volume, disk=True)
 
 
 def illustrative_mask(table: pd.DataFrame) -> pd.Series:
@@ -97,6 +100,7 @@ def illustrative_workforce(service_ids: Iterable[str]) -> list[str]:
         "provenance.illustrative_workforce",
         (),
         lambda: rules.illustrative_workforce_services(state.store()),
+        disk=True,
     )
     return sorted(set(service_ids) & marked)
 

@@ -93,7 +93,9 @@ filters = (
     linked_only,
 )
 # Kept per dataset version and filters: a national dataset's million links are read once.
-view = state.kept("network.view", filters, lambda: _view(filters))
+# Written beside the graph for the page as it starts (every reason, active services, linked).
+as_it_starts = state.default_view(set(reasons) == set(REASONS), not include_inactive, linked_only)
+view = state.kept("network.view", filters, lambda: _view(filters), disk=as_it_starts)
 shown: network.Shown = view["shown"]
 selection = shown.selection
 names: dict[str, str] = view["names"]
@@ -133,6 +135,7 @@ else:
             height=height,
             font_size=28 if chosen.present else 22,
         ),
+        disk=as_it_starts,
     )
     # Our own page, every dataset value escaped (see nestmap.dashboard.network).
     if hasattr(st, "iframe"):

@@ -61,6 +61,7 @@ if concentration:
                 [{**r, "to_name": names.get(r["to_service"], "")} for r in concentration],
                 ["to_service", "to_name", "count", "share", "specialised"],
             ),
+            disk=state.default_view(),
         ),
         "concentration",
     )
@@ -90,7 +91,10 @@ def misdirected_table(area: str | None) -> pd.DataFrame:
 
 
 whole = state.kept(
-    "referrals.misdirected_table", (chosen.la,), lambda: misdirected_table(chosen.la)
+    "referrals.misdirected_table",
+    (chosen.la,),
+    lambda: misdirected_table(chosen.la),
+    disk=state.default_view(),
 )
 table = whole
 if not chosen.present:
@@ -124,6 +128,7 @@ mask = state.kept(
     "referrals.illustrative_mask",
     (chosen.la,),
     lambda: provenance.illustrative_mask(whole),
+    disk=state.default_view(),
 )
 marked = provenance.illustrative_volume_of_table(table, mask)
 if marked:
