@@ -329,8 +329,8 @@ _analysis_command(
             default="high_adversity",
             show_default=True,
             help="The shares to start from: the report's high-adversity CTM values, or its "
-            "general-population distribution mapped to the levels (README); a --*-share "
-            "option overrides its level.",
+            "general-population distribution mapped to the levels (docs/command-line.md); a "
+            "--*-share option overrides its level.",
         ),
     ),
 )
@@ -787,7 +787,8 @@ def import_group() -> None:
     "--companion",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     default=None,
-    help="CSV keyed by oruk_service_id with what Open Referral does not carry (see README).",
+    help="CSV keyed by oruk_service_id with what Open Referral does not carry (see "
+    "docs/command-line.md).",
 )
 @click.option(
     "--keep-first",

@@ -1,12 +1,13 @@
-"""The README's examples are true: every ``$ command`` block is run on the seed region (a fresh
-graph in a temporary folder) and its output compared with what the README shows, as
-sqlite-utils and datasette keep their documentation honest. The ``python`` blocks run too.
+"""The documentation's examples are true: every ``$ command`` block of the README and of each
+page in docs/ is run on the seed region (a fresh graph in a temporary folder per page) and its
+output compared with what the page shows, as sqlite-utils and datasette keep their
+documentation honest. The ``python`` blocks run too.
 
 After a change that alters outputs (new seed data, a new column), regenerate the shown outputs:
 
     NESTMAP_UPDATE_README=1 python -m pytest tests/test_readme_examples.py
 
-then read the diff of README.md before committing it.
+then read the diff of README.md and docs/ before committing it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,10 @@ import pytest
 
 import nestmap
 
-README = Path(__file__).parent.parent / "README.md"
+ROOT = Path(__file__).parent.parent
+README = ROOT / "README.md"
+# Every page that shows examples; the command line's holds most of them.
+DOCUMENTS = [README, *sorted((ROOT / "docs").glob("*.md"))]
 # What the README shows for the places that differ from machine to machine.
 SHOWN_DB = "/home/me/.local/share/nestmap/graph.lbug"
 SHOWN_SEED = "/home/me/.venv/lib/python3.11/site-packages/nestmap/seed_data/cwm_taf_morgannwg"
@@ -76,8 +80,7 @@ def _broken_copy(seed: Path, target: Path) -> Path:
     return target
 
 
-@pytest.fixture(scope="module")
-def session(tmp_path_factory: pytest.TempPathFactory):
+def _session(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
     """A shell session's folder and environment: a fresh graph, the venv's commands first."""
     folder = tmp_path_factory.mktemp("readme")
     _broken_copy(nestmap.seed(), folder / "broken")
@@ -108,17 +111,30 @@ def _run(command: str, folder: Path, env: dict[str, str]) -> str:
     return shown.replace(str(nestmap.seed()), SHOWN_SEED).rstrip("\n")
 
 
-def test_readme_command_examples_print_what_the_readme_shows(session):
-    folder, env = session
-    text = README.read_text(encoding="utf-8")
-    examples = _examples(text)
+def test_the_command_line_page_shows_every_kind_of_example():
+    examples = _examples((ROOT / "docs" / "command-line.md").read_text(encoding="utf-8"))
     assert len(examples) >= 15 and examples[0][0].startswith("nestmap load")
+    shown = {command.split()[1] for command, _ in examples}
+    assert {"load", "gaps", "misdirected", "boundaries", "pathways", "need", "query"} <= shown
+
+
+@pytest.mark.parametrize(
+    "document",
+    [d for d in DOCUMENTS if _examples(d.read_text(encoding="utf-8"))],
+    ids=lambda p: p.name,
+)
+def test_command_examples_print_what_the_page_shows(document, tmp_path_factory):
+    folder, env = _session(tmp_path_factory)
+    text = document.read_text(encoding="utf-8")
+    examples = _examples(text)
+    # Each page's examples start from a loaded seed region, as a reader following them would.
+    assert examples[0][0].startswith("nestmap load"), document.name
     actual = [(command, _run(command, folder, env)) for command, _shown in examples]
     if UPDATE:
-        README.write_text(_rewrite(text, dict(actual)), encoding="utf-8")
+        document.write_text(_rewrite(text, dict(actual)), encoding="utf-8")
         return
     for (command, shown), (_, got) in zip(examples, actual, strict=True):
-        assert normalise(got) == normalise(shown), f"$ {command}\n--- README ---\n{shown}"
+        assert normalise(got) == normalise(shown), f"$ {command}\n--- {document.name} ---\n{shown}"
 
 
 def _rewrite(text: str, outputs: dict[str, str]) -> str:
@@ -136,14 +152,21 @@ def _rewrite(text: str, outputs: dict[str, str]) -> str:
     return _BLOCK.sub(block, text)
 
 
-def test_readme_python_examples_run(tmp_path, monkeypatch):
+@pytest.mark.parametrize(
+    "document",
+    [d for d in DOCUMENTS if _PYTHON.findall(d.read_text(encoding="utf-8"))],
+    ids=lambda p: p.name,
+)
+def test_python_examples_run(document, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("NESTMAP_NEO4J_URI", raising=False)
     monkeypatch.setenv("NESTMAP_DB", str(tmp_path / "default.lbug"))
-    blocks = _PYTHON.findall(README.read_text(encoding="utf-8"))
-    assert blocks, "the README shows the Python API"
-    for code in blocks:
-        exec(compile(code, "README.md", "exec"), {"__name__": "readme"})
+    for code in _PYTHON.findall(document.read_text(encoding="utf-8")):
+        exec(compile(code, document.name, "exec"), {"__name__": "readme"})
+
+
+def test_the_readme_shows_the_python_api():
+    assert _PYTHON.findall(README.read_text(encoding="utf-8"))
 
 
 def test_normalise_keeps_what_matters():

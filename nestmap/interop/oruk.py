@@ -6,7 +6,7 @@ an optional companion CSV keyed by the Open Referral service id, and whatever is
 is listed for the user to fill in (``TO_FILL_IN.csv``) — never guessed.
 
 What it recognises (anything else is refused, saying what the file appears to be) and the
-mapping are tabled in the README ("nestmap import"). In short: HSDS 3.x / ORUK service
+mapping are tabled in docs/command-line.md ("nestmap import"). In short: HSDS 3.x / ORUK service
 documents, paged lists (``contents``) and JSON lists; ORUK v1 / Outpost API pages
 (``content``, ``organisation``, ``min_age``/``max_age``); organization documents with nested
 services; HSDS 3.x / ORUK and HSDS 1.x CSV folders (``datapackage.json`` paths honoured).

@@ -3,7 +3,7 @@
 The dashboard is served to teams: an upload, a pasted scenario or a file on the command line
 may be hostile. Every bound here is checked while reading (a zip member's size is counted as it
 inflates, never taken from its header), so a file that breaks one stops being read at the bound
-and becomes one clean problem instead of gigabytes of memory. README.md "Limits" lists them.
+and becomes one clean problem instead of gigabytes of memory. docs/serving.md "Limits" lists them.
 
 ``extract_zip`` and ``member_bytes`` are the one safe way to unpack an archive (the dataset
 loader, the ORUK import and the dashboard's uploads all use them).

@@ -1,6 +1,6 @@
 """Scenario files: a name, a description and changes to a loaded dataset (YAML or JSON).
 
-Schema (every list optional; see README "Scenarios"):
+Schema (every list optional; see docs/command-line.md, "nestmap scenario"):
 
     name: text                      # required
     description: text
