@@ -18,7 +18,7 @@ from conftest import HAND, load_into
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nestmap import analysis, output
+from nestmap import analysis
 from nestmap.answers import arrow
 from nestmap.answers.arrow import as_arrow, parts_of
 from nestmap.cli import app, seed_path
@@ -270,7 +270,7 @@ cells = st.one_of(st.none(), text)
 def conversion(request, monkeypatch):
     """Rows become Arrow columns either from numpy buffers or by pyarrow's own conversion
     (for long columns, or once pandas is loaded): both must give the same bytes."""
-    monkeypatch.setattr(output, "_pyarrow_converts", lambda _count: request.param == "pyarrow")
+    monkeypatch.setattr(arrow, "_pyarrow_converts", lambda _count: request.param == "pyarrow")
 
 
 def test_awkward_values_by_either_conversion(conversion):

@@ -20,13 +20,6 @@ It speaks Arrow (``arrow``), and never imports the command line, the dashboard o
 (tests/test_structure.py checks it): the warm-up asks this package, not the command line.
 """
 
-from nestmap.answers.analyses import (
-    ANALYSES,
-    ARROW,
-    answer,
-    arrow,
-    forget_other_versions,
-    question,
-)
+from nestmap.answers.analyses import ANALYSES, answer, forget_other_versions, question
 
-__all__ = ["ANALYSES", "ARROW", "answer", "arrow", "forget_other_versions", "question"]
+__all__ = ["ANALYSES", "answer", "forget_other_versions", "question"]
