@@ -119,7 +119,12 @@ def question(name: str, area: str | None = None, **options: Any) -> dict[str, An
 
 
 def answer(
-    store: GraphStore, name: str, area: str | None = None, keep_any: bool = False, **options: Any
+    store: GraphStore,
+    name: str,
+    area: str | None = None,
+    keep_any: bool = False,
+    wait_s: float | None = None,
+    **options: Any,
 ) -> Parts:
     """Analysis ``name``'s answer (``nestmap COMMAND``'s) as parts: read back when kept for
     the loaded dataset, else computed and kept; one LA's cut out of the kept whole-country
@@ -127,11 +132,12 @@ def answer(
     from the answer with all of them. An answer to a question with other options of its own
     is kept only with ``keep_any`` (the command line's: whoever runs it can write beside the
     graph anyway): a visitor trying share after share on the dashboard gets each computed,
-    and cannot push the answers everyone asks for out of the folder's size cap."""
+    and cannot push the answers everyone asks for out of the folder's size cap. ``wait_s``:
+    see ``kept``."""
     asked = question(name, area, **options)
     part = asked.get("part")
     if part is not None:  # one part of the answer (kept with all of them)
-        whole = answer(store, name, area, keep_any, **{**options, "part": None})
+        whole = answer(store, name, area, keep_any, wait_s, **{**options, "part": None})
         return [(None, table) for found, table in whole if found == part]
     chosen = {key: asked[key] for key in ANALYSES[name].options if key != "part"}
 
@@ -147,12 +153,19 @@ def answer(
         cut = slice_of_kept(store, name, area, chosen)
         if cut is not None:  # no engine, no lock: a filter of what is kept
             return parts_of(cut())
-    return kept(store, asked, compute)
+    return kept(store, asked, compute, wait_s)
 
 
-def kept(store: GraphStore, asked: dict[str, Any], compute: Callable[[], Any]) -> Parts:
+def kept(
+    store: GraphStore,
+    asked: dict[str, Any],
+    compute: Callable[[], Any],
+    wait_s: float | None = None,
+) -> Parts:
     """The answer to ``asked`` as parts: read back if kept for the current dataset, else
-    computed with ``compute`` (one process at a time per question) and kept."""
+    computed with ``compute`` (one process at a time per question) and kept. ``wait_s``: how
+    long to wait for another process computing it (``nestmap.answers.keep``'s default when
+    None); ``[]`` when that ran out (0: do not wait; the warm-up's processes share the work)."""
     shelf = Shelf.of(store, RESULTS)
     if shelf is None:
         return parts_of(compute())
@@ -160,10 +173,12 @@ def kept(store: GraphStore, asked: dict[str, Any], compute: Callable[[], Any]) -
     found = shelf.read(name, read_parts)
     if found is not None:
         return found
-    with shelf.lock(name):
+    with shelf.lock(name, wait_s) as held:
         found = shelf.read(name, read_parts)  # kept by another process while this one waited
         if found is not None:
             return found
+        if not held and wait_s is not None:
+            return []  # another process is computing it: leave it to that one
         parts = parts_of(compute())
         if keepable(parts):
             shelf.keep(

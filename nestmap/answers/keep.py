@@ -143,11 +143,13 @@ class Shelf:
         finally:
             shutil.rmtree(building, ignore_errors=True)
 
-    def lock(self, name: str) -> contextlib.AbstractContextManager[bool]:
+    def lock(
+        self, name: str, wait_s: float | None = None
+    ) -> contextlib.AbstractContextManager[bool]:
         """``computing`` over entry ``name`` (held: False when the folder cannot be made)."""
         if not self._made():
             return contextlib.nullcontext(False)
-        return computing(self.folder / f".{name}.lock")
+        return computing(self.folder / f".{name}.lock", wait_s)
 
     def cap(self) -> int:
         """The most this shelf holds: the graph file's own size."""
@@ -186,7 +188,10 @@ class Shelf:
             return False
         entries = []
         for entry in self.folder.iterdir():
-            if entry.name.startswith(".") or entry.name == name:
+            if entry.name.startswith("."):
+                _remove_if_abandoned(entry)
+                continue
+            if entry.name == name:
                 continue
             with contextlib.suppress(OSError):
                 entries.append((not entry.name.startswith(LOCAL), entry.stat().st_mtime, entry))
@@ -205,6 +210,20 @@ class Shelf:
 
 # Written last into an entry: its presence says the entry is complete.
 DONE = "done"
+
+
+def _remove_if_abandoned(path: Path) -> None:
+    """An entry being built (``.NAME.building-PID``) by a process that has ended (killed while
+    it wrote) is removed: it takes room under the cap and nobody will finish it."""
+    name, _, pid = path.name.rpartition(".building-")
+    if not name or not pid.isdigit():
+        return
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        _remove(path)
+    except OSError:
+        pass  # another user's process: alive
 
 
 def _size(folder: Path) -> int:
