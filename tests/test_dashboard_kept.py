@@ -215,6 +215,7 @@ def test_a_planted_pickle_is_never_loaded(served: Path, tmp_path: Path) -> None:
             }
         ),
         pd.Series([True, False, True], index=[4, 7, 9], name="marked"),
+        pd.Series([False, True]),  # unnamed, as the Referrals page's illustrative mask
         network.Shown(network.Selection([{"id": "a"}], [{"from": "a", "to": "b"}]), 3, 4),
     ],
 )

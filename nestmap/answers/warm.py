@@ -266,7 +266,8 @@ def _work(graph: Path, pages: str | None) -> int:
         # A helper computing beside this process (before either opens the engine): the
         # answers come about twice as fast on two idle cores. It ends with this process.
         start, told = os.pipe()
-        if os.fork() == 0:
+        helper = os.fork()
+        if helper == 0:
             code = 1
             try:
                 _die_with_parent()
@@ -278,6 +279,8 @@ def _work(graph: Path, pages: str | None) -> int:
                 os._exit(code)
         os.close(start)
         warm(graph, pages, told)
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(helper, 0)  # done with its answers by now (the last pass waited for them)
         return 0
     warm(graph, pages)
     return 0

@@ -90,6 +90,8 @@ def _encode(value: Any, tables: list[Any]) -> Any:
     if table is None:
         raise Unkeepable(f"cannot keep a {type(value).__name__}")
     tables.append(_as_table(value, table))
+    if table == "series":  # its name beside it (a table's columns are named by text)
+        return {table: [len(tables) - 1, _encode(value.name, tables)]}
     return {table: len(tables) - 1}
 
 
@@ -114,7 +116,11 @@ def _decode(document: Any, folder: Path) -> Any:
         if cls is None:
             raise ValueError(f"{name} is not keepable")
         return cls(**{key: _decode(value, folder) for key, value in fields.items()})
-    if kind in ("arrow", "frame", "series"):
+    if kind == "series":
+        series = _from_table(_read_table(folder / f"{int(body[0])}.arrow"), kind)
+        series.name = _decode(body[1], folder)
+        return series
+    if kind in ("arrow", "frame"):
         return _from_table(_read_table(folder / f"{int(body)}.arrow"), kind)
     raise ValueError(f"not a kept value: {kind}")
 
@@ -134,7 +140,7 @@ def _as_table(value: Any, kind: str) -> Any:
         return value
     import pyarrow as pa
 
-    frame = value.to_frame() if kind == "series" else value
+    frame = value.to_frame(name="values") if kind == "series" else value
     try:
         return pa.Table.from_pandas(frame)  # a RangeIndex as metadata, others as columns
     except (pa.ArrowException, TypeError, ValueError) as exc:
