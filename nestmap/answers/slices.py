@@ -36,7 +36,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from nestmap.analysis._shape import unknown_area
 from nestmap.answers.analyses import RESULTS, kept, question
 from nestmap.answers.arrow import Parts, read_parts
 from nestmap.answers.keep import Shelf, entry_name
@@ -152,6 +151,8 @@ def _services_covering(store: GraphStore, area: str) -> Any:
     """The ids of the services covering ``area`` (an Arrow array); the usage error of an
     unknown code (the same as computing gives) when no LA has it."""
     import pyarrow as pa
+
+    from nestmap.analysis._shape import unknown_area
 
     coverage = keep_area_coverage(store)
     if coverage.num_rows == 0:  # no LA at all (and an engine giving no columns for no rows)
