@@ -140,6 +140,8 @@ def _commands() -> set[str]:
 _nestmap = national._nestmap
 _run = national._run
 _middle_area = national._middle_area
+_parsed = national._parsed
+_met = national._met
 
 
 def _series(command: list[str], output: Path, repeat: int) -> dict[str, Any]:
@@ -159,16 +161,7 @@ def _series(command: list[str], output: Path, repeat: int) -> dict[str, Any]:
     }
 
 
-def _parsed(path: Path) -> Any:
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
-
-
 # -- the table ------------------------------------------------------------------------------
-def _met(ok: bool) -> str:
-    return "met" if ok else "NOT met"
-
-
 def _cell(timing: dict[str, Any]) -> str:
     return (
         f"{timing['median_s']:.2f} / {timing['best_s']:.2f} / {timing['first_s']:.2f} s "

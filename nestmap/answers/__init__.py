@@ -8,8 +8,10 @@ it computed, once per dataset version, and answers every door from that: the com
 ``nestmap.Graph`` (and so the dashboard and the report) and the background warm-up after a
 load. It owns:
 
-- ``analyses``: the list of analysis commands and their questions; ``answer`` (kept, read
+- ``questions``: the list of analysis commands, their questions, and keeping an answer (read
   back, or computed under a lock);
+- ``analyses``: ``answer`` (kept, cut out for one LA, or computed) and the rows the Python API
+  gives;
 - ``keep``: the folders beside the graph, per dataset version and under a size cap, and the
   locks that make one process compute each answer;
 - ``slices``: one local authority's answer cut out of a kept whole-country one;

@@ -36,9 +36,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from nestmap.answers.analyses import RESULTS, kept, question
 from nestmap.answers.arrow import Parts, read_parts
 from nestmap.answers.keep import Shelf, entry_name
+from nestmap.answers.questions import RESULTS, kept, question
 from nestmap.graph import GraphStore
 
 # How each part of an analysis is cut: rows of the LA, or links from a service covering it.
