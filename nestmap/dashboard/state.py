@@ -111,8 +111,9 @@ ANSWERED = frozenset(
         "need",
     }
 )
-# Large, and quicker to compute than to read back: shared in this process only (pathways with
-# its chains is computed by the engine; what the pages derive from it is kept).
+# Large, and read back from disk no faster than the engine gives them (a million links), or not
+# kept by the answers layer (pathways with its chains): shared in this process only; what the
+# pages derive from them is kept on disk, for their default view.
 SHARED = frozenset({"referral_links", "services", "pathways"})
 # Small whole-country figures and lookups each page starts from: kept on disk too, for their
 # default view (``_default_call``).
