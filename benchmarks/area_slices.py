@@ -1,5 +1,5 @@
 """One local authority (``--area``) at national scale: computed, against cut out of the kept
-whole-country answer (nestmap/analysis/slices.py).
+whole-country answer (nestmap/answers/slices.py).
 
     python benchmarks/area_slices.py                   # 400 / 50,000 / 1,000,000 (loads it)
     python benchmarks/area_slices.py --db GRAPH.lbug   # a graph already loaded (copied first)
@@ -115,7 +115,7 @@ def _keep_slice_facts(db: Path) -> None:
     referral links, kept beside the results."""
     script = (
         "import sys; from nestmap.graph import open_store; "
-        "from nestmap.analysis.slices import keep_slice_facts; "
+        "from nestmap.answers.slices import keep_slice_facts; "
         "store = open_store(sys.argv[1]); keep_slice_facts(store); store.close()"
     )
     subprocess.run([sys.executable, "-c", script, str(db)], check=True)

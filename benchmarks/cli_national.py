@@ -22,12 +22,10 @@ median and the best. Nothing is asserted: the figures are for reading.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -138,38 +136,12 @@ def _commands() -> set[str]:
     return set(app.commands)
 
 
-def _middle_area(dataset: Path) -> str:
-    with open(dataset / "areas.csv", encoding="utf-8", newline="") as handle:
-        codes = sorted(
-            row["code"] for row in csv.DictReader(handle) if row["kind"] == "local_authority"
-        )
-    return codes[len(codes) // 2]
-
-
-def _nestmap(*args: str) -> list[str]:
-    """The installed ``nestmap`` script beside this Python (as a user runs it)."""
-    script = Path(sys.executable).with_name("nestmap")
-    return [str(script), *args] if script.exists() else [sys.executable, "-m", "nestmap.cli", *args]
-
-
-def _run(command: list[str], output: Path, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """One whole process, stdout to ``output``: wall seconds and its own peak RSS."""
-    with open(output, "wb") as out, tempfile.TemporaryFile() as err:
-        started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=out, stderr=err, env=env)
-        _pid, status, usage = os.wait4(process.pid, 0)
-        elapsed = time.perf_counter() - started
-        process.returncode = os.waitstatus_to_exitcode(status)
-        if process.returncode != 0:
-            err.seek(0)
-            message = err.read().decode(errors="replace")
-            raise SystemExit(f"{' '.join(command)} failed ({process.returncode}):\n{message}")
-    return {
-        "s": elapsed,
-        "cpu_s": usage.ru_utime + usage.ru_stime,
-        "rss_mb": usage.ru_maxrss / 1024,
-        "bytes": output.stat().st_size,
-    }
+# As national.py runs its processes (area_slices.py uses them through this module too).
+_nestmap = national._nestmap
+_run = national._run
+_middle_area = national._middle_area
+_parsed = national._parsed
+_met = national._met
 
 
 def _series(command: list[str], output: Path, repeat: int) -> dict[str, Any]:
@@ -189,16 +161,7 @@ def _series(command: list[str], output: Path, repeat: int) -> dict[str, Any]:
     }
 
 
-def _parsed(path: Path) -> Any:
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
-
-
 # -- the table ------------------------------------------------------------------------------
-def _met(ok: bool) -> str:
-    return "met" if ok else "NOT met"
-
-
 def _cell(timing: dict[str, Any]) -> str:
     return (
         f"{timing['median_s']:.2f} / {timing['best_s']:.2f} / {timing['first_s']:.2f} s "

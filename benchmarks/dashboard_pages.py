@@ -118,7 +118,7 @@ def main() -> None:
         metavar="FOLDER",
         help="load FOLDER with `nestmap load` into a new graph, start one server at once and "
         "open every page in turn, each in a new browser: the first views a user gets right "
-        "after a load, while the background warm-up (nestmap.analysis.warm) is running",
+        "after a load, while the background warm-up (nestmap.answers.warm) is running",
     )
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
@@ -171,10 +171,23 @@ def main() -> None:
             browser.close()
 
 
+def browser_views(url: str, specs) -> dict[str, float]:
+    """Each page's first view on the server at ``url``, in turn, each in a new browser:
+    seconds by page title."""
+    from playwright.sync_api import sync_playwright
+
+    seconds: dict[str, float] = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        for stem, title, _icon in specs:
+            seconds[title], _sent = _view(browser, f"{url}/{'' if stem == 'overview' else stem}")
+            print(f"  {title}: {seconds[title]:.1f} s", file=sys.stderr, flush=True)
+        browser.close()
+    return seconds
+
+
 def _after_load(folder: Path, pages: str | None) -> None:
     import subprocess
-
-    from playwright.sync_api import sync_playwright
 
     wanted = set(pages.split(",")) if pages else None
     specs = [spec for spec in PAGE_SPECS if wanted is None or spec[0] in wanted]
@@ -188,20 +201,8 @@ def _after_load(folder: Path, pages: str | None) -> None:
         server = Dashboard(db, Path(work))  # started at once, as a user would after a load
         print(f"server answering {time.perf_counter() - loaded:.1f} s after the load")
         try:
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=str(CHROMIUM), args=LAUNCH_ARGS
-                )
-                print(f"{'page':<24} {'first (s)':>9} {'since load (s)':>14} {'kB':>7}")
-                for stem, title, _icon in specs:
-                    url = f"{server.url}/{'' if stem == 'overview' else stem}"
-                    first, sent = _view(browser, url)
-                    print(
-                        f"{title:<24} {first:>9.1f} {time.perf_counter() - loaded:>14.1f} "
-                        f"{sent / 1000:>7,.0f}",
-                        flush=True,
-                    )
-                browser.close()
+            for title, seconds in browser_views(server.url, specs).items():
+                print(f"{title:<24} {seconds:>9.1f}")
         finally:
             server.stop()
             done = db.with_name(db.name + ".warm.done")

@@ -248,7 +248,7 @@ class Graph:
     def _forget_kept_results(self) -> None:
         """Analyses kept for the replaced dataset are of no more use (each is keyed by the
         graph file's identity, so none could be read for the new one): free the disk."""
-        from nestmap.analysis.materialised import forget_other_versions
+        from nestmap.answers import forget_other_versions
 
         forget_other_versions(self.store)
 
@@ -333,26 +333,26 @@ class Graph:
     # -- the analyses (docs/analyses.md) --------------------------------------------------------
     def gaps(self, area: str | None = None) -> Table:
         """Every LA x level x stage; ``gap`` when nothing specialised serves it."""
-        from nestmap.analysis.answers import gaps
+        from nestmap.answers.analyses import gaps
 
         return Table(gaps(self.store, area), GAPS_COLUMNS)
 
     def age_bands(self, area: str | None = None) -> Table:
         """Every LA x level x age band after birth; ``gap`` when nothing specialised serves it."""
-        from nestmap.analysis.answers import age_bands
+        from nestmap.answers.analyses import age_bands
 
         return Table(age_bands(self.store, area), AGE_BANDS_COLUMNS)
 
     def misdirected(self, area: str | None = None) -> Table:
         """Referral links sent where the support asked for is not, with their problems."""
-        from nestmap.analysis.answers import misdirected
+        from nestmap.answers.analyses import misdirected
 
         return Table(misdirected(self.store, area), MISDIRECTED_COLUMNS)
 
     def boundaries(self, area: str | None = None, part: str | None = None) -> Tables | Table:
         """Interfaces on referral links and threshold cliffs; ``part`` ("links" or
         "threshold_cliffs") gives that part alone."""
-        from nestmap.analysis.answers import boundaries
+        from nestmap.answers.analyses import boundaries
 
         if part not in (None, "links", "threshold_cliffs"):
             raise UsageError(f"part must be 'links' or 'threshold_cliffs', not {part!r}")
@@ -364,7 +364,8 @@ class Graph:
         """Per LA and universal entry point, the nearest specialised destination (or a dead
         end), with the chain of services that leads there in ``.chains`` (``chains=False``
         skips keeping them, as the command line does: ``.chains`` is then all None)."""
-        from nestmap.analysis import answers, pathways
+        from nestmap.analysis import pathways
+        from nestmap.answers import analyses as answers
 
         if not chains:
             return Pathways({**row, "chain": None} for row in answers.pathways(self.store, area))
@@ -372,7 +373,7 @@ class Graph:
 
     def concentration(self, area: str | None = None) -> Table:
         """Where parent-infant relationship referrals go, with each target's share."""
-        from nestmap.analysis.answers import concentration
+        from nestmap.answers.analyses import concentration
 
         return Table(concentration(self.store, area), CONCENTRATION_COLUMNS)
 
@@ -382,8 +383,8 @@ class Graph:
         them for boundaries), with no Python row in between: the quick way at national scale.
         Answers are kept beside an embedded graph and read back (``docs/analyses.md``).
         ``"referral_links"`` gives every link as ``referral_links`` does, as one table."""
-        from nestmap.analysis.answers import ARROW, arrow
         from nestmap.analysis.summaries import referral_links_table
+        from nestmap.answers.analyses import ARROW, arrow
 
         if analysis == "referral_links":  # the links themselves, for the network
             if area is not None:
@@ -403,39 +404,52 @@ class Graph:
     ) -> Table:
         """Demand against specialised capacity per LA x level; the shares default to the
         report's high-adversity values (see docs/vocabulary.md)."""
-        from nestmap.analysis import need, parse_shares
+        from nestmap.answers.analyses import rows
+        from nestmap.vocabulary import DEFAULT_SHARES
 
-        shares = parse_shares(targeted, specialist, statutory)
-        return Table(need(self.store, area, shares), NEED_COLUMNS)
+        given = {"targeted": targeted, "specialist": specialist, "statutory": statutory}
+        shares = {
+            # The default share, however written, is the command's default: one kept answer.
+            f"{level}_share": None
+            if share is None or _same_number(share, DEFAULT_SHARES[level])
+            else str(share)
+            for level, share in given.items()
+        }
+        return Table(rows(self.store, "need", area, **shares)[None], NEED_COLUMNS)
 
     def assessment(self, area: str | None = None) -> Tables:
         """``entry_points`` (does each assess the relationship) and ``coverage`` per LA x stage."""
-        from nestmap.analysis import assessment
+        from nestmap.answers.analyses import rows
 
-        return Tables({k: Table(v) for k, v in assessment(self.store, area).items()})
+        found = rows(self.store, "assessment", area)
+        return Tables({str(part): Table(part_rows) for part, part_rows in found.items()})
 
     def workforce(self, area: str | None = None) -> Tables:
         """FTE by AiMH competency level, per ``services`` and per ``areas``; ``.figures``
         has ``practitioners_level_2_3``, the practitioners at AiMH levels 2-3."""
-        from nestmap.analysis import workforce
+        from nestmap.answers.analyses import rows
 
-        found: dict[str, Any] = workforce(self.store, area)
+        found = rows(self.store, "workforce", area)
         return Tables(
             {"services": Table(found["services"]), "areas": Table(found["areas"])},
-            {"practitioners_level_2_3": found["practitioners_level_2_3"]},
+            {
+                "practitioners_level_2_3": sum(
+                    row["practitioners_level_2_3"] for row in found["services"]
+                )
+            },
         )
 
     def thrive(self, area: str | None = None) -> Table:
         """Every active service's offers under the THRIVE grouping of their level."""
-        from nestmap.analysis import thrive
+        from nestmap.answers.analyses import rows
 
-        return Table(thrive(self.store, area))
+        return Table(rows(self.store, "thrive", area)[None])
 
     def groups_left_out(self, area: str | None = None) -> Table:
         """Per LA, the services that support fathers and partners."""
-        from nestmap.analysis import groups_left_out
+        from nestmap.answers.analyses import rows
 
-        return Table(groups_left_out(self.store, area))
+        return Table(rows(self.store, "groups-left-out", area)[None])
 
     # -- figures built on the analyses (pages and reports show these as they are) ------------
     def area_names(self) -> dict[str, str]:
@@ -458,22 +472,22 @@ class Graph:
     def misdirected_summary(self, area: str | None = None) -> dict[str, Any]:
         """Misdirected links and, per count basis (referrals a year, survey mentions: never
         added together), their counts and the share of parent-infant relationship counts that
-        go where that support is not (see analysis.misdirected_summary)."""
-        from nestmap.analysis import misdirected_summary
+        go where that support is not (see answers.summaries.misdirected_summary)."""
+        from nestmap.answers.summaries import misdirected_summary
 
         return misdirected_summary(self.store, area)
 
     def count_bases(self, area: str | None = None) -> list[str]:
         """The units the parent-infant relationship referral counts are in (per_year,
         survey_mentions), in that order."""
-        from nestmap.analysis import count_bases
+        from nestmap.answers.summaries import count_bases
 
         return count_bases(self.store, area)
 
     def concentration_unrecorded(self, area: str | None = None) -> Table:
         """The concentration rows (to_service, count_basis) whose counts are all blank: not
         recorded, not 0."""
-        from nestmap.analysis import concentration_unrecorded
+        from nestmap.answers.summaries import concentration_unrecorded
 
         return Table(concentration_unrecorded(self.store, area), ("to_service", "count_basis"))
 
@@ -491,7 +505,7 @@ class Graph:
 
     def dead_ends(self, area: str | None = None) -> dict[str, int]:
         """Dead ends of ``pathways`` counted as LA x entry point pairs and as services."""
-        from nestmap.analysis import dead_ends
+        from nestmap.answers.summaries import dead_ends
 
         return dead_ends(self.store, area)
 
@@ -502,8 +516,10 @@ class Graph:
         shares: tuple[str | None, str | None, str | None] | None = None,
     ) -> dict[str, Any]:
         """One headline figure of the Overview: services, gap_cells, misdirected,
-        threshold_cliffs, dead_ends, practitioners or shortfall (see analysis.headline)."""
-        from nestmap.analysis import headline, parse_shares
+        threshold_cliffs, dead_ends, practitioners or shortfall (see
+        nestmap.answers.summaries.headline)."""
+        from nestmap.analysis import parse_shares
+        from nestmap.answers.summaries import headline
 
         return headline(self.store, name, area, parse_shares(*(shares or ())))
 
@@ -518,7 +534,8 @@ class Graph:
         """One figure per local authority: ``gap_cells``, ``demand_shortfall`` (targeted +
         specialist unless ``level`` is given) or ``misdirected_referrals`` (of one
         ``count_basis``); ``shares``: targeted, specialist, statutory for need."""
-        from nestmap.analysis import parse_shares, per_area
+        from nestmap.analysis import parse_shares
+        from nestmap.answers.summaries import per_area
 
         return per_area(
             self.store, metric, level, stage, parse_shares(*(shares or ())), count_basis
@@ -647,6 +664,15 @@ def _about(what: str) -> Iterator[None]:
         yield
     except InputError as exc:
         raise exc.about(what) from None
+
+
+def _same_number(value: str | float, text: str) -> bool:
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        return Decimal(str(value)) == Decimal(text)
+    except InvalidOperation:
+        return False
 
 
 def os_user() -> str:

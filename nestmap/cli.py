@@ -109,10 +109,16 @@ def _graph(db: Path | None, keep: int = 5) -> Graph:
 
 
 def _warm(graph: Graph, dashboard: bool | None = None) -> None:
-    """Compute the dataset's answers in the background (nestmap.analysis.warm)."""
-    from nestmap.analysis import warm
+    """Compute the dataset's answers in the background (nestmap.answers.warm), and open the
+    dashboard's pages after them when ``dashboard`` (default: when the dashboard is in use on
+    this graph: it has kept page results beside it)."""
+    from nestmap.answers import warm
+    from nestmap.dashboard import prepare
 
-    warm.start(graph.store, dashboard)
+    path = getattr(graph.store, "path", None)
+    if dashboard is None:
+        dashboard = isinstance(path, Path) and prepare.used(path)
+    warm.start(graph.store, prepare.MODULE if dashboard else None)
 
 
 class _Progress:
@@ -262,142 +268,83 @@ def _json_rows(rows: list[dict[str, Any]]) -> str:
     return to_json(rows) + "\n"
 
 
-# The analysis commands (each answer kept per dataset version; the warm-up asks them all).
+# The analysis commands: one per analysis of nestmap.answers.ANALYSES (each answer kept per
+# dataset version; the warm-up after a load asks them all).
 ANALYSIS_COMMANDS: list[str] = []
 
 
-def _analysis_command(name: str, help_text: str, extra: list[Callable] | None = None):
+def _analysis_command(name: str, help_text: str, extra: tuple[Callable, ...] = ()) -> None:
+    """``nestmap NAME``: the answer of analysis NAME (read back when kept, one LA cut out of
+    the kept whole country when it can be, else computed and kept), written in the format
+    asked; ``extra``: its own options (named as the analysis's options)."""
     ANALYSIS_COMMANDS.append(name)
 
-    def decorate(compute: Callable[..., Any]) -> Callable[..., Any]:
-        @app.command(name=name, help=help_text)
-        @db_option
-        @area_option
-        @analysis_format_option
-        @output_option
-        @clean_errors
-        @functools.wraps(compute)
-        def command(
-            db: Path | None, area: str | None, fmt: str, output: Path | None, **options: Any
-        ) -> None:
-            from nestmap.analysis.materialised import KeptResult
-            from nestmap.output import check_destination, copy_to, write, write_to
-            from nestmap.units import table_notes
+    @db_option
+    @area_option
+    @analysis_format_option
+    @output_option
+    @clean_errors
+    def command(
+        db: Path | None, area: str | None, fmt: str, output: Path | None, **options: Any
+    ) -> None:
+        from nestmap import answers
+        from nestmap.output import check_destination, write_to
+        from nestmap.units import table_notes
 
-            def notice(text: str) -> None:
-                click.echo(text, err=True)
+        def notice(text: str) -> None:
+            click.echo(text, err=True)
 
-            check_destination(output, fmt)
-            with _graph(db) as graph:
-                if area is not None:  # a code or a name, in any case: the LA's code
-                    from nestmap.analysis.slices import area_code
+        check_destination(output, fmt)
+        with _graph(db) as graph:
+            if area is not None:  # a code or a name, in any case: the LA's code
+                from nestmap.answers.slices import area_code
 
-                    area = area_code(graph.store, area)
-                # Kept per dataset version: asked again, the answer is read back, not
-                # recomputed (and in a format asked before, copied as it was written).
-                kept = KeptResult(graph.store, {"analysis": name, "area": area, **options})
+                area = area_code(graph.store, area)
+            parts = answers.answer(graph.store, name, area, keep_any=True, **options)
+        write_to(output, fmt, parts, notice)
+        if fmt == "table":  # what the figures are (units, upper bounds)
+            for line in table_notes(name, parts):
+                notice(line)
 
-                def answer() -> Any:
-                    if area is not None:  # one LA: cut out of the kept whole country, if kept
-                        from nestmap.analysis.slices import slice_of_kept
-
-                        cut = slice_of_kept(graph.store, name, area, options)
-                        if cut is not None:
-                            return cut()
-                    return compute(graph, area, **options)
-
-                def write_noted(parts: Any, fmt: str, stream: Any, say: Any) -> None:
-                    write(parts, fmt, stream, say)
-                    if fmt == "table":  # what the figures are (units, upper bounds)
-                        for line in table_notes(name, parts):
-                            say(line)
-
-                found = kept.answer(fmt, answer, write_noted)
-                if found.parts is not None:  # not kept (Neo4j, a read-only folder): straight out
-                    write_to(output, fmt, found.parts, notice)
-                    if fmt == "table":
-                        for line in table_notes(name, found.parts):
-                            notice(line)
-                    return
-            assert found.file is not None
-            copy_to(output, found.file)
-            for text in found.notices:
-                notice(text)
-
-        for option in extra or []:
-            command = option(command)
-        return command
-
-    return decorate
+    for option in extra:
+        command = option(command)
+    app.command(name=name, help=help_text)(command)
 
 
-@_analysis_command(
+def _part_option(*parts: str) -> Callable:
+    """``--part``: one table of a result that has several (Parquet holds one table)."""
+    return click.option(
+        "--part",
+        type=click.Choice(parts),
+        default=None,
+        help="Only one of the parts (a single plain table, e.g. for CSV or Parquet).",
+    )
+
+
+_analysis_command(
     "gaps", "The coverage matrix: every LA x level x stage; gap = nothing specialised."
 )
-def _gaps(graph: Graph, area: str | None) -> Any:
-    from nestmap.analysis.core import gaps_table
-
-    return gaps_table(graph.store, area)  # Arrow from the engine to the output
-
-
-@_analysis_command(
+_analysis_command(
     "age-bands",
     "Specialised postnatal help by the child's age (0-5, 6-11, 12-17, 18-23 months) per LA x "
     "level; gap = nothing specialised for that age.",
 )
-def _age_bands(graph: Graph, area: str | None) -> Any:
-    from nestmap.analysis.core import age_bands_table
-
-    return age_bands_table(graph.store, area)
-
-
-@_analysis_command(
+_analysis_command(
     "misdirected",
     "Referral links sent where the support asked for is not; onward = the family can still "
     "reach specialised help from there (0-6 links).",
 )
-def _misdirected(graph: Graph, area: str | None) -> Any:
-    from nestmap.analysis.core import misdirected_table
-
-    return misdirected_table(graph.store, area)
-
-
-@_analysis_command(
+_analysis_command(
     "boundaries",
     "Interfaces on referral links, and threshold cliffs per LA x stage.",
-    [
-        click.option(
-            "--part",
-            type=click.Choice(["links", "threshold_cliffs"]),
-            default=None,
-            help="Only one of the two parts (a single plain table, e.g. for CSV).",
-        )
-    ],
+    (_part_option("links", "threshold_cliffs"),),
 )
-def _boundaries(graph: Graph, area: str | None, part: str | None = None) -> Any:
-    from nestmap.analysis.core import boundaries_tables
-
-    return boundaries_tables(graph.store, area, part)
-
-
-@_analysis_command("pathways", "From each universal entry point, the nearest specialised help.")
-def _pathways(graph: Graph, area: str | None) -> Any:
-    from nestmap.analysis.core import pathways_table
-
-    return pathways_table(graph.store, area)
-
-
-@_analysis_command("concentration", "Where parent-infant relationship referrals go.")
-def _concentration(graph: Graph, area: str | None) -> Any:
-    from nestmap.analysis.core import concentration_table
-
-    return concentration_table(graph.store, area)
-
-
-@_analysis_command(
+_analysis_command("pathways", "From each universal entry point, the nearest specialised help.")
+_analysis_command("concentration", "Where parent-infant relationship referrals go.")
+_analysis_command(
     "need",
     "Demand against specialised capacity per LA x level (the report's method).",
-    [
+    (
         click.option("--targeted-share", default=None, help="Share needing targeted help [0.08]."),
         click.option(
             "--specialist-share", default=None, help="Share needing specialist work [0.09]."
@@ -412,66 +359,20 @@ def _concentration(graph: Graph, area: str | None) -> Any:
             "general-population distribution mapped to the levels (docs/command-line.md); a "
             "--*-share option overrides its level.",
         ),
-    ],
+    ),
 )
-def _need(
-    graph: Graph,
-    area: str | None,
-    targeted_share: str | None = None,
-    specialist_share: str | None = None,
-    statutory_share: str | None = None,
-    preset: str = "high_adversity",
-) -> Any:
-    from nestmap.vocabulary import SHARE_PRESETS
-
-    start = SHARE_PRESETS[preset]
-    return graph.need(
-        area,
-        targeted_share or start["targeted"],
-        specialist_share or start["specialist"],
-        statutory_share or start["statutory"],
-    )
-
-
-def _part_option(*parts: str) -> Callable:
-    """``--part``: one table of a result that has several (Parquet holds one table)."""
-    return click.option(
-        "--part",
-        type=click.Choice(parts),
-        default=None,
-        help="Only one of the parts (a single plain table, e.g. for CSV or Parquet).",
-    )
-
-
-@_analysis_command(
+_analysis_command(
     "assessment",
     "Which entry points assess the parent-infant relationship, and per LA x stage who does.",
-    [_part_option("entry_points", "coverage")],
+    (_part_option("entry_points", "coverage"),),
 )
-def _assessment(graph: Graph, area: str | None, part: str | None = None) -> Any:
-    result = graph.assessment(area)
-    return result[part] if part else result
-
-
-@_analysis_command(
+_analysis_command(
     "workforce",
     "FTE by AiMH competency level per service and per LA.",
-    [_part_option("services", "areas")],
+    (_part_option("services", "areas"),),
 )
-def _workforce(graph: Graph, area: str | None, part: str | None = None) -> Any:
-    result = graph.workforce(area)
-    parts = {"services": result["services"], "areas": result["areas"]}
-    return parts[part] if part else parts
-
-
-@_analysis_command("thrive", "Services grouped by THRIVE grouping from their levels.")
-def _thrive(graph: Graph, area: str | None) -> Any:
-    return graph.thrive(area)
-
-
-@_analysis_command("groups-left-out", "Per LA, services that support fathers and partners.")
-def _groups_left_out(graph: Graph, area: str | None) -> Any:
-    return graph.groups_left_out(area)
+_analysis_command("thrive", "Services grouped by THRIVE grouping from their levels.")
+_analysis_command("groups-left-out", "Per LA, services that support fathers and partners.")
 
 
 _GRANT_ENV = (
@@ -933,7 +834,7 @@ def report(
     out: Path, area: str | None, scenario_files: tuple[Path, ...], max_rows: int, db: Path | None
 ) -> None:
     """Write the mapping report of the loaded region (or one LA) to OUT.html or OUT.pdf."""
-    from nestmap.analysis.slices import area_code
+    from nestmap.answers.slices import area_code
     from nestmap.errors import NoGraphError, UsageError
     from nestmap.report import SUFFIXES, pdf_available
     from nestmap.report.pdf import INSTALL_HINT, RendererMissing

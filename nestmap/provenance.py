@@ -214,7 +214,7 @@ def illustrative_misdirected(
     dead ends (the headline's two figures); ``marked``: ``illustrative_link_table``."""
     import pyarrow.compute as pc
 
-    from nestmap.analysis.answers import misdirected_table
+    from nestmap.answers.analyses import misdirected_table
 
     links = misdirected_table(store, area)
     if links.num_rows == 0:
@@ -237,7 +237,7 @@ def illustrative_concentration(
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from nestmap.analysis.slices import keep_relationship_referrals, services_covering
+    from nestmap.answers.slices import keep_relationship_referrals, services_covering
 
     links = keep_relationship_referrals(store)
     if links.num_rows == 0 or marked.num_rows == 0:

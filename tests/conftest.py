@@ -12,7 +12,7 @@ from nestmap.api import seed_path
 from nestmap.graph import open_store
 from nestmap.loaders import read_dataset
 
-# No background warm-up after the tests' loads (nestmap.analysis.warm): thousands of loads
+# No background warm-up after the tests' loads (nestmap.answers.warm): thousands of loads
 # would each start one, competing for the CPU and writing into folders being deleted.
 # tests/test_warm.py turns it on where it is the subject.
 os.environ["NESTMAP_WARM"] = "0"

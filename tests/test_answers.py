@@ -1,4 +1,4 @@
-"""The analyses every door asks once per dataset version (nestmap/analysis/answers.py): the
+"""The analyses every door asks once per dataset version (nestmap/answers/analyses.py): the
 Python API, the dashboard's summaries and the command line keep and read one answer per
 question, and what is read back is what the row functions compute."""
 
@@ -14,8 +14,9 @@ from conftest import load_into
 
 import nestmap
 from nestmap import analysis
-from nestmap.analysis import answers, summaries
-from nestmap.analysis.materialised import results_dir
+from nestmap.answers import analyses as answers
+from nestmap.answers import summaries
+from nestmap.answers.analyses import results_dir
 from nestmap.api import seed_path
 from nestmap.cli import app
 from nestmap.synth import generate

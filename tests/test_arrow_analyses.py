@@ -16,9 +16,10 @@ from conftest import DATA, HAND, load_into
 from test_synth import RowsOnly  # the store as an engine without Arrow (Neo4j) sees it
 
 from nestmap.analysis import core
+from nestmap.answers.arrow import as_arrow, parts_of
 from nestmap.api import seed_path
 from nestmap.errors import NestmapError
-from nestmap.output import as_arrow, parts_of, write
+from nestmap.output import write
 from nestmap.synth import generate
 
 # (row function, Arrow function, the contract's columns as Arrow types)

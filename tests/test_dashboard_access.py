@@ -324,7 +324,7 @@ def test_an_unexpected_failure_in_a_page_shows_no_traceback(seed_copy, monkeypat
         raise ZeroDivisionError("secret internals /etc/nestmap")
 
     monkeypatch.delenv("NESTMAP_DEBUG", raising=False)
-    monkeypatch.setattr(analysis, "thrive", broken)
+    monkeypatch.setattr(analysis.extra, "thrive", broken)
     app = _app(monkeypatch, str(seed_copy), "thrive")
     shown = "\n".join(e.value for e in app.error) + _texts(app)
     assert "This page failed unexpectedly; nothing was changed" in shown

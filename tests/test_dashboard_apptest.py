@@ -589,49 +589,6 @@ def test_small_shares_keep_a_decimal():
     assert list(figures.concentration_bar(rows, {}).data[0].text) == ["0.3%"]
 
 
-def test_results_are_kept_per_dataset_version_on_disk(tmp_path, monkeypatch):
-    # A new server (here: the in-process cache cleared) reads a kept result back instead of
-    # computing it; a load changes the version, so the result is computed again and the
-    # previous version's files go.
-    import streamlit as st
-
-    from nestmap.dashboard import state
-    from nestmap.loaders import read_dataset
-
-    store = load_into(tmp_path / "graph.lbug", seed_path())
-    monkeypatch.setenv("NESTMAP_DB", store.location)
-    monkeypatch.delenv("NESTMAP_NEO4J_URI", raising=False)
-    st.cache_resource.clear()
-    computed: list[int] = []
-
-    def compute() -> dict[str, int]:
-        computed.append(1)
-        return {"rows": len(computed)}
-
-    assert state.kept("test.figure", ("a",), compute) == {"rows": 1}
-    folder = tmp_path / "graph.lbug.dashboard"
-    first_files = sorted(folder.glob("*.pickle"))
-    assert len(first_files) == 1
-    # Kept per dataset version and per version of nestmap's code, the dashboard's included.
-    from nestmap.analysis.materialised import code_fingerprint
-
-    code = code_fingerprint(dashboard=True)
-    assert code != code_fingerprint()
-    assert first_files[0].name.startswith(f"{store.version()}-{code}-")
-    st.cache_resource.clear()
-    assert state.kept("test.figure", ("a",), compute) == {"rows": 1}  # read back from disk
-    assert state.kept("test.figure", ("b",), compute) == {"rows": 2}  # other arguments
-    assert len(computed) == 2
-    assert state.kept("test.figure", ("c",), compute, on_disk=False) == {"rows": 3}
-    assert len(list(folder.glob("*.pickle"))) == 2
-    state.store().replace(read_dataset(seed_path()))  # a new dataset version
-    assert state.kept("test.figure", ("a",), compute) == {"rows": 4}
-    assert not any(file.exists() for file in first_files)
-    assert len(list(folder.glob("*.pickle"))) == 1
-    st.cache_resource.clear()
-    store.close()
-
-
 def _frame_cell_by_cell(rows, columns=None):
     """tables.frame as it was written first, cell by cell: the reference for the faster one."""
     import pandas as pd

@@ -18,10 +18,12 @@ from conftest import HAND, load_into
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from nestmap import analysis, output
+from nestmap import analysis
+from nestmap.answers import arrow
+from nestmap.answers.arrow import as_arrow, parts_of
 from nestmap.cli import app, seed_path
 from nestmap.errors import NestmapError
-from nestmap.output import TABLE_ROWS, as_arrow, parts_of, render, to_csv, write
+from nestmap.output import TABLE_ROWS, render, to_csv, write
 from nestmap.synth import generate
 
 # Each command and the analysis it prints (rows, or a dict of named row lists).
@@ -109,11 +111,11 @@ def test_a_kept_result_is_the_same_bytes_as_a_computed_one(loaded, command):
 
 
 def test_a_real_process_prints_a_kept_answer_through_a_pipe(loaded, tmp_path: Path):
-    """Outside CliRunner, standard output is a real pipe: the kernel copies the kept file."""
+    """Outside CliRunner, standard output is a real pipe: the kept answer is written to it."""
     db, store = loaded
     command = [sys.executable, "-m", "nestmap.cli", "misdirected", "--db", str(db)]
     expected = render(analysis.misdirected(store), "csv").encode()
-    for _ in range(2):  # computed and kept, then copied
+    for _ in range(2):  # computed and kept, then read back
         done = subprocess.run([*command, "--format", "csv"], capture_output=True, timeout=120)
         assert done.returncode == 0 and done.stdout == expected
     target = tmp_path / "m.csv"
@@ -268,7 +270,7 @@ cells = st.one_of(st.none(), text)
 def conversion(request, monkeypatch):
     """Rows become Arrow columns either from numpy buffers or by pyarrow's own conversion
     (for long columns, or once pandas is loaded): both must give the same bytes."""
-    monkeypatch.setattr(output, "_pyarrow_converts", lambda _count: request.param == "pyarrow")
+    monkeypatch.setattr(arrow, "_pyarrow_converts", lambda _count: request.param == "pyarrow")
 
 
 def test_awkward_values_by_either_conversion(conversion):
@@ -296,12 +298,12 @@ def test_awkward_values_by_either_conversion(conversion):
 )
 def test_any_text_encodes_as_pythons_own_encoders_would(rows):
     for use_pyarrow in (False, True):
-        original = output._pyarrow_converts
-        output._pyarrow_converts = lambda _count, use=use_pyarrow: use
+        original = arrow._pyarrow_converts
+        arrow._pyarrow_converts = lambda _count, use=use_pyarrow: use
         try:
             _same_as_python(rows)
         finally:
-            output._pyarrow_converts = original
+            arrow._pyarrow_converts = original
 
 
 def _same_as_python(rows) -> None:

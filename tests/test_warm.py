@@ -1,8 +1,9 @@
-"""The background warm-up after a load (nestmap/analysis/warm.py) and the locks that make a
-question computed once at a time (nestmap/analysis/materialised.py ``computing``): what the
-warm-up keeps is exactly what a user's command prints; a command asked while the same answer is
-being computed waits for it; ``nestmap load`` starts a warm-up and returns at once; the
-warm-up is off under ``NESTMAP_WARM=0`` and stops for a newer dataset."""
+"""The background warm-up after a load (nestmap/answers/warm.py) and the locks that make a
+question computed once at a time (nestmap/answers/keep.py ``computing``): what the warm-up
+keeps is what a user's command prints; a command asked while the same answer is being
+computed waits for it; ``nestmap load`` starts a warm-up and returns at once; the warm-up is
+off under ``NESTMAP_WARM=0``, stops for a newer dataset, and never outlives its graph: a
+graph folder deleted while it runs leaves nothing behind and no process (real processes)."""
 
 from __future__ import annotations
 
@@ -17,12 +18,16 @@ import pytest
 from click.testing import CliRunner
 from conftest import HAND, load_into
 
-from nestmap.analysis import warm
-from nestmap.analysis.materialised import KeptResult, computing, results_dir
+from nestmap.answers import ANALYSES, warm
+from nestmap.answers.analyses import RESULTS, question, results_dir
+from nestmap.answers.keep import Shelf, computing, entry_name
 from nestmap.cli import app, seed_path
+from nestmap.dashboard import prepare
 from nestmap.graph import open_store
+from nestmap.synth import generate
 
 NESTMAP = [sys.executable, "-m", "nestmap.cli"]
+FORMATS = ("json", "csv")
 
 
 def _env(on: bool) -> dict[str, str]:
@@ -37,6 +42,11 @@ def _printed(db: Path, command: str, fmt: str) -> bytes:
     return result.stdout_bytes
 
 
+def _kept(db: Path) -> list[str]:
+    root = db.with_name(db.name + RESULTS)
+    return sorted(entry.name for entry in root.glob("*/[!.]*") if (entry / "done").is_file())
+
+
 @pytest.fixture
 def seed_db(tmp_path: Path) -> Path:
     db = tmp_path / "graph.lbug"
@@ -46,31 +56,32 @@ def seed_db(tmp_path: Path) -> Path:
 
 def test_the_warm_up_keeps_every_answer_as_a_command_prints_it(seed_db: Path) -> None:
     computed = {
-        (command, fmt): _printed(seed_db, command, fmt)
-        for command in warm.COMMANDS
-        for fmt in warm.FORMATS
+        (command, fmt): _printed(seed_db, command, fmt) for command in ANALYSES for fmt in FORMATS
     }
     shutil.rmtree(results_dir(open_store(seed_db)))  # type: ignore[arg-type]
 
-    assert warm.warm(seed_db, dashboard=False) == len(computed)
+    assert warm.warm(seed_db) == len(ANALYSES)
 
-    root = results_dir(open_store(seed_db))
-    assert root is not None
-    for fmt in warm.FORMATS:
-        written = sorted(p.read_bytes() for p in root.glob(f"*/*/written.{fmt}"))
-        assert written == sorted(v for (_c, f), v in computed.items() if f == fmt)
+    kept = _kept(seed_db)
+    assert len(kept) == len(ANALYSES) + 2  # and what cutting one LA needs
     for (command, fmt), printed in computed.items():
-        assert _printed(seed_db, command, fmt) == printed  # and is what is printed next
-    assert len(list(root.glob("*/*/written.json"))) == len(warm.COMMANDS)  # nothing new
+        assert _printed(seed_db, command, fmt) == printed  # what is printed next
+    assert _kept(seed_db) == kept  # nothing new: every answer was read back
+    # Only Arrow and JSON: no text format is kept, it is written from the Arrow on request.
+    files = {p.name for p in seed_db.with_name(seed_db.name + RESULTS).rglob("*") if p.is_file()}
+    assert {name.rsplit(".", 1)[-1] for name in files if not name.startswith(".")} == {
+        "arrow",
+        "json",
+        "done",
+    }
     assert warm.done_path(seed_db).read_text().split()[1] == "answers"
 
 
 def test_a_command_waits_for_an_answer_being_computed_then_prints_it(seed_db: Path) -> None:
     store = open_store(seed_db)
-    kept = KeptResult(store, {"analysis": "gaps", "area": None})
-    assert kept.entry is not None
-    lock = kept.entry.parent / f".{kept.entry.name}.lock"
-    with computing(lock) as held:
+    shelf = Shelf.of(store, RESULTS)
+    assert shelf is not None
+    with shelf.lock(entry_name(question("gaps"))) as held:
         assert held
         asking = subprocess.Popen(
             [*NESTMAP, "gaps", "--db", str(seed_db), "--format", "json"],
@@ -80,21 +91,11 @@ def test_a_command_waits_for_an_answer_being_computed_then_prints_it(seed_db: Pa
         # While the lock is held the command neither computes nor prints: it waits.
         with pytest.raises(subprocess.TimeoutExpired):
             asking.wait(timeout=5)
-        from nestmap.output import write
-
-        # What a warm-up holding the lock does: compute, keep, write the format asked.
-        parts = kept._parts(lambda: _gaps(seed_db))
-        found = kept.keep_written("json", lambda stream, say: write(parts, "json", stream, say))
-        assert found is not None
+        assert _kept(seed_db) == []
     printed, _ = asking.communicate(timeout=60)  # well within the 120 s it would wait
     assert asking.returncode == 0
-    assert printed == found[0].read_bytes()
-
-
-def _gaps(db: Path) -> object:
-    from nestmap import analysis
-
-    return analysis.gaps(open_store(db))
+    assert printed == _printed(seed_db, "gaps", "json")
+    assert len(_kept(seed_db)) == 1
 
 
 def test_a_lock_held_too_long_is_not_waited_for(tmp_path: Path) -> None:
@@ -103,7 +104,8 @@ def test_a_lock_held_too_long_is_not_waited_for(tmp_path: Path) -> None:
         with computing(lock, wait_s=0.2) as second:
             assert first and not second  # the caller computes anyway
     with computing(tmp_path / "no" / "such" / "folder" / "x.lock") as held:
-        assert held  # the folder is made
+        assert not held  # no folder is made for a lock
+    assert not (tmp_path / "no").exists()
 
 
 def test_no_lock_where_nothing_can_be_written(tmp_path: Path) -> None:
@@ -126,14 +128,11 @@ def test_load_returns_at_once_and_the_warm_up_follows(tmp_path: Path) -> None:
     while not warm.done_path(db).is_file() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert warm.done_path(db).read_text().split()[1] == "answers"
-    store = open_store(db)
-    root = results_dir(store)
-    assert root is not None
-    assert len(list(root.glob("*/*/written.csv"))) == len(warm.COMMANDS)
+    assert len(_kept(db)) == len(ANALYSES) + 2
     # Done for this dataset: starting again does nothing.
     os.environ[warm.ENV] = "1"
     try:
-        assert warm.start(store) is None
+        assert warm.start(open_store(db)) is None
     finally:
         os.environ[warm.ENV] = "0"
 
@@ -160,22 +159,24 @@ def test_a_warm_up_stops_when_the_graph_is_replaced(seed_db: Path) -> None:
         os.environ[warm.ENV] = "0"
     assert store.version() != old
     assert not warm.done_path(seed_db).exists()
-    root = results_dir(store)
-    assert root is not None
-    assert not list(root.glob("*/*/parts.json")), "an answer was kept for a replaced dataset"
+    assert _kept(seed_db) == [], "an answer was kept for a replaced dataset"
 
 
 def test_the_dashboard_pages_are_prepared(seed_db: Path) -> None:
-    answers = len(warm.COMMANDS) * len(warm.FORMATS)
-    assert warm.warm(seed_db, dashboard=True, pages_above_links=0) == answers + len(warm.PAGES)
-    kept = list(seed_db.with_name(seed_db.name + ".dashboard").glob("*.pickle"))
+    store = open_store(seed_db)
+    assert warm.warm(seed_db) == len(ANALYSES)
+    opened = prepare.open_pages(store, seed_db, lambda: True, above_links=0)
+    assert opened == len(prepare.PAGES)
+    folder = seed_db.with_name(seed_db.name + ".dashboard")
+    kept = [entry for entry in folder.glob("*/[!.]*") if (entry / "done").is_file()]
     assert kept, "the pages kept nothing"
-    assert warm.done_path(seed_db).read_text().split()[1] == "pages"
+    assert all((entry / "value.json").is_file() for entry in kept)
+    assert not [p for p in folder.rglob("*") if p.suffix in (".pickle", ".pkl")]
 
 
 def test_a_small_dataset_is_not_opened_page_by_page(seed_db: Path) -> None:
     # The seed region's 78 links: every page is quick anyway, so only the answers are kept.
-    assert warm.warm(seed_db, dashboard=True) == len(warm.COMMANDS) * len(warm.FORMATS)
+    assert warm.warm(seed_db, prepare.MODULE) == len(ANALYSES)
     assert not seed_db.with_name(seed_db.name + ".dashboard").exists()
     assert warm.done_path(seed_db).read_text().split()[1] == "pages"
 
@@ -183,4 +184,57 @@ def test_a_small_dataset_is_not_opened_page_by_page(seed_db: Path) -> None:
 def test_the_warm_up_asks_every_analysis_command() -> None:
     from nestmap.cli import ANALYSIS_COMMANDS
 
-    assert sorted(warm.COMMANDS) == sorted(ANALYSIS_COMMANDS)
+    assert list(ANALYSES) == sorted(ANALYSIS_COMMANDS, key=list(ANALYSES).index)
+    assert sorted(ANALYSES) == sorted(ANALYSIS_COMMANDS)
+
+
+# -- a warm-up never outlives its graph --------------------------------------------------------
+@pytest.fixture(scope="module")
+def busy_graph(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A graph whose warm-up takes seconds (its answers are computed, not read back)."""
+    folder = tmp_path_factory.mktemp("busy")
+    generate(folder / "dataset", areas=30, services=3_000, links=60_000, seed=4)
+    db = folder / "graph.lbug"
+    load_into(db, folder / "dataset").close()
+    return db
+
+
+def _warm_ups_of(graph: Path) -> list[int]:
+    """The processes whose command line names ``graph`` (a warm-up's watcher and worker)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes()
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if str(graph).encode() in command and b"nestmap.answers.warm" in command and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads processes from /proc")
+@pytest.mark.parametrize("after_s", [0.2, 0.8, 1.5, 3.0])
+def test_deleting_the_graph_folder_while_it_warms_leaves_nothing(
+    busy_graph: Path, tmp_path: Path, after_s: float
+) -> None:
+    folder = tmp_path / "graphs"
+    folder.mkdir()
+    db = folder / "graph.lbug"
+    shutil.copyfile(busy_graph, db)  # a dataset no warm-up has seen
+    os.environ[warm.ENV] = "1"
+    try:
+        started = warm.start(open_store(db), prepare.MODULE)
+    finally:
+        os.environ[warm.ENV] = "0"
+    assert started is not None
+    time.sleep(after_s)
+    assert started.poll() is None, "the warm-up ended before the folder was deleted"
+    removed = subprocess.run(["rm", "-rf", str(folder)], capture_output=True, text=True)
+    assert removed.returncode == 0, removed.stderr
+    time.sleep(2)
+    assert not folder.exists(), sorted(str(p) for p in folder.rglob("*"))
+    assert started.poll() is not None, "the warm-up outlived its graph"
+    assert _warm_ups_of(db) == []

@@ -17,6 +17,7 @@ from typing import Any
 
 from nestmap import provenance, units
 from nestmap.dashboard.figures import LEVEL_COLOURS
+from nestmap.dashboard.kept import keepable
 from nestmap.dashboard.text import esc, name_of, shorten
 from nestmap.vocabulary import COUNT_BASES, DEFAULT_COUNT_BASIS, LEVEL_RANK
 
@@ -44,6 +45,7 @@ _TOOLTIP_AS_TEXT = "this.frame.innerText=t"
 _TOOLTIP_AS_HTML = "this.frame.innerHTML=t"
 
 
+@keepable
 @dataclass(frozen=True)
 class Selection:
     nodes: list[Row]
@@ -54,6 +56,7 @@ class Selection:
         return len(self.nodes) > MAX_NODES or len(self.edges) > MAX_EDGES
 
 
+@keepable
 @dataclass(frozen=True)
 class Shown:
     """What the network draws of a selection, and how much it left out."""

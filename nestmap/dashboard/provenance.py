@@ -28,14 +28,16 @@ def _illustrative_table() -> Any:
         "provenance.illustrative_link_table",
         (),
         lambda: rules.illustrative_link_table(state.store()),
-        on_disk=False,
     )
 
 
 def any_illustrative_links() -> bool:
     """Some referral link's count rests on an illustrative value (kept per dataset version)."""
     return state.kept(
-        "provenance.any_illustrative_links", (), lambda: _illustrative_table().num_rows > 0
+        "provenance.any_illustrative_links",
+        (),
+        lambda: _illustrative_table().num_rows > 0,
+        disk=True,
     )
 
 
@@ -46,6 +48,7 @@ def illustrative_misdirected(area: str | None) -> dict[str, dict[str, int]]:
         "provenance.illustrative_misdirected",
         (area,),
         lambda: rules.illustrative_misdirected(state.store(), area, _illustrative_table()),
+        disk=True,
     )
 
 
@@ -58,6 +61,7 @@ def illustrative_concentration(area: str | None) -> dict[tuple[str, str], int]:
         "provenance.illustrative_concentration",
         (area,),
         lambda: rules.illustrative_concentration(state.store(), area, _illustrative_table()),
+        disk=True,
     )
 
 
@@ -77,7 +81,7 @@ def misdirected_marked(basis: str) -> bool:
         keys = rules.link_keys(links.filter(ours))
         return bool(pc.any(pc.is_in(keys, value_set=marked.column("key"))).as_py())
 
-    return state.kept("provenance.misdirected_marked", (basis,), found)
+    return state.kept("provenance.misdirected_marked", (basis,), found, disk=True)
 
 
 def illustrative_rows(table: pd.DataFrame) -> pd.Series:
@@ -115,6 +119,7 @@ def illustrative_workforce(service_ids: Iterable[str]) -> list[str]:
         "provenance.illustrative_workforce",
         (),
         lambda: rules.illustrative_workforce_services(state.store()),
+        disk=True,
     )
     return sorted(set(service_ids) & marked)
 

@@ -2,24 +2,35 @@
 
 The cache key is the store's location plus ``store.version()``, which changes whenever a dataset
 is loaded: a load from any session (or from the command line) is picked up on the next rerun.
-Pages get every figure from ``nestmap.Graph`` (that is, from ``nestmap.analysis``); nothing
-here or in the pages computes an analysis.
+Pages get every figure from ``nestmap.Graph`` (that is, from ``nestmap.answers`` and
+``nestmap.analysis``); nothing here or in the pages computes an analysis.
+
+What is kept where:
+
+- the analyses themselves are kept by the answers layer, as Arrow beside the graph
+  (``nestmap.answers``): here their rows are only shared between the sessions of this process;
+- what a page derives from them (``kept``) and the small whole-country figures (``call``) are
+  shared in this process too, at most ``MEMORY_ENTRIES`` of them (the least recently used
+  leave first), and **only a page's default view** is also written beside the graph
+  (``nestmap.dashboard.kept``: Arrow and JSON, under a size cap), for the next server to read
+  back: a slider moved or a filter beyond the local authority is kept in memory only, so no
+  visitor can fill the disk by trying combinations.
 """
 
 from __future__ import annotations
 
 import hashlib
-import logging
 import os
-import pickle
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import streamlit as st
 
-from nestmap.analysis.materialised import code_fingerprint, computing
+from nestmap.answers.keep import Shelf
 from nestmap.api import Graph, Pathways, Table, Tables
+from nestmap.dashboard import kept as on_disk
+from nestmap.dashboard.filters import current
 from nestmap.graph import GraphStore, open_store
 from nestmap.vocabulary import DEFAULT_SHARES
 
@@ -33,6 +44,9 @@ DEFAULT_SHARE_TEXT: Shares = (
     DEFAULT_SHARES["specialist"],
     DEFAULT_SHARES["statutory"],
 )
+# Results shared in this process (st.cache_resource: least recently used out first). Each is
+# at most a national table or a drawing (tens of MB): this bounds the memory they hold.
+MEMORY_ENTRIES = 32
 
 
 @st.cache_resource(show_spinner=False)
@@ -51,8 +65,8 @@ def graph() -> Graph:
 
 
 def dataset_key() -> str:
-    current = store()
-    return f"{current.location}@{current.version()}"
+    current_store = store()
+    return f"{current_store.location}@{current_store.version()}"
 
 
 def has_graph() -> bool:
@@ -61,17 +75,19 @@ def has_graph() -> bool:
 
 def prepare() -> None:
     """Start preparing every page's results in the background for the loaded dataset version
-    (nestmap.analysis.warm), once per version in this process: after a server starts, and
-    after a load, rollback or edit from any page or the command line."""
+    (nestmap.answers.warm, then nestmap.dashboard.prepare), once per version in this
+    process: after a server starts, and after a load, rollback or edit from any page or the
+    command line."""
     if store().engine == "embedded":
         _prepared(dataset_key())
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _prepared(key: str) -> bool:
-    from nestmap.analysis import warm
+    from nestmap.answers import warm
+    from nestmap.dashboard import prepare as pages
 
-    return warm.start(store(), dashboard=True) is not None
+    return warm.start(store(), pages.MODULE) is not None
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
@@ -79,120 +95,123 @@ def _call(name: str, key: str, args: tuple[Any, ...]) -> Any:
     return getattr(graph(), name)(*args)
 
 
-# Results too large to copy on every rerun (st.cache_data unpickles a fresh copy each time) and
-# too slow to recompute in every new server at national scale (a million referral links): kept
-# once per process as shared objects, and on disk beside the graph per dataset version.
-HEAVY = frozenset(
+# The analyses the answers layer keeps beside the graph (as Arrow, read back in milliseconds):
+# their rows are shared in this process, not written again.
+ANSWERED = frozenset(
     {
-        "misdirected",
-        "referral_links",
-        "services",
-        "service_names",
-        "pathways",
-        "boundaries",
         "gaps",
         "age_bands",
+        "misdirected",
+        "boundaries",
         "concentration",
         "assessment",
         "workforce",
         "thrive",
         "groups_left_out",
-        # Small, but each a whole-country analysis: a new server reads them back.
-        "headline",
-        "dead_ends",
-        "misdirected_summary",
-        "per_area",
         "need",
         "need_totals",
         "count_bases",
         "concentration_unrecorded",
     }
 )
-# Heavy results read back from disk no faster than the engine gives them (a million links is a
-# 95 MB pickle): shared in the process only; what the pages derive from them is kept on disk.
-IN_PROCESS_ONLY = frozenset({"referral_links", "services"})
+# Large, and read back from disk no faster than the engine gives them (a million links), or not
+# kept by the answers layer (pathways with its chains): shared in this process only; what the
+# pages derive from them is kept on disk, for their default view.
+SHARED = frozenset({"referral_links", "services", "pathways"})
+# Small whole-country figures and lookups each page starts from: kept on disk too, for their
+# default view (``_default_call``).
+FIGURES = frozenset({"headline", "dead_ends", "misdirected_summary", "per_area", "service_names"})
 
 
 def call(name: str, *args: Any) -> Any:
     """``Graph.NAME(*args)`` on the loaded dataset, cached until another dataset is loaded.
-    A heavy result (``HEAVY``) is shared between sessions: callers only read it."""
-    if name in HEAVY:
+    A large result (``ANSWERED``, ``SHARED``, ``FIGURES``) is shared between sessions:
+    callers only read it."""
+    if name in ANSWERED or name in SHARED or name in FIGURES:
         return kept(
             f"graph.{name}",
             args,
             lambda: getattr(graph(), name)(*args),
-            on_disk=name not in IN_PROCESS_ONLY,
+            disk=name in FIGURES and _default_call(name, args),
         )
     return _call(name, dataset_key(), args)
 
 
+def _default_call(name: str, args: tuple[Any, ...]) -> bool:
+    """The figure asked with nothing but the local authority chosen: the need shares as they
+    start, no level or stage."""
+    if name == "headline":
+        return default_shares(args[2])
+    if name == "per_area":
+        return args[1:3] == (None, None) and default_shares(args[3])
+    return True
+
+
+def default_shares(shares: Shares | None) -> bool:
+    """The need shares as every page starts with them (``None``: not chosen yet)."""
+    if shares is None:
+        return True
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        return [Decimal(share) for share in shares] == [
+            Decimal(share) for share in DEFAULT_SHARE_TEXT
+        ]
+    except (InvalidOperation, TypeError):
+        return False
+
+
+def default_view(*controls_at_start: bool) -> bool:
+    """This run shows a page's default view: no sidebar filter but the local authority, and
+    each of the page's own controls (``controls_at_start``) as it starts. Only such a view's
+    results are written beside the graph (see ``kept``)."""
+    chosen = current()
+    return not (chosen.level or chosen.focus or chosen.stage) and all(controls_at_start)
+
+
 def kept_dir() -> Path | None:
     """Where the dashboard keeps results beside an embedded graph (none for Neo4j)."""
-    current = store()
-    if current.engine != "embedded":
-        return None
-    location = Path(current.location)
-    return location.with_name(location.name + ".dashboard")
+    shelf = Shelf.of(store(), on_disk.SUFFIX, dashboard=True)
+    return None if shelf is None else shelf.root
 
 
-def kept(what: str, args: tuple[Any, ...], compute: Callable[[], Any], on_disk: bool = True) -> Any:
-    """``compute()`` for the loaded dataset version, once per server process and, when the
-    graph's folder is writable, once per dataset version across servers: a new server (a
-    restart, a second worker) reads the result back instead of recomputing it. Shared: callers
-    must not change what they get. Only nestmap writes these files, beside the graph it
-    serves; whoever can write there can already replace the graph itself. ``on_disk``: off,
-    kept in this process only."""
-    return _kept(what, repr(args), dataset_key(), on_disk, compute)
+def kept(what: str, args: tuple[Any, ...], compute: Callable[[], Any], disk: bool = False) -> Any:
+    """``compute()`` for the loaded dataset version, once per server process (shared:
+    callers must not change what they get). ``disk``: this is a page's default view
+    (``default_view``): also written beside the graph, when its folder is writable, so that a
+    new server (a restart, a second worker) reads it back instead of recomputing it."""
+    return _kept(what, repr(args), dataset_key(), disk, compute)
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)
-def _kept(what: str, args: str, key: str, on_disk: bool, _compute: Callable[[], Any]) -> Any:
-    folder = kept_dir() if on_disk else None
+@st.cache_resource(show_spinner=False, max_entries=MEMORY_ENTRIES)
+def _kept(what: str, args: str, key: str, disk: bool, _compute: Callable[[], Any]) -> Any:
     # Per dataset version and per version of nestmap's code (the dashboard's included): an
     # upgraded nestmap computes its pages afresh instead of showing what the old one kept.
-    version = f"{key.rsplit('@', 1)[-1]}-{code_fingerprint(dashboard=True)}"
-    digest = hashlib.sha256(f"{what}\0{args}".encode()).hexdigest()[:24]
-    file = folder / f"{version}-{digest}.pickle" if folder else None
-    if file is None:
+    shelf = Shelf.of(store(), on_disk.SUFFIX, dashboard=True) if disk else None
+    if shelf is None or key != f"{store().location}@{shelf.version}":
         return _compute()
-    found = _read_kept(file)
+    name = hashlib.sha256(f"{what}\0{args}".encode()).hexdigest()[:24]
+    found = shelf.read(name, _read_value)
     if found is not None:
         return found[0]
     # Another process computing the same result (another server, or the warm-up after a
-    # load: nestmap.analysis.warm) is waited for rather than done twice on the same cores.
-    with computing(file.with_name(f".{file.name}.lock")):
-        found = _read_kept(file)
+    # load: nestmap.dashboard.prepare) is waited for rather than done twice on the same cores.
+    with shelf.lock(name):
+        found = shelf.read(name, _read_value)
         if found is not None:
             return found[0]
         result = _compute()
-        _keep(file, version, result)
+        shelf.keep(
+            name,
+            lambda folder: on_disk.write(folder, result),
+            lambda: store().version() == shelf.version,
+        )
     return result
 
 
-def _read_kept(file: Path) -> tuple[Any] | None:
-    """The result kept in ``file`` (in a tuple: a result may be None), if it can be read."""
-    if not file.is_file():
-        return None
-    try:
-        with file.open("rb") as handle:
-            return (pickle.load(handle),)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-        return None  # written by another nestmap version, or cut short: compute it again
-
-
-def _keep(file: Path, version: str, result: Any) -> None:
-    """Write ``result`` atomically; results of other dataset (or code) versions are removed."""
-    try:
-        file.parent.mkdir(exist_ok=True)
-        for old in [*file.parent.glob("*.pickle"), *file.parent.glob(".*.pickle.lock")]:
-            if not old.name.lstrip(".").startswith(f"{version}-"):
-                old.unlink(missing_ok=True)
-        partial = file.with_name(f".{file.name}.{os.getpid()}")
-        with partial.open("wb") as handle:
-            pickle.dump(result, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        partial.replace(file)
-    except OSError as exc:  # a read-only folder: the result stays in this process only
-        logging.getLogger("nestmap.dashboard").info("results not kept on disk: %s", exc)
+def _read_value(folder: Path) -> tuple[Any]:
+    """The value kept in ``folder``, in a tuple (a kept value may be None)."""
+    return (on_disk.read(folder),)
 
 
 Result = TypeVar("Result", covariant=True)
@@ -229,7 +248,7 @@ dead_ends: ByArea[dict[str, int]] = _per_area("dead_ends")
 def arrow(name: str, area: str | None = None) -> Any:
     """``Graph.arrow(name, area)``: the analysis as Arrow (read back from the kept answer),
     shared in this process; callers only read it."""
-    return kept(f"graph.arrow.{name}", (area,), lambda: graph().arrow(name, area), on_disk=False)
+    return kept(f"graph.arrow.{name}", (area,), lambda: graph().arrow(name, area))
 
 
 def threshold_cliffs(area: str | None = None) -> list[Row]:

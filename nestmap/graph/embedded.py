@@ -423,9 +423,13 @@ def build_database(path: Path, rows: GraphRows, report: Progress) -> None:
             if not tables[key]:
                 continue
             report(f"writing {len(tables[key]):,} {key.replace('_', ' ')}")
-            # object dtype keeps ints as ints and blanks as None (nullable Int64 trips COPY).
-            frame = pd.DataFrame(tables[key], dtype=object)  # noqa: F841 - read by COPY
-            conn.execute(f"COPY {table} FROM frame")
+            if hasattr(tables[key], "schema"):  # an Arrow table (the links): as it is
+                frame = tables[key]
+            else:
+                # object dtype keeps ints as ints and blanks as None (nullable Int64 trips COPY).
+                frame = pd.DataFrame(tables[key], dtype=object)
+            conn.execute(f"COPY {table} FROM frame")  # (COPY reads the variable `frame`)
+            del frame
         conn.execute(queries.load("write_dataset", "embedded"), rows.dataset)
     finally:
         # Both handles closed here, even on failure: a handle left to the garbage collector

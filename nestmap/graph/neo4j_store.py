@@ -11,7 +11,7 @@ from typing import Any
 from nestmap import queries
 from nestmap.errors import NestmapError, NoGraphError, QueryTimeoutError
 from nestmap.graph.readonly import check_read_only
-from nestmap.graph.records import graph_rows
+from nestmap.graph.records import batch, graph_rows
 from nestmap.graph.store import GraphStore, Progress
 from nestmap.loaders.dataset import Dataset
 
@@ -122,7 +122,8 @@ class Neo4jStore(GraphStore):
                     if batch_rows:
                         report(f"writing {len(batch_rows):,} {key.replace('_', ' ')}")
                     for start in range(0, len(batch_rows), BATCH):
-                        tx.run(queries.load(name), rows=batch_rows[start : start + BATCH]).consume()
+                        part = batch(batch_rows, start, start + BATCH)
+                        tx.run(queries.load(name), rows=part).consume()
                 tx.run(queries.load("write_dataset"), dataset=rows.dataset).consume()
                 tx.commit()
         report("committed the new graph")

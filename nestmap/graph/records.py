@@ -8,12 +8,15 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from nestmap import __version__
 from nestmap.loaders.dataset import Dataset
 from nestmap.vocabulary import LEVEL_RANK
 
 Rows = list[dict[str, object]]
+# Rows, or (links checked column by column: nestmap.loaders.columnar) an Arrow table of them.
+Links = Any
 
 
 @dataclass
@@ -24,7 +27,7 @@ class GraphRows:
     levels: Rows
     covers: Rows
     offers: Rows
-    refers_to: Rows
+    refers_to: Links
     staff_posts: Rows
     dataset: dict[str, object]
 
@@ -76,17 +79,7 @@ def graph_rows(dataset: Dataset) -> GraphRows:
             }
             for o in dataset.offers
         ],
-        refers_to=[
-            {
-                "from": r.from_service,
-                "to": r.to_service,
-                "reason": r.reason,
-                "count": r.count,
-                "count_basis": r.count_basis,
-                "source": r.source,
-            }
-            for r in dataset.referrals
-        ],
+        refers_to=_refers_to(dataset),
         staff_posts=[
             {
                 "id": index,
@@ -108,3 +101,30 @@ def graph_rows(dataset: Dataset) -> GraphRows:
             "about": json.dumps(dataset.about),
         },
     )
+
+
+def _refers_to(dataset: Dataset) -> Links:
+    """The REFERS_TO rows: ``from``, ``to`` and the link's properties; an Arrow table when the
+    links were checked as one (a million of them: no Python object per link)."""
+    table = getattr(dataset.referrals, "table", None)
+    if table is not None:
+        names = {"from_service": "from", "to_service": "to"}
+        return table.rename_columns([names.get(name, name) for name in table.column_names])
+    return [
+        {
+            "from": r.from_service,
+            "to": r.to_service,
+            "reason": r.reason,
+            "count": r.count,
+            "count_basis": r.count_basis,
+            "source": r.source,
+        }
+        for r in dataset.referrals
+    ]
+
+
+def batch(rows: Links, start: int, stop: int) -> Rows:
+    """Rows ``start`` to ``stop`` as dicts (from a list or an Arrow table)."""
+    if hasattr(rows, "to_pylist"):
+        return list(rows.slice(start, stop - start).to_pylist())
+    return list(rows[start:stop])

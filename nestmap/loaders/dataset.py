@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 
@@ -73,7 +74,8 @@ class Dataset:
     areas: list[Area]
     services: list[Service]
     offers: list[Offer]
-    referrals: list[Referral]
+    # A list, or (checked column by column) a nestmap.loaders.columnar.ReferralTable.
+    referrals: Sequence[Referral]
     workforce: list[StaffPost] = field(default_factory=list)
     # file name -> sha256 of its bytes, for provenance and snapshots.
     file_hashes: dict[str, str] = field(default_factory=dict)

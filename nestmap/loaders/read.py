@@ -40,6 +40,9 @@ class RawTable:
     header: list[str]
     rows: Iterable[tuple[int, list[str]]]
     errors: list[Problem] = field(default_factory=list)
+    # The CSV file it was read from, when it is one on disk (nestmap.loaders.columnar may
+    # read it whole instead of row by row).
+    file: Path | None = None
 
 
 @dataclass
@@ -131,6 +134,8 @@ def _read_folder(folder: Path) -> RawDataset:
             continue
         hashes[file.name] = digest.hexdigest()
         _add_csv(tables, problems, table, file.name, file_chunks(file, file.name))
+        if table in tables:
+            tables[table].file = file
     # `nestmap load .` names the dataset after the folder, not "" (the name of ".").
     resolved = folder.resolve()
     return RawDataset(resolved.name or str(resolved), str(folder), tables, hashes, problems)

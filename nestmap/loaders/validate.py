@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from typing import Any
 
 from nestmap import vocabulary as v
 from nestmap.errors import InputError, Problem, ProblemList, TooManyProblems
+from nestmap.loaders import columnar
 from nestmap.loaders.dataset import Area, Dataset, Offer, Referral, Service, StaffPost
 from nestmap.loaders.limits import MAX_COUNT, MAX_PROBLEMS_COUNTED
 from nestmap.loaders.read import METADATA, RawDataset, RawTable
@@ -49,6 +51,7 @@ def _enum(values: tuple[str, ...]) -> Parser:
             raise Invalid(f"must be one of {', '.join(values)}")
         return value
 
+    parse.arrow = ("enum", values)  # type: ignore[attr-defined] # (nestmap.loaders.columnar)
     return parse
 
 
@@ -71,6 +74,7 @@ def _integer(low: int, high: int = MAX_COUNT) -> Parser:
             raise Invalid(f"must be at least {low}")
         raise Invalid(f"must be at most {MAX_COUNT:,} (a larger number cannot be counted exactly)")
 
+    parse.arrow = ("integer", low, high)  # type: ignore[attr-defined]
     return parse
 
 
@@ -170,6 +174,8 @@ WORKFORCE = {
     "fte": Column(_positive_number, True),
     "aimh_level": Column(_integer(0, 3), True),
 }
+# The tables checked column by column when they can be (nestmap.loaders.columnar): the large one.
+COLUMNAR = frozenset({"referrals"})
 SCHEMAS: dict[str, dict[str, Column]] = {
     "areas": AREAS,
     "services": SERVICES,
@@ -333,8 +339,9 @@ def _validate(raw: RawDataset, checker: _Checker) -> Dataset:
     checker.problems.extend(raw.problems)
     # Keys of every row, parsed or not: services' ids, and the services offers rows name.
     declared = {"services": ("id", checker.declared_ids), "offers": ("service_id", set())}
-    parsed: dict[str, list[Row] | None] = {
-        table: parse_table(
+    parsed: dict[str, Any] = {
+        table: (table in COLUMNAR and columnar.parse_table(raw.tables[table], SCHEMAS[table]))
+        or parse_table(
             raw.tables[table],
             SCHEMAS[table],
             checker.problems,
@@ -562,7 +569,14 @@ class _Checker:
             )
         return offers
 
-    def referrals(self, rows: list[Row], services: dict[str, Service]) -> list[Referral]:
+    def referrals(
+        self, rows: list[Row] | columnar.ColumnarRows, services: dict[str, Service]
+    ) -> Sequence[Referral]:
+        if isinstance(rows, columnar.ColumnarRows):
+            checked = columnar.referrals(rows, services)
+            if checked is not None:
+                return checked
+            rows = rows.as_rows()  # some link breaks a rule: each is reported, row by row
         referrals: list[Referral] = []
         first_row: dict[tuple[str, str, str], int] = {}
         for row in rows:

@@ -75,7 +75,12 @@ def interfaces_table(area: str | None) -> pd.DataFrame:
     )
 
 
-links = state.kept("boundaries.interfaces_table", (chosen.la,), lambda: interfaces_table(chosen.la))
+links = state.kept(
+    "boundaries.interfaces_table",
+    (chosen.la,),
+    lambda: interfaces_table(chosen.la),
+    disk=state.default_view(),
+)
 kinds = sorted({kind for cell in links["kinds"] for kind in cell if kind})
 if kinds and not chosen.present:
     picked = st.multiselect(

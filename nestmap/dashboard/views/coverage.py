@@ -71,7 +71,9 @@ def coverage_tables(filters: tuple[Any, ...]) -> tuple[pd.DataFrame, pd.DataFram
 
 
 filters = (chosen.la, tuple(levels), tuple(stages), tuple(focuses))
-matrix, detail = state.kept("coverage.tables", filters, lambda: coverage_tables(filters))
+matrix, detail = state.kept(
+    "coverage.tables", filters, lambda: coverage_tables(filters), disk=state.default_view()
+)
 tables.show(matrix, "coverage_matrix")
 # Drawn when asked for: a page of a thousand cells, each listing services, was the largest part
 # of what this page sent the browser at national scale (and an expander sends it closed too).

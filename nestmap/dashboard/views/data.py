@@ -144,7 +144,13 @@ else:
     st.markdown("**Service catalogue** (every status)")
     # Kept as a frame per dataset version: a national dataset has 50,000 services.
     tables.show(
-        state.kept("data.services_table", (), lambda: tables.frame(state.services())), "services"
+        state.kept(
+            "data.services_table",
+            (),
+            lambda: tables.frame(state.services()),
+            disk=state.default_view(),
+        ),
+        "services",
     )
     # Change the map in the room: the tables in editable grids (nestmap/dashboard/editing.py).
     from nestmap.dashboard import editing

@@ -96,8 +96,13 @@ filters = (
 )
 # Kept per dataset version and filters: a national dataset's million links are read once.
 # Selecting and ranking the links is one of the server's expensive actions (as is the layout).
+# Written beside the graph for the page as it starts (every reason, active services, linked).
+as_it_starts = state.default_view(set(reasons) == set(REASONS), not include_inactive, linked_only)
 view = state.kept(
-    "network.view", filters, lambda: budget.run("Selecting the network", lambda: _view(filters))
+    "network.view",
+    filters,
+    lambda: budget.run("Selecting the network", lambda: _view(filters)),
+    disk=as_it_starts,
 )
 shown: network.Shown = view["shown"]
 selection = shown.selection
@@ -145,6 +150,7 @@ else:
                 onward=view["onward"],
             ),
         ),
+        disk=as_it_starts,
     )
     # Our own page, every dataset value escaped (see nestmap.dashboard.network).
     if hasattr(st, "iframe"):

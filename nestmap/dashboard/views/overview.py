@@ -157,9 +157,15 @@ def shortfall(
 
 
 def _kept(figure: Callable[..., tuple[str, ...]], arguments: tuple) -> tuple[str, ...]:
-    # Kept per dataset version (and on disk beside the graph): a new server shows the figures
-    # without recomputing the analyses behind them.
-    return state.kept(f"overview.{figure.__name__}", arguments, lambda: figure(*arguments))
+    # Kept per dataset version (and on disk beside the graph, with the need shares as they
+    # start): a new server shows the figures without recomputing the analyses behind them.
+    shares = arguments[2] if len(arguments) > 2 else None
+    return state.kept(
+        f"overview.{figure.__name__}",
+        arguments,
+        lambda: figure(*arguments),
+        disk=state.default_view(state.default_shares(shares)),
+    )
 
 
 st.subheader("Headline findings")

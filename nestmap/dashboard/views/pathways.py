@@ -64,7 +64,9 @@ def pathways_table(area: str | None) -> pd.DataFrame:
     return frame
 
 
-frame = state.kept("pathways.table", (chosen.la,), lambda: pathways_table(chosen.la))
+frame = state.kept(
+    "pathways.table", (chosen.la,), lambda: pathways_table(chosen.la), disk=state.default_view()
+)
 
 
 def _dead_end(row: pd.Series) -> list[str]:

@@ -94,6 +94,7 @@ if concentration:
                     "illustrative",
                 ],
             ),
+            disk=state.default_view(),
         ),
         "concentration",
     )
@@ -145,6 +146,7 @@ whole = state.kept(
     "referrals.misdirected_table",
     (chosen.la,),
     lambda: _with_units(misdirected_table(chosen.la)),
+    disk=state.default_view(),
 )
 table = whole
 if not chosen.present:
@@ -193,6 +195,7 @@ marked = state.kept(
     "referrals.illustrative_volume",
     (chosen.la, tuple(sorted(table["reason"].unique()))),
     lambda: provenance.illustrative_volume_of_table(table),
+    disk=state.default_view(table is whole),  # every reason: the page as it starts
 )
 if marked:
     totals = {

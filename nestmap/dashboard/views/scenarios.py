@@ -84,7 +84,7 @@ def _offered() -> tuple[list[tuple[str, str]], list[str]]:
                 fits.append((name, path))
         return fits, others
 
-    return state.kept("scenarios.offered", (), sort, on_disk=False)
+    return state.kept("scenarios.offered", (), sort)
 
 
 def _evaluate(document_json: str, shares: tuple[str, str, str] | None) -> Any:

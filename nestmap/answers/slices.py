@@ -2,8 +2,9 @@
 
 Computing one LA (``--area``) runs the same queries and searches as the whole country (0.3 to
 1.2 s at national scale, most of it importing and opening the engine); once the whole-country
-answer of the current dataset is kept as Arrow (nestmap.analysis.materialised: after a load the
+answer of the current dataset is kept as Arrow (nestmap.answers.analyses: after a load the
 warm-up keeps them all), the LA's rows are a filter of it: pyarrow only, no engine, no pandas.
+A slice is cut each time it is asked (a filter costs less than keeping it would on disk).
 The contract (docs/analyses.md, "--area") makes these answers slices, and tests/test_slices.py
 checks every LA of two datasets, in every output format, against the computed answer:
 
@@ -33,12 +34,12 @@ first answer that needs it), then read back with the results (a few milliseconds
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 
-from nestmap.analysis._shape import match_area, unknown_area
-from nestmap.analysis.materialised import KeptResult
+from nestmap.answers.arrow import Parts, read_parts
+from nestmap.answers.keep import Shelf, entry_name
+from nestmap.answers.questions import RESULTS, kept, question
 from nestmap.graph import GraphStore
 
 # How each part of an analysis is cut: rows of the LA, or links from a service covering it.
@@ -63,28 +64,17 @@ def slice_of_kept(
     kept for the current dataset: a function giving ``area``'s answer cut out of it (an Arrow
     table, or a dict of them by part), which raises nestmap's usage error for an area code
     that is not a loaded LA's. ``None`` when that answer is not kept, or is not a slice."""
+    whole_country = question(analysis, None, **options)
     if analysis == "concentration":
-        if not _is_kept(store, {"analysis": analysis, "area": None, **options}):
+        if not _is_kept(store, whole_country):
             return None
         return lambda: _concentration(store, area)
     ways = SLICEABLE.get(analysis)
-    if ways is None:
-        return None
-    part = options.get("part")
-    whole = _kept_parts(store, {"analysis": analysis, "area": None, **options})
-    if whole is None and part is not None:
-        # One part asked for (boundaries --part links): the answer with both parts has it.
-        both = _kept_parts(store, {"analysis": analysis, "area": None, **options, "part": None})
-        whole = [(None, rows) for name, rows in both or () if name == part] or None
-    if whole is None:
+    whole = None if ways is None else _kept_parts(store, whole_country)
+    if ways is None or whole is None:
         return None
     names = [name for name, _rows in whole]
-    if names == [None]:  # one plain table: the analysis's only part, or the part asked for
-        known = part in ways
-        ways = {None: ways[part]} if known else ways
-    else:
-        known = part is None and names == list(ways)
-    if not known:
+    if names != list(ways):
         return None  # not a shape this module knows how to cut: compute
 
     def answer() -> Any:
@@ -98,9 +88,7 @@ def slice_of_kept(
 def keep_area_coverage(store: GraphStore) -> Any:
     """Per LA of the current dataset, the services covering it (``area_code``, ``services``):
     read back if kept, else read from the graph (one query) and kept beside the results."""
-    kept = KeptResult(store, COVERAGE_QUESTION)
-    parts = kept.parts(lambda: store.run_table("area_coverage", {}))
-    return parts[0][1]
+    return _fact(store, COVERAGE_QUESTION, "area_coverage")
 
 
 def keep_relationship_referrals(store: GraphStore) -> Any:
@@ -109,9 +97,12 @@ def keep_relationship_referrals(store: GraphStore) -> Any:
     ``specialised``: the receiving service has a specialised offer): read back if kept, else
     read from the graph (one query: 0.7 s for the 380,000 such links of a national dataset)
     and kept."""
-    kept = KeptResult(store, REFERRALS_QUESTION)
-    parts = kept.parts(lambda: store.run_table("relationship_referrals", {}))
-    return parts[0][1]
+    return _fact(store, REFERRALS_QUESTION, "relationship_referrals")
+
+
+def _fact(store: GraphStore, question: dict[str, str], query: str) -> Any:
+    """The table of ``query`` (no parameters), kept as the answer to ``question``."""
+    return kept(store, question, lambda: store.run_table(query, {}))[0][1]
 
 
 def keep_slice_facts(store: GraphStore) -> None:
@@ -157,6 +148,8 @@ def services_covering(store: GraphStore, area: str) -> Any:
     unknown code (the same as computing gives) when no LA has it."""
     import pyarrow as pa
 
+    from nestmap.analysis._shape import unknown_area
+
     coverage = keep_area_coverage(store)
     if coverage.num_rows == 0:  # no LA at all (and an engine giving no columns for no rows)
         raise unknown_area(area, {})
@@ -177,6 +170,8 @@ def area_code(store: GraphStore, text: str) -> str:
     """The code of the local authority ``text`` names - its code or its name, in any letter
     case (``--area merthyr tydfil``) - read from the kept coverage (no engine once it is kept);
     the usage error listing the known ones, name beside code, when it names none."""
+    from nestmap.analysis._shape import match_area
+
     coverage = keep_area_coverage(store)
     return match_area(text, _names(coverage) if coverage.num_rows else {})
 
@@ -195,9 +190,9 @@ def _cut(rows: Any, way: str, area: str, services: Any) -> Any:
 
 def _conform(table: Any) -> Any:
     """``table`` as computing the LA's answer would have typed it: rows become Arrow tables
-    column by column from their values (nestmap.output.as_arrow), so a column with no value in
-    this LA is text and a list column with no item a list of text, and no rows are a table
-    with no columns; one chunk (Parquet writes a row group per chunk)."""
+    column by column from their values (nestmap.answers.arrow.as_arrow), so a column with no
+    value in this LA is text and a list column with no item a list of text, and no rows are a
+    table with no columns; one chunk (Parquet writes a row group per chunk)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -216,32 +211,15 @@ def _conform(table: Any) -> Any:
 
 
 def _is_kept(store: GraphStore, question: dict[str, Any]) -> bool:
-    entry = KeptResult(store, question).entry
-    return entry is not None and (entry / "parts.json").is_file()
+    shelf = Shelf.of(store, RESULTS)
+    return shelf is not None and shelf.has(entry_name(question))
 
 
-def _kept_parts(store: GraphStore, question: dict[str, Any]) -> list[tuple[str | None, Any]] | None:
+def _kept_parts(store: GraphStore, question: dict[str, Any]) -> Parts | None:
     """The kept answer to ``question`` for the current dataset as (part name, Arrow table)
-    pairs, without computing anything; ``None`` when it is not kept (or cannot be read).
-    Reads the layout nestmap.analysis.materialised writes (``parts.json``, ``N.arrow``)."""
-    entry = KeptResult(store, question).entry
-    if entry is None:
-        return None
-    try:
-        names = json.loads((entry / "parts.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    import pyarrow as pa
-    import pyarrow.ipc as ipc
-
-    try:
-        parts = []
-        for index, name in enumerate(names):
-            with pa.memory_map(str(entry / f"{index}.arrow")) as source:
-                parts.append((name, ipc.open_file(source).read_all()))
-    except (OSError, ValueError, pa.ArrowException):
-        return None
-    return parts
+    pairs, without computing anything; ``None`` when it is not kept (or cannot be read)."""
+    shelf = Shelf.of(store, RESULTS)
+    return None if shelf is None else shelf.read(entry_name(question), read_parts)
 
 
 def _text(value: str) -> Any:

@@ -1,0 +1,293 @@
+"""Results kept beside an embedded graph, per dataset version, under a size cap, and the lock
+that makes one process compute each of them at a time.
+
+A national dataset's whole-country analyses take seconds to compute and milliseconds to read
+back as Arrow, so each answer is kept once computed (``nestmap.answers.analyses``), and so are
+the dashboard's default page views (``nestmap.dashboard.kept``). Each kind lives in its own
+folder beside the graph (``<graph>.results/``, ``<graph>.dashboard/``) as a ``Shelf``:
+
+- one subfolder per dataset version, ``<version>-<code>``: ``<version>`` is the graph file's
+  identity (inode, modification time, size: ``EmbeddedStore.version()``; every load, edit and
+  rollback writes a new file, so a new dataset never meets an old result, and checking it is
+  one ``stat``) and ``<code>`` a hash of nestmap's code and queries (an upgraded nestmap, or
+  an edited query, computes afresh). Other versions' subfolders are deleted when the current
+  one is first written to, and after a load;
+- an entry is a folder written under a temporary name and renamed into place (complete or
+  absent); reading it marks it used;
+- **a size cap**: a shelf holds at most the graph file's own size (so the results and the
+  dashboard's pages together stay within twice the graph). Keeping an entry that would pass
+  it first removes the least recently used entries (the answers about one local authority
+  before any whole-country one); an entry larger than the cap alone is not kept;
+- nothing is written as a pickle, and nothing read back is one: entries are Arrow IPC files
+  and JSON, which reading cannot turn into code.
+
+Only the embedded engine keeps results (Neo4j's graph can change under us); a folder that
+cannot be written simply means computing each time. Nothing here creates the folder beside a
+graph that is not there (a graph deleted while its warm-up runs leaves nothing behind: see
+``nestmap.answers.warm``).
+
+One computation per question at a time: a process about to compute a result takes a lock beside
+it (``computing``); another process asking meanwhile (a user's command while the background
+warm-up computes the same answer) waits and reads the kept result instead of computing it a
+second time on the same cores.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+from nestmap.graph import GraphStore
+
+_CODE: dict[bool, str] = {}
+# How long a process waits for another one computing the same result before computing it
+# itself (a stuck process must not block everyone; the slowest national answer takes seconds).
+WAIT_FOR_OTHERS_S = 120.0
+# An entry's name starts with this when it is about one local authority: evicted first.
+LOCAL = "la."
+
+
+def code_fingerprint(dashboard: bool = False) -> str:
+    """A hash of nestmap's analysis code and queries (what a kept result depends on);
+    ``dashboard``: the dashboard's code too (what its kept page results depend on)."""
+    if dashboard not in _CODE:
+        package = Path(__file__).resolve().parent.parent
+        left_out = {"seed_data", "__pycache__"} | (set() if dashboard else {"dashboard"})
+        digest = hashlib.sha256()
+        files = [
+            file
+            for pattern in ("*.py", "*.cypher")
+            for file in package.rglob(pattern)
+            if not left_out & set(file.relative_to(package).parts)
+        ]
+        for file in sorted(files):
+            digest.update(str(file.relative_to(package)).encode() + b"\0")
+            digest.update(file.read_bytes() + b"\0")
+        _CODE[dashboard] = digest.hexdigest()[:16]
+    return _CODE[dashboard]
+
+
+def graph_path(store: GraphStore) -> Path | None:
+    """The embedded graph's file (``None`` for engines that keep nothing beside theirs)."""
+    path = getattr(store, "path", None)
+    return path if store.engine == "embedded" and isinstance(path, Path) else None
+
+
+class Shelf:
+    """The entries kept beside ``graph`` in ``<graph><suffix>/`` for its current dataset
+    version (``version``: read from the store by the caller, so that a result computed while a
+    load swapped the graph is never kept under the new dataset)."""
+
+    def __init__(self, graph: Path, suffix: str, version: str, dashboard: bool = False):
+        self.graph = graph
+        self.root = graph.with_name(graph.name + suffix)
+        self.folder = self.root / f"{version}-{code_fingerprint(dashboard)}"
+        self.version = version
+
+    @classmethod
+    def of(cls, store: GraphStore, suffix: str, dashboard: bool = False) -> Shelf | None:
+        graph = graph_path(store)
+        if graph is None or not store.has_graph():
+            return None
+        return cls(graph, suffix, store.version(), dashboard)
+
+    # -- reading -------------------------------------------------------------------------
+    def entry(self, name: str) -> Path:
+        return self.folder / name
+
+    def has(self, name: str) -> bool:
+        return (self.entry(name) / DONE).is_file()
+
+    def read(self, name: str, reader: Callable[[Path], Any]) -> Any:
+        """``reader(entry folder)`` for a kept entry, which is then marked used; ``None`` when
+        it is not kept or cannot be read (``reader`` raises OSError or ValueError)."""
+        entry = self.entry(name)
+        if not (entry / DONE).is_file():
+            return None
+        try:
+            found = reader(entry)
+        except (OSError, ValueError):
+            return None  # removed meanwhile (the cap, a new dataset) or damaged: compute
+        with contextlib.suppress(OSError):
+            os.utime(entry)  # most recently used: the last the cap removes
+        return found
+
+    # -- writing -------------------------------------------------------------------------
+    def keep(self, name: str, fill: Callable[[Path], None], current: Callable[[], bool]) -> bool:
+        """Write entry ``name`` with ``fill(folder)`` into a new folder, then (while
+        ``current()``: the dataset it was computed for is still the graph's) make room under
+        the cap and rename it into place. False, with nothing left behind, when it cannot be
+        kept: no graph, no room, a folder that cannot be written, ``fill`` failing with
+        OSError or ValueError."""
+        if not self._made():
+            return False
+        building = self.folder / f".{name}.building-{os.getpid()}"
+        try:
+            building.mkdir()
+            fill(building)
+            (building / DONE).write_text(name, encoding="utf-8")
+            size = _size(building)
+            if not current() or not self._room_for(size, name):
+                return False
+            os.rename(building, self.entry(name))  # another process may have kept it first
+            return True
+        except (OSError, ValueError):
+            return False
+        finally:
+            shutil.rmtree(building, ignore_errors=True)
+
+    def lock(
+        self, name: str, wait_s: float | None = None
+    ) -> contextlib.AbstractContextManager[bool]:
+        """``computing`` over entry ``name`` (held: False when the folder cannot be made)."""
+        if not self._made():
+            return contextlib.nullcontext(False)
+        return computing(self.folder / f".{name}.lock", wait_s)
+
+    def cap(self) -> int:
+        """The most this shelf holds: the graph file's own size."""
+        try:
+            return self.graph.stat().st_size
+        except OSError:
+            return 0
+
+    def forget_other_versions(self) -> None:
+        if not self.root.is_dir():
+            return
+        for other in self.root.iterdir():
+            if other != self.folder:
+                _remove(other)
+
+    def _made(self) -> bool:
+        """The current version's folder exists (made now if the graph is still there, and the
+        other versions' folders removed: this is the first result of a new dataset)."""
+        if self.folder.is_dir():
+            return True
+        if not self.graph.exists():
+            return False  # deleted: make nothing beside where it was
+        try:
+            self.root.mkdir(exist_ok=True)
+            self.forget_other_versions()
+            self.folder.mkdir(exist_ok=True)
+        except OSError:
+            return False
+        return True
+
+    def _room_for(self, size: int, name: str) -> bool:
+        """Remove the least recently used entries until ``size`` more bytes fit under the cap
+        (entries about one local authority go first); False when they cannot fit at all."""
+        cap = self.cap()
+        if size > cap:
+            return False
+        entries = []
+        for entry in self.folder.iterdir():
+            if entry.name.startswith("."):
+                _remove_if_abandoned(entry)
+                continue
+            if entry.name == name:
+                continue
+            with contextlib.suppress(OSError):
+                entries.append((not entry.name.startswith(LOCAL), entry.stat().st_mtime, entry))
+        used = sum(_size(entry) for _whole, _used, entry in entries)
+        for _whole, _used, entry in sorted(entries):
+            if used + size <= cap:
+                break
+            used -= _size(entry)
+            _remove(entry)
+        return used + size <= cap
+
+    def total(self) -> int:
+        """Bytes kept for the current version."""
+        return _size(self.folder) if self.folder.is_dir() else 0
+
+
+# Written last into an entry: its presence says the entry is complete.
+DONE = "done"
+
+
+def _remove_if_abandoned(path: Path) -> None:
+    """An entry being built (``.NAME.building-PID``) by a process that has ended (killed while
+    it wrote) is removed: it takes room under the cap and nobody will finish it."""
+    name, _, pid = path.name.rpartition(".building-")
+    if not name or not pid.isdigit():
+        return
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        _remove(path)
+    except OSError:
+        pass  # another user's process: alive
+
+
+def _size(folder: Path) -> int:
+    total = 0
+    with contextlib.suppress(OSError):
+        for item in folder.rglob("*"):
+            with contextlib.suppress(OSError):
+                if item.is_file():
+                    total += item.stat().st_size
+    return total
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            path.unlink()
+
+
+@contextlib.contextmanager
+def computing(lock: Path, wait_s: float | None = None) -> Iterator[bool]:
+    """Hold the lock ``lock`` (a file in an existing folder) while computing what it guards:
+    another process computing the same thing is waited for, up to ``wait_s`` (default
+    ``WAIT_FOR_OTHERS_S``). Yields whether the lock is held: False when the folder cannot be
+    written or the wait ran out; the caller computes anyway. An advisory ``flock``: released
+    by the kernel however its holder ends, so a killed process never leaves it taken."""
+    limit = WAIT_FOR_OTHERS_S if wait_s is None else wait_s
+    try:
+        handle = open(lock, "a+b")  # noqa: SIM115 - closed below, after the unlock
+    except OSError:
+        yield False
+        return
+    try:
+        held = _take(handle, limit)
+        yield held
+    finally:
+        handle.close()  # closing the file releases the lock
+
+
+def _take(handle: Any, wait_s: float) -> bool:
+    try:
+        import fcntl
+    except ImportError:  # not a POSIX system: no lock, each process computes for itself
+        return False
+    deadline = time.monotonic() + wait_s
+    pause = 0.01
+    while True:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
+        except OSError:
+            return False  # a file system without locks: compute without one
+
+
+def entry_name(question: dict[str, Any]) -> str:
+    """The folder name of a question's entry: its analysis (readable), a hash of the whole
+    question, and ``LOCAL`` first when it is about one local authority."""
+    text = json.dumps(question, sort_keys=True, ensure_ascii=True)
+    name = "".join(c if c.isalnum() or c in "-_" else "_" for c in str(question.get("analysis")))
+    local = LOCAL if question.get("area") is not None else ""
+    return f"{local}{name}-{hashlib.sha256(text.encode()).hexdigest()[:20]}"
