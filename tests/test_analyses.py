@@ -107,7 +107,7 @@ def test_gaps_area_filter(hand_store):
 def test_unknown_area_is_a_usage_error_listing_known_codes(hand_store):
     with pytest.raises(UsageError) as caught:
         analysis.gaps(hand_store, "R1")  # a region, not a local authority
-    assert "E1, E2, E3, F1" in str(caught.value)
+    assert "E1 (Eastby), E2 (Westby), E3 (Southby), F1 (Farland)" in str(caught.value)
 
 
 def test_misdirected_by_hand(hand_store):
@@ -468,7 +468,10 @@ def test_cli_age_bands_misdirected_onward_and_need_preset(tmp_path):
     assert rows[7] == {"area_code": "F1", "level": "targeted", "band": "18-23",
                        "specialised_services": ["far", "late"], "gap": False}  # fmt: skip
     wrong = run("age-bands", "--area", "R1")
-    assert wrong.returncode == 2 and "E1, E2, E3, F1" in wrong.stderr
+    assert (
+        wrong.returncode == 2
+        and "E1 (Eastby), E2 (Westby), E3 (Southby), F1 (Farland)" in wrong.stderr
+    )
     misdirected = json.loads(run("misdirected", "--format", "json").stdout)
     preset = json.loads(run("need", "--preset", "general_population", "--format", "json").stdout)
     store = load_into(tmp_path / "again.lbug", HAND)

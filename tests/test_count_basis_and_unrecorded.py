@@ -31,7 +31,9 @@ import pytest
 from conftest import DATA, load_into
 
 from nestmap import analysis, units
-from nestmap.analysis import answers, core
+from nestmap.analysis import core
+from nestmap.answers import analyses as answers
+from nestmap.answers import summaries
 from nestmap.errors import InputError, UsageError
 from nestmap.loaders import read_dataset
 
@@ -163,18 +165,18 @@ def test_need_totals_keep_the_statutory_row_apart(store):
         "demand": 680.0, "capacity": 180.0, "shortfall": 500.0, "unrecorded": 1,
         "las_without_population": 1,
     }  # fmt: skip
-    assert analysis.headline(store, "shortfall") == {
+    assert summaries.headline(store, "shortfall") == {
         "total": 500.0, "unrecorded": 1, "statutory": 520.0, "statutory_unrecorded": 1,
     }  # fmt: skip
-    per_la = analysis.per_area(store, "demand_shortfall")
+    per_la = summaries.per_area(store, "demand_shortfall")
     assert per_la == {"A1": 50.0, "A2": None, "A3": 450.0}  # statutory never added
-    assert analysis.per_area(store, "demand_shortfall", level="statutory") == {
+    assert summaries.per_area(store, "demand_shortfall", level="statutory") == {
         "A1": 130.0, "A2": None, "A3": 390.0,
     }  # fmt: skip
 
 
 def test_misdirected_summary_is_per_basis(store):
-    found = analysis.misdirected_summary(store)
+    found = summaries.misdirected_summary(store)
     per_year = {
         "links": 2, "counted_links": 2, "referrals": 9, "relationship_referrals": 9,
         "relationship_total": 51, "relationship_share": 0.1765,  # 9 / 51 = 0.17647
@@ -192,17 +194,17 @@ def test_misdirected_summary_is_per_basis(store):
     assert "survey_mentions" not in found["onward"]["by_basis"]
     assert found["dead_end"]["by_basis"]["per_year"]["referrals"] == 6
     assert found["dead_end"]["by_basis"]["survey_mentions"]["referrals"] == 20
-    assert analysis.count_bases(store) == ["per_year", "survey_mentions"]
+    assert summaries.count_bases(store) == ["per_year", "survey_mentions"]
 
 
 def test_misdirected_per_area_maps_one_unit_only(store):
     with pytest.raises(UsageError, match="more than one unit"):
-        analysis.per_area(store, "misdirected_referrals")
+        summaries.per_area(store, "misdirected_referrals")
     # gp and mw cover every LA; fs only A1.
-    assert analysis.per_area(store, "misdirected_referrals", count_basis="per_year") == {
+    assert summaries.per_area(store, "misdirected_referrals", count_basis="per_year") == {
         "A1": 9, "A2": 6, "A3": 6,
     }  # fmt: skip
-    assert analysis.per_area(store, "misdirected_referrals", count_basis="survey_mentions") == {
+    assert summaries.per_area(store, "misdirected_referrals", count_basis="survey_mentions") == {
         "A1": 20, "A2": 20, "A3": 20,
     }  # fmt: skip
 

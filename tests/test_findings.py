@@ -5,6 +5,7 @@ real query output for the bundled seed region (Cwm Taf Morgannwg), each test quo
 from __future__ import annotations
 
 from nestmap import analysis
+from nestmap.answers import summaries
 
 LAS = {"W06000013", "W06000016", "W06000024"}
 PERINATAL_MH = "ctm_perinatal_mental_health"
@@ -67,7 +68,7 @@ def test_finding_3_misdirected_referrals_into_perinatal_mh_and_camhs(seed_store)
     # mapping), supports the relationship within its universal and targeted work: a referral
     # there is not misdirected.
     assert not [r for r in analysis.misdirected(seed_store) if r["to_service"] == HEALTH_VISITING]
-    summary = analysis.misdirected_summary(seed_store)
+    summary = summaries.misdirected_summary(seed_store)
     assert list(summary["by_basis"]) == ["survey_mentions"]
     assert summary["by_basis"]["survey_mentions"]["referrals"] == 64
 
@@ -94,7 +95,7 @@ def test_finding_4_health_visiting_is_the_most_common_destination(seed_store):
     assert {
         r["count"] for r in analysis.concentration(seed_store) if r["count_basis"] == "per_year"
     } == {0}
-    unrecorded = analysis.concentration_unrecorded(seed_store)
+    unrecorded = summaries.concentration_unrecorded(seed_store)
     assert {r["count_basis"] for r in unrecorded} == {"per_year"}
 
 
@@ -242,14 +243,14 @@ def test_the_statutory_row_is_never_added_to_the_shortfall(seed_store):
     # "13% of families might need support for a disorganised attachment but are unlikely to
     # access help. They are likely to need risk support via social care" (Estimating need,
     # step 4): not expected demand for an intervention, so never added to the others.
-    headline = analysis.headline(seed_store, "shortfall")
+    headline = summaries.headline(seed_store, "shortfall")
     assert headline == {
         "total": 1139.0,  # targeted 536 + specialist 603: no capacity recorded there
         "unrecorded": 2,  # educational and health psychology (specialist)
         "statutory": 833.0,  # 871 - Baby in Mind's 38
         "statutory_unrecorded": 2,  # Therapeutic Families, RCT's Intensive Family Support
     }
-    per_la = analysis.per_area(seed_store, "demand_shortfall")
+    per_la = summaries.per_area(seed_store, "demand_shortfall")
     # Each LA's figure is rounded once: their sum may differ from the total by rounding only.
     assert abs(sum(per_la.values()) - 1139.0) <= 0.15
 
