@@ -964,20 +964,38 @@ def _thin_cover(data: ReportData) -> list[list[Segment]]:
         if need is None or not covered or need.shortfall <= 0:
             continue
         las = len({r["area_code"] for r in covered})
-        sentences.append(
-            [
-                "Where specialised ",
-                Term(level),
-                " services exist (",
-                Figure(f"gaps.covered.{level}.las", count(las), cells_marked(data, covered)),
-                f" local {plural(las, 'authority', 'authorities')}), they are far too few for "
-                "the demand: ",
-                *capacity_words(need, f"need.{level}"),
-                " against ",
-                Figure(f"need.{level}.demand", one_place(need.demand), need.demand_marked),
-                " families a year.",
-            ]
-        )
+        where: list[Segment] = [
+            "Where specialised ",
+            Term(level),
+            " services exist (",
+            Figure(f"gaps.covered.{level}.las", count(las), cells_marked(data, covered)),
+            f" local {plural(las, 'authority', 'authorities')}), ",
+        ]
+        demand: list[Segment] = [
+            Figure(f"need.{level}.demand", one_place(need.demand), need.demand_marked),
+            " families a year",
+        ]
+        unrecorded_services: list[Segment] = [
+            Figure(f"need.{level}.unrecorded", count(need.unrecorded), need.unrecorded_marked),
+            f" {plural(need.unrecorded, 'service', 'services')}",
+        ]
+        if need.capacity == 0 and need.unrecorded:
+            # Nothing recorded: the data cannot say whether they are enough, only that a
+            # covered cell is not the same as enough help.
+            sentences.append(
+                [*where, "their capacity is not recorded (", *unrecorded_services, "), so the "
+                 "data cannot say whether they meet the need of ", *demand, ": a covered cell "
+                 "is not sufficiency."]
+            )  # fmt: skip
+        else:
+            capacity = Figure(
+                f"need.{level}.capacity", one_place(need.capacity), need.capacity_marked
+            )
+            sentences.append(
+                [*where, "their recorded capacity, ", capacity, " families a year",
+                 *([" (not recorded for ", *unrecorded_services, ")"] if need.unrecorded else []),
+                 ", falls short of the need of ", *demand, "."]
+            )  # fmt: skip
     return sentences
 
 
