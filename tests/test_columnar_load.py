@@ -49,6 +49,18 @@ def _with_referrals(tmp_path: Path, text: bytes) -> Path:
 CLEAN = (HAND / "referrals.csv").read_bytes()
 LINES = CLEAN.decode().splitlines(keepends=True)
 FIRST = LINES[1]
+# The same links with the optional unit column (SPEC 2026-12-06): every row per_year, the
+# first in survey mentions, and one left blank (a blank unit is per_year).
+WITH_UNIT = "".join(
+    [line.replace("count,source", "count,count_basis,source") for line in LINES[:1]]
+    + [
+        ",".join([*line.rstrip("\n").split(",")[:4], unit, *line.rstrip("\n").split(",")[4:]])
+        + "\n"
+        for line, unit in zip(
+            LINES[1:], ["survey_mentions", "", *["per_year"] * len(LINES)], strict=False
+        )
+    ]
+).encode()
 
 
 @pytest.mark.parametrize(
@@ -61,6 +73,7 @@ FIRST = LINES[1]
         CLEAN.replace(b",hand-built test", b",\xc2\xa0hand-built test\xe2\x80\xa8"),  # Unicode
         CLEAN.replace(b"parent_infant_relationship,30,", b"parent_infant_relationship,,"),
         HEADER.encode(),  # no links at all
+        WITH_UNIT,  # the unit column: per_year, survey_mentions and a blank (per_year)
     ],
 )
 def test_a_clean_file_is_read_column_by_column_to_the_same_links(tmp_path, monkeypatch, text):
@@ -69,6 +82,10 @@ def test_a_clean_file_is_read_column_by_column_to_the_same_links(tmp_path, monke
     assert row_by_row[0] == "list"
     if text != HEADER.encode():
         assert column_wise[0] == "ReferralTable"
+        units = [link["count_basis"] for link in column_wise[1]]
+        assert set(units) <= {"per_year", "survey_mentions"}  # a blank unit is per_year
+        if text == WITH_UNIT:
+            assert units[:2] == ["survey_mentions", "per_year"]
 
 
 BROKEN = [
@@ -94,6 +111,7 @@ BROKEN = [
     CLEAN.replace(b"count,source", b"source,count", 1),  # columns in another order
     CLEAN.replace(b",source\n", b",source,note\n", 1),  # an unknown column
     CLEAN + b"hv,pmh,parenting,1," + b"y" * 40_000 + b"\n",  # a cell past its bound
+    WITH_UNIT + b"hv,pmh,parenting,1,per_week,x\n",  # not a unit
 ]
 
 
