@@ -49,7 +49,7 @@ pytestmark = [
 PAGES: dict[str, list[str]] = {
     "overview": ["Headline findings", "Gap cells", "18 of 24", "Dead-end entry points"],
     "coverage": ["Coverage", "Matrix", "Bridgend", "Rhondda Cynon Taf", "Merthyr Tydfil"],
-    "map": ["Colour by", "Office for National Statistics", "Merthyr Tydfil"],
+    "map": ["Colour by", "Office for National Statistics", "Bridgend"],  # a one-line label
     "network": ["Network", "services ·", "misdirected"],
     "referrals": ["Where parent-infant relationship referrals go", "Misdirected referrals"],
     "boundaries": ["Threshold cliffs per local authority and stage", "Interfaces on referral"],
@@ -189,7 +189,8 @@ def _open(tab, base: str, stem: str, expected: list[str]) -> float:
     tab.goto(f"{base}/{path}" + (f"?{query}" if query else ""))
     _settled(tab)
     for text in expected:
-        tab.get_by_text(text, exact=False).first.wait_for(state="visible")
+        # The first visible one: a name may also sit in a table's hidden cells (drawn on canvas).
+        tab.get_by_text(text, exact=False).filter(visible=True).first.wait_for(state="visible")
     return time.monotonic() - started
 
 

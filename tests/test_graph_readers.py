@@ -223,9 +223,25 @@ def _onward_by_link(store) -> dict[tuple[str, str, str], bool]:
     }
 
 
-def test_misdirected_links_carry_onward_in_graphml_gexf_and_kumu(seed_store, tmp_path):
+@pytest.fixture(scope="module")
+def mixed_store(tmp_path_factory):
+    """A synthetic region whose misdirected links include both kinds: onward and dead ends (the
+    seed region's are all dead ends since not_offered means no relationship work at all)."""
+    from conftest import load_into
+
+    from nestmap.synth import generate
+
+    folder = tmp_path_factory.mktemp("mixed") / "mixed"
+    generate(folder, areas=4, services=120, links=800, seed=1)
+    store = load_into(folder.parent / "graph.lbug", folder)
+    yield store
+    store.close()
+
+
+def test_misdirected_links_carry_onward_in_graphml_gexf_and_kumu(mixed_store, tmp_path):
+    seed_store = mixed_store  # (the checks below read any region)
     expected = _onward_by_link(seed_store)
-    assert set(expected.values()) == {True, False}  # the seed has both kinds
+    assert set(expected.values()) == {True, False}  # both kinds
     path = tmp_path / "seed.graphml"
     path.write_bytes(to_graphml(seed_store))
     graph = nx.read_graphml(path)
@@ -262,9 +278,10 @@ def test_misdirected_links_carry_onward_in_graphml_gexf_and_kumu(seed_store, tmp
     assert all(("onward" if row[-1] else "dead end") in row[5].split("|") for row in tagged)
 
 
-def test_the_network_draws_dead_end_links_apart_from_onward_ones(seed_store):
+def test_the_network_draws_dead_end_links_apart_from_onward_ones(mixed_store):
     from nestmap.dashboard import network
 
+    seed_store = mixed_store  # (both kinds of misdirected link)
     misdirected = analysis.misdirected(seed_store)
     dead = next(r for r in misdirected if not r["onward"])
     onward = next(r for r in misdirected if r["onward"])

@@ -380,6 +380,9 @@ def test_pages_end_with_layout_end_so_the_share_link_is_drawn():
         f"{path.name}:{number}"
         for path in sorted(folder.rglob("*.py"))
         for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
-        if re.search(r"\bst\.stop\(\)", line.split("#")[0]) and "``st.stop()``" not in line
+        if re.search(r"\bst\.stop\(\)", line.split("#")[0])
+        and "``st.stop()``" not in line
+        # A run whose browser has gone stops whole: there is no page, nor link, to draw.
+        and "(no page left to end)" not in line
     ]
     assert not found, f"use layout.end() instead of st.stop() in: {', '.join(found)}"

@@ -146,7 +146,7 @@ def action(what: str) -> Iterator[None]:
 
     def on_wait(ahead: int, running: int) -> None:
         if not session_alive(session):
-            st.stop()  # the browser has gone: give up the place
+            st.stop()  # the browser has gone: give up the place (no page left to end)
 
         def show() -> None:
             if not places:
@@ -223,7 +223,7 @@ def heartbeat(status: Any | None = None, limit_s: float | None = None) -> Callab
 
     def beat() -> None:
         if not session_alive(session):
-            st.stop()
+            st.stop()  # the browser has gone (no page left to end)
         ran = int(time.monotonic() - started)
         if status is not None and ran > said[0]:  # once a second
             said[0] = ran

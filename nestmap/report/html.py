@@ -89,6 +89,8 @@ ol.toc { padding-left: 0; list-style: none; margin: .2rem 0; columns: 1; }
 ol.toc li { display: flex; gap: .4rem; border-bottom: 1px dotted #b8c2cc; padding: .1rem 0; }
 ol.toc a { color: inherit; text-decoration: none; flex: 1; } ol.toc .page { min-width: 2rem;
   text-align: right; }
+/* On screen the contents are links to tap: each at least 24 px tall (WCAG 2.2 target size). */
+@media screen { ol.toc li { padding: .25rem 0; } ol.toc a { min-height: 24px; } }
 .finding { margin: 0 0 .5rem; break-inside: avoid; } .finding h3 { margin: 0 0 .1rem; }
 .finding p { margin: 0; } a.more { font-size: .8rem; color: #5a6775; }
 .fig { font-weight: 700; } .term { white-space: nowrap; } .name { white-space: normal; }

@@ -152,9 +152,9 @@ def region_map(
     middle = math.radians(middle_lat)
     span_x = (max(lons) - min(lons)) * math.cos(middle) or 1e-9
     span_y = (max(lats) - min(lats)) or 1e-9
-    width = 340.0
+    width = 600.0
     scale = width / span_x
-    height = min(span_y * scale, 300.0)
+    height = min(span_y * scale, 520.0)
     scale = min(scale, height / span_y)
 
     west, north, k = min(lons), max(lats), math.cos(middle)

@@ -272,7 +272,7 @@ except InputError as exc:
     failure = (str(exc), [problem.as_dict() for problem in exc.problems])
 except BusyError as exc:
     st.warning(f"Busy: {md(exc)}.")
-    st.stop()
+    layout.end()
 
 if failure is None and document is not None:
     shares = st.session_state.get("need_shares")
@@ -294,7 +294,7 @@ if failure is None and document is not None:
         failure = (str(exc), [problem.as_dict() for problem in exc.problems])
     except BusyError as exc:
         st.warning(f"Busy: {md(exc)}.")
-        st.stop()
+        layout.end()
     except (NestmapError, ValueError) as exc:
         failure = (str(exc), [])
 
