@@ -530,3 +530,34 @@ def test_a_note_is_shown_as_text_never_as_markup_or_a_link(seed_copy, monkeypatc
     assert "http://evil" not in shown and "<b>" not in shown
     with Graph(seed_copy) as graph:
         assert graph.changes()[-1]["note"].startswith("**loud** [click](http://evil.example)")
+
+
+def test_a_large_dataset_lists_one_services_links_to_remove(seed_copy, monkeypatch):
+    """Above MAX_LINK_CHOICES links, "Remove referral links" lists the links of the service
+    chosen in "Links made by" (a national dataset's million links as one widget's options took
+    14 s a page view); a link chosen stays chosen when another service is picked."""
+    from nestmap.dashboard import builder
+
+    monkeypatch.setattr(builder, "MAX_LINK_CHOICES", 5)
+    app = _app(monkeypatch, seed_copy, "scenarios", editing=False)
+    _fill_builder(app)
+    remove = app.multiselect(key="builder_remove")
+    assert remove.options == []  # nothing listed before a service is chosen
+    app.selectbox(key="builder_remove_from").set_value("ctm_health_visiting").run()
+    with Graph(seed_copy) as graph:
+        links = graph.referral_links()
+    made = sorted(
+        "|".join((r["from_service"], r["to_service"], r["reason"]))
+        for r in links
+        if r["from_service"] == "ctm_health_visiting"
+    )
+    # (the options as the page shows them: "Health visiting (…) → … (reason)", one per link)
+    options = app.multiselect(key="builder_remove").options
+    assert made and len(options) == len(made)
+    assert all(o.startswith("Health visiting (Healthy Child Wales Programme) →") for o in options)
+    app.multiselect(key="builder_remove").set_value(made[:1]).run()
+    app.selectbox(key="builder_remove_from").set_value("ctm_midwifery").run()
+    midwifery = sum(r["from_service"] == "ctm_midwifery" for r in links)
+    assert len(app.multiselect(key="builder_remove").options) == midwifery + 1
+    assert app.multiselect(key="builder_remove").value == made[:1]
+    assert not app.exception, [e.value for e in app.exception]

@@ -14,6 +14,7 @@ form cannot hold are problems too.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
@@ -165,7 +166,9 @@ def _fill(answers: dict[str, Any]) -> list[Problem]:
             if link.get("reason") in v.REASONS:
                 links.append(link)
     session[_LINKS] = links
-    existing = {_key(link) for link in state.referral_links()}
+    existing = _existing_links(
+        [_key(link) for link in answers.get("remove_referrals") or [] if isinstance(link, dict)]
+    )
     removing = []
     for link in answers.get("remove_referrals") or []:
         found = _key(link) if isinstance(link, dict) else None
@@ -182,6 +185,58 @@ def _fill(answers: dict[str, Any]) -> list[Problem]:
         if c.get("item") and isinstance(c.get("amount"), int | float)
     ]
     return problems
+
+
+# Above this many referral links, "Remove referral links" lists one service's links at a time:
+# a national dataset's million links as the options of one widget took 14 s a page view.
+MAX_LINK_CHOICES = 2_000
+
+
+def _removable_links(
+    service_ids: list[str], by_name: Callable[[str], str]
+) -> dict[str, dict[str, Any]]:
+    """The links "Remove referral links" offers, by key: every link of a small dataset; of a
+    large one, those the service chosen in "Links made by" makes, and any already chosen."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = state.arrow("referral_links")
+    if table.num_rows <= MAX_LINK_CHOICES:
+        listed = table.select(["from_service", "to_service", "reason"]).to_pylist()
+    else:
+        maker = st.selectbox(
+            "Links made by",
+            service_ids,
+            index=None,
+            key="builder_remove_from",
+            format_func=by_name,
+            placeholder=f"a service (the dataset has {table.num_rows:,} referral links)",
+        )
+        made = pc.equal(table.column("from_service"), pa.scalar(maker or "", pa.string()))
+        listed = table.filter(made).select(["from_service", "to_service", "reason"]).to_pylist()
+    found = {"|".join(_key(link)): link for link in listed}
+    for key in st.session_state.get("builder_remove") or []:  # chosen before (or in a link)
+        if key not in found and key.count("|") == 2:
+            found[key] = dict(
+                zip(("from_service", "to_service", "reason"), key.split("|"), strict=True)
+            )
+    return found
+
+
+def _existing_links(keys: list[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
+    """Which of ``keys`` are referral links of the loaded dataset (read from the links made
+    by their services only: a national dataset has a million)."""
+    if not keys:
+        return set()
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = state.arrow("referral_links")
+    makers = pa.array(sorted({key[0] for key in keys}), pa.string())
+    made = table.filter(pc.is_in(table.column("from_service"), value_set=makers))
+    return {
+        _key(link) for link in made.select(["from_service", "to_service", "reason"]).to_pylist()
+    }
 
 
 def _key(link: Any) -> tuple[str, str, str]:
@@ -325,7 +380,7 @@ def form() -> dict[str, Any] | None:
     answers["retire"] = st.multiselect(
         "Retire services", service_ids, key="builder_retire", format_func=by_name
     )
-    links_by_key = {"|".join(_key(link)): link for link in state.referral_links()}
+    links_by_key = _removable_links(service_ids, by_name)
     answers["remove_referrals"] = [
         dict(zip(("from_service", "to_service", "reason"), key.split("|"), strict=True))
         for key in st.multiselect(
