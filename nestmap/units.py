@@ -77,6 +77,25 @@ def shortfall_text(shortfall: float | None, unrecorded: int, places: int = 0) ->
     return figure
 
 
+def shortfall_figure(shortfall: float | None, unrecorded: int, places: int = 0) -> str:
+    """``shortfall_text`` short enough for a headline figure ("at most 1,139"); say
+    ``unrecorded_note`` beside it."""
+    if shortfall is None:
+        return NOT_RECORDED
+    figure = f"{shortfall:,.{places}f}"
+    return f"at most {figure}" if unrecorded else figure
+
+
+def unrecorded_note(unrecorded: int) -> str:
+    """What "at most" beside a shortfall means ("" when every capacity is recorded)."""
+    if not unrecorded:
+        return ""
+    return (
+        f"Capacity not recorded for {services_phrase(unrecorded)}: the shortfall is at most the "
+        "figure shown."
+    )
+
+
 def capacity_text(capacity: float | None, unrecorded: int, places: int = 0) -> str:
     """Recorded capacity as people read it: "not recorded" when none of the services behind it
     has a capacity recorded (never 0), "at least …" when only some have."""

@@ -81,8 +81,10 @@ def test_overview_figures_are_the_analyses(seed_store, monkeypatch):
     # statutory row is named and shown apart, never added.
     totals = analysis.need_totals(seed_store)
     assert totals["intervention"]["shortfall"] == 1139.0
-    assert metrics["Targeted + specialist shortfall (families a year)"] == (
-        "at most 1,139; capacity not recorded for 2 services"
+    # Short enough for its card; what "at most" means beside it.
+    assert metrics["Targeted + specialist shortfall (families a year)"] == "at most 1,139"
+    assert "Capacity not recorded for 2 services: the shortfall is at most the figure shown" in (
+        _markdown(_app(monkeypatch, seed_store.location))
     )
     statutory = "statutory, families unlikely to access help (risk support via social care): "
     assert statutory + "at most 833; capacity not recorded for 2 services" in (

@@ -114,8 +114,9 @@ BASE_CSS = """
 [data-testid="stCaptionContainer"] { opacity: 1; color: #4a5562; }
 /* A figure too wide for its card wraps rather than being cut ("1,218 of 3,…" at national
    scale, four headline cards a row). */
-[data-testid="stMetricValue"], [data-testid="stMetricValue"] > div {
-  white-space: normal; overflow: visible; text-overflow: clip; overflow-wrap: anywhere;
+[data-testid="stMetricValue"], [data-testid="stMetricValue"] * {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+  overflow-wrap: break-word;
 }
 </style>
 """

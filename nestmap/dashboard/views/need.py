@@ -99,9 +99,9 @@ else:
         )
         total[2].metric(
             "Shortfall",
-            units.shortfall_text(found["shortfall"], found["unrecorded"]),
-            help="Demand not met by the capacity recorded. Where some capacity is not recorded "
-            "it is an upper bound.",
+            units.shortfall_figure(found["shortfall"], found["unrecorded"]),
+            help="Demand not met by the capacity recorded. "
+            + (units.unrecorded_note(found["unrecorded"]) or "Every capacity is recorded."),
         )
     if any(r["level"] == "statutory" for r in rows):
         found = totals["statutory"]
@@ -114,7 +114,8 @@ else:
         )
         apart[2].metric(
             "Not met by that capacity",
-            units.shortfall_text(found["shortfall"], found["unrecorded"]),
+            units.shortfall_figure(found["shortfall"], found["unrecorded"]),
+            help=units.unrecorded_note(found["unrecorded"]) or None,
         )
         st.caption(units.STATUTORY_NOTE)
     provenance.population_note()

@@ -145,9 +145,10 @@ def shortfall(
     found = state.headline("shortfall", area, shares)
     if found["total"] is None:
         return units.NOT_RECORDED, "No local authority here has an under-2 population.", ""
-    value = units.shortfall_text(found["total"], found["unrecorded"])
+    value = units.shortfall_figure(found["total"], found["unrecorded"])
     statutory = units.shortfall_text(found["statutory"], found["statutory_unrecorded"])
-    explanation = (
+    note = units.unrecorded_note(found["unrecorded"])
+    explanation = (note + " " if note else "") + (
         "Families a year whose estimated need for targeted or specialist help is not met by "
         "the capacity recorded, summed over local authorities. Shown apart, never added — "
         f"statutory, {units.STATUTORY_LABEL}: {statutory}."

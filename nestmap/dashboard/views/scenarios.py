@@ -367,9 +367,10 @@ if shortfall:
         before, after = values.get("before"), values.get("after")
         column.metric(
             f"{titles[name]} (families a year)",
-            units.shortfall_text(after, values.get("unrecorded_after") or 0),
+            units.shortfall_figure(after, values.get("unrecorded_after") or 0),
             None if before is None or after is None else f"{after - before:,.0f}",
             delta_color="inverse",
+            help=units.unrecorded_note(values.get("unrecorded_after") or 0) or None,
         )
     st.caption(f"Statutory: {units.STATUTORY_LABEL}. {units.STATUTORY_NOTE}")
 
