@@ -370,7 +370,22 @@ if shortfall:
             units.shortfall_figure(after, values.get("unrecorded_after") or 0),
             None if before is None or after is None else f"{after - before:,.0f}",
             delta_color="inverse",
-            help=units.unrecorded_note(values.get("unrecorded_after") or 0) or None,
+        )
+    # What "at most" means, said once below the figures (a help button per figure would give
+    # each a label that reads like the builder's "Families a year" field).
+    unrecorded = {
+        titles[name]: shortfall[name].get("unrecorded_after") or 0
+        for name in shown
+        if shortfall[name].get("unrecorded_after")
+    }
+    if unrecorded:
+        st.caption(
+            "At most: "
+            + "; ".join(
+                f"{title.lower()}, capacity not recorded for {units.services_phrase(n)}"
+                for title, n in unrecorded.items()
+            )
+            + ". The shortfall is then at most the figure shown."
         )
     st.caption(f"Statutory: {units.STATUTORY_LABEL}. {units.STATUTORY_NOTE}")
 
