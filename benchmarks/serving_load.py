@@ -42,6 +42,7 @@ sys.path.insert(0, str(HERE.parent / "tests"))
 
 from conftest import load_into  # noqa: E402 - the tests' own helpers
 from serving_load import (  # noqa: E402
+    ACTIONS,
     MANY_ROWS,
     MemoryWatch,
     _rss_mb,
@@ -230,6 +231,10 @@ def main() -> None:
     parser.add_argument("--kept", type=int, default=0)
     parser.add_argument("--console", action="store_true")
     parser.add_argument("--oruk", action="store_true")
+    parser.add_argument(
+        "--actions",
+        help="the load's actions, comma-separated (default: all eight): " + ", ".join(ACTIONS),
+    )
     options = parser.parse_args()
     os.environ["NESTMAP_WARM"] = "0"
     with tempfile.TemporaryDirectory(prefix="nestmap-load-") as folder:
@@ -246,7 +251,12 @@ def main() -> None:
             elif options.oruk:
                 oruk_rows(served)
             else:
-                figures = run_load(served.base, served.server_pid(), options.seconds)
+                chosen = options.actions.split(",") if options.actions else None
+                if chosen and set(chosen) - set(ACTIONS):
+                    parser.error(f"unknown actions: {sorted(set(chosen) - set(ACTIONS))}")
+                figures = run_load(
+                    served.base, served.server_pid(), options.seconds, actions=chosen
+                )
                 print("\n".join(figures.lines()))
                 for tally in figures.tallies:
                     for failure in tally.failures[:3]:

@@ -238,3 +238,34 @@ def test_deleting_the_graph_folder_while_it_warms_leaves_nothing(
     assert not folder.exists(), sorted(str(p) for p in folder.rglob("*"))
     assert started.poll() is not None, "the warm-up outlived its graph"
     assert _warm_ups_of(db) == []
+
+
+def test_an_entry_is_written_elsewhere_and_moved_beside_the_graph_at_once(tmp_path: Path) -> None:
+    """``rm -rf`` of the graph's folder fails if a name appears in a folder it is emptying:
+    while an entry is computed and written, the graph's folder gains nothing (no lock, no
+    half-written entry), then the whole entry at once, readable like the folder."""
+    import tempfile
+
+    if Path(tempfile.gettempdir()).stat().st_dev != tmp_path.stat().st_dev:
+        pytest.skip("the temporary folder is on another file system: entries are built beside")
+    graph = tmp_path / "graph.lbug"
+    graph.write_bytes(b"g" * 100_000)
+    shelf = Shelf(graph, ".results", "v1")
+    during: list[list[str]] = []
+
+    def fill(folder: Path) -> None:
+        (folder / "0.arrow").write_bytes(b"x" * 10)
+        during.append(sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")))
+        assert not folder.is_relative_to(tmp_path)
+
+    with shelf.lock("entry") as held:
+        assert held
+        assert shelf.keep("entry", fill, lambda: True)
+        locked = sorted(p.name for p in shelf.folder.iterdir())
+    assert during == [
+        ["graph.lbug", "graph.lbug.results", f"graph.lbug.results/{shelf.folder.name}"]
+    ]
+    assert locked == ["entry"]
+    assert (shelf.folder / "entry" / "0.arrow").read_bytes() == b"x" * 10
+    mode = (shelf.folder / "entry").stat().st_mode & 0o777
+    assert mode == shelf.folder.stat().st_mode & 0o777

@@ -12,8 +12,10 @@ folder beside the graph (``<graph>.results/``, ``<graph>.dashboard/``) as a ``Sh
   one ``stat``) and ``<code>`` a hash of nestmap's code and queries (an upgraded nestmap, or
   an edited query, computes afresh). Other versions' subfolders are deleted when the current
   one is first written to, and after a load;
-- an entry is a folder written under a temporary name and renamed into place (complete or
-  absent); reading it marks it used;
+- an entry is a folder written elsewhere (this user's temporary folder, when it is on the same
+  file system) and renamed into place (complete or absent): the graph's folder gains whole
+  entries and nothing else, so deleting it while they are written never fails; reading an
+  entry marks it used;
 - **a size cap**: a shelf holds at most the graph file's own size (so the results and the
   dashboard's pages together stay within twice the graph). Keeping an entry that would pass
   it first removes the least recently used entries (the answers about one local authority
@@ -26,8 +28,8 @@ cannot be written simply means computing each time. Nothing here creates the fol
 graph that is not there (a graph deleted while its warm-up runs leaves nothing behind: see
 ``nestmap.answers.warm``).
 
-One computation per question at a time: a process about to compute a result takes a lock beside
-it (``computing``); another process asking meanwhile (a user's command while the background
+One computation per question at a time: a process about to compute a result takes a lock
+(``computing``; a file in this user's temporary folder named after the entry); another process asking meanwhile (a user's command while the background
 warm-up computes the same answer) waits and reads the kept result instead of computing it a
 second time on the same cores.
 """
@@ -128,9 +130,11 @@ class Shelf:
         OSError or ValueError."""
         if not self._made():
             return False
-        building = self.folder / f".{name}.building-{os.getpid()}"
+        staged = _staging(self.folder)
+        building = staged or self.folder / f".{name}.building-{os.getpid()}"
         try:
-            building.mkdir()
+            if staged is None:
+                building.mkdir()
             fill(building)
             (building / DONE).write_text(name, encoding="utf-8")
             size = _size(building)
@@ -149,7 +153,7 @@ class Shelf:
         """``computing`` over entry ``name`` (held: False when the folder cannot be made)."""
         if not self._made():
             return contextlib.nullcontext(False)
-        return computing(self.folder / f".{name}.lock", wait_s)
+        return computing(_lock_file(self.folder, name), wait_s)
 
     def cap(self) -> int:
         """The most this shelf holds: the graph file's own size."""
@@ -210,6 +214,80 @@ class Shelf:
 
 # Written last into an entry: its presence says the entry is complete.
 DONE = "done"
+
+
+# -- nothing written into the graph's folder but whole entries ---------------------------------
+# Someone may delete the graph's folder (``rm -rf``) while a warm-up writes into it. ``rm``
+# lists a folder, removes what it listed, then the folder: anything made in between (a file
+# of an entry being written, a lock) makes it fail with "Directory not empty". So an entry is
+# written in a private folder of the system's temporary directory and moved into place with
+# one rename when that folder is on the graph's file system (elsewhere: under a dot-name beside
+# the entry, as before), and the locks are files there too: the graph's folder gains one name
+# per entry, at once, and nothing else.
+def _own_temporary(kind: str) -> Path | None:
+    """``<tmp>/nestmap-<kind>-<uid>``: made for this user alone (0700), or None when that name
+    is taken by anything else (another user's folder, a link)."""
+    import stat
+    import tempfile
+
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    folder = Path(tempfile.gettempdir()) / f"nestmap-{kind}-{uid}"
+    with contextlib.suppress(FileExistsError, OSError):
+        folder.mkdir(mode=0o700)
+    try:
+        found = folder.lstat()
+    except OSError:
+        return None
+    if not stat.S_ISDIR(found.st_mode) or found.st_uid != uid or found.st_mode & 0o077:
+        return None
+    return folder
+
+
+def _staging(folder: Path) -> Path | None:
+    """A new folder to write an entry of ``folder`` in, on the same file system (a rename moves
+    it), outside the graph's folder; None when there is none."""
+    import tempfile
+
+    own = _own_temporary("keep")
+    try:
+        if own is None or own.stat().st_dev != folder.stat().st_dev:
+            return None
+        made = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=own))
+        made.chmod(folder.stat().st_mode & 0o777)  # readable as the folder's other entries
+    except OSError:
+        return None
+    return made
+
+
+def _lock_file(folder: Path, name: str) -> Path:
+    """The lock of entry ``name`` of ``folder``: a file of this user's temporary folder named
+    after both (every process of this user computing it takes the same), else beside it."""
+    own = _own_temporary("locks")
+    if own is None:
+        return folder / f".{name}.lock"
+    if not _SWEPT:
+        _SWEPT.append(True)
+        _sweep(own)
+    digest = hashlib.sha256(f"{folder.resolve()}\0{name}".encode()).hexdigest()[:32]
+    lock = own / f"{digest}.lock"
+    with contextlib.suppress(OSError):
+        os.utime(lock)  # in use: not swept
+    return lock
+
+
+_SWEPT: list[bool] = []
+# A lock file not used for this long is removed (once per process): one is made per entry and
+# dataset version. Should it still be wanted, the worst is one result computed twice.
+LOCKS_KEPT_S = 24 * 3600
+
+
+def _sweep(own: Path) -> None:
+    old = time.time() - LOCKS_KEPT_S
+    with contextlib.suppress(OSError):
+        for lock in own.iterdir():
+            with contextlib.suppress(OSError):
+                if lock.stat().st_mtime < old:
+                    lock.unlink()
 
 
 def _remove_if_abandoned(path: Path) -> None:
