@@ -233,7 +233,7 @@ def main() -> None:
     parser.add_argument("--oruk", action="store_true")
     parser.add_argument(
         "--actions",
-        help="the load's actions, comma-separated (default: all eight): " + ", ".join(ACTIONS),
+        help='the load\'s actions, separated by ";" (default: all eight): ' + "; ".join(ACTIONS),
     )
     options = parser.parse_args()
     os.environ["NESTMAP_WARM"] = "0"
@@ -251,7 +251,9 @@ def main() -> None:
             elif options.oruk:
                 oruk_rows(served)
             else:
-                chosen = options.actions.split(",") if options.actions else None
+                chosen = (
+                    [a.strip() for a in options.actions.split(";")] if options.actions else None
+                )
                 if chosen and set(chosen) - set(ACTIONS):
                     parser.error(f"unknown actions: {sorted(set(chosen) - set(ACTIONS))}")
                 figures = run_load(

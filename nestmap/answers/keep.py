@@ -29,9 +29,10 @@ graph that is not there (a graph deleted while its warm-up runs leaves nothing b
 ``nestmap.answers.warm``).
 
 One computation per question at a time: a process about to compute a result takes a lock
-(``computing``; a file in this user's temporary folder named after the entry); another process asking meanwhile (a user's command while the background
-warm-up computes the same answer) waits and reads the kept result instead of computing it a
-second time on the same cores.
+(``computing``; a file in this user's temporary folder named after the entry); another
+process asking meanwhile (a user's command while the background warm-up computes the same
+answer) waits and reads the kept result instead of computing it a second time on the same
+cores.
 """
 
 from __future__ import annotations

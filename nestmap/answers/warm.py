@@ -260,8 +260,9 @@ def _watch(graph: Path, worker: int) -> int:
 def _work(graph: Path, pages: str | None) -> int:
     # Stopped by a newer load: unwind (so half-written results are removed), quietly.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    with contextlib.suppress(OSError):
-        os.nice(10)  # users' own commands and pages come first
+    from nestmap.workers import lower_priority
+
+    lower_priority(10)  # users' own commands and pages come first
     if (os.cpu_count() or 1) > 1 and hasattr(os, "fork"):
         # A helper computing beside this process (before either opens the engine): the
         # answers come about twice as fast on two idle cores. It ends with this process.
@@ -301,6 +302,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pages", help="a module of nestmap's that opens the dashboard's pages")
     args = parser.parse_args(argv)
     graph = args.graph.resolve()
+    from nestmap.workers import lower_priority
+
+    lower_priority(10)  # (the session's own: users' commands and pages come first)
     if not hasattr(os, "fork"):  # no watcher where processes cannot fork
         return _work(graph, args.pages)
     worker = os.fork()  # before any thread or engine: the watcher stays small
