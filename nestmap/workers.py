@@ -329,7 +329,34 @@ def _call(request: dict[str, Any]) -> dict[str, Any]:
         return {"status": "error", "message": str(exc)}
 
 
+def lowly(command: list[str], nice: int = 10) -> list[str]:
+    """``command`` run as a worker runs, for a program that is not Python (chromium printing a
+    PDF): started in a session of its own (``Popen(..., start_new_session=True)``) with the
+    result, it dies with the thread that started it and yields the CPU (``lower_priority``,
+    its session's group included) before the program starts."""
+    return [
+        sys.executable,
+        "-m",
+        "nestmap.workers",
+        "--exec",
+        str(os.getpid()),
+        str(nice),
+        *command,
+    ]
+
+
+def _exec(parent_pid: int, nice: int, command: list[str]) -> None:
+    if sys.platform.startswith("linux"):
+        ask_death_signal(signal.SIGKILL)  # kept across exec
+        if os.getppid() != parent_pid:
+            os._exit(1)
+    lower_priority(nice)
+    os.execv(command[0], command)
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--exec"]:
+        _exec(int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:])
     request = json.loads(sys.stdin.read())
     start_worker(request)
     try:

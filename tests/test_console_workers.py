@@ -301,3 +301,33 @@ def test_the_query_page_says_busy_when_the_servers_workers_are_taken(graph, monk
     ]
     page.button[0].click().run()  # the workers are free again
     assert page.success[0].value == "1 row."
+
+
+@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(), reason="no autogroup scheduling")
+def test_a_program_run_lowly_yields_and_so_does_its_sessions_group() -> None:
+    """Under autogroup scheduling a session is a group sharing the CPU as an equal of the
+    server's whatever the nice inside it: a print's chromium (``lowly``) sets its group's."""
+    from nestmap.workers import lowly
+
+    shown = subprocess.run(
+        lowly(["/bin/sh", "-c", "cat /proc/self/autogroup; nice"]),
+        capture_output=True,
+        text=True,
+        start_new_session=True,
+        timeout=60,
+    )
+    group, nice = shown.stdout.split("\n")[:2]
+    assert group.endswith("nice 10") and nice == "10", shown
+    # Not the leader of its session: the group (someone else's) is left alone.
+    inside = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from nestmap.workers import lower_priority; lower_priority(5)"
+            "; print(open('/proc/self/autogroup').read())",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert inside.stdout.strip() == Path("/proc/self/autogroup").read_text().strip()

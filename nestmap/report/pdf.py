@@ -8,9 +8,11 @@ starts with ``pdftotext`` (poppler-utils), print again with the numbers filled i
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -57,13 +59,6 @@ def find_chromium() -> str | None:
     return None
 
 
-def _lower_priority() -> list[str]:
-    """``nice -n 10`` where there is one: a print (chromium's processes, all of them) yields the
-    CPU to a dashboard's pages, which people are waiting on."""
-    found = shutil.which("nice") if sys.platform != "win32" else None
-    return [found, "-n", "10"] if found else []
-
-
 def print_pdf(html_file: Path, pdf_file: Path, timeout_s: float) -> None:
     """Print ``html_file`` to ``pdf_file`` with headless Chromium (a fresh profile each time)."""
     chromium = find_chromium()
@@ -71,26 +66,49 @@ def print_pdf(html_file: Path, pdf_file: Path, timeout_s: float) -> None:
         raise RendererMissing(INSTALL_HINT)
     with tempfile.TemporaryDirectory(prefix="nestmap-chromium-") as profile:
         command = [
-            *_lower_priority(),
             chromium,
             *FLAGS,
             f"--user-data-dir={profile}",
             f"--print-to-pdf={pdf_file}",
             html_file.resolve().as_uri(),
         ]
-        try:
-            done = subprocess.run(
-                command, capture_output=True, timeout=timeout_s, check=False, cwd=profile
-            )
-        except subprocess.TimeoutExpired:
-            raise NestmapError(
-                f"chromium did not finish printing the PDF within {timeout_s:.0f} s"
-            ) from None
-        except OSError as exc:
-            raise RendererMissing(f"{INSTALL_HINT} ({exc.strerror})") from None
+        done = _run_lowly(command, timeout_s, profile)
     if done.returncode != 0 or not pdf_file.is_file() or pdf_file.stat().st_size == 0:
         detail = done.stderr.decode("utf-8", "replace").strip().splitlines()[-1:] or [""]
         raise NestmapError(f"chromium could not print the PDF (exit {done.returncode}) {detail[0]}")
+
+
+def _run_lowly(command: list[str], timeout_s: float, folder: str) -> subprocess.CompletedProcess:
+    """Run a print as a worker runs (nestmap.workers.lowly: its own session, its CPU share
+    below the pages people are waiting on, ended with the thread that started it), and every
+    process of its session ended once it is done, timed out or interrupted."""
+    from nestmap.workers import lowly
+
+    lone = sys.platform != "win32"
+    try:
+        process = subprocess.Popen(
+            lowly(command) if lone else command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            cwd=folder,
+            start_new_session=lone,
+        )
+    except OSError as exc:
+        raise RendererMissing(f"{INSTALL_HINT} ({exc.strerror})") from None
+    try:
+        out, err = process.communicate(timeout=timeout_s)
+    except subprocess.TimeoutExpired:
+        raise NestmapError(
+            f"chromium did not finish printing the PDF within {timeout_s:.0f} s"
+        ) from None
+    finally:
+        if lone:
+            with contextlib.suppress(OSError):
+                os.killpg(process.pid, signal.SIGKILL)  # its helpers too
+        if process.poll() is None:
+            process.kill()
+        process.communicate()
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
 
 
 def page_texts(pdf_file: Path) -> list[str] | None:
