@@ -197,12 +197,10 @@ def _removable_links(
 ) -> dict[str, dict[str, Any]]:
     """The links "Remove referral links" offers, by key: every link of a small dataset; of a
     large one, those the service chosen in "Links made by" makes, and any already chosen."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    table = state.arrow("referral_links")
-    if table.num_rows <= MAX_LINK_CHOICES:
-        listed = table.select(["from_service", "to_service", "reason"]).to_pylist()
+    total = int(state.info()["links"].get("REFERS_TO", 0))
+    if total <= MAX_LINK_CHOICES:
+        listed = state.arrow("referral_links").select(["from_service", "to_service", "reason"])
+        listed = listed.to_pylist()
     else:
         maker = st.selectbox(
             "Links made by",
@@ -210,10 +208,9 @@ def _removable_links(
             index=None,
             key="builder_remove_from",
             format_func=by_name,
-            placeholder=f"a service (the dataset has {table.num_rows:,} referral links)",
+            placeholder=f"a service (the dataset has {total:,} referral links)",
         )
-        made = pc.equal(table.column("from_service"), pa.scalar(maker or "", pa.string()))
-        listed = table.filter(made).select(["from_service", "to_service", "reason"]).to_pylist()
+        listed = _links_made_by([maker] if maker else [])
     found = {"|".join(_key(link)): link for link in listed}
     for key in st.session_state.get("builder_remove") or []:  # chosen before (or in a link)
         if key not in found and key.count("|") == 2:
@@ -223,20 +220,18 @@ def _removable_links(
     return found
 
 
+def _links_made_by(services: list[str]) -> list[dict[str, Any]]:
+    """The referral links ``services`` make (a query of their links alone: a national dataset
+    has a million)."""
+    if not services:
+        return []
+    return state.store().run("referral_links_from", {"services": sorted(set(services))})
+
+
 def _existing_links(keys: list[tuple[str, str, str]]) -> set[tuple[str, str, str]]:
     """Which of ``keys`` are referral links of the loaded dataset (read from the links made
-    by their services only: a national dataset has a million)."""
-    if not keys:
-        return set()
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    table = state.arrow("referral_links")
-    makers = pa.array(sorted({key[0] for key in keys}), pa.string())
-    made = table.filter(pc.is_in(table.column("from_service"), value_set=makers))
-    return {
-        _key(link) for link in made.select(["from_service", "to_service", "reason"]).to_pylist()
-    }
+    by their services only)."""
+    return {_key(link) for link in _links_made_by([key[0] for key in keys])}
 
 
 def _key(link: Any) -> tuple[str, str, str]:
