@@ -210,6 +210,44 @@ def test_referrals_and_boundaries_pages(seed_store, monkeypatch):
     assert cliffs.set_index("area_code").loc["W06000013", "status"] == "cliff"
 
 
+def test_the_reasons_filter_keeps_the_misdirected_links_of_the_reasons_picked(
+    seed_store, monkeypatch
+):
+    rows = analysis.misdirected(seed_store)
+    present = sorted({r["reason"] for r in rows})
+    app = _app(monkeypatch, seed_store.location, "referrals")
+    assert len(app.dataframe[1].value) == len(rows)
+    absent = [reason for reason in vocabulary.REASONS if reason not in present][:1]
+    app.multiselect(key="referrals_reasons").set_value(absent).run()
+    assert app.dataframe[1].value.empty
+    metrics = _metrics(app)
+    assert metrics["Sent to a dead end"] == "none"
+    assert metrics["Sent where the support is not, with an onward route"] == "none"
+    app.multiselect(key="referrals_reasons").set_value(present[:1]).run()
+    shown = app.dataframe[1].value
+    assert len(shown) == sum(r["reason"] == present[0] for r in rows) > 0
+    wanted = sum(r["count"] or 0 for r in rows if r["reason"] == present[0] and not r["onward"])
+    assert _metrics(app)["Sent to a dead end"].startswith(f"{wanted:,} ")
+
+
+def test_the_interface_kinds_filter_keeps_the_links_with_a_kind_picked(seed_store, monkeypatch):
+    links = analysis.boundaries(seed_store)["links"]
+    app = _app(monkeypatch, seed_store.location, "boundaries")
+    every = app.dataframe[1].value
+    assert len(every) == len(links)
+    labelled = [[vocabulary.label(kind) for kind in r["kinds"]] for r in links]
+    assert [list(cell) for cell in every["kinds"]] == labelled
+    kinds = sorted({kind for r in links for kind in r["kinds"]})
+    assert app.multiselect(key="boundaries_kinds").value == kinds and len(kinds) > 1
+    picked = kinds[-1]
+    app.multiselect(key="boundaries_kinds").set_value([picked]).run()
+    shown = app.dataframe[1].value
+    wanted = [r for r in links if picked in r["kinds"]]
+    assert 0 < len(shown) == len(wanted) < len(links)
+    assert list(shown["from_service"]) == [r["from_service"] for r in wanted]
+    assert all(vocabulary.label(picked) in cell for cell in shown["kinds"])
+
+
 def test_pathways_show_the_chain_and_dead_ends(seed_store, monkeypatch):
     table = _app(monkeypatch, seed_store.location, "pathways").dataframe[0].value
     rows = analysis.pathways(seed_store)

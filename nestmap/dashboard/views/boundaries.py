@@ -1,6 +1,8 @@
 """Boundaries: the interfaces families cross on referral links, and threshold cliffs."""
 
-import pandas as pd
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 import streamlit as st
 
 from nestmap.dashboard import figures, layout, state, tables
@@ -56,10 +58,10 @@ tables.show(
 st.subheader("Interfaces on referral links")
 
 
-def interfaces_table(area: str | None) -> pd.DataFrame:
-    # Kept as a DataFrame per dataset version (a national dataset has ~10^5 rows): only read
-    # below, the filter makes a new frame.
-    return tables.arrow_frame(
+def interfaces_table(area: str | None) -> pa.Table:
+    # Kept as Arrow per dataset version (a national dataset has ~4 x 10^5 rows): only read
+    # below, the filter makes a new table.
+    return tables.arrow_named(
         state.arrow("boundaries", area)["links"],
         [
             "from_service",
@@ -81,7 +83,9 @@ links = state.kept(
     lambda: interfaces_table(chosen.la),
     disk=state.default_view(),
 )
-kinds = sorted({kind for cell in links["kinds"] for kind in cell if kind})
+link_kinds = links.column("kinds").combine_chunks()
+every_kind = pc.list_flatten(link_kinds)
+kinds = sorted(kind for kind in pc.unique(every_kind).to_pylist() if kind)
 if kinds and not chosen.present:
     picked = st.multiselect(
         "Interface kinds",
@@ -90,6 +94,10 @@ if kinds and not chosen.present:
         format_func=vocabulary_label,
         key="boundaries_kinds",
     )
-    if set(picked) != set(kinds):  # everything picked: the kept frame as it is
-        links = links[links["kinds"].map(lambda cell: bool(set(cell) & set(picked)))]
+    if set(picked) != set(kinds):  # everything picked: the kept table as it is
+        # The rows with at least one of the kinds picked.
+        hit = pc.is_in(every_kind, value_set=pa.array(picked, pa.string()))
+        keep = np.zeros(links.num_rows, dtype=bool)
+        keep[pc.filter(pc.list_parent_indices(link_kinds), hit).to_numpy()] = True
+        links = links.filter(pa.array(keep))
 tables.show(links, "interfaces")

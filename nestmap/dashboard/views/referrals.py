@@ -1,6 +1,7 @@
 """Referrals: misdirected links, and where parent-infant relationship referrals go."""
 
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import streamlit as st
 
 from nestmap import units
@@ -108,10 +109,10 @@ else:
 st.subheader("Misdirected referrals")
 
 
-def misdirected_table(area: str | None) -> pd.DataFrame:
-    # Kept as a DataFrame per dataset version (a national dataset has ~4 x 10^5 rows): only
-    # read below, every filter makes a new frame.
-    return tables.arrow_frame(
+def misdirected_table(area: str | None) -> pa.Table:
+    # Kept as Arrow per dataset version (a national dataset has ~4 x 10^5 rows), read back in
+    # place: only read below, every filter makes a new table.
+    found = tables.arrow_named(
         state.arrow("misdirected", area),
         [
             "from_service",
@@ -126,26 +127,21 @@ def misdirected_table(area: str | None) -> pd.DataFrame:
         ],
         {"from_name": names, "to_name": names},
     )
-
-
-def _with_units(frame: pd.DataFrame) -> pd.DataFrame:
-    """The count as people read it, beside it: with its unit, or "not recorded"."""
-    if frame.empty:
-        return frame.assign(as_recorded=pd.Series(dtype=object))
+    # The count as people read it, beside it: with its unit, or "not recorded".
     recorded = [
-        units.counted(None if pd.isna(count) else int(count), basis)
-        for count, basis in zip(frame["count"].tolist(), frame["count_basis"].tolist(), strict=True)
+        units.counted(count, basis)
+        for count, basis in zip(
+            found.column("count").to_pylist(), found.column("count_basis").to_pylist(), strict=True
+        )
     ]
-    at = frame.columns.get_loc("count_basis") + 1
-    found = frame.copy()
-    found.insert(at, "as_recorded", recorded)
-    return found
+    at = found.column_names.index("count_basis") + 1
+    return found.add_column(at, "as_recorded", pa.array(recorded, pa.string()))
 
 
 whole = state.kept(
     "referrals.misdirected_table",
     (chosen.la,),
-    lambda: _with_units(misdirected_table(chosen.la)),
+    lambda: misdirected_table(chosen.la),
     disk=state.default_view(),
 )
 table = whole
@@ -157,18 +153,23 @@ if not chosen.present:
         format_func=vocabulary_label,
         key="referrals_reasons",
     )
-    if set(reasons) != set(REASONS):  # every reason: the kept frame as it is
-        table = table[table["reason"].isin(reasons)]
-reaches_help = table["onward"].astype(bool)
+    if set(reasons) != set(REASONS):  # every reason: the kept table as it is
+        table = table.filter(pc.is_in(table.column("reason"), pa.array(reasons, pa.string())))
+reaches_help = pc.fill_null(table.column("onward"), False)
 
 
-def _per_unit(rows: pd.DataFrame) -> str:
+def _per_unit(rows: pa.Table) -> str:
     """The rows' counts per unit, each named, never added across units."""
-    if rows.empty:
+    if rows.num_rows == 0:
         return "none"
+    sums = rows.group_by("count_basis").aggregate([("count", "sum")])
     found = {
-        str(basis): int(group["count"].fillna(0).sum())
-        for basis, group in rows.groupby("count_basis")
+        str(basis): int(total or 0)
+        for basis, total in zip(
+            sums.column("count_basis").to_pylist(),
+            sums.column("count_sum").to_pylist(),
+            strict=True,
+        )
     }
     return units.per_basis(found, joiner=" · ")
 
@@ -176,31 +177,38 @@ def _per_unit(rows: pd.DataFrame) -> str:
 split = st.columns(2)
 split[0].metric(
     "Sent where the support is not, with an onward route",
-    _per_unit(table[reaches_help]),
+    _per_unit(table.filter(reaches_help)),
     help="Counts recorded on misdirected links whose target can pass the family on to "
     "specialised help within 6 referrals, per unit (referrals a year, survey mentions).",
 )
 split[1].metric(
     "Sent to a dead end",
-    _per_unit(table[~reaches_help]),
+    _per_unit(table.filter(pc.invert(reaches_help))),
     help="Counts recorded on misdirected links whose target has no route on to specialised "
     "help for the family's local authority, per unit.",
 )
-uncounted = int(table["count"].isna().sum())
+uncounted = table.column("count").null_count
 if uncounted:
-    st.caption(f"{uncounted:,} of these {len(table):,} links have no count recorded (not 0).")
+    st.caption(f"{uncounted:,} of these {table.num_rows:,} links have no count recorded (not 0).")
 # Which rows rest on illustrative values, judged within the rows shown (an assumed split of a
 # source's total is exact only when every link sharing it is shown).
 marked = state.kept(
     "referrals.illustrative_volume",
-    (chosen.la, tuple(sorted(table["reason"].unique()))),
-    lambda: provenance.illustrative_volume_of_table(table),
+    (chosen.la, tuple(sorted(pc.unique(table.column("reason")).to_pylist()))),
+    lambda: provenance.illustrative_volume_of_table(
+        tables.arrow_frame(table, ["from_service", "to_service", "reason", "count", "count_basis"])
+    ),
     disk=state.default_view(table is whole),  # every reason: the page as it starts
 )
 if marked:
+    sums = table.group_by("count_basis").aggregate([("count", "sum")])
     totals = {
-        str(basis): int(group["count"].fillna(0).sum())
-        for basis, group in table.groupby("count_basis")
+        str(basis): int(total or 0)
+        for basis, total in zip(
+            sums.column("count_basis").to_pylist(),
+            sums.column("count_sum").to_pylist(),
+            strict=True,
+        )
     }
     provenance.note(provenance.volume_caveat(marked, totals))
 tables.show(table, "misdirected")
