@@ -561,3 +561,32 @@ def test_a_large_dataset_lists_one_services_links_to_remove(seed_copy, monkeypat
     assert len(app.multiselect(key="builder_remove").options) == midwifery + 1
     assert app.multiselect(key="builder_remove").value == made[:1]
     assert not app.exception, [e.value for e in app.exception]
+
+
+def test_a_large_dataset_lists_one_local_authoritys_services_to_choose(seed_copy, monkeypatch):
+    """Above MAX_SERVICE_CHOICES services the builder's service pickers list the services of
+    the local authority chosen in "Services in" (five pickers of a national dataset's 50,000
+    services sent a quarter of a million options to the browser); a service chosen stays
+    chosen when another local authority is picked."""
+    from nestmap.dashboard import builder
+
+    monkeypatch.setattr(builder, "MAX_SERVICE_CHOICES", 5)
+    app = _app(monkeypatch, seed_copy, "scenarios", editing=False)
+    _fill_builder(app)
+    assert app.multiselect(key="builder_retire").options == []
+    with Graph(seed_copy) as graph:
+        names = graph.service_names()
+        merthyr = {row["id"] for row in graph.services("W06000024")}
+        bridgend = {row["id"] for row in graph.services("W06000013")}
+    assert 0 < len(merthyr) < len(names) and bridgend - merthyr and merthyr - bridgend
+    app.selectbox(key="builder_services_in").set_value("W06000024").run()
+    assert sorted(app.multiselect(key="builder_retire").options) == sorted(
+        names[service] for service in merthyr
+    )
+    assert len(app.selectbox(key="builder_link_to").options) == len(merthyr)
+    only_merthyr = sorted(merthyr - bridgend)[0]
+    app.multiselect(key="builder_retire").set_value([only_merthyr]).run()
+    app.selectbox(key="builder_services_in").set_value("W06000013").run()
+    assert app.multiselect(key="builder_retire").value == [only_merthyr]
+    assert len(app.multiselect(key="builder_retire").options) == len(bridgend) + 1
+    assert not app.exception, [e.value for e in app.exception]

@@ -187,14 +187,47 @@ def _fill(answers: dict[str, Any]) -> list[Problem]:
     return problems
 
 
+# Above this many services, the builder's service pickers list the services of one local
+# authority at a time ("Services in"): five pickers of a national dataset's 50,000 services each
+# sent a quarter of a million options to the browser, 11 s a page view.
+MAX_SERVICE_CHOICES = 2_000
+_IN = "builder_services_in"
+
+
+def _service_choices(service_ids: list[str], areas: dict[str, str]) -> Callable[[str], list[str]]:
+    """The options of the service picker with key ``key``: every service of a small dataset;
+    of a large one, those of the local authority chosen in "Services in", and whatever that
+    picker has chosen already (before, or in a shared link)."""
+    if len(service_ids) <= MAX_SERVICE_CHOICES:
+        return lambda _key: service_ids
+    area = st.selectbox(
+        "Services in",
+        list(areas),
+        index=None,
+        key=_IN,
+        format_func=lambda code: areas.get(code, code),
+        placeholder=f"a local authority (the dataset has {len(service_ids):,} services)",
+        help="The service lists below (referred to it by, retire, links) show the services of "
+        "this local authority; what you have chosen stays chosen when you pick another.",
+    )
+    local = {str(row["id"]) for row in state.services(area)} if area else set()
+    listed = [service for service in service_ids if service in local]
+    known = set(service_ids)
+
+    def choices(key: str) -> list[str]:
+        chosen = st.session_state.get(key)
+        kept = chosen if isinstance(chosen, list) else [chosen] if chosen else []
+        return listed + [c for c in kept if c not in local and c in known]
+
+    return choices
+
+
 # Above this many referral links, "Remove referral links" lists one service's links at a time:
 # a national dataset's million links as the options of one widget took 14 s a page view.
 MAX_LINK_CHOICES = 2_000
 
 
-def _removable_links(
-    service_ids: list[str], by_name: Callable[[str], str]
-) -> dict[str, dict[str, Any]]:
+def _removable_links(makers: list[str], by_name: Callable[[str], str]) -> dict[str, dict[str, Any]]:
     """The links "Remove referral links" offers, by key: every link of a small dataset; of a
     large one, those the service chosen in "Links made by" makes, and any already chosen."""
     total = int(state.info()["links"].get("REFERS_TO", 0))
@@ -204,7 +237,7 @@ def _removable_links(
     else:
         maker = st.selectbox(
             "Links made by",
-            service_ids,
+            makers,
             index=None,
             key="builder_remove_from",
             format_func=by_name,
@@ -283,6 +316,7 @@ def form() -> dict[str, Any] | None:
     _defaults()
     st.text_input("Scenario name", key="builder_name", max_chars=120)
     st.text_input("What it is (optional)", key="builder_description", max_chars=500)
+    choices = _service_choices(service_ids, areas)
     answers: dict[str, Any] = {
         "name": st.session_state.get("builder_name"),
         "description": st.session_state.get("builder_description"),
@@ -346,7 +380,10 @@ def form() -> dict[str, Any] | None:
             flags[1].checkbox("Assesses the parent-infant relationship", key="builder_assesses")
             routes = st.columns([2, 1])
             routes[0].multiselect(
-                "Referred to it by", service_ids, key="builder_referrers", format_func=by_name
+                "Referred to it by",
+                choices("builder_referrers"),
+                key="builder_referrers",
+                format_func=by_name,
             )
             routes[1].selectbox(
                 "Referral reason",
@@ -373,9 +410,9 @@ def form() -> dict[str, Any] | None:
             "reason": session.get("builder_reason"),
         }
     answers["retire"] = st.multiselect(
-        "Retire services", service_ids, key="builder_retire", format_func=by_name
+        "Retire services", choices("builder_retire"), key="builder_retire", format_func=by_name
     )
-    links_by_key = _removable_links(service_ids, by_name)
+    links_by_key = _removable_links(choices("builder_remove_from"), by_name)
     answers["remove_referrals"] = [
         dict(zip(("from_service", "to_service", "reason"), key.split("|"), strict=True))
         for key in st.multiselect(
@@ -387,8 +424,8 @@ def form() -> dict[str, Any] | None:
     ]
     with st.expander("Add referral links between existing services", expanded=False):
         line = st.columns([2, 2, 2, 1], vertical_alignment="bottom")
-        line[0].selectbox("From", service_ids, key="builder_link_from", format_func=by_name)
-        line[1].selectbox("To", service_ids, key="builder_link_to", format_func=by_name)
+        for place, end, key in ((0, "From", "builder_link_from"), (1, "To", "builder_link_to")):
+            line[place].selectbox(end, choices(key), key=key, format_func=by_name)
         line[2].selectbox(
             "Reason",
             v.REASONS,
