@@ -113,6 +113,12 @@ def main() -> None:
         "(the first view then computes everything, as after a new load)",
     )
     parser.add_argument(
+        "--open-browser",
+        action="store_true",
+        help="with --db: one fresh server, every page's first view in a browser that has the "
+        "dashboard open already, and what a new browser adds (the Query page both ways)",
+    )
+    parser.add_argument(
         "--after-load",
         type=Path,
         metavar="FOLDER",
@@ -129,6 +135,21 @@ def main() -> None:
 
     wanted = set(args.pages.split(",")) if args.pages else None
     specs = [spec for spec in PAGE_SPECS if wanted is None or spec[0] in wanted]
+    if args.open_browser and args.db:
+        with tempfile.TemporaryDirectory() as work:
+            server = Dashboard(args.db.resolve(), Path(work))
+            try:
+                found, new, again = open_browser_views(server.url, specs)
+            finally:
+                server.stop()
+        print(f"{'page':<24} {'first view, open browser (s)':>30}")
+        for title, seconds in found.items():
+            print(f"{title:<24} {seconds:>30.1f}")
+        print(
+            f"a new browser adds {new - again:.1f} s (Streamlit's frontend loaded from nothing): "
+            f"the Query page {new:.1f} s in a new browser, {again:.1f} s in the open one"
+        )
+        return
     with tempfile.TemporaryDirectory() as work:
         if args.db:
             db = args.db.resolve()
@@ -184,6 +205,38 @@ def browser_views(url: str, specs) -> dict[str, float]:
             print(f"  {title}: {seconds[title]:.1f} s", file=sys.stderr, flush=True)
         browser.close()
     return seconds
+
+
+def open_browser_views(url: str, specs) -> tuple[dict[str, float], float, float]:
+    """Each page's first view on the server at ``url`` in a browser that has the dashboard
+    open already (on the Query page: Streamlit's frontend loaded and cached), each page opened
+    by its address in that tab (a new session; the server's first view of the page); and the
+    Query page in a new browser and in that tab, which is what a browser opening the dashboard
+    from nothing adds. (seconds by page title, new browser s, open browser s)"""
+    from playwright.sync_api import sync_playwright
+
+    seconds: dict[str, float] = {}
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
+        context = browser.new_context(viewport={"width": 1440, "height": 1000})
+        tab = context.new_page()
+        tab.set_default_timeout(300_000)
+
+        def view(stem: str) -> float:
+            begin = time.perf_counter()
+            tab.goto(f"{url}/{'' if stem == 'overview' else stem}")
+            _settled(tab)
+            return time.perf_counter() - begin
+
+        view("query")
+        for stem, title, _icon in specs:
+            seconds[title] = view(stem)
+            print(f"  {title}: {seconds[title]:.1f} s (open browser)", file=sys.stderr, flush=True)
+        new, _sent = _view(browser, f"{url}/query")
+        again = view("query")
+        context.close()
+        browser.close()
+    return seconds, new, again
 
 
 def _after_load(folder: Path, pages: str | None) -> None:
