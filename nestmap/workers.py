@@ -224,10 +224,7 @@ def start_worker(request: dict[str, Any]) -> None:
 
 def bind_to_parent(parent_pid: int) -> None:
     """End this process when ``parent_pid`` ends (see the module's docstring)."""
-    if sys.platform.startswith("linux") and ask_death_signal(signal.SIGKILL):
-        # The parent may have gone before the signal was asked for: then nothing would come.
-        if os.getppid() != parent_pid:
-            os._exit(1)
+    if _death_signal_from(parent_pid):
         return
     if sys.platform != "win32":  # (no reparenting there to notice)
         watch_parent(parent_pid)
@@ -243,6 +240,17 @@ def watch_parent(parent_pid: int) -> None:
         os._exit(1)
 
     threading.Thread(target=watch, daemon=True, name="nestmap-parent-watch").start()
+
+
+def _death_signal_from(parent_pid: int) -> bool:
+    """Linux: the kernel kills this process when its parent ends (SIGKILL; kept across exec);
+    whether that was set up. Ends this process now if the parent has already gone (the signal
+    would then never come)."""
+    if not (sys.platform.startswith("linux") and ask_death_signal(signal.SIGKILL)):
+        return False
+    if os.getppid() != parent_pid:
+        os._exit(1)
+    return True
 
 
 def ask_death_signal(signum: int) -> bool:
@@ -346,10 +354,7 @@ def lowly(command: list[str], nice: int = 10) -> list[str]:
 
 
 def _exec(parent_pid: int, nice: int, command: list[str]) -> None:
-    if sys.platform.startswith("linux"):
-        ask_death_signal(signal.SIGKILL)  # kept across exec
-        if os.getppid() != parent_pid:
-            os._exit(1)
+    _death_signal_from(parent_pid)  # (a watching thread, elsewhere, would not survive exec)
     lower_priority(nice)
     os.execv(command[0], command)
 

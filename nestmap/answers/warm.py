@@ -260,9 +260,6 @@ def _watch(graph: Path, worker: int) -> int:
 def _work(graph: Path, pages: str | None) -> int:
     # Stopped by a newer load: unwind (so half-written results are removed), quietly.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    from nestmap.workers import lower_priority
-
-    lower_priority(10)  # users' own commands and pages come first
     if (os.cpu_count() or 1) > 1 and hasattr(os, "fork"):
         # A helper computing beside this process (before either opens the engine): the
         # answers come about twice as fast on two idle cores. It ends with this process.
@@ -304,7 +301,9 @@ def main(argv: list[str] | None = None) -> int:
     graph = args.graph.resolve()
     from nestmap.workers import lower_priority
 
-    lower_priority(10)  # (the session's own: users' commands and pages come first)
+    # Users' own commands and pages come first: this process (the watcher, whose priority the
+    # worker it forks inherits) and the session's scheduling group.
+    lower_priority(10)
     if not hasattr(os, "fork"):  # no watcher where processes cannot fork
         return _work(graph, args.pages)
     worker = os.fork()  # before any thread or engine: the watcher stays small

@@ -214,9 +214,7 @@ def arrow_frame(
     data: dict[str, Any] = {}
     for column in columns:
         if column in names:
-            source = table.column(column.removesuffix("_name") + "_service").to_pylist()
-            lookup = names[column]
-            data[column] = [lookup.get(value, "") for value in source]
+            data[column] = _named_after(table, column, names[column])
             continue
         values = table.column(column)
         kind = values.type
@@ -233,6 +231,15 @@ def arrow_frame(
     return pd.DataFrame(data, columns=columns)
 
 
+def _named_after(table: Any, column: str, lookup: Mapping[str, str]) -> list[str]:
+    """Name column ``column`` (``from_name``) looked up from the id column it is named after
+    (``from_service``); a missing name is ``""``."""
+    return [
+        lookup.get(value, "")
+        for value in table.column(column.removesuffix("_name") + "_service").to_pylist()
+    ]
+
+
 def arrow_named(
     table: Any, columns: list[str], names: Mapping[str, Mapping[str, str]] | None = None
 ) -> pa.Table:
@@ -247,9 +254,7 @@ def arrow_named(
     data: dict[str, Any] = {}
     for column in columns:
         if names and column in names:
-            source = table.column(column.removesuffix("_name") + "_service").to_pylist()
-            lookup = names[column]
-            named = pa.array([lookup.get(value, "") for value in source], pa.string())
+            named = pa.array(_named_after(table, column, names[column]), pa.string())
             data[column] = named.dictionary_encode()
         else:
             values = table.column(column)

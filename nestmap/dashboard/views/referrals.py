@@ -159,20 +159,18 @@ if not chosen.present:
 reaches_help = pc.fill_null(table.column("onward"), False)
 
 
+def _sums(rows: pa.Table) -> dict[str, int]:
+    """The rows' recorded counts summed per unit (a blank count adds nothing)."""
+    sums = rows.group_by("count_basis").aggregate([("count", "sum")])
+    bases, totals = sums.column("count_basis").to_pylist(), sums.column("count_sum").to_pylist()
+    return {str(basis): int(total or 0) for basis, total in zip(bases, totals, strict=True)}
+
+
 def _per_unit(rows: pa.Table) -> str:
     """The rows' counts per unit, each named, never added across units."""
     if rows.num_rows == 0:
         return "none"
-    sums = rows.group_by("count_basis").aggregate([("count", "sum")])
-    found = {
-        str(basis): int(total or 0)
-        for basis, total in zip(
-            sums.column("count_basis").to_pylist(),
-            sums.column("count_sum").to_pylist(),
-            strict=True,
-        )
-    }
-    return units.per_basis(found, joiner=" · ")
+    return units.per_basis(_sums(rows), joiner=" · ")
 
 
 split = st.columns(2)
@@ -202,14 +200,5 @@ marked = state.kept(
     disk=state.default_view(table is whole),  # every reason: the page as it starts
 )
 if marked:
-    sums = table.group_by("count_basis").aggregate([("count", "sum")])
-    totals = {
-        str(basis): int(total or 0)
-        for basis, total in zip(
-            sums.column("count_basis").to_pylist(),
-            sums.column("count_sum").to_pylist(),
-            strict=True,
-        )
-    }
-    provenance.note(provenance.volume_caveat(marked, totals))
+    provenance.note(provenance.volume_caveat(marked, _sums(table)))
 tables.show(table, "misdirected")
