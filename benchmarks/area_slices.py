@@ -36,6 +36,8 @@ sys.path.insert(0, str(HERE))
 import cli_national  # noqa: E402 - running a whole process and timing it
 import national  # noqa: E402 - the dataset generation and machine description
 
+from nestmap.answers.keep import shelf_root  # noqa: E402
+
 ANALYSES = ("gaps", "misdirected", "boundaries", "pathways", "need", "age-bands", "concentration")
 TARGET_S = 0.3
 
@@ -66,7 +68,7 @@ def main() -> None:
         step = max(1, len(codes) // (2 * args.runs + 1))
         computed_las = codes[step::step][: args.runs]
         sliced_las = codes[step // 2 + 1 :: step][: args.runs]
-        results = db.with_name(db.name + ".results")
+        results = shelf_root(db, ".results")
         figures: dict[str, dict[str, Any]] = {}
         for name in ANALYSES:
             print(f"{name}: computed ...", file=sys.stderr)

@@ -36,6 +36,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import national  # noqa: E402 - the dataset generation and machine description
 
+from nestmap.answers import warm  # noqa: E402
+from nestmap.answers.keep import shelf_root  # noqa: E402
+
 ANALYSES = ("gaps", "misdirected", "boundaries", "pathways", "concentration", "need", "age-bands")
 COMPARED = ("gaps", "misdirected")
 FORMATS = ("json", "csv")
@@ -71,7 +74,7 @@ def main() -> None:
                     print(f"nestmap {name} {scope} {fmt} ...", file=sys.stderr)
                     command = _nestmap(name, "--db", str(db), "--format", fmt, *where)
                     output = work / f"{name}-{scope}.{fmt}"
-                    shutil.rmtree(db.with_name(db.name + ".results"), ignore_errors=True)
+                    shutil.rmtree(shelf_root(db, ".results"), ignore_errors=True)
                     runs[f"{name} {scope} {fmt}"] = _series(command, output, args.repeat)
         loads.append(os.getloadavg()[0])
         # Before the pandas runs: a child's peak RSS as Linux reports it includes this
@@ -120,7 +123,7 @@ def _after_load(dataset: Path, work: Path, analyses: list[str], area: str) -> di
     for name in analyses:
         command = _nestmap(name, "--db", str(db), "--format", "json")
         found["right_after"][name] = _run(command, work / "after.json", env)
-    done = db.with_name(db.name + ".warm.done")
+    done = warm.done_path(db)
     while not done.is_file() and time.perf_counter() - loaded < 900:
         time.sleep(0.1)
     found["warm_s"] = time.perf_counter() - loaded

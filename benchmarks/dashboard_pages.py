@@ -38,6 +38,8 @@ from test_dashboard_browser import (  # noqa: E402 - the browser tests' own serv
     _settled,
 )
 
+from nestmap.answers import warm  # noqa: E402
+from nestmap.answers.keep import shelf_root  # noqa: E402
 from nestmap.graph import open_store  # noqa: E402
 from nestmap.loaders import read_dataset  # noqa: E402
 from nestmap.synth import generate  # noqa: E402
@@ -174,7 +176,7 @@ def main() -> None:
             )
             for stem, title, _icon in specs:
                 if args.forget:
-                    shutil.rmtree(db.with_name(db.name + ".dashboard"), ignore_errors=True)
+                    shutil.rmtree(shelf_root(db, ".dashboard"), ignore_errors=True)
                 server = Dashboard(db, Path(work))  # a fresh server for every page's first view
                 try:
                     url = f"{server.url}/{'' if stem == 'overview' else stem}"
@@ -258,7 +260,7 @@ def _after_load(folder: Path, pages: str | None) -> None:
                 print(f"{title:<24} {seconds:>9.1f}")
         finally:
             server.stop()
-            done = db.with_name(db.name + ".warm.done")
+            done = warm.done_path(db)
             state = done.read_text().split()[-1] if done.is_file() else "still running"
             print(f"warm-up: {state} at {time.perf_counter() - loaded:.1f} s after the load")
 

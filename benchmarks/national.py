@@ -43,6 +43,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from nestmap.answers import warm
+from nestmap.answers.keep import shelf_root
+
 HERE = Path(__file__).resolve().parent
 FULL = {"areas": 400, "services": 50_000, "links": 1_000_000}
 ANALYSES = ("gaps", "misdirected", "boundaries", "pathways", "concentration", "need", "age-bands")
@@ -122,7 +125,7 @@ def _command_line(dataset: Path, work: Path) -> dict[str, Any]:
     for name in ANALYSES:
         print(f"nestmap {name} computed and kept ...", file=sys.stderr)
         command = _nestmap(name, "--db", str(db), "--format", "json")
-        shutil.rmtree(db.with_name(db.name + ".results"), ignore_errors=True)
+        shutil.rmtree(shelf_root(db, ".results"), ignore_errors=True)
         computed[name] = _run(command, work / f"computed-{name}.json", off)
         kept[name] = _run(command, work / "kept.json", off)
     return {"load": load, "computed": computed, "kept": kept}
@@ -196,7 +199,7 @@ def _disk(dataset: Path, db: Path, area: str, browser: bool) -> dict[str, Any]:
                 command = _nestmap(name, "--db", str(db), "--format", fmt, *where)
                 _run(command, db.with_name("asked.out"), on)
     _wait_for_warm_up(db)
-    kept = [db.with_name(db.name + suffix) for suffix in (".results", ".dashboard")]
+    kept = [shelf_root(db, suffix) for suffix in (".results", ".dashboard")]
     files = [path for folder in kept if folder.is_dir() for path in folder.rglob("*")]
     files = [path for path in files if path.is_file()]
     return {
@@ -213,7 +216,7 @@ def _disk(dataset: Path, db: Path, area: str, browser: bool) -> dict[str, Any]:
 
 def _wait_for_warm_up(db: Path, limit_s: float = 1800) -> None:
     """Until the warm-up of ``db`` has finished (its record written, its process gone)."""
-    done = db.with_name(db.name + ".warm.done")
+    done = warm.done_path(db)
     started = time.perf_counter()
     while time.perf_counter() - started < limit_s:
         if done.is_file() and not _warming(db):

@@ -381,7 +381,7 @@ class Graph:
         """Analysis ``analysis`` (gaps, age_bands, misdirected, boundaries, pathways or
         concentration) as a ``pyarrow.Table`` with the contract's columns and types (a dict of
         them for boundaries), with no Python row in between: the quick way at national scale.
-        Answers are kept beside an embedded graph and read back (``docs/analyses.md``).
+        Answers of an embedded graph are kept and read back (``docs/analyses.md``).
         ``"referral_links"`` gives every link as ``referral_links`` does, as one table."""
         from nestmap.analysis.summaries import referral_links_table
         from nestmap.answers.analyses import ARROW, arrow

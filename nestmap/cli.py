@@ -111,7 +111,7 @@ def _graph(db: Path | None, keep: int = 5) -> Graph:
 def _warm(graph: Graph, dashboard: bool | None = None) -> None:
     """Compute the dataset's answers in the background (nestmap.answers.warm), and open the
     dashboard's pages after them when ``dashboard`` (default: when the dashboard is in use on
-    this graph: it has kept page results beside it)."""
+    this graph: it has kept page results for it)."""
     from nestmap.answers import warm
     from nestmap.dashboard import prepare
 

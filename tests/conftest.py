@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,10 @@ from nestmap.loaders import read_dataset
 # would each start one, competing for the CPU and writing into folders being deleted.
 # tests/test_warm.py turns it on where it is the subject.
 os.environ["NESTMAP_WARM"] = "0"
+# What is kept for the tests' graphs (nestmap.answers.keep) goes to a cache of this run's own,
+# not the user's: removed at the end.
+os.environ["NESTMAP_CACHE"] = tempfile.mkdtemp(prefix="nestmap-tests-cache-")
+atexit.register(shutil.rmtree, os.environ["NESTMAP_CACHE"], True)
 
 DATA = Path(__file__).parent / "data"
 HAND = DATA / "hand"

@@ -237,16 +237,21 @@ async def _download(visitor: Visitor, tally: Tally, label: str) -> tuple[bytes |
     """Build a download and fetch it. Streamlit keeps a file built on click only until two
     script runs of any session have ended: under load one can end before the file is fetched
     (HTTP 404), as a browser fetching it would find. That is counted apart (``built_again``)
-    and the download asked for again, once, as a person would click again."""
+    and the download asked for again, up to ``AGAIN`` times, as a person would click again."""
     from urllib.error import HTTPError
 
-    try:
-        return await visitor.download(label)
-    except HTTPError as exc:
-        if exc.code != 404:
-            raise
-    tally.built_again += 1
+    for _again in range(AGAIN):
+        try:
+            return await visitor.download(label)
+        except HTTPError as exc:
+            if exc.code != 404:
+                raise
+        tally.built_again += 1
     return await visitor.download(label)
+
+
+# How many times a download Streamlit dropped before it was fetched is asked for again.
+AGAIN = 3
 
 
 async def _report_html(visitor: Visitor, tally: Tally, _round: int) -> None:

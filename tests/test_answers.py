@@ -17,6 +17,7 @@ from nestmap import analysis
 from nestmap.answers import analyses as answers
 from nestmap.answers import summaries
 from nestmap.answers.analyses import results_dir
+from nestmap.answers.keep import shelf_root
 from nestmap.api import seed_path
 from nestmap.cli import app
 from nestmap.synth import generate
@@ -46,12 +47,12 @@ def graph_file(request, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _entries(db: Path) -> list[str]:
-    root = db.with_name(db.name + ".results")
+    root = shelf_root(db, ".results")
     return sorted(entry.name for entry in root.glob("*/*") if (entry / "parts.json").is_file())
 
 
 def _forget(db: Path) -> None:
-    shutil.rmtree(db.with_name(db.name + ".results"), ignore_errors=True)
+    shutil.rmtree(shelf_root(db, ".results"), ignore_errors=True)
 
 
 @pytest.mark.parametrize("name", SHARED)
@@ -206,6 +207,7 @@ def test_nothing_is_kept_where_the_folder_cannot_be_written(tmp_path):
     with nestmap.Graph(db) as graph:
         root = results_dir(graph.store)
         assert root is not None
+        root.parent.mkdir(parents=True, exist_ok=True)
         root.write_text("a file where the results folder would be")
         assert graph.misdirected() == analysis.misdirected(graph.store)
         assert graph.gaps() == analysis.gaps(graph.store)

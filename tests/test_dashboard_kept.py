@@ -17,7 +17,7 @@ from conftest import load_into
 from streamlit.testing.v1 import AppTest
 
 import nestmap.dashboard
-from nestmap.answers.keep import LOCAL, Shelf, code_fingerprint
+from nestmap.answers.keep import LOCAL, Shelf, code_fingerprint, shelf_root
 from nestmap.api import seed_path
 from nestmap.dashboard import kept, network
 from nestmap.loaders import read_dataset
@@ -41,7 +41,7 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _entries(db: Path) -> set[str]:
-    folder = db.with_name(db.name + kept.SUFFIX)
+    folder = shelf_root(db, kept.SUFFIX)
     return {entry.name for entry in folder.glob("*/[!.]*") if (entry / "done").is_file()}
 
 
@@ -68,7 +68,7 @@ def test_results_are_kept_per_dataset_version_on_disk(served: Path) -> None:
         return {"rows": len(computed)}
 
     assert state.kept("test.figure", ("a",), compute, disk=True) == {"rows": 1}
-    folder = served.with_name(served.name + kept.SUFFIX)
+    folder = shelf_root(served, kept.SUFFIX)
     versions = [entry for entry in folder.iterdir() if entry.is_dir()]
     assert len(versions) == 1
     # Kept per dataset version and per version of nestmap's code, the dashboard's included.
@@ -91,7 +91,7 @@ def test_results_are_kept_per_dataset_version_on_disk(served: Path) -> None:
 def test_the_pages_keep_their_default_view_as_arrow_and_json(served: Path) -> None:
     for stem in ("overview", "referrals", "network", "boundaries", "coverage", "pathways"):
         _page(stem)
-    folder = served.with_name(served.name + kept.SUFFIX)
+    folder = shelf_root(served, kept.SUFFIX)
     files = [path for path in folder.rglob("*") if path.is_file()]
     assert {path.suffix for path in files if not path.name.startswith(".")} == {
         ".json",

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from nestmap import analysis
 from nestmap.answers import arrow
 from nestmap.answers.arrow import as_arrow, parts_of
+from nestmap.answers.keep import shelf_root
 from nestmap.cli import app, seed_path
 from nestmap.errors import NestmapError
 from nestmap.output import TABLE_ROWS, render, to_csv, write
@@ -107,7 +108,7 @@ def test_a_kept_result_is_the_same_bytes_as_a_computed_one(loaded, command):
         first = run(command, "--db", str(db), "--format", fmt)
         again = run(command, "--db", str(db), "--format", fmt)
         assert first == again
-    assert any((db.parent / f"{db.name}.results").iterdir())
+    assert any(shelf_root(db, ".results").iterdir())
 
 
 def test_a_real_process_prints_a_kept_answer_through_a_pipe(loaded, tmp_path: Path):
@@ -134,7 +135,7 @@ def test_a_result_kept_for_one_dataset_is_not_used_for_the_next(tmp_path: Path):
         assert json.loads(seed) == analysis.gaps(store) != json.loads(hand)
     finally:
         store.close()
-    kept = list((tmp_path / "graph.lbug.results").iterdir())
+    kept = list(shelf_root(tmp_path / "graph.lbug", ".results").iterdir())
     assert len(kept) == 1  # the hand dataset's results went with it
     assert run("rollback", "1", "--db", str(db))[0] == 0
     assert run("gaps", "--db", str(db), "--format", "json")[1] == hand

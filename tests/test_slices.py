@@ -19,6 +19,7 @@ from conftest import load_into
 
 from nestmap import analysis
 from nestmap.analysis._shape import LISTED_CODES, match_area, unknown_area
+from nestmap.answers.keep import shelf_root
 from nestmap.answers.slices import SLICEABLE, keep_area_coverage, keep_slice_facts
 from nestmap.api import seed_path
 from nestmap.cli import app
@@ -132,10 +133,7 @@ def test_every_slice_is_the_computed_answer_in_every_format(dataset: Path, tmp_p
         assert code == 2 and err.startswith("error: unknown local authority code 'W06000999'")
     # A slice is cut each time it is asked, never kept: beside the whole-country answers are
     # only what cutting needs.
-    kept = {
-        entry.name.split("-")[0]
-        for entry in sliced_db.with_name("sliced.lbug.results").glob("*/[!.]*")
-    }
+    kept = {entry.name.split("-")[0] for entry in shelf_root(sliced_db, ".results").glob("*/[!.]*")}
     assert kept == {name.split("-")[0] for name in [*SLICEABLE, "concentration"]} | {
         "area",
         "relationship",
@@ -223,7 +221,7 @@ def test_without_the_kept_coverage_a_slice_reads_it_from_the_graph_once(tmp_path
     db = tmp_path / "graph.lbug"
     load_into(db, seed_path()).close()
     assert run("misdirected", "--db", str(db), "--format", "csv")[0] == 0
-    folder = next(db.with_name("graph.lbug.results").iterdir())
+    folder = next(shelf_root(db, ".results").iterdir())
     assert not list(folder.glob("area-coverage-*"))
     sliced = run("misdirected", "--db", str(db), "--area", "W06000016", "--format", "csv")
     assert list(folder.glob("area-coverage-*"))
@@ -243,7 +241,7 @@ def test_concentration_of_one_local_authority_is_summed_from_the_kept_links(tmp_
     store = load_into(db, synthetic_region(tmp_path / "synthetic"))
     try:
         assert run("concentration", "--db", str(db), "--format", "json")[0] == 0
-        folder = next(db.with_name("graph.lbug.results").iterdir())
+        folder = next(shelf_root(db, ".results").iterdir())
         assert not list(folder.glob("relationship-referrals-*"))
         for code in analysis.local_authority_codes(store):
             out = run("concentration", "--db", str(db), "--area", code, "--format", "json")[1]

@@ -20,7 +20,7 @@ from conftest import HAND, load_into
 
 from nestmap.answers import ANALYSES, warm
 from nestmap.answers.analyses import RESULTS, question, results_dir
-from nestmap.answers.keep import Shelf, computing, entry_name
+from nestmap.answers.keep import Shelf, computing, entry_name, kept_folder, shelf_root
 from nestmap.cli import app, seed_path
 from nestmap.dashboard import prepare
 from nestmap.graph import open_store
@@ -43,7 +43,7 @@ def _printed(db: Path, command: str, fmt: str) -> bytes:
 
 
 def _kept(db: Path) -> list[str]:
-    root = db.with_name(db.name + RESULTS)
+    root = shelf_root(db, RESULTS)
     return sorted(entry.name for entry in root.glob("*/[!.]*") if (entry / "done").is_file())
 
 
@@ -68,7 +68,7 @@ def test_the_warm_up_keeps_every_answer_as_a_command_prints_it(seed_db: Path) ->
         assert _printed(seed_db, command, fmt) == printed  # what is printed next
     assert _kept(seed_db) == kept  # nothing new: every answer was read back
     # Only Arrow and JSON: no text format is kept, it is written from the Arrow on request.
-    files = {p.name for p in seed_db.with_name(seed_db.name + RESULTS).rglob("*") if p.is_file()}
+    files = {p.name for p in shelf_root(seed_db, RESULTS).rglob("*") if p.is_file()}
     assert {name.rsplit(".", 1)[-1] for name in files if not name.startswith(".")} == {
         "arrow",
         "json",
@@ -167,7 +167,7 @@ def test_the_dashboard_pages_are_prepared(seed_db: Path) -> None:
     assert warm.warm(seed_db) == len(ANALYSES)
     opened = prepare.open_pages(store, seed_db, lambda: True, above_links=0)
     assert opened == len(prepare.PAGES)
-    folder = seed_db.with_name(seed_db.name + ".dashboard")
+    folder = shelf_root(seed_db, ".dashboard")
     kept = [entry for entry in folder.glob("*/[!.]*") if (entry / "done").is_file()]
     assert kept, "the pages kept nothing"
     assert all((entry / "value.json").is_file() for entry in kept)
@@ -177,7 +177,7 @@ def test_the_dashboard_pages_are_prepared(seed_db: Path) -> None:
 def test_a_small_dataset_is_not_opened_page_by_page(seed_db: Path) -> None:
     # The seed region's 78 links: every page is quick anyway, so only the answers are kept.
     assert warm.warm(seed_db, prepare.MODULE) == len(ANALYSES)
-    assert not seed_db.with_name(seed_db.name + ".dashboard").exists()
+    assert not shelf_root(seed_db, ".dashboard").exists()
     assert warm.done_path(seed_db).read_text().split()[1] == "pages"
 
 
@@ -238,34 +238,71 @@ def test_deleting_the_graph_folder_while_it_warms_leaves_nothing(
     assert not folder.exists(), sorted(str(p) for p in folder.rglob("*"))
     assert started.poll() is not None, "the warm-up outlived its graph"
     assert _warm_ups_of(db) == []
+    kept = kept_folder(db)
+    assert kept is not None and not kept.exists(), sorted(str(p) for p in kept.rglob("*"))
 
 
-def test_an_entry_is_written_elsewhere_and_moved_beside_the_graph_at_once(tmp_path: Path) -> None:
+def test_nothing_is_written_into_the_graphs_folder_and_an_entry_lands_whole(
+    tmp_path: Path,
+) -> None:
     """``rm -rf`` of the graph's folder fails if a name appears in a folder it is emptying:
-    while an entry is computed and written, the graph's folder gains nothing (no lock, no
-    half-written entry), then the whole entry at once, readable like the folder."""
-    import tempfile
-
-    if Path(tempfile.gettempdir()).stat().st_dev != tmp_path.stat().st_dev:
-        pytest.skip("the temporary folder is on another file system: entries are built beside")
-    graph = tmp_path / "graph.lbug"
+    what is kept for a graph (entries, locks) is written in this user's cache, never into the
+    graph's folder, and an entry appears there whole, readable like the folder."""
+    graph = tmp_path / "graphs" / "graph.lbug"
+    graph.parent.mkdir()
     graph.write_bytes(b"g" * 100_000)
     shelf = Shelf(graph, ".results", "v1")
+    assert not shelf.folder.is_relative_to(graph.parent)
     during: list[list[str]] = []
 
     def fill(folder: Path) -> None:
         (folder / "0.arrow").write_bytes(b"x" * 10)
-        during.append(sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")))
-        assert not folder.is_relative_to(tmp_path)
+        during.append(sorted(p.name for p in shelf.folder.iterdir()))
+        assert not folder.is_relative_to(shelf.folder)
 
     with shelf.lock("entry") as held:
         assert held
         assert shelf.keep("entry", fill, lambda: True)
         locked = sorted(p.name for p in shelf.folder.iterdir())
-    assert during == [
-        ["graph.lbug", "graph.lbug.results", f"graph.lbug.results/{shelf.folder.name}"]
-    ]
+    assert during == [[]]  # nothing of the entry while it is written, no lock
     assert locked == ["entry"]
+    assert [p.name for p in graph.parent.iterdir()] == ["graph.lbug"]
     assert (shelf.folder / "entry" / "0.arrow").read_bytes() == b"x" * 10
     mode = (shelf.folder / "entry").stat().st_mode & 0o777
     assert mode == shelf.folder.stat().st_mode & 0o777
+
+
+def test_what_is_kept_for_a_deleted_graph_is_swept(tmp_path: Path, monkeypatch) -> None:
+    """A graph deleted with no warm-up running: the next process keeping anything removes
+    what was kept for it (and only for it)."""
+    from nestmap.answers import keep
+
+    gone, stays = tmp_path / "gone.lbug", tmp_path / "stays.lbug"
+    for graph in (gone, stays):
+        graph.write_bytes(b"g" * 1_000)
+        assert Shelf(graph, ".results", "v1").keep("e", lambda f: None, lambda: True)
+    gone.unlink()
+    monkeypatch.setattr(keep, "_SWEPT_GRAPHS", [])
+    other = tmp_path / "other.lbug"
+    other.write_bytes(b"g" * 1_000)
+    assert Shelf(other, ".results", "v1").keep("e", lambda f: None, lambda: True)
+    assert not (kept_folder(gone) or tmp_path).exists()
+    assert shelf_root(stays, ".results").is_dir()
+
+
+def test_without_a_cache_folder_results_are_kept_beside_the_graph(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """``$NESTMAP_CACHE`` naming a folder other users may write: not used; the shelves are
+    beside the graph instead (still whole entries, under the cap)."""
+    shared = tmp_path / "shared"
+    shared.mkdir(mode=0o777)
+    shared.chmod(0o777)
+    monkeypatch.setenv("NESTMAP_CACHE", str(shared))
+    graph = tmp_path / "graph.lbug"
+    graph.write_bytes(b"g" * 1_000)
+    assert kept_folder(graph) is None
+    shelf = Shelf(graph, ".results", "v1")
+    assert shelf.root == tmp_path / "graph.lbug.results"
+    assert shelf.keep("e", lambda f: (f / "x").write_bytes(b"1"), lambda: True)
+    assert (shelf.folder / "e" / "x").read_bytes() == b"1"

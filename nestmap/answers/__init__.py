@@ -12,8 +12,8 @@ load. It owns:
   back, or computed under a lock);
 - ``analyses``: ``answer`` (kept, cut out for one LA, or computed) and the rows the Python API
   gives;
-- ``keep``: the folders beside the graph, per dataset version and under a size cap, and the
-  locks that make one process compute each answer;
+- ``keep``: the folders kept for a graph in this user's cache, per dataset version and under
+  a size cap, and the locks that make one process compute each answer;
 - ``slices``: one local authority's answer cut out of a kept whole-country one;
 - ``summaries``: the headline figures built on the kept answers;
 - ``warm``: the background warm-up after a load.

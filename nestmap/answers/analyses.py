@@ -40,8 +40,8 @@ def answer(
     the loaded dataset, else computed and kept; one LA's cut out of the kept whole-country
     answer when there is one. ``part`` (an option of analyses with several parts) takes one
     from the answer with all of them. An answer to a question with other options of its own
-    is kept only with ``keep_any`` (the command line's: whoever runs it can write beside the
-    graph anyway): a visitor trying share after share on the dashboard gets each computed,
+    is kept only with ``keep_any`` (the command line's: whoever runs it can load the graph
+    anyway): a visitor trying share after share on the dashboard gets each computed,
     and cannot push the answers everyone asks for out of the folder's size cap. ``wait_s``:
     see ``kept``."""
     asked = question(name, area, **options)

@@ -3,8 +3,13 @@ that makes one process compute each of them at a time.
 
 A national dataset's whole-country analyses take seconds to compute and milliseconds to read
 back as Arrow, so each answer is kept once computed (``nestmap.answers.analyses``), and so are
-the dashboard's default page views (``nestmap.dashboard.kept``). Each kind lives in its own
-folder beside the graph (``<graph>.results/``, ``<graph>.dashboard/``) as a ``Shelf``:
+the dashboard's default page views (``nestmap.dashboard.kept``). They are kept in this user's
+cache, not beside the graph: ``<cache>/<graph's name>-<hash of its path>/`` (``kept_folder``;
+``<cache>`` is ``$NESTMAP_CACHE``, else ``$XDG_CACHE_HOME/nestmap`` or ``~/.cache/nestmap``,
+else ``<tmp>/nestmap-cache-<uid>``: a folder of this user's alone). Nothing computed in the
+background ever adds a name to the graph's own folder, so deleting that folder (``rm -rf``,
+which fails when a name appears in a folder it is emptying) never races with a warm-up. Each
+kind lives in its own subfolder (``results/``, ``dashboard/``) as a ``Shelf``:
 
 - one subfolder per dataset version, ``<version>-<code>``: ``<version>`` is the graph file's
   identity (inode, modification time, size: ``EmbeddedStore.version()``; every load, edit and
@@ -12,24 +17,25 @@ folder beside the graph (``<graph>.results/``, ``<graph>.dashboard/``) as a ``Sh
   one ``stat``) and ``<code>`` a hash of nestmap's code and queries (an upgraded nestmap, or
   an edited query, computes afresh). Other versions' subfolders are deleted when the current
   one is first written to, and after a load;
-- an entry is a folder written elsewhere (this user's temporary folder, when it is on the same
-  file system) and renamed into place (complete or absent): the graph's folder gains whole
-  entries and nothing else, so deleting it while they are written never fails; reading an
-  entry marks it used;
+- an entry is a folder written under the cache's ``.staging/`` and renamed into place
+  (complete or absent); reading an entry marks it used;
 - **a size cap**: a shelf holds at most the graph file's own size (so the results and the
   dashboard's pages together stay within twice the graph). Keeping an entry that would pass
   it first removes the least recently used entries (the answers about one local authority
   before any whole-country one); an entry larger than the cap alone is not kept;
+- a graph's folder in the cache is removed when the graph is deleted: at once by its warm-up's
+  watcher, else by the first process of this user that keeps anything after (``_sweep_graphs``);
 - nothing is written as a pickle, and nothing read back is one: entries are Arrow IPC files
   and JSON, which reading cannot turn into code.
 
 Only the embedded engine keeps results (Neo4j's graph can change under us); a folder that
-cannot be written simply means computing each time. Nothing here creates the folder beside a
-graph that is not there (a graph deleted while its warm-up runs leaves nothing behind: see
-``nestmap.answers.warm``).
+cannot be written simply means computing each time (where no cache folder can be made, the
+shelves are beside the graph, as ``<graph>.results/`` and ``<graph>.dashboard/``). Nothing here
+makes a folder for a graph that is not there (a graph deleted while its warm-up runs leaves
+nothing behind: see ``nestmap.answers.warm``).
 
 One computation per question at a time: a process about to compute a result takes a lock
-(``computing``; a file in this user's temporary folder named after the entry); another
+(``computing``; a file in the cache's ``.locks/`` named after the entry); another
 process asking meanwhile (a user's command while the background warm-up computes the same
 answer) waits and reads the kept result instead of computing it a second time on the same
 cores.
@@ -90,7 +96,7 @@ class Shelf:
 
     def __init__(self, graph: Path, suffix: str, version: str, dashboard: bool = False):
         self.graph = graph
-        self.root = graph.with_name(graph.name + suffix)
+        self.root = shelf_root(graph, suffix)
         self.folder = self.root / f"{version}-{code_fingerprint(dashboard)}"
         self.version = version
 
@@ -176,9 +182,11 @@ class Shelf:
         if self.folder.is_dir():
             return True
         if not self.graph.exists():
-            return False  # deleted: make nothing beside where it was
+            return False  # deleted: make nothing for it
         try:
-            self.root.mkdir(exist_ok=True)
+            _sweep_graphs()
+            self.root.mkdir(parents=True, exist_ok=True)
+            _name_graph(self.root.parent, self.graph)
             self.forget_other_versions()
             self.folder.mkdir(exist_ok=True)
         except OSError:
@@ -217,14 +225,118 @@ class Shelf:
 DONE = "done"
 
 
-# -- nothing written into the graph's folder but whole entries ---------------------------------
-# Someone may delete the graph's folder (``rm -rf``) while a warm-up writes into it. ``rm``
-# lists a folder, removes what it listed, then the folder: anything made in between (a file
-# of an entry being written, a lock) makes it fail with "Directory not empty". So an entry is
-# written in a private folder of the system's temporary directory and moved into place with
-# one rename when that folder is on the graph's file system (elsewhere: under a dot-name beside
-# the entry, as before), and the locks are files there too: the graph's folder gains one name
-# per entry, at once, and nothing else.
+# -- where entries are kept -------------------------------------------------------------------
+CACHE_ENV = "NESTMAP_CACHE"
+# Names in the cache's root that are not a graph's folder.
+_STAGING, _LOCKS = ".staging", ".locks"
+# Which graph a folder of the cache is for (its resolved path): read by the sweep.
+_GRAPH_FILE = "graph"
+
+
+def cache_root() -> Path | None:
+    """This user's folder for kept results (made on first use; see the module's docstring), or
+    None when none can be had: none of the candidates is a folder of this user's alone."""
+    explicit = os.environ.get(CACHE_ENV, "").strip()
+    if explicit:
+        return _own_folder(Path(explicit).expanduser())
+    base = os.environ.get("XDG_CACHE_HOME", "").strip()
+    home = Path(base) if base and Path(base).is_absolute() else Path.home() / ".cache"
+    for candidate in (home / "nestmap", None):
+        folder = _own_folder(candidate) if candidate else _own_temporary("cache")
+        if folder is not None:
+            return folder
+    return None
+
+
+def kept_folder(graph: Path) -> Path | None:
+    """What is kept for ``graph`` lives in this folder of the cache (None: no cache)."""
+    root = cache_root()
+    if root is None:
+        return None
+    resolved = str(graph.resolve())
+    digest = hashlib.sha256(resolved.encode("utf-8", "surrogateescape")).hexdigest()[:20]
+    readable = "".join(c if c.isalnum() or c in "-_." else "_" for c in graph.name)[:60]
+    return root / f"{readable.lstrip('.') or 'graph'}-{digest}"
+
+
+def shelf_root(graph: Path, suffix: str) -> Path:
+    """The folder of shelf ``suffix`` (".results", ".dashboard") of ``graph``: in the cache, or
+    beside the graph where there is no cache."""
+    folder = kept_folder(graph)
+    if folder is None:
+        return graph.with_name(graph.name + suffix)
+    return folder / suffix.lstrip(".")
+
+
+def forget_graph(graph: Path) -> None:
+    """Remove everything kept for ``graph`` (it has been deleted), wherever it is kept."""
+    folder = kept_folder(graph)
+    if folder is not None:
+        _remove(folder)
+    for suffix in (".results", ".dashboard"):
+        beside = graph.with_name(graph.name + suffix)
+        if beside.is_dir() and not beside.is_symlink():
+            _remove(beside)
+
+
+def _name_graph(folder: Path, graph: Path) -> None:
+    """Say in ``folder`` which graph it is for (once)."""
+    named = folder / _GRAPH_FILE
+    if folder.name.startswith(".") or named.exists() or folder == graph.parent:
+        return
+    with contextlib.suppress(OSError):
+        named.write_text(str(graph.resolve()), encoding="utf-8", errors="surrogateescape")
+
+
+_SWEPT_GRAPHS: list[bool] = []
+
+
+def _sweep_graphs() -> None:
+    """Once per process: remove the cache's folders of graphs that are no longer there, and
+    entries left in ``.staging`` by processes that have ended."""
+    if _SWEPT_GRAPHS:
+        return
+    _SWEPT_GRAPHS.append(True)
+    root = cache_root()
+    if root is None:
+        return
+    with contextlib.suppress(OSError):
+        for folder in root.iterdir():
+            if folder.name == _STAGING:
+                for staged in folder.iterdir():
+                    _remove_if_abandoned(staged, staged.name.partition("-")[0])
+                continue
+            if folder.name.startswith("."):
+                continue
+            try:
+                graph = (folder / _GRAPH_FILE).read_text(encoding="utf-8", errors="surrogateescape")
+            except OSError:
+                continue  # being made by another process (or not ours to judge)
+            if graph and not os.path.lexists(graph):
+                _remove(folder)
+
+
+def _own_folder(folder: Path) -> Path | None:
+    """``folder``, made if missing (0700), when it is a real folder of this user's that no other
+    user can write to; None otherwise."""
+    import stat
+
+    uid = os.getuid() if hasattr(os, "getuid") else None
+    with contextlib.suppress(OSError):
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    try:
+        found = folder.lstat()
+    except OSError:
+        return None
+    if not stat.S_ISDIR(found.st_mode) or found.st_mode & 0o022:
+        return None
+    if uid is not None and found.st_uid != uid:
+        return None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return None
+    return folder
+
+
 def _own_temporary(kind: str) -> Path | None:
     """``<tmp>/nestmap-<kind>-<uid>``: made for this user alone (0700), or None when that name
     is taken by anything else (another user's folder, a link)."""
@@ -246,14 +358,17 @@ def _own_temporary(kind: str) -> Path | None:
 
 def _staging(folder: Path) -> Path | None:
     """A new folder to write an entry of ``folder`` in, on the same file system (a rename moves
-    it), outside the graph's folder; None when there is none."""
+    it): the cache's ``.staging/``; None when ``folder`` is not in the cache (the entry is then
+    built beside it)."""
     import tempfile
 
-    own = _own_temporary("keep")
+    root = cache_root()
+    if root is None or not folder.is_relative_to(root):
+        return None
     try:
-        if own is None or own.stat().st_dev != folder.stat().st_dev:
-            return None
-        made = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=own))
+        staging = root / _STAGING
+        staging.mkdir(mode=0o700, exist_ok=True)
+        made = Path(tempfile.mkdtemp(prefix=f"{os.getpid()}-", dir=staging))
         made.chmod(folder.stat().st_mode & 0o777)  # readable as the folder's other entries
     except OSError:
         return None
@@ -261,10 +376,15 @@ def _staging(folder: Path) -> Path | None:
 
 
 def _lock_file(folder: Path, name: str) -> Path:
-    """The lock of entry ``name`` of ``folder``: a file of this user's temporary folder named
-    after both (every process of this user computing it takes the same), else beside it."""
-    own = _own_temporary("locks")
-    if own is None:
+    """The lock of entry ``name`` of ``folder``: a file of the cache's ``.locks/`` named after
+    both (every process of this user computing it takes the same), else beside it."""
+    root = cache_root()
+    own = None if root is None else root / _LOCKS
+    try:
+        if own is None:
+            raise OSError
+        own.mkdir(mode=0o700, exist_ok=True)
+    except OSError:
         return folder / f".{name}.lock"
     if not _SWEPT:
         _SWEPT.append(True)
@@ -291,11 +411,15 @@ def _sweep(own: Path) -> None:
                     lock.unlink()
 
 
-def _remove_if_abandoned(path: Path) -> None:
-    """An entry being built (``.NAME.building-PID``) by a process that has ended (killed while
-    it wrote) is removed: it takes room under the cap and nobody will finish it."""
-    name, _, pid = path.name.rpartition(".building-")
-    if not name or not pid.isdigit():
+def _remove_if_abandoned(path: Path, pid: str | None = None) -> None:
+    """An entry being built (``.NAME.building-PID``, or ``PID-…`` in ``.staging``) by a
+    process that has ended (killed while it wrote) is removed: it takes room and nobody will
+    finish it."""
+    if pid is None:
+        name, _, pid = path.name.rpartition(".building-")
+        if not name:
+            return
+    if not pid.isdigit():
         return
     try:
         os.kill(int(pid), 0)

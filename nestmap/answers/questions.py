@@ -5,7 +5,7 @@ is kept and read back.
 each, the background warm-up after a load (``nestmap.answers.warm``) asks each, and the Python
 API (``nestmap.Graph``, so the dashboard) and the summaries ask the same questions. A question
 is ``{"analysis": COMMAND, "area": AREA, **the command's options with their defaults}``; its
-answer (Arrow tables by part, ``nestmap.answers.arrow``) is kept beside the graph per dataset
+answer (Arrow tables by part, ``nestmap.answers.arrow``) is kept for the graph per dataset
 version (``nestmap.answers.keep``): an answer any door computed is read back by the others (a
 national misdirected: 2-3 s computed, 0.03 s read back), and one being computed by another
 process is waited for rather than computed twice. ``nestmap.answers.analyses`` answers them
@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from nestmap.answers.arrow import Parts, keepable, parts_of, read_parts, write_parts
-from nestmap.answers.keep import Shelf, entry_name, graph_path
+from nestmap.answers.keep import Shelf, entry_name, graph_path, shelf_root
 from nestmap.graph import GraphStore
 
-RESULTS = ".results"  # the answers' folder beside the graph: <graph>.results/
+RESULTS = ".results"  # the answers' shelf (nestmap.answers.keep.shelf_root)
 # A row as the analyses give it. (nestmap.analysis is imported only when something is computed:
 # importing it costs a command that reads a kept answer a fifth of its time.)
 Row = dict[str, Any]
@@ -153,7 +153,7 @@ def kept(
 def results_dir(store: GraphStore) -> Path | None:
     """Where ``store``'s answers are kept (``None`` for engines that keep none)."""
     graph = graph_path(store)
-    return None if graph is None else graph.with_name(graph.name + RESULTS)
+    return None if graph is None else shelf_root(graph, RESULTS)
 
 
 def forget_other_versions(store: GraphStore) -> None:

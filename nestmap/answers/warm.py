@@ -12,18 +12,19 @@ the dashboard's ``nestmap.dashboard.prepare``) lets that module open every page 
 - A user asking meanwhile never waits longer than computing the answer would take: an answer
   being computed by the warm-up is waited for (its lock), one not reached yet is computed by the
   user's own process (and the warm-up then finds it kept).
-- One warm-up per graph at a time (a lock beside the graph). A warm-up stops as soon as the
-  graph is replaced (it checks between answers, and ``start`` stops an older one): the new
-  dataset's warm-up takes over.
+- One warm-up per graph at a time (a lock in the graph's folder of the cache). A warm-up stops
+  as soon as the graph is replaced (it checks between answers, and ``start`` stops an older
+  one): the new dataset's warm-up takes over.
 - **It never outlives its graph.** The process is two: a watcher, which only looks at the graph
   file every ``WATCH_S`` seconds, and the worker it forked. When the graph file is gone (its
   folder deleted while the warm-up runs), the watcher kills the worker at once (whatever it is
-  doing, even inside the engine), removes what was kept beside the graph and ends: nothing is
-  left and no process runs a fraction of a second later. The worker itself makes no folder
-  beside a graph that is not there (``nestmap.answers.keep``).
+  doing, even inside the engine), removes what was kept for the graph and ends: nothing is
+  left and no process runs a fraction of a second later. Nothing it keeps is written into the
+  graph's own folder (``nestmap.answers.keep``: this user's cache), so deleting that folder
+  never races with it.
 - ``NESTMAP_WARM=0`` turns it off (the test suite does; so may a machine short of CPU). It
-  needs the embedded engine and a folder it can write beside the graph; otherwise it does
-  nothing. It never prints, and its failures cost only the time saved.
+  needs the embedded engine and a cache folder it can write; otherwise it does nothing. It
+  never prints, and its failures cost only the time saved.
 """
 
 from __future__ import annotations
@@ -32,21 +33,18 @@ import argparse
 import contextlib
 import importlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from nestmap.answers.keep import code_fingerprint, computing
+from nestmap.answers.keep import code_fingerprint, computing, forget_graph, kept_folder
 from nestmap.graph import GraphStore
 
 ENV = "NESTMAP_WARM"
 # How often the watcher looks at the graph file (a deleted graph's warm-up ends within this).
 WATCH_S = 0.05
-# Beside the graph, what a warm-up keeps or leaves (removed when the graph is deleted).
-BESIDE = (".results", ".dashboard", ".warm.lock", ".warm.done")
 
 
 def enabled() -> bool:
@@ -55,12 +53,23 @@ def enabled() -> bool:
 
 def lock_path(graph: Path) -> Path:
     """Held by the warm-up running; says ``pid version what``."""
-    return graph.with_name(graph.name + ".warm.lock")
+    return _warm_file(graph, "warm.lock")
 
 
 def done_path(graph: Path) -> Path:
     """Says ``version what`` of the last warm-up that finished (what: answers or pages)."""
-    return graph.with_name(graph.name + ".warm.done")
+    return _warm_file(graph, "warm.done")
+
+
+def _warm_file(graph: Path, name: str) -> Path:
+    """``name`` in the graph's folder of the cache (beside the graph where there is none)."""
+    folder = kept_folder(graph)
+    if folder is None:
+        return graph.with_name(f"{graph.name}.{name}")
+    if graph.exists():
+        with contextlib.suppress(OSError):
+            folder.mkdir(exist_ok=True)
+    return folder / name
 
 
 def _done(graph: Path) -> tuple[str, str] | None:
@@ -79,7 +88,7 @@ def start(store: GraphStore, pages: str | None = None) -> subprocess.Popen[bytes
     path = getattr(store, "path", None)
     if not enabled() or store.engine != "embedded" or not isinstance(path, Path):
         return None
-    if not store.has_graph() or not os.access(path.parent, os.W_OK):
+    if not store.has_graph() or kept_folder(path) is None:
         return None
     version = f"{store.version()}-{code_fingerprint(dashboard=True)}"
     finished = _done(path)
@@ -216,18 +225,13 @@ def assist(graph: Path) -> int:
 
 
 def leave_nothing(graph: Path) -> None:
-    """Remove what warming ``graph`` kept or left beside it (the graph is gone)."""
-    for _attempt in range(5):
-        left = [graph.with_name(graph.name + suffix) for suffix in BESIDE]
-        left = [path for path in left if os.path.lexists(path)]
-        if not left:
-            return
-        for path in left:
-            if path.is_dir() and not path.is_symlink():
-                shutil.rmtree(path, ignore_errors=True)
-            else:
-                with contextlib.suppress(OSError):
-                    path.unlink()
+    """Remove what warming ``graph`` kept or left (the graph is gone; twice: the worker's
+    helper, killed with it by the kernel, may have written a last file meanwhile)."""
+    for _attempt in range(2):
+        forget_graph(graph)
+        for name in ("warm.lock", "warm.done"):
+            with contextlib.suppress(OSError):
+                graph.with_name(f"{graph.name}.{name}").unlink()  # beside it, where no cache
         time.sleep(WATCH_S)
 
 
@@ -244,8 +248,11 @@ def _watch(graph: Path, worker: int) -> int:
         try:
             ended, _status = os.waitpid(worker, os.WNOHANG)
         except ChildProcessError:
-            return 0
+            ended = worker
         if ended:
+            # Ended by itself, perhaps because the graph went meanwhile: what it kept goes too.
+            if not os.path.lexists(graph):
+                leave_nothing(graph)
             return 0
         if not os.path.lexists(graph):
             with contextlib.suppress(OSError):

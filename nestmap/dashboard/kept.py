@@ -1,13 +1,13 @@
-"""The dashboard's page results kept on disk beside the graph: Arrow and JSON, never pickles.
+"""The dashboard's page results kept on disk for the graph: Arrow and JSON, never pickles.
 
 A national dataset's pages derive large tables and drawings from the kept answers (the
 Referrals page's 4 x 10^5 misdirected links with names, the Network's drawing); a new server
 (a restart, a second worker, the first visitor after the warm-up) reads them back instead of
 recomputing them. Only a page's **default view** (no slider moved, no filter beyond the local
 authority) is written here (``nestmap.dashboard.state`` decides, and keeps every other view in
-memory only); the folder, ``<graph>.dashboard/``, is a ``nestmap.answers.keep.Shelf``: per
-dataset and code version, under a size cap (the graph's own size), least recently used first
-out.
+memory only); the folder, ``dashboard/`` in the graph's folder of this user's cache, is a
+``nestmap.answers.keep.Shelf``: per dataset and code version, under a size cap (the graph's own
+size), least recently used first out.
 
 A result is written as ``value.json`` (the structure: numbers, text, lists, and tagged
 tuples, sets, mappings and the dataclasses registered with ``keepable``) beside one Arrow IPC

@@ -3,7 +3,7 @@
 ``nestmap.answers.warm`` keeps every answer first; the caller that starts it (``nestmap load``
 when the dashboard is in use on the graph, a dashboard server) names this module, and the
 warm-up then calls ``open_pages``: each page runs once with no filters (Streamlit's AppTest),
-so its default view is kept beside the graph (``nestmap.dashboard.kept``) as a first visitor
+so its default view is kept on disk (``nestmap.dashboard.kept``) as a first visitor
 would keep it, and a server reads it back. Nothing here imports Streamlit until it is called.
 """
 
@@ -39,8 +39,11 @@ PAGES_ABOVE_LINKS = 20_000
 
 
 def used(graph: Path) -> bool:
-    """The dashboard has kept page results beside ``graph`` (it is in use on it)."""
-    return graph.with_name(graph.name + ".dashboard").is_dir()
+    """The dashboard has kept page results for ``graph`` (it is in use on it)."""
+    from nestmap.answers.keep import shelf_root
+    from nestmap.dashboard.kept import SUFFIX
+
+    return shelf_root(graph, SUFFIX).is_dir()
 
 
 def open_pages(

@@ -7,11 +7,11 @@ Pages get every figure from ``nestmap.Graph`` (that is, from ``nestmap.answers``
 
 What is kept where:
 
-- the analyses themselves are kept by the answers layer, as Arrow beside the graph
+- the analyses themselves are kept by the answers layer, as Arrow for the graph
   (``nestmap.answers``): here their rows are only shared between the sessions of this process;
 - what a page derives from them (``kept``) and the small whole-country figures (``call``) are
   shared in this process too, at most ``MEMORY_ENTRIES`` of them (the least recently used
-  leave first), and **only a page's default view** is also written beside the graph
+  leave first), and **only a page's default view** is also written to disk
   (``nestmap.dashboard.kept``: Arrow and JSON, under a size cap), for the next server to read
   back: a slider moved or a filter beyond the local authority is kept in memory only, so no
   visitor can fill the disk by trying combinations.
@@ -95,7 +95,7 @@ def _call(name: str, key: str, args: tuple[Any, ...]) -> Any:
     return getattr(graph(), name)(*args)
 
 
-# The analyses the answers layer keeps beside the graph (as Arrow, read back in milliseconds):
+# The analyses the answers layer keeps on disk (as Arrow, read back in milliseconds):
 # their rows are shared in this process, not written again.
 ANSWERED = frozenset(
     {
@@ -164,13 +164,13 @@ def default_shares(shares: Shares | None) -> bool:
 def default_view(*controls_at_start: bool) -> bool:
     """This run shows a page's default view: no sidebar filter but the local authority, and
     each of the page's own controls (``controls_at_start``) as it starts. Only such a view's
-    results are written beside the graph (see ``kept``)."""
+    results are written to disk (see ``kept``)."""
     chosen = current()
     return not (chosen.level or chosen.focus or chosen.stage) and all(controls_at_start)
 
 
 def kept_dir() -> Path | None:
-    """Where the dashboard keeps results beside an embedded graph (none for Neo4j)."""
+    """Where the dashboard keeps results of an embedded graph (none for Neo4j)."""
     shelf = Shelf.of(store(), on_disk.SUFFIX, dashboard=True)
     return None if shelf is None else shelf.root
 
@@ -178,7 +178,7 @@ def kept_dir() -> Path | None:
 def kept(what: str, args: tuple[Any, ...], compute: Callable[[], Any], disk: bool = False) -> Any:
     """``compute()`` for the loaded dataset version, once per server process (shared:
     callers must not change what they get). ``disk``: this is a page's default view
-    (``default_view``): also written beside the graph, when its folder is writable, so that a
+    (``default_view``): also written to disk, when the cache folder is writable, so that a
     new server (a restart, a second worker) reads it back instead of recomputing it."""
     return _kept(what, repr(args), dataset_key(), disk, compute)
 

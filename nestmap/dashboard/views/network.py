@@ -96,7 +96,7 @@ filters = (
 )
 # Kept per dataset version and filters: a national dataset's million links are read once.
 # Selecting and ranking the links is one of the server's expensive actions (as is the layout).
-# Written beside the graph for the page as it starts (every reason, active services, linked).
+# Written to disk for the page as it starts (every reason, active services, linked).
 as_it_starts = state.default_view(set(reasons) == set(REASONS), not include_inactive, linked_only)
 view = state.kept(
     "network.view",

@@ -158,7 +158,7 @@ def shortfall(
 
 
 def _kept(figure: Callable[..., tuple[str, ...]], arguments: tuple) -> tuple[str, ...]:
-    # Kept per dataset version (and on disk beside the graph, with the need shares as they
+    # Kept per dataset version (and on disk, with the need shares as they
     # start): a new server shows the figures without recomputing the analyses behind them.
     shares = arguments[2] if len(arguments) > 2 else None
     return state.kept(
