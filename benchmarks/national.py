@@ -19,7 +19,7 @@ and peak RSS (``os.wait4``):
 - with a browser (Debian's chromium): every dashboard page's first view on a server started the
   moment a load returns (the warm-up running), then, once the warm-up has finished, on a fresh
   server (each page first, in a new browser);
-- the disk beside the graph after all that (and every analysis asked for one LA, in JSON and
+- the disk kept for the graph after all that (and every analysis asked for one LA, in JSON and
   CSV): the bytes kept for the dataset version against the graph's own size, and pickles.
 
 The dataset is generated with ``nestmap synth`` (seed 0) under ``benchmarks/data/`` (git-ignored)
