@@ -189,7 +189,7 @@ def _pages(dataset: Path, db: Path) -> dict[str, Any]:
 
 
 def _disk(dataset: Path, db: Path, area: str, browser: bool) -> dict[str, Any]:
-    """What is kept beside the graph once the command line (and the pages) have been used."""
+    """What is kept for the graph (in the cache) once the command line and pages were used."""
     on = {**os.environ, "NESTMAP_WARM": "1"}
     if not browser:  # the graph the pages would have used: loaded, warmed
         _run(_nestmap("load", str(dataset), "--db", str(db)), db.with_name("load.out"), on)
@@ -413,7 +413,7 @@ def report(results: dict[str, Any]) -> str:
     folders = ", ".join(f"{name} {size / 1e6:.1f} MB" for name, size in disk["by_folder"].items())
     lines += [
         "",
-        f"disk beside a {disk['graph_bytes'] / 1e6:.1f} MB graph after the command line"
+        f"disk kept for a {disk['graph_bytes'] / 1e6:.1f} MB graph after the command line"
         f"{' and the pages' if pages else ''} were used: {disk['kept_bytes'] / 1e6:.1f} MB in "
         f"{disk['files']} files ({folders}) = {of_graph:.2f}x the graph "
         f"[target <= {TARGETS['disk_of_graph']:.0f}x: {_met(of_graph <= TARGETS['disk_of_graph'])}"
