@@ -143,7 +143,14 @@ def _type_into(tab, grid, row: int, column: str, text: str, marked: bool = False
 
 
 def _why(tab, text: str) -> None:
-    tab.get_by_label("Why (kept with the new version", exact=False).fill(text)
+    why = tab.get_by_label("Why (kept with the new version", exact=False)
+    # While a rerun ends, the box from the run before can still be in the page beside the
+    # new one (Streamlit removes stale elements when the run finishes): wait for one.
+    for _ in range(100):
+        if why.count() == 1:
+            break
+        tab.wait_for_timeout(100)
+    why.fill(text)
     tab.keyboard.press("Tab")
     _settled(tab)
 
