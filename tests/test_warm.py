@@ -282,7 +282,7 @@ def test_what_is_kept_for_a_deleted_graph_is_swept(tmp_path: Path, monkeypatch) 
         graph.write_bytes(b"g" * 1_000)
         assert Shelf(graph, ".results", "v1").keep("e", lambda f: None, lambda: True)
     gone.unlink()
-    monkeypatch.setattr(keep, "_SWEPT_GRAPHS", [])
+    monkeypatch.setattr(keep, "_SWEPT", [])
     other = tmp_path / "other.lbug"
     other.write_bytes(b"g" * 1_000)
     assert Shelf(other, ".results", "v1").keep("e", lambda f: None, lambda: True)

@@ -24,7 +24,7 @@ kind lives in its own subfolder (``results/``, ``dashboard/``) as a ``Shelf``:
   it first removes the least recently used entries (the answers about one local authority
   before any whole-country one); an entry larger than the cap alone is not kept;
 - a graph's folder in the cache is removed when the graph is deleted: at once by its warm-up's
-  watcher, else by the first process of this user that keeps anything after (``_sweep_graphs``);
+  watcher, else by the first process of this user that keeps anything after (``_sweep_cache``);
 - nothing is written as a pickle, and nothing read back is one: entries are Arrow IPC files
   and JSON, which reading cannot turn into code.
 
@@ -184,7 +184,7 @@ class Shelf:
         if not self.graph.exists():
             return False  # deleted: make nothing for it
         try:
-            _sweep_graphs()
+            _sweep_cache()
             self.root.mkdir(parents=True, exist_ok=True)
             _name_graph(self.root.parent, self.graph)
             self.forget_other_versions()
@@ -235,17 +235,40 @@ _GRAPH_FILE = "graph"
 
 def cache_root() -> Path | None:
     """This user's folder for kept results (made on first use; see the module's docstring), or
-    None when none can be had: none of the candidates is a folder of this user's alone."""
-    explicit = os.environ.get(CACHE_ENV, "").strip()
+    None when none can be had: none of the candidates is a folder of this user's alone. Found
+    once per process and setting (every kept answer asks), looked for again if it has gone."""
+    setting = (os.environ.get(CACHE_ENV, "").strip(), os.environ.get("XDG_CACHE_HOME", "").strip())
+    found = _ROOTS.get(setting)
+    if found is not None and found.is_dir():
+        return found
+    _ROOTS[setting] = found = _find_cache_root(*setting)
+    return found
+
+
+_ROOTS: dict[tuple[str, str], Path | None] = {}
+
+
+def _find_cache_root(explicit: str, base: str) -> Path | None:
     if explicit:
         return _own_folder(Path(explicit).expanduser())
-    base = os.environ.get("XDG_CACHE_HOME", "").strip()
+    import tempfile
+
     home = Path(base) if base and Path(base).is_absolute() else Path.home() / ".cache"
-    for candidate in (home / "nestmap", None):
-        folder = _own_folder(candidate) if candidate else _own_temporary("cache")
-        if folder is not None:
-            return folder
-    return None
+    uid = os.getuid() if hasattr(os, "getuid") else 0
+    # In the shared temporary folder, not even readable by others.
+    temporary = Path(tempfile.gettempdir()) / f"nestmap-cache-{uid}"
+    return _own_folder(home / "nestmap") or _own_folder(temporary, others=0o077)
+
+
+def make_kept_folder(graph: Path) -> Path | None:
+    """``kept_folder(graph)``, made (and saying which graph it is for) while the graph is
+    there; None when there is no cache."""
+    folder = kept_folder(graph)
+    if folder is not None and graph.exists():
+        with contextlib.suppress(OSError):
+            folder.mkdir(parents=True, exist_ok=True)
+            _name_graph(folder, graph)
+    return folder
 
 
 def kept_folder(graph: Path) -> Path | None:
@@ -288,23 +311,32 @@ def _name_graph(folder: Path, graph: Path) -> None:
         named.write_text(str(graph.resolve()), encoding="utf-8", errors="surrogateescape")
 
 
-_SWEPT_GRAPHS: list[bool] = []
+_SWEPT: list[bool] = []
+# A lock file not used for this long is removed by the sweep: one is made per entry and
+# dataset version. Should it still be wanted, the worst is one result computed twice.
+LOCKS_KEPT_S = 24 * 3600
 
 
-def _sweep_graphs() -> None:
-    """Once per process: remove the cache's folders of graphs that are no longer there, and
-    entries left in ``.staging`` by processes that have ended."""
-    if _SWEPT_GRAPHS:
+def _sweep_cache() -> None:
+    """Once per process: remove the cache's folders of graphs that are no longer there, entries
+    left in ``.staging`` by processes that have ended, and locks unused for a day."""
+    if _SWEPT:
         return
-    _SWEPT_GRAPHS.append(True)
+    _SWEPT.append(True)
     root = cache_root()
     if root is None:
         return
+    old = time.time() - LOCKS_KEPT_S
     with contextlib.suppress(OSError):
         for folder in root.iterdir():
-            if folder.name == _STAGING:
-                for staged in folder.iterdir():
-                    _remove_if_abandoned(staged, staged.name.partition("-")[0])
+            if folder.name in (_STAGING, _LOCKS):
+                for item in folder.iterdir():
+                    if folder.name == _STAGING:
+                        _remove_if_abandoned(item, item.name.partition("-")[0])
+                    else:
+                        with contextlib.suppress(OSError):
+                            if item.stat().st_mtime < old:
+                                item.unlink()
                 continue
             if folder.name.startswith("."):
                 continue
@@ -316,9 +348,9 @@ def _sweep_graphs() -> None:
                 _remove(folder)
 
 
-def _own_folder(folder: Path) -> Path | None:
-    """``folder``, made if missing (0700), when it is a real folder of this user's that no other
-    user can write to; None otherwise."""
+def _own_folder(folder: Path, others: int = 0o022) -> Path | None:
+    """``folder``, made if missing (0700), when it is a real folder of this user's that gives
+    other users none of the permissions ``others`` (default: writing); None otherwise."""
     import stat
 
     uid = os.getuid() if hasattr(os, "getuid") else None
@@ -328,30 +360,11 @@ def _own_folder(folder: Path) -> Path | None:
         found = folder.lstat()
     except OSError:
         return None
-    if not stat.S_ISDIR(found.st_mode) or found.st_mode & 0o022:
+    if not stat.S_ISDIR(found.st_mode) or found.st_mode & others:
         return None
     if uid is not None and found.st_uid != uid:
         return None
     if not os.access(folder, os.W_OK | os.X_OK):
-        return None
-    return folder
-
-
-def _own_temporary(kind: str) -> Path | None:
-    """``<tmp>/nestmap-<kind>-<uid>``: made for this user alone (0700), or None when that name
-    is taken by anything else (another user's folder, a link)."""
-    import stat
-    import tempfile
-
-    uid = os.getuid() if hasattr(os, "getuid") else 0
-    folder = Path(tempfile.gettempdir()) / f"nestmap-{kind}-{uid}"
-    with contextlib.suppress(FileExistsError, OSError):
-        folder.mkdir(mode=0o700)
-    try:
-        found = folder.lstat()
-    except OSError:
-        return None
-    if not stat.S_ISDIR(found.st_mode) or found.st_uid != uid or found.st_mode & 0o077:
         return None
     return folder
 
@@ -386,29 +399,12 @@ def _lock_file(folder: Path, name: str) -> Path:
         own.mkdir(mode=0o700, exist_ok=True)
     except OSError:
         return folder / f".{name}.lock"
-    if not _SWEPT:
-        _SWEPT.append(True)
-        _sweep(own)
+    _sweep_cache()
     digest = hashlib.sha256(f"{folder.resolve()}\0{name}".encode()).hexdigest()[:32]
     lock = own / f"{digest}.lock"
     with contextlib.suppress(OSError):
         os.utime(lock)  # in use: not swept
     return lock
-
-
-_SWEPT: list[bool] = []
-# A lock file not used for this long is removed (once per process): one is made per entry and
-# dataset version. Should it still be wanted, the worst is one result computed twice.
-LOCKS_KEPT_S = 24 * 3600
-
-
-def _sweep(own: Path) -> None:
-    old = time.time() - LOCKS_KEPT_S
-    with contextlib.suppress(OSError):
-        for lock in own.iterdir():
-            with contextlib.suppress(OSError):
-                if lock.stat().st_mtime < old:
-                    lock.unlink()
 
 
 def _remove_if_abandoned(path: Path, pid: str | None = None) -> None:

@@ -39,7 +39,13 @@ import sys
 import time
 from pathlib import Path
 
-from nestmap.answers.keep import code_fingerprint, computing, forget_graph, kept_folder
+from nestmap.answers.keep import (
+    code_fingerprint,
+    computing,
+    forget_graph,
+    kept_folder,
+    make_kept_folder,
+)
 from nestmap.graph import GraphStore
 
 ENV = "NESTMAP_WARM"
@@ -63,13 +69,8 @@ def done_path(graph: Path) -> Path:
 
 def _warm_file(graph: Path, name: str) -> Path:
     """``name`` in the graph's folder of the cache (beside the graph where there is none)."""
-    folder = kept_folder(graph)
-    if folder is None:
-        return graph.with_name(f"{graph.name}.{name}")
-    if graph.exists():
-        with contextlib.suppress(OSError):
-            folder.mkdir(exist_ok=True)
-    return folder / name
+    folder = make_kept_folder(graph)
+    return graph.with_name(f"{graph.name}.{name}") if folder is None else folder / name
 
 
 def _done(graph: Path) -> tuple[str, str] | None:
