@@ -12,15 +12,17 @@ from the moment it answers its health check): the first view is a user opening t
 on a new server, the repeat view is a second browser (new session, same server), the revisit a
 page reached again from the sidebar in one session (after another page). A view ends
 when Streamlit reports the script finished and the sidebar is drawn. The dashboard keeps heavy
-results beside the graph per dataset version (``PATH.dashboard/``), so a first view reads what an
-earlier server kept; ``--forget`` removes them before each page (the first view after a load).
-Also printed: the bytes the server sent the browser over its websocket for the view. Nothing is
-asserted: the machine this runs on may be shared, so say so beside the figures.
+results in this user's cache per dataset version (``dashboard/`` in the graph's cache folder),
+so a first view reads what an earlier server kept; ``--forget`` removes them before each page
+(the first view after a load). Also printed: the bytes the server sent the browser over its
+websocket for the view. Nothing is asserted: the machine this runs on may be shared, so say so
+beside the figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import tempfile
@@ -29,6 +31,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "tests"))
+_CACHE = os.environ.get("NESTMAP_CACHE")
 
 from test_dashboard_browser import (  # noqa: E402 - the browser tests' own server and waits
     CHROMIUM,
@@ -37,6 +40,14 @@ from test_dashboard_browser import (  # noqa: E402 - the browser tests' own serv
     Dashboard,
     _settled,
 )
+
+# The tests' conftest (imported with their server) points NESTMAP_CACHE at a throwaway folder
+# of their own; the pages timed here use the cache a user's would (where `--db`'s graph has
+# its answers and page views kept).
+if _CACHE is None:
+    os.environ.pop("NESTMAP_CACHE", None)
+else:
+    os.environ["NESTMAP_CACHE"] = _CACHE
 
 from nestmap.answers import warm  # noqa: E402
 from nestmap.answers.keep import shelf_root  # noqa: E402
@@ -111,7 +122,7 @@ def main() -> None:
     parser.add_argument(
         "--forget",
         action="store_true",
-        help="remove the results the dashboard keeps beside the graph before each page's server "
+        help="remove the results the dashboard keeps for the graph before each page's server "
         "(the first view then computes everything, as after a new load)",
     )
     parser.add_argument(

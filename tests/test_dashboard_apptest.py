@@ -4,6 +4,7 @@ no exceptions, and the figures on screen are the analyses' own."""
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import nestmap.dashboard
 from nestmap import analysis, vocabulary
 from nestmap.analysis import summaries
 from nestmap.api import seed_path
-from nestmap.dashboard import network, tables
+from nestmap.dashboard import figures, network, tables
 from nestmap.dashboard.layout import PAGE_SPECS
 from nestmap.dashboard.text import esc, md
 from nestmap.interop import dataset_tables
@@ -468,7 +469,18 @@ def test_many_local_authorities(tmp_path, monkeypatch):
     dead = sum(r["destination"] is None for r in rows)
     assert overview["Dead-end entry points"] == f"{dead:,} of {len(rows):,}"
     coverage = _app(monkeypatch, store.location, "coverage")
-    assert "30 local authorities" in coverage.info[0].value
+    assert "30 local authorities: one row each, the most gaps first" in coverage.info[0].value
+    # One heatmap with a row per LA, not 30 panels; the LAs with the most gaps on top.
+    matrix_figure = json.loads(coverage.get("plotly_chart")[0].proto.spec)
+    (trace,) = matrix_figure["data"]
+    gaps = analysis.gaps(store)
+    per_la = {code: sum(r["gap"] for r in gaps if r["area_code"] == code) for code in
+              {r["area_code"] for r in gaps}}  # fmt: skip
+    names = {r["area_code"]: r["area_name"] for r in gaps}
+    worst = sorted(per_la, key=lambda code: (-per_la[code], code))
+    assert trace["y"] == [names[code] for code in worst]
+    assert len(trace["x"]) == 4 * 2 * 2  # level x stage x focus
+    assert "30 local authorities" in coverage.info[1].value  # the age bands, the same way
     map_page = _app(monkeypatch, store.location, "map")
     assert "No bundled boundary for 30 of 30" in map_page.info[0].value
     table = _app(monkeypatch, store.location, "pathways").dataframe[0].value
@@ -858,3 +870,56 @@ def _everything(services: list, links: list, **filters) -> network.Selection:
 
     table = pa.Table.from_pylist(links) if links else pa.table({})
     return network.shown_of(services, table, **filters, max_nodes=10**9, max_edges=10**9).selection
+
+
+def _cell(area: str, name: str, level: str, stage: str, specialised: int, others: int):
+    special = [f"{area}-s{i}" for i in range(specialised)]
+    return {
+        "area_code": area,
+        "area_name": name,
+        "level": level,
+        "stage": stage,
+        "specialised_services": special,
+        "any_services": special + [f"{area}-o{i}" for i in range(others)],
+        "gap": not special,
+    }
+
+
+def test_the_coverage_overview_keeps_the_worst_local_authorities_and_their_names_apart():
+    # 45 LAs: LA i has a gap in i % 3 of its 2 x 2 cells (at most 2). Two LAs share a name,
+    # one name is markup.
+    rows = []
+    for i in range(45):
+        name = "Same name" if i in (0, 1) else "<b>Bold</b>" if i == 2 else f"LA {i:02}"
+        for n, (level, stage) in enumerate(
+            (lv, st) for lv in ("universal", "targeted") for st in ("antenatal", "postnatal")
+        ):
+            rows.append(_cell(f"X{i:02}", name, level, stage, 0 if n < i % 3 else 2, 1))
+    figure, count = figures.coverage_overview(
+        rows, ["universal", "targeted"], ["antenatal", "postnatal"], ["specialised"], False
+    )
+    assert count == 45
+    (trace,) = figure.data
+    shown = list(trace.y)
+    assert len(shown) == figures.OVERVIEW_ROWS
+    # The 15 LAs with 2 gaps first (by code), then those with 1.
+    assert shown[:2] == ["&lt;b&gt;Bold&lt;/b&gt;", "LA 05"]  # escaped
+    assert shown[14] == "LA 44" and shown[15] == "Same name (X01)"
+    assert list(trace.z[0]) == [figures.GAP, figures.GAP, figures.SPECIALISED, figures.SPECIALISED]
+    assert list(trace.text[0]) == ["gap", "gap", "2", "2"]
+    assert figures.rows_shown(45) == f"a row each for {figures.OVERVIEW_ROWS} of them"
+    assert figures.rows_shown(12) == "one row each"
+
+
+def test_the_age_band_overview_counts_specialised_services_per_band():
+    rows = [
+        {"area_code": code, "level": "universal", "band": band,
+         "specialised_services": ["a", "b"] if (code, band) != ("B", "6-11") else [],
+         "gap": (code, band) == ("B", "6-11")}
+        for code in ("A", "B") for band in ("0-5", "6-11")
+    ]  # fmt: skip
+    figure, count = figures.age_band_overview(rows, {"A": "Aye", "B": "Bee"}, ["universal"], False)
+    (trace,) = figure.data
+    assert count == 2 and list(trace.y) == ["Bee", "Aye"]  # the one with a gap first
+    assert list(trace.x) == ["universal<br>0-5 m", "universal<br>6-11 m"]
+    assert [list(r) for r in trace.text] == [["2", "gap"], ["2", "2"]]

@@ -21,6 +21,11 @@ GAP, SPECIALISED, NON_SPECIALISED, NONE = 0, 1, 2, 3
 CELL_COLOURS = colours.PALETTES["coverage cells"]
 LEVEL_COLOURS = colours.LEVEL_COLOURS
 MAX_COVERAGE_PANELS = 24
+# Above this many local authorities the Coverage page draws one row per LA in one heatmap, not a
+# panel each: 48 panels (two figures of 24) took chromium 6-8 s to draw at national scale.
+PANELS_AT_MOST = 12
+# The rows of that one heatmap: the local authorities with the most gaps, at most this many.
+OVERVIEW_ROWS = 40
 
 
 def discrete_scale(colours: tuple[str, ...]) -> list[list[Any]]:
@@ -151,6 +156,107 @@ def coverage_heatmap(
             hover.append(hover_row)
         _add_panel(fig, index, len(codes), _cell_trace(z, x_labels, levels, text, hover, present))
     return _finished(fig, len(levels), len(codes), present)
+
+
+def _worst_first(gaps_by_area: dict[str, int]) -> list[str]:
+    """The codes with the most gaps first (ties by code), at most ``OVERVIEW_ROWS``."""
+    order = sorted(gaps_by_area, key=lambda code: (-gaps_by_area[code], code))
+    return order[:OVERVIEW_ROWS]
+
+
+def rows_shown(count: int) -> str:
+    """What an overview of ``count`` local authorities shows, in words."""
+    if count <= OVERVIEW_ROWS:
+        return "one row each"
+    return f"a row each for {OVERVIEW_ROWS} of them"
+
+
+def _row_labels(codes: list[str], names: dict[str, str]) -> list[str]:
+    """Escaped LA names for the rows; a name two LAs share gets their codes (plotly would put
+    both on one row)."""
+    shown = [names.get(code) or code for code in codes]
+    repeated = {name for name, times in Counter(shown).items() if times > 1}
+    return [
+        esc(f"{name} ({code})" if name in repeated else name)
+        for name, code in zip(shown, codes, strict=True)
+    ]
+
+
+def _overview(
+    z: list[list[int]],
+    x: list[str],
+    y: list[str],
+    text: list[list[str]],
+    hover: list[list[str]],
+    present: bool,
+) -> go.Figure:
+    """One heatmap, a row per local authority (worst first, top down)."""
+    fig = go.Figure(_cell_trace(z, x, y, text, hover, present))
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    fig.update_xaxes(side="top", automargin=True)
+    fig.update_layout(
+        height=max(260, (34 if present else 26) * len(y) + 140),
+        margin={"l": 10, "r": 10, "t": 10, "b": 10},
+        font={"size": 16 if present else 12},
+    )
+    return fig
+
+
+def coverage_overview(
+    rows: list[Row], levels: list[str], stages: list[str], focuses: list[str], present: bool
+) -> tuple[go.Figure, int]:
+    """Many local authorities at a glance: a row per LA (the ``OVERVIEW_ROWS`` with the most
+    gaps), a column per level x stage x focus, the counts of services in the cells and the
+    hover (names are on the LA's own panel and in the table). Also the number of LAs."""
+    areas = _by_area(rows)
+    codes = _worst_first({code: sum(r["gap"] for r in cells) for code, cells in areas.items()})
+    short = {"specialised": "spec.", "non_specialised": "non-spec."}
+    columns = [(lv, st, fo) for lv in levels for st in stages for fo in focuses]
+    x = [f"{lv}<br>{st}<br>{short[fo]}" for lv, st, fo in columns]
+    y = _row_labels(codes, {code: areas[code][0]["area_name"] for code in codes})
+    z, text, hover = [], [], []
+    for code, name in zip(codes, y, strict=True):
+        by_cell = {(r["level"], r["stage"]): r for r in areas[code]}
+        cells = [coverage_cells(by_cell[(lv, st)], fo) for lv, st, fo in columns]
+        z.append([state for state, _, _ in cells])
+        text.append([label for _, label, _ in cells])
+        hover.append(
+            [
+                f"<b>{name}</b><br>{lv} · {st} · {fo.replace('_', '-')}: <b>{label}</b>"
+                for (lv, st, fo), (_, label, _) in zip(columns, cells, strict=True)
+            ]
+        )
+    return _overview(z, x, y, text, hover, present), len(areas)
+
+
+def age_band_overview(
+    rows: list[Row], area_names: dict[str, str], levels: list[str], present: bool
+) -> tuple[go.Figure, int]:
+    """``age_band_heatmap`` for many local authorities: a row per LA (the ``OVERVIEW_ROWS``
+    with the most bands without a specialised service), a column per level x age band."""
+    areas = _by_area(rows)
+    codes = _worst_first({code: sum(r["gap"] for r in cells) for code, cells in areas.items()})
+    bands = list(dict.fromkeys(r["band"] for r in rows))
+    columns = [(level, band) for level in levels for band in bands]
+    x = [f"{level}<br>{band} m" for level, band in columns]
+    y = _row_labels(codes, area_names)
+    z, text, hover = [], [], []
+    for code, name in zip(codes, y, strict=True):
+        by_cell = {(r["level"], r["band"]): r for r in areas[code]}
+        cells = [by_cell.get(cell) for cell in columns]
+        z.append([NONE if c is None else GAP if c["gap"] else SPECIALISED for c in cells])
+        labels = [
+            "" if c is None else "gap" if c["gap"] else str(len(c["specialised_services"]))
+            for c in cells
+        ]
+        text.append(labels)
+        hover.append(
+            [
+                f"<b>{name}</b><br>{level} · {band} months: <b>{label or 'not asked'}</b>"
+                for (level, band), label in zip(columns, labels, strict=True)
+            ]
+        )
+    return _overview(z, x, y, text, hover, present), len(areas)
 
 
 def age_band_heatmap(

@@ -26,19 +26,24 @@ focuses = [chosen.focus] if chosen.focus else list(FOCUSES)
 shown = [r for r in rows if r["level"] in levels and r["stage"] in stages]
 
 areas = sorted({r["area_code"] for r in shown})
-if len(areas) > figures.MAX_COVERAGE_PANELS:
+many = len(areas) > figures.PANELS_AT_MOST
+if shown and many:
+    figure, count = figures.coverage_overview(shown, levels, stages, focuses, chosen.present)
     st.info(
-        f"{len(areas):,} local authorities: the heatmap shows the first "
-        f"{figures.MAX_COVERAGE_PANELS}. Pick one in the sidebar to see it, or use the table."
+        f"{count:,} local authorities: {figures.rows_shown(count)}, the most gaps first. "
+        "Pick one in the sidebar to see its services, or use the matrix below: it has them all."
     )
+elif shown:
+    figure = figures.coverage_heatmap(shown, names, levels, stages, focuses, chosen.present)
 if shown:
-    st.plotly_chart(
-        figures.coverage_heatmap(shown, names, levels, stages, focuses, chosen.present),
-        width="stretch",
-        config={"displaylogo": False},
-    )
+    st.plotly_chart(figure, width="stretch", config={"displaylogo": False})
     st.caption(
-        "Columns: stage x focus (spec. = specialised, non-spec. = non-specialised). "
+        (
+            "Rows: local authorities; columns: level x stage x focus"
+            if many
+            else "Columns: stage x focus"
+        )
+        + " (spec. = specialised, non-spec. = non-specialised). "
         "Red: gap (no specialised service) · teal: specialised services (count) · "
         "light blue: non-specialised services (count) · grey: none."
     )
@@ -93,12 +98,18 @@ if chosen.stage == "antenatal":
     st.info("Age bands are after birth: choose the postnatal stage (or none) to see them.")
 else:
     by_age = [r for r in state.age_bands(chosen.la) if r["level"] in levels]
-    if by_age:
-        st.plotly_chart(
-            figures.age_band_heatmap(by_age, state.area_names(), names, levels, chosen.present),
-            width="stretch",
-            config={"displaylogo": False},
+    if by_age and len({r["area_code"] for r in by_age}) > figures.PANELS_AT_MOST:
+        figure, count = figures.age_band_overview(
+            by_age, state.area_names(), levels, chosen.present
         )
+        st.info(
+            f"{count:,} local authorities: {figures.rows_shown(count)}, the most age bands "
+            "without a specialised service first. The table below has them all."
+        )
+    elif by_age:
+        figure = figures.age_band_heatmap(by_age, state.area_names(), names, levels, chosen.present)
+    if by_age:
+        st.plotly_chart(figure, width="stretch", config={"displaylogo": False})
     tables.show(tables.frame(by_age), "age_bands")
 
 st.subheader("Dads and partners")
