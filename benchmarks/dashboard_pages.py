@@ -7,8 +7,9 @@ Usage:
 
 With ``--db`` the graph already loaded there is served as it is (``nestmap load FOLDER --db
 PATH`` first); otherwise a synthetic dataset is generated (reused under benchmarks/data/) and
-loaded into a temporary graph. Each page gets a FRESH server (a new ``streamlit run``, timed
-from the moment it answers its health check): the first view is a user opening that page first
+loaded into a temporary graph. Each page gets a FRESH server (a new ``streamlit run`` of
+``served_app.py``, as ``nestmap dashboard`` serves it; timed from the moment it answers its
+health check): the first view is a user opening that page first
 on a new server, the repeat view is a second browser (new session, same server), the revisit a
 page reached again from the sidebar in one session (after another page). A view ends
 when Streamlit reports the script finished and the sidebar is drawn. The dashboard keeps heavy
@@ -49,11 +50,20 @@ if _CACHE is None:
 else:
     os.environ["NESTMAP_CACHE"] = _CACHE
 
+import nestmap.dashboard  # noqa: E402
 from nestmap.answers import warm  # noqa: E402
 from nestmap.answers.keep import shelf_root  # noqa: E402
 from nestmap.graph import open_store  # noqa: E402
 from nestmap.loaders import read_dataset  # noqa: E402
 from nestmap.synth import generate  # noqa: E402
+
+SERVED_APP = nestmap.dashboard.APP_PATH.with_name("served_app.py")
+
+
+def serve(db: Path, workdir: Path) -> Dashboard:
+    """A new server of the dashboard as ``nestmap dashboard`` serves it (``served_app.py``:
+    behind its Host check, the modules every page imports loaded while it waits)."""
+    return Dashboard(db, workdir, app=SERVED_APP)
 
 
 def _view(browser, url: str, shot: Path | None = None) -> tuple[float, int]:
@@ -150,7 +160,7 @@ def main() -> None:
     specs = [spec for spec in PAGE_SPECS if wanted is None or spec[0] in wanted]
     if args.open_browser and args.db:
         with tempfile.TemporaryDirectory() as work:
-            server = Dashboard(args.db.resolve(), Path(work))
+            server = serve(args.db.resolve(), Path(work))
             try:
                 found, new, again = open_browser_views(server.url, specs)
             finally:
@@ -188,7 +198,7 @@ def main() -> None:
             for stem, title, _icon in specs:
                 if args.forget:
                     shutil.rmtree(shelf_root(db, ".dashboard"), ignore_errors=True)
-                server = Dashboard(db, Path(work))  # a fresh server for every page's first view
+                server = serve(db, Path(work))  # a fresh server for every page's first view
                 try:
                     url = f"{server.url}/{'' if stem == 'overview' else stem}"
                     first, first_bytes = _view(browser, url)
@@ -264,7 +274,7 @@ def _after_load(folder: Path, pages: str | None) -> None:
         subprocess.run(command, check=True, capture_output=True)
         loaded = time.perf_counter()
         print(f"nestmap load {folder.name}: {loaded - started:.1f} s; warm-up started")
-        server = Dashboard(db, Path(work))  # started at once, as a user would after a load
+        server = serve(db, Path(work))  # started at once, as a user would after a load
         print(f"server answering {time.perf_counter() - loaded:.1f} s after the load")
         try:
             for title, seconds in browser_views(server.url, specs).items():

@@ -157,14 +157,14 @@ def _from_load_to_every_answer(dataset: Path, work: Path) -> dict[str, Any]:
 def _pages(dataset: Path, db: Path) -> dict[str, Any]:
     """Every page's first view right after a load (the warm-up running) and once warm."""
     sys.path.insert(0, str(HERE))
-    from dashboard_pages import PAGE_SPECS, Dashboard, browser_views, open_browser_views
+    from dashboard_pages import PAGE_SPECS, browser_views, open_browser_views, serve
 
     on = {**os.environ, "NESTMAP_WARM": "1"}
     print("nestmap load, then every page at once ...", file=sys.stderr)
     _run(_nestmap("load", str(dataset), "--db", str(db)), db.with_name("load.out"), on)
     loaded = time.perf_counter()
     found: dict[str, Any] = {}
-    server = Dashboard(db, db.parent)  # started the moment the load returns
+    server = serve(db, db.parent)  # started the moment the load returns
     try:
         found["server_s"] = time.perf_counter() - loaded
         found["after_load"] = browser_views(server.url, PAGE_SPECS)
@@ -173,13 +173,13 @@ def _pages(dataset: Path, db: Path) -> dict[str, Any]:
     _wait_for_warm_up(db)
     found["warm_s"] = time.perf_counter() - loaded
     print("every page on a fresh server, once warm ...", file=sys.stderr)
-    server = Dashboard(db, db.parent)
+    server = serve(db, db.parent)
     try:
         found["warm"] = browser_views(server.url, PAGE_SPECS)
     finally:
         server.stop()
     print("every page on a fresh server, once warm, in a browser already open ...", file=sys.stderr)
-    server = Dashboard(db, db.parent)
+    server = serve(db, db.parent)
     try:
         found["warm_open"], found["new_browser_s"], found["open_browser_s"] = open_browser_views(
             server.url, PAGE_SPECS

@@ -81,9 +81,16 @@ GRANT_ENV = (
 
 class Dashboard:
     """A ``streamlit run`` of the installed app on its own port and database; ``grant`` is the
-    editing grant's environment (none: read-only, as ``nestmap dashboard`` serves it)."""
+    editing grant's environment (none: read-only, as ``nestmap dashboard`` serves it); ``app``
+    the script served (``served_app.py``: behind the Host check, as ``nestmap dashboard``)."""
 
-    def __init__(self, db: Path, workdir: Path, grant: dict[str, str] | None = None):
+    def __init__(
+        self,
+        db: Path,
+        workdir: Path,
+        grant: dict[str, str] | None = None,
+        app: Path = nestmap.dashboard.APP_PATH,
+    ):
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db = db
@@ -97,7 +104,7 @@ class Dashboard:
                 "-m",
                 "streamlit",
                 "run",
-                str(nestmap.dashboard.APP_PATH),
+                str(app),
                 "--server.port",
                 str(self.port),
                 "--server.address",
