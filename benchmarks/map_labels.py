@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import time
 
-from nestmap.dashboard.geo import boundaries
 from nestmap.dashboard.maps import area_map
+from nestmap.geography.boundaries import boundaries
 from nestmap.report.svg import region_map
 
 REGIONS = {

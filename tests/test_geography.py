@@ -6,7 +6,7 @@ from __future__ import annotations
 from importlib import resources
 
 from nestmap import geography
-from nestmap.dashboard.geo import boundaries, region_boundaries
+from nestmap.geography.boundaries import boundaries, region_boundaries
 
 
 def test_every_english_and_welsh_authority_once():
@@ -54,5 +54,5 @@ def test_every_authority_and_region_has_a_boundary():
         assert -6.5 < x0 < x1 < 2.0 and 49.8 < y0 < y1 < 56.0, code
         assert all(ring[0] == ring[-1] and len(ring) >= 4 for ring in shape.rings)
     # Small enough to ship in the wheel.
-    asset = resources.files("nestmap.dashboard") / "assets" / "boundaries_ew.geojson"
+    asset = resources.files("nestmap.geography") / "data" / "boundaries_ew.geojson"
     assert len(asset.read_bytes()) < 2_000_000

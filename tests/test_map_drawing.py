@@ -12,8 +12,8 @@ import pytest
 from conftest import load_into
 
 from nestmap import colours
-from nestmap.dashboard.geo import Boundary, boundaries
 from nestmap.dashboard.maps import area_map, number, whole_ticks
+from nestmap.geography.boundaries import Boundary, boundaries
 from nestmap.geography.drawing import (
     Lettering,
     drawing_order,

@@ -14,7 +14,7 @@ import pytest
 from conftest import load_into
 from test_dashboard_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, Dashboard, _open
 
-from nestmap.dashboard.geo import boundaries, region_boundaries
+from nestmap.geography.boundaries import boundaries, region_boundaries
 
 ENGLAND = Path(__file__).parent / "data" / "england_bsw"
 LAS = {

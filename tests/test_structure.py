@@ -6,7 +6,9 @@ and nothing reaches back. Read from the source (every ``import`` and ``from ... 
 inside functions too): nothing under ``nestmap/analysis/`` imports the command line, the
 dashboard, Streamlit or a layer above it; nothing in the answers layer (``nestmap/answers/``)
 imports the command line, the dashboard, Streamlit or the API; the writers
-(``nestmap/output.py``) import no analysis and no answer."""
+(``nestmap/output.py``) import no analysis and no answer; the report (``nestmap/report/``) and
+the geography it draws (``nestmap/geography/``) import neither the command line nor the
+dashboard."""
 
 from __future__ import annotations
 
@@ -31,6 +33,10 @@ FORBIDDEN = {
     ),
     "answers": ("nestmap.cli", "nestmap.dashboard", "streamlit", "nestmap.api", "nestmap.report"),
     "output.py": ("nestmap.analysis", "nestmap.answers", "nestmap.cli", "nestmap.dashboard"),
+    # The report is printed by the command line and offered by the dashboard alike: it reads
+    # the boundaries from nestmap.geography, not through the dashboard.
+    "report": ("nestmap.cli", "nestmap.dashboard", "streamlit"),
+    "geography": ("nestmap.cli", "nestmap.dashboard", "streamlit", "nestmap.report"),
 }
 
 

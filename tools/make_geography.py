@@ -25,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "nestmap" / "geography" / "data"
-ASSETS = ROOT / "nestmap" / "dashboard" / "assets"
+ASSETS = ROOT / "nestmap" / "geography" / "data"
 # LAD April 2025 recoded two Dec 2024 districts after a small boundary change between them; the
 # Dec 2024 outlines are the latest published at ultra-generalised resolution, so they are used.
 RECODED_2025 = {"E08000016": "E08000038", "E08000019": "E08000039"}

@@ -18,8 +18,8 @@ from typing import Literal
 import plotly.graph_objects as go
 
 from nestmap import colours
-from nestmap.dashboard.geo import Boundary, boundaries
 from nestmap.dashboard.text import esc
+from nestmap.geography.boundaries import Boundary, boundaries
 from nestmap.geography.drawing import (
     Label,
     Lettering,

@@ -290,7 +290,7 @@ def _sufficiency(data: ReportData) -> Markup:
 
 
 def _map(data: ReportData, counts: Mapping[str, tuple[int, int]]) -> list[Any]:
-    from nestmap.dashboard.geo import ATTRIBUTION, boundaries
+    from nestmap.geography.boundaries import ATTRIBUTION, boundaries
 
     shapes = boundaries()
     values = {code: gap for code, (gap, _total) in counts.items()}

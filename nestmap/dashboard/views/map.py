@@ -4,8 +4,8 @@ import streamlit as st
 
 from nestmap import geography, units
 from nestmap.dashboard import layout, maps, provenance, state, tables
-from nestmap.dashboard.geo import ATTRIBUTION, boundaries, region_boundaries
 from nestmap.dashboard.text import md
+from nestmap.geography.boundaries import ATTRIBUTION, boundaries, region_boundaries
 from nestmap.vocabulary import DEFAULT_COUNT_BASIS
 
 chosen = layout.start(

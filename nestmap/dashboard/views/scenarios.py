@@ -23,9 +23,9 @@ from nestmap.dashboard import (
     tables,
     workshop,
 )
-from nestmap.dashboard.geo import ATTRIBUTION, boundaries
 from nestmap.dashboard.text import esc, md
 from nestmap.errors import BusyError, InputError, NestmapError
+from nestmap.geography.boundaries import ATTRIBUTION, boundaries
 from nestmap.loaders.limits import MAX_DASHBOARD_SCENARIO_BYTES
 from nestmap.scenarios import (
     bundled_scenarios,

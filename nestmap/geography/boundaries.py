@@ -1,9 +1,9 @@
 """The bundled ONS boundaries of every local authority in England and Wales and of the regions
 above them (Welsh local health boards, English Integrated Care Boards), read once per process.
 
-Source and licence: ``assets/ATTRIBUTION``. A polygon's holes are kept apart from its outer
-rings: South Cambridgeshire's is Cambridge, which a label must not be placed in
-(``nestmap.geography.drawing``).
+Source and licence: ``data/boundaries_ew.ATTRIBUTION``. A polygon's holes are kept apart from
+its outer rings: South Cambridgeshire's is Cambridge, which a label must not be placed in
+(``nestmap.geography.drawing``). The report's maps and the dashboard's read them alike.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ class Boundary:
 
 @lru_cache(maxsize=1)
 def _features() -> tuple[dict[str, Boundary], dict[str, Boundary]]:
-    source = resources.files("nestmap.dashboard") / "assets" / BOUNDARIES_FILE
+    source = resources.files("nestmap.geography") / "data" / BOUNDARIES_FILE
     data = json.loads(source.read_text(encoding="utf-8"))
     found: tuple[dict[str, Boundary], dict[str, Boundary]] = ({}, {})
     for feature in data["features"]:
