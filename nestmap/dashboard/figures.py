@@ -223,6 +223,7 @@ def coverage_overview(
         hover.append(
             [
                 f"<b>{name}</b><br>{lv} · {st} · {fo.replace('_', '-')}: <b>{label}</b>"
+                "<br>(its services: pick it in the sidebar)"
                 for (lv, st, fo), (_, label, _) in zip(columns, cells, strict=True)
             ]
         )
