@@ -329,14 +329,15 @@ def _sweep_cache() -> None:
     old = time.time() - LOCKS_KEPT_S
     with contextlib.suppress(OSError):
         for folder in root.iterdir():
-            if folder.name in (_STAGING, _LOCKS):
-                for item in folder.iterdir():
-                    if folder.name == _STAGING:
-                        _remove_if_abandoned(item, item.name.partition("-")[0])
-                    else:
-                        with contextlib.suppress(OSError):
-                            if item.stat().st_mtime < old:
-                                item.unlink()
+            if folder.name == _STAGING:
+                for staged in folder.iterdir():
+                    _remove_if_abandoned(staged, staged.name.partition("-")[0])
+                continue
+            if folder.name == _LOCKS:
+                for lock in folder.iterdir():
+                    with contextlib.suppress(OSError):
+                        if lock.stat().st_mtime < old:
+                            lock.unlink()
                 continue
             if folder.name.startswith("."):
                 continue

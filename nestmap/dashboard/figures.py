@@ -158,10 +158,11 @@ def coverage_heatmap(
     return _finished(fig, len(levels), len(codes), present)
 
 
-def _worst_first(gaps_by_area: dict[str, int]) -> list[str]:
-    """The codes with the most gaps first (ties by code), at most ``OVERVIEW_ROWS``."""
-    order = sorted(gaps_by_area, key=lambda code: (-gaps_by_area[code], code))
-    return order[:OVERVIEW_ROWS]
+def _worst_first(areas: dict[str, list[Row]]) -> list[str]:
+    """The codes of ``areas`` (rows by LA) with the most gap rows first (ties by code), at most
+    ``OVERVIEW_ROWS``."""
+    gaps = {code: sum(row["gap"] for row in rows) for code, rows in areas.items()}
+    return sorted(gaps, key=lambda code: (-gaps[code], code))[:OVERVIEW_ROWS]
 
 
 def rows_shown(count: int) -> str:
@@ -209,7 +210,7 @@ def coverage_overview(
     gaps), a column per level x stage x focus, the counts of services in the cells and the
     hover (names are on the LA's own panel and in the table). Also the number of LAs."""
     areas = _by_area(rows)
-    codes = _worst_first({code: sum(r["gap"] for r in cells) for code, cells in areas.items()})
+    codes = _worst_first(areas)
     short = {"specialised": "spec.", "non_specialised": "non-spec."}
     columns = [(lv, st, fo) for lv in levels for st in stages for fo in focuses]
     x = [f"{lv}<br>{st}<br>{short[fo]}" for lv, st, fo in columns]
@@ -236,7 +237,7 @@ def age_band_overview(
     """``age_band_heatmap`` for many local authorities: a row per LA (the ``OVERVIEW_ROWS``
     with the most bands without a specialised service), a column per level x age band."""
     areas = _by_area(rows)
-    codes = _worst_first({code: sum(r["gap"] for r in cells) for code, cells in areas.items()})
+    codes = _worst_first(areas)
     bands = list(dict.fromkeys(r["band"] for r in rows))
     columns = [(level, band) for level in levels for band in bands]
     x = [f"{level}<br>{band} m" for level, band in columns]

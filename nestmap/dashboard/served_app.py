@@ -25,7 +25,7 @@ def _preload() -> None:
     """While the new server waits for its first visitor: import what every page imports
     (pandas, pyarrow, plotly and the dashboard's modules: 0.7 s) and read the lookups every
     page starts from (the dataset's facts, the local authorities' and the services' names:
-    about 1 s at national scale), into the same process-wide caches the pages read. The first
+    about 0.8 s at national scale), into the same process-wide caches the pages read. The first
     page would otherwise wait for both. Nothing is computed that a page would not compute."""
     with contextlib.suppress(Exception):  # a page does the same again, and says what failed
         import pandas  # noqa: F401

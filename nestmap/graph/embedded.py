@@ -531,17 +531,8 @@ def interrupts_held() -> Iterator[None]:
     """Ctrl+C (SIGINT) held back while inside, and delivered (as it would have been) on the
     way out: the steps inside happen together. Only the main thread receives signals; in any
     other thread (a dashboard session) this does nothing."""
-    if threading.current_thread() is not threading.main_thread():
+    with interrupts_between_steps():
         yield
-        return
-    caught: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, _frame: caught.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_DFL if previous is None else previous)
-        if caught:
-            signal.raise_signal(signal.SIGINT)
 
 
 @contextmanager
