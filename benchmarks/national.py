@@ -167,7 +167,8 @@ def _pages(dataset: Path, db: Path) -> dict[str, Any]:
     server = serve(db, db.parent)  # started the moment the load returns
     try:
         found["server_s"] = time.perf_counter() - loaded
-        found["after_load"] = browser_views(server.url, PAGE_SPECS)
+        found["after_load_complete"] = {}
+        found["after_load"] = browser_views(server.url, PAGE_SPECS, found["after_load_complete"])
     finally:
         server.stop()
     _wait_for_warm_up(db)
@@ -398,19 +399,22 @@ def report(results: dict[str, Any]) -> str:
     if pages:
         after, warm = pages["after_load"], pages["warm"]
         opened = pages.get("warm_open") or {}
+        whole = pages.get("after_load_complete") or {}
         slowest_after = max(after, key=lambda page: after[page])
         slowest_warm = max(warm, key=lambda page: warm[page])
         lines += [
             "",
             f"dashboard, each page's first view (s); server answering {pages['server_s']:.1f} s "
             f"after the load; the warm-up (answers and pages) done {pages['warm_s']:.0f} s after",
-            f"  {'page':<24}{'right after a load':>20}{'once warm (new server)':>24}"
-            f"{'once warm, browser open':>25}",
+            f"  {'page':<24}{'right after a load':>20}{'(every figure in)':>19}"
+            f"{'once warm (new server)':>24}{'once warm, browser open':>25}",
             *(
-                f"  {page:<24}{after[page]:>20.1f}{warm[page]:>24.1f}"
-                f"{opened.get(page, float('nan')):>25.1f}"
+                f"  {page:<24}{after[page]:>20.1f}{whole.get(page, float('nan')):>19.1f}"
+                f"{warm[page]:>24.1f}{opened.get(page, float('nan')):>25.1f}"
                 for page in after
             ),
+            "  (right after a load, the Overview draws at once and shows a figure the warm-up is "
+            "still computing as being worked out, filled in when it is kept: both times given)",
             "  (each page in a new browser, which loads Streamlit's frontend from nothing: "
             + (
                 f"the Query page {pages['new_browser_s']:.1f} s so, "
@@ -420,7 +424,9 @@ def report(results: dict[str, Any]) -> str:
             ),
             f"  every page within {TARGETS['page_after_load_s']:.0f} s right after a load: "
             f"slowest {slowest_after} {after[slowest_after]:.1f} s "
-            f"{_met(after[slowest_after] <= TARGETS['page_after_load_s'])}; within "
+            f"{_met(after[slowest_after] <= TARGETS['page_after_load_s'])}"
+            + (f" (every figure in: slowest {max(whole.values()):.1f} s)" if whole else "")
+            + "; within "
             f"{TARGETS['page_warm_s']:.0f} s once warm: slowest {slowest_warm} "
             f"{warm[slowest_warm]:.1f} s {_met(warm[slowest_warm] <= TARGETS['page_warm_s'])}",
         ]

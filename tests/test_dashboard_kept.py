@@ -238,3 +238,36 @@ def test_a_value_that_cannot_be_read_back_exactly_stays_in_memory(
 ) -> None:
     with pytest.raises(kept.Unkeepable):
         kept.write(tmp_path, value)
+
+
+def test_right_after_a_load_the_overview_draws_at_once_and_fills_in_what_is_kept(
+    served: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the background warm-up after a load runs, a headline figure whose analysis it has
+    not kept yet says it is being worked out (it is not computed a second time beside the
+    warm-up), one whose analysis is kept is drawn; with no warm-up running, every figure is."""
+    from nestmap.answers import warm
+    from nestmap.answers.analyses import answer
+    from nestmap.dashboard import state
+
+    monkeypatch.setattr(warm, "running", lambda graph, version: True)
+    answer(state.store(), "gaps")  # the warm-up's first answer, kept
+    app = _page("overview")
+    working = [c.value for c in app.caption if "Being worked out" in c.value]
+    assert len(working) == 6  # every figure but the gap cells
+    labels = [metric.label for metric in app.metric]
+    assert "Gap cells" in labels and "Threshold cliffs" not in labels
+    answers = {
+        entry.name.split("-")[0]
+        for entry in shelf_root(served, ".results").glob("*/*")
+        if (entry / "done").is_file()
+    }
+    assert answers == {"gaps"}  # the page computed none of the answers the warm-up has in hand
+    monkeypatch.setattr(warm, "running", lambda graph, version: False)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert not [c.value for c in app.caption if "Being worked out" in c.value]
+    labels = [metric.label for metric in app.metric]
+    assert {"Threshold cliffs", "Misdirected, to a dead end", "Dead-end entry points"} <= set(
+        labels
+    )

@@ -138,6 +138,40 @@ def test_the_arrow_reading_of_illustrative_links_equals_the_rule_row_by_row(seed
     synthetic.close()
 
 
+def test_links_counted_by_source_text_and_every_link_illustrative(seed_store, tmp_path):
+    """The engine's counts per source text equal the rule applied link by link; where every
+    link is illustrative (a synthetic dataset), ``EVERY_LINK`` gives the figures matching each
+    link by key gives, with no link read."""
+    from conftest import load_into
+
+    from nestmap.synth import generate
+
+    links = seed_store.run("export_referrals")
+    counts = provenance.illustrative_link_counts(seed_store)
+    assert counts == {
+        provenance.WHOLE: sum(provenance.link_is_illustrative(link) for link in links),
+        provenance.SPLIT: sum(provenance.count_is_split(link) for link in links),
+        "all": len(links),
+    }
+    assert 0 < counts[provenance.WHOLE] < counts["all"]  # the survey's split totals are not
+    assert not provenance.every_link_illustrative(counts)
+    folder = tmp_path / "synthetic"
+    generate(folder, areas=4, services=100, links=700, seed=5)
+    synthetic = load_into(tmp_path / "graph.lbug", folder)
+    counts = provenance.illustrative_link_counts(synthetic)
+    assert counts == {provenance.WHOLE: 700, provenance.SPLIT: 0, "all": 700}
+    assert provenance.every_link_illustrative(counts)
+    table = provenance.illustrative_link_table(synthetic)
+    for area in (None, analysis.local_authorities(synthetic)[0]["code"]):
+        every = provenance.illustrative_misdirected(synthetic, area, provenance.EVERY_LINK)
+        assert every == provenance.illustrative_misdirected(synthetic, area, table)
+        assert sum(every["onward"].values()) + sum(every["dead_end"].values()) > 0
+        assert provenance.illustrative_concentration(
+            synthetic, area, provenance.EVERY_LINK
+        ) == provenance.illustrative_concentration(synthetic, area, table)
+    synthetic.close()
+
+
 def test_illustrative_workforce_services_read_by_source_text_equal_the_rule(seed_store, hand_store):
     for store in (seed_store, hand_store):
         expected = {

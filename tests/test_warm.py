@@ -306,3 +306,35 @@ def test_without_a_cache_folder_results_are_kept_beside_the_graph(
     assert shelf.root == tmp_path / "graph.lbug.results"
     assert shelf.keep("e", lambda f: (f / "x").write_bytes(b"1"), lambda: True)
     assert (shelf.folder / "e" / "x").read_bytes() == b"1"
+
+
+def test_running_names_only_a_live_warm_up_of_that_dataset(tmp_path: Path) -> None:
+    """Pages ask whether a warm-up of the dataset they show is running (then they leave its
+    answers to it): only a live process that is a warm-up counts, never this process, an
+    ended one, another program or another dataset's warm-up."""
+    db = tmp_path / "graph.lbug"
+    load_into(db, HAND).close()
+    lock = warm.lock_path(db)
+    looks_like = subprocess.Popen(
+        [sys.executable, "-c", "import time; time.sleep(60)", "nestmap.answers.warm"]
+    )
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        assert not warm.running(db, "v1")  # no lock file
+        for pid, version, expected in (
+            (looks_like.pid, "v1", True),
+            (looks_like.pid, "v2", False),
+            (other.pid, "v1", False),
+            (os.getpid(), "v1", False),
+        ):
+            lock.write_text(f"{pid} v1-fingerprint answers", encoding="utf-8")
+            assert warm.running(db, version) is expected, (pid, version)
+        lock.write_text("garbage", encoding="utf-8")
+        assert not warm.running(db, "v1")
+    finally:
+        looks_like.kill()
+        other.kill()
+        looks_like.wait()
+        other.wait()
+    lock.write_text(f"{looks_like.pid} v1-fingerprint answers", encoding="utf-8")
+    assert not warm.running(db, "v1")  # ended

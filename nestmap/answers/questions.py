@@ -150,6 +150,13 @@ def kept(
         return parts
 
 
+def is_kept(store: GraphStore, name: str) -> bool:
+    """Analysis ``name``'s whole-country answer (its default options) is kept for the current
+    dataset: reading it back, or cutting one LA out of it, computes nothing."""
+    shelf = Shelf.of(store, RESULTS)
+    return shelf is not None and shelf.has(entry_name(question(name)))
+
+
 def results_dir(store: GraphStore) -> Path | None:
     """Where ``store``'s answers are kept (``None`` for engines that keep none)."""
     graph = graph_path(store)

@@ -118,6 +118,21 @@ def start(store: GraphStore, pages: str | None = None) -> subprocess.Popen[bytes
         return None
 
 
+def running(graph: Path, version: str) -> bool:
+    """A warm-up of ``graph``'s dataset ``version`` (``store.version()``) is running in another
+    process: the answers it has not kept yet will be, without anyone else computing them. (Its
+    lock file names its process and dataset; a process that has ended, or is not a warm-up,
+    does not count.)"""
+    try:
+        pid_text, token, _what = lock_path(graph).read_text(encoding="utf-8").split()
+        pid = int(pid_text)
+        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (OSError, ValueError):
+        return False
+    own = pid == os.getpid()  # the warm-up's own opening of the pages computes what it needs
+    return not own and b"nestmap.answers.warm" in command and token.startswith(f"{version}-")
+
+
 def _stop_older(graph: Path, version: str, pages: bool) -> bool:
     """Stop a warm-up of ``graph`` still running on an earlier dataset (it would stop by itself
     at its next answer; this frees the CPU at once). False when the one running already does

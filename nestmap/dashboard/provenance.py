@@ -21,9 +21,22 @@ from nestmap.dashboard import state
 BADGE = ":orange-badge[:material/info: Illustrative]"
 
 
+def _link_counts() -> dict[str, int]:
+    """How many referral links are illustrative, split, and in all (counted by the engine)."""
+    return state.kept(
+        "provenance.illustrative_link_counts",
+        (),
+        lambda: rules.illustrative_link_counts(state.store()),
+        disk=True,
+    )
+
+
 def _illustrative_table() -> Any:
-    # The links whose count rests on an illustrative value (in a synthetic dataset, all of its
-    # million), as Arrow: shared in the process only, what is derived from them is kept on disk.
+    # The links whose count rests on an illustrative value, as Arrow: shared in the process
+    # only, what is derived from them is kept on disk. When every link is illustrative (a
+    # synthetic dataset: a million links), none is read: every count rests on one.
+    if rules.every_link_illustrative(_link_counts()):
+        return rules.EVERY_LINK
     return state.kept(
         "provenance.illustrative_link_table",
         (),
@@ -33,12 +46,8 @@ def _illustrative_table() -> Any:
 
 def any_illustrative_links() -> bool:
     """Some referral link's count rests on an illustrative value (kept per dataset version)."""
-    return state.kept(
-        "provenance.any_illustrative_links",
-        (),
-        lambda: _illustrative_table().num_rows > 0,
-        disk=True,
-    )
+    counts = _link_counts()
+    return counts[rules.WHOLE] + counts[rules.SPLIT] > 0
 
 
 def illustrative_misdirected(area: str | None) -> dict[str, dict[str, int]]:
@@ -78,6 +87,8 @@ def misdirected_marked(basis: str) -> bool:
         if links.num_rows == 0 or marked.num_rows == 0:
             return False
         ours = pc.equal(links.column("count_basis"), pa.scalar(basis, pa.string()))
+        if marked is rules.EVERY_LINK:
+            return bool(pc.any(ours).as_py())
         keys = rules.link_keys(links.filter(ours))
         return bool(pc.any(pc.is_in(keys, value_set=marked.column("key"))).as_py())
 

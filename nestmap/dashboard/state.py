@@ -21,13 +21,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 import streamlit as st
 
-from nestmap.answers.keep import Shelf
+from nestmap.answers.keep import Shelf, graph_path
 from nestmap.api import Graph, Pathways, Table, Tables
 from nestmap.dashboard import kept as on_disk
 from nestmap.dashboard.filters import current
@@ -88,6 +88,21 @@ def _prepared(key: str) -> bool:
     from nestmap.dashboard import prepare as pages
 
     return warm.start(store(), pages.MODULE) is not None
+
+
+def warming(analyses: Iterable[str]) -> list[str]:
+    """Of these analyses (commands of ``nestmap.answers.ANALYSES``), those whose whole-country
+    answer the background warm-up after a load is still to keep: a page shows them as being
+    worked out instead of computing them a second time beside it on the same cores. Empty when
+    no warm-up of the loaded dataset runs (then a page computes what it needs itself)."""
+    from nestmap.answers import warm
+    from nestmap.answers.questions import is_kept
+
+    current = store()
+    graph = graph_path(current)
+    if graph is None or not current.has_graph() or not warm.running(graph, current.version()):
+        return []
+    return [name for name in analyses if not is_kept(current, name)]
 
 
 @st.cache_data(show_spinner=False, max_entries=512)

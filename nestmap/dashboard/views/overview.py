@@ -172,34 +172,89 @@ def _kept(figure: Callable[..., tuple[str, ...]], arguments: tuple) -> tuple[str
 st.subheader("Headline findings")
 # Cached per dataset version: the figures are small even when the rows behind them are not.
 key = state.dataset_key()
-findings: list[tuple[str, Callable[..., tuple[str, ...]], str, str]] = [
-    ("Gap cells", gap_cells, "coverage", "Coverage matrix"),
-    ("Misdirected, with an onward route", misdirected_onward, "referrals", "Referrals"),
-    ("Misdirected, to a dead end", misdirected_dead_end, "referrals", "Referrals"),
-    ("Threshold cliffs", threshold_cliffs, "boundaries", "Boundaries"),
-    ("Dead-end entry points", dead_ends, "pathways", "Pathways"),
-    ("Practitioners at AiMH levels 2-3", practitioners, "workforce", "Workforce & assessment"),
-    ("Targeted + specialist shortfall (families a year)", shortfall, "need", "Need & capacity"),
+shares = st.session_state.get("need_shares")
+# Each figure, the page it links to, and the analyses (nestmap.answers.ANALYSES) it rests on.
+findings: list[tuple[str, Callable[..., tuple[str, ...]], str, str, tuple[str, ...]]] = [
+    ("Gap cells", gap_cells, "coverage", "Coverage matrix", ("gaps",)),
+    (
+        "Misdirected, with an onward route",
+        misdirected_onward,
+        "referrals",
+        "Referrals",
+        ("misdirected",),
+    ),
+    (
+        "Misdirected, to a dead end",
+        misdirected_dead_end,
+        "referrals",
+        "Referrals",
+        ("misdirected",),
+    ),
+    ("Threshold cliffs", threshold_cliffs, "boundaries", "Boundaries", ("boundaries",)),
+    ("Dead-end entry points", dead_ends, "pathways", "Pathways", ("pathways",)),
+    (
+        "Practitioners at AiMH levels 2-3",
+        practitioners,
+        "workforce",
+        "Workforce & assessment",
+        ("workforce",),
+    ),
+    (
+        "Targeted + specialist shortfall (families a year)",
+        shortfall,
+        "need",
+        "Need & capacity",
+        # Shares of the user's own are computed for this view whatever the warm-up keeps.
+        ("need",) if state.default_shares(shares) else (),
+    ),
 ]
-# Each card is computed as it is drawn, so a large dataset fills the page progressively.
 PER_ROW = 4
-for start in range(0, len(findings), PER_ROW):
-    # Borders on the cards only: a short last row leaves no empty frame.
-    columns = st.columns(PER_ROW)
-    for column, (label, figure, stem, page_title) in zip(
-        columns, findings[start : start + PER_ROW], strict=False
-    ):
-        arguments: tuple = (key, area)
-        if figure is shortfall:
-            arguments = (key, area, st.session_state.get("need_shares"))
-        with column.container(border=True, height="stretch"):
-            with st.spinner(f"{label}..."):
-                value, explanation, *caveat = _kept(figure, arguments)
-            st.metric(label, value)
-            st.caption(explanation)
-            if caveat and caveat[0]:
-                provenance.note(caveat[0])  # the figure rests on illustrative values
-            layout.link(stem, f"{page_title} →")
+# Right after a load, the background warm-up computes the analyses behind these figures (about
+# 7 s at national scale). Rather than compute them a second time beside it on the same cores,
+# the page draws at once: a figure still being worked out says so, and the cards are looked at
+# again every POLL_S seconds until every figure is in (then the page is drawn once more, whole).
+POLL_S = 1.0
+needed = sorted({name for *_, needs in findings for name in needs})
+waiting_at_start = state.warming(needed)
+
+
+def headline_findings() -> None:
+    waiting = set(state.warming(needed)) if waiting_at_start else set()
+    if waiting_at_start and not waiting:
+        st.rerun(scope="app")  # every figure is in: the whole page, without looking again
+    for start in range(0, len(findings), PER_ROW):
+        # Borders on the cards only: a short last row leaves no empty frame.
+        columns = st.columns(PER_ROW)
+        for column, (label, figure, stem, page_title, needs) in zip(
+            columns, findings[start : start + PER_ROW], strict=False
+        ):
+            with column.container(border=True, height="stretch"):
+                if waiting.intersection(needs):
+                    st.markdown(f"**{md(label)}**")
+                    st.caption(
+                        ":material/hourglass_top: Being worked out: the new data's analyses "
+                        "are computed in the background after a load. It appears here by "
+                        "itself when ready."
+                    )
+                else:
+                    arguments: tuple = (key, area)
+                    if figure is shortfall:
+                        arguments = (key, area, shares)
+                    # Each card is computed as it is drawn: a large dataset fills the page
+                    # progressively.
+                    with st.spinner(f"{label}..."):
+                        value, explanation, *caveat = _kept(figure, arguments)
+                    st.metric(label, value)
+                    st.caption(explanation)
+                    if caveat and caveat[0]:
+                        provenance.note(caveat[0])  # the figure rests on illustrative values
+                layout.link(stem, f"{page_title} →")
+
+
+if waiting_at_start:
+    st.fragment(run_every=POLL_S)(headline_findings)()
+else:
+    headline_findings()
 
 if not chosen.present:
     report_download.download_block(area)
