@@ -271,3 +271,24 @@ def test_right_after_a_load_the_overview_draws_at_once_and_fills_in_what_is_kept
     assert {"Threshold cliffs", "Misdirected, to a dead end", "Dead-end entry points"} <= set(
         labels
     )
+
+
+def test_right_after_a_load_coverage_leaves_what_the_warm_up_computes_to_it(
+    served: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The Coverage page's age bands and dads-and-partners table wait for the warm-up's answers
+    (said in their place) while its matrix, whose answer is kept, is drawn."""
+    from nestmap.answers import warm
+    from nestmap.answers.analyses import answer
+    from nestmap.dashboard import layout, state
+
+    monkeypatch.setattr(warm, "running", lambda graph, version: True)
+    answer(state.store(), "gaps")
+    app = _page("coverage")
+    assert [c.value for c in app.caption].count(layout.WORKING) == 2
+    before = len(app.dataframe)  # the matrix
+    monkeypatch.setattr(warm, "running", lambda graph, version: False)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert layout.WORKING not in [c.value for c in app.caption]
+    assert before >= 1 and len(app.dataframe) == before + 2  # the age bands', the groups' tables

@@ -32,6 +32,15 @@ PAGE_SPECS: tuple[tuple[str, str, str], ...] = (
     ("query", "Query", ":material/terminal:"),
 )
 NEEDS_NO_GRAPH = {"data", "query"}
+# Right after a load the background warm-up computes the new data's analyses (about 7 s at
+# national scale). A part of a page resting on one it has not kept yet says so (WORKING) rather
+# than compute it a second time beside the warm-up on the same cores, and is looked at again
+# every POLL_S seconds; when every such part is in, the page is drawn once more, whole.
+POLL_S = 1.0
+WORKING = (
+    ":material/hourglass_top: Being worked out: the new data's analyses are computed in the "
+    "background after a load. It appears here by itself when ready."
+)
 
 
 def pages() -> dict[str, st.Page]:
@@ -47,6 +56,23 @@ def pages() -> dict[str, st.Page]:
         )
         for index, (stem, title, icon) in enumerate(PAGE_SPECS)
     }
+
+
+def warming(analyses: tuple[str, ...]) -> bool:
+    """Whether the part of the page resting on ``analyses`` (commands of
+    ``nestmap.answers.ANALYSES``) must wait for the warm-up after a load: if so, ``WORKING`` is
+    shown in its place (the caller draws nothing of it) and looked at again every ``POLL_S``
+    seconds until the warm-up has kept them, then the page runs again, whole."""
+    if not state.warming(analyses):
+        return False
+
+    def look_again() -> None:
+        if not state.warming(analyses):
+            st.rerun(scope="app")  # kept: the whole page, with no more looking
+        st.caption(WORKING)
+
+    st.fragment(run_every=POLL_S)(look_again)()
+    return True
 
 
 def nav_links(all_pages: dict[str, st.Page], chosen: Filters) -> None:

@@ -96,7 +96,7 @@ if not chosen.present:
     )
 if chosen.stage == "antenatal":
     st.info("Age bands are after birth: choose the postnatal stage (or none) to see them.")
-else:
+elif not layout.warming(("age-bands",)):
     by_age = [r for r in state.age_bands(chosen.la) if r["level"] in levels]
     if by_age and len({r["area_code"] for r in by_age}) > figures.PANELS_AT_MOST:
         figure, count = figures.age_band_overview(
@@ -118,4 +118,5 @@ if not chosen.present:
         "Services recorded as supporting fathers and partners, per local authority (the report "
         "found little or none); most services have not recorded it."
     )
-tables.show(tables.frame(state.groups_left_out(chosen.la)), "groups_left_out")
+if not layout.warming(("groups-left-out",)):
+    tables.show(tables.frame(state.groups_left_out(chosen.la)), "groups_left_out")

@@ -209,11 +209,8 @@ findings: list[tuple[str, Callable[..., tuple[str, ...]], str, str, tuple[str, .
     ),
 ]
 PER_ROW = 4
-# Right after a load, the background warm-up computes the analyses behind these figures (about
-# 7 s at national scale). Rather than compute them a second time beside it on the same cores,
-# the page draws at once: a figure still being worked out says so, and the cards are looked at
-# again every POLL_S seconds until every figure is in (then the page is drawn once more, whole).
-POLL_S = 1.0
+# Right after a load, a figure whose analyses the warm-up has not kept yet says it is being
+# worked out (layout.WORKING), and the cards are looked at again until every figure is in.
 needed = sorted({name for *_, needs in findings for name in needs})
 waiting_at_start = state.warming(needed)
 
@@ -231,11 +228,7 @@ def headline_findings() -> None:
             with column.container(border=True, height="stretch"):
                 if waiting.intersection(needs):
                     st.markdown(f"**{md(label)}**")
-                    st.caption(
-                        ":material/hourglass_top: Being worked out: the new data's analyses "
-                        "are computed in the background after a load. It appears here by "
-                        "itself when ready."
-                    )
+                    st.caption(layout.WORKING)
                 else:
                     arguments: tuple = (key, area)
                     if figure is shortfall:
@@ -252,7 +245,7 @@ def headline_findings() -> None:
 
 
 if waiting_at_start:
-    st.fragment(run_every=POLL_S)(headline_findings)()
+    st.fragment(run_every=layout.POLL_S)(headline_findings)()
 else:
     headline_findings()
 
