@@ -292,3 +292,26 @@ def test_right_after_a_load_coverage_leaves_what_the_warm_up_computes_to_it(
     assert not app.exception, [e.value for e in app.exception]
     assert layout.WORKING not in [c.value for c in app.caption]
     assert before >= 1 and len(app.dataframe) == before + 2  # the age bands', the groups' tables
+
+
+@pytest.mark.parametrize(
+    "stem", ["workforce", "thrive", "pathways", "boundaries", "referrals", "network", "need"]
+)
+def test_right_after_a_load_a_page_waits_for_the_analyses_it_rests_on(
+    served: Path, monkeypatch: pytest.MonkeyPatch, stem: str
+) -> None:
+    """A page whose analyses the warm-up has not kept yet says so under its title (and computes
+    nothing: no answer kept); once they are, it is drawn whole."""
+    from nestmap.answers import warm
+    from nestmap.dashboard import layout
+
+    monkeypatch.setattr(warm, "running", lambda graph, version: True)
+    app = _page(stem)
+    assert [c.value for c in app.caption].count(layout.WORKING) == 1
+    assert not list(shelf_root(served, ".results").glob("*/*-*/done"))
+    monkeypatch.setattr(warm, "running", lambda graph, version: False)
+    app.run()
+    assert not app.exception, [e.value for e in app.exception]
+    assert layout.WORKING not in [c.value for c in app.caption]
+    assert app.dataframe or app.metric
+    assert list(shelf_root(served, ".results").glob("*/*-*/done"))  # computed and kept now

@@ -75,6 +75,13 @@ def warming(analyses: tuple[str, ...]) -> bool:
     return True
 
 
+def wait_for(analyses: tuple[str, ...]) -> None:
+    """End the page here, saying it is being worked out (``warming``), while the warm-up after
+    a load computes the analyses the rest of the page rests on."""
+    if warming(analyses):
+        end()
+
+
 def nav_links(all_pages: dict[str, st.Page], chosen: Filters) -> None:
     for page in all_pages.values():
         st.page_link(page, query_params=view_params(chosen))

@@ -18,6 +18,7 @@ chosen = layout.start(
     "boundaries",
 )
 layout.filter_note(chosen, ("la", "stage"))
+layout.wait_for(("boundaries",))
 names = state.service_names()
 area_names = state.area_names()
 stages = [chosen.stage] if chosen.stage else list(STAGES)

@@ -62,6 +62,8 @@ shares = tuple(f"{st.session_state[f'need_share_{level}']:.4f}" for level in NEE
 # changed, so that a shared link shows the same figures.
 st.session_state["need_shares"] = (shares[0], shares[1], shares[2])
 workshop.write_shares(st.session_state["need_shares"])
+if state.default_shares(st.session_state["need_shares"]):  # else computed for these shares
+    layout.wait_for(("need",))
 if not chosen.present:
     st.caption(
         "Shares are assumptions. **High adversity** is the report's adjustment for CTM (secure "

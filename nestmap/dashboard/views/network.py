@@ -20,6 +20,7 @@ chosen = layout.start(
     "network",
 )
 layout.filter_note(chosen, ("la", "level", "focus", "stage"))
+layout.wait_for(("misdirected", "pathways"))
 
 if chosen.present:
     reasons, include_inactive, linked_only = list(REASONS), False, True

@@ -14,6 +14,7 @@ chosen = layout.start(
     "pathways",
 )
 layout.filter_note(chosen, ("la",))
+layout.wait_for(("pathways",))
 names = state.service_names()
 area_names = state.area_names()
 dead = state.dead_ends(chosen.la)

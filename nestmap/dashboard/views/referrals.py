@@ -22,6 +22,7 @@ chosen = layout.start(
     "referrals",
 )
 layout.filter_note(chosen, ("la",))
+layout.wait_for(("concentration", "misdirected"))
 names = state.service_names()
 # A bar per destination: a national dataset has tens of thousands of them.
 TOP_DESTINATIONS = 30

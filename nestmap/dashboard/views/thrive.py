@@ -13,6 +13,7 @@ chosen = layout.start(
     "thrive",
 )
 layout.filter_note(chosen, ("la", "level", "focus"))
+layout.wait_for(("thrive",))
 if not chosen.present:
     st.caption(
         "A simplification: i-THRIVE groups support by what a family needs, not by how severe "

@@ -12,6 +12,7 @@ chosen = layout.start(
     "workforce",
 )
 layout.filter_note(chosen, ("la", "stage"))
+layout.wait_for(("workforce", "assessment"))
 found = state.workforce(chosen.la)
 
 st.subheader("Workforce")
