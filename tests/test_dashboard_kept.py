@@ -250,7 +250,7 @@ def test_right_after_a_load_the_overview_draws_at_once_and_fills_in_what_is_kept
     from nestmap.answers.analyses import answer
     from nestmap.dashboard import state
 
-    monkeypatch.setattr(warm, "running", lambda graph, version: True)
+    monkeypatch.setattr(warm, "running", lambda *_args, **_options: True)
     answer(state.store(), "gaps")  # the warm-up's first answer, kept
     app = _page("overview")
     working = [c.value for c in app.caption if "Being worked out" in c.value]
@@ -263,7 +263,7 @@ def test_right_after_a_load_the_overview_draws_at_once_and_fills_in_what_is_kept
         if (entry / "done").is_file()
     }
     assert answers == {"gaps"}  # the page computed none of the answers the warm-up has in hand
-    monkeypatch.setattr(warm, "running", lambda graph, version: False)
+    monkeypatch.setattr(warm, "running", lambda *_args, **_options: False)
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     assert not [c.value for c in app.caption if "Being worked out" in c.value]
@@ -282,12 +282,12 @@ def test_right_after_a_load_coverage_leaves_what_the_warm_up_computes_to_it(
     from nestmap.answers.analyses import answer
     from nestmap.dashboard import layout, state
 
-    monkeypatch.setattr(warm, "running", lambda graph, version: True)
+    monkeypatch.setattr(warm, "running", lambda *_args, **_options: True)
     answer(state.store(), "gaps")
     app = _page("coverage")
     assert [c.value for c in app.caption].count(layout.WORKING) == 2
     before = len(app.dataframe)  # the matrix
-    monkeypatch.setattr(warm, "running", lambda graph, version: False)
+    monkeypatch.setattr(warm, "running", lambda *_args, **_options: False)
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     assert layout.WORKING not in [c.value for c in app.caption]
@@ -305,11 +305,11 @@ def test_right_after_a_load_a_page_waits_for_the_analyses_it_rests_on(
     from nestmap.answers import warm
     from nestmap.dashboard import layout
 
-    monkeypatch.setattr(warm, "running", lambda graph, version: True)
+    monkeypatch.setattr(warm, "running", lambda *_args, **_options: True)
     app = _page(stem)
     assert [c.value for c in app.caption].count(layout.WORKING) == 1
     assert not list(shelf_root(served, ".results").glob("*/*-*/done"))
-    monkeypatch.setattr(warm, "running", lambda graph, version: False)
+    monkeypatch.setattr(warm, "running", lambda *_args, **_options: False)
     app.run()
     assert not app.exception, [e.value for e in app.exception]
     assert layout.WORKING not in [c.value for c in app.caption]

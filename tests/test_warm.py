@@ -329,6 +329,10 @@ def test_running_names_only_a_live_warm_up_of_that_dataset(tmp_path: Path) -> No
         ):
             lock.write_text(f"{pid} v1-fingerprint answers", encoding="utf-8")
             assert warm.running(db, version) is expected, (pid, version)
+        lock.write_text(f"{looks_like.pid} v1-fingerprint answers", encoding="utf-8")
+        assert warm.running(db, "v1", started_within_s=60)
+        os.utime(lock, (time.time() - 120, time.time() - 120))
+        assert not warm.running(db, "v1", started_within_s=60)  # started too long ago
         lock.write_text("garbage", encoding="utf-8")
         assert not warm.running(db, "v1")
     finally:

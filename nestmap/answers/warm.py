@@ -118,15 +118,18 @@ def start(store: GraphStore, pages: str | None = None) -> subprocess.Popen[bytes
         return None
 
 
-def running(graph: Path, version: str) -> bool:
+def running(graph: Path, version: str, started_within_s: float | None = None) -> bool:
     """A warm-up of ``graph``'s dataset ``version`` (``store.version()``) is running in another
-    process: the answers it has not kept yet will be, without anyone else computing them. (Its
-    lock file names its process and dataset; a process that has ended, or is not a warm-up,
-    does not count.)"""
+    process (and started at most ``started_within_s`` seconds ago): the answers it has not kept
+    yet will be, without anyone else computing them. (Its lock file names its process and
+    dataset; a process that has ended, or is not a warm-up, does not count.)"""
+    lock = lock_path(graph)
     try:
-        pid_text, token, _what = lock_path(graph).read_text(encoding="utf-8").split()
+        pid_text, token, _what = lock.read_text(encoding="utf-8").split()
         pid = int(pid_text)
         command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        if started_within_s is not None and time.time() - lock.stat().st_mtime > started_within_s:
+            return False
     except (OSError, ValueError):
         return False
     own = pid == os.getpid()  # the warm-up's own opening of the pages computes what it needs

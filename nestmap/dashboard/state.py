@@ -94,13 +94,17 @@ def warming(analyses: Iterable[str]) -> list[str]:
     """Of these analyses (commands of ``nestmap.answers.ANALYSES``), those whose whole-country
     answer the background warm-up after a load is still to keep: a page shows them as being
     worked out instead of computing them a second time beside it on the same cores. Empty when
-    no warm-up of the loaded dataset runs (then a page computes what it needs itself)."""
+    no warm-up of the loaded dataset runs, or when it started longer ago than anyone waits for
+    another process's answer (``WAIT_FOR_OTHERS_S``): then a page computes what it needs."""
     from nestmap.answers import warm
+    from nestmap.answers.keep import WAIT_FOR_OTHERS_S
     from nestmap.answers.questions import is_kept
 
     current = store()
     graph = graph_path(current)
-    if graph is None or not current.has_graph() or not warm.running(graph, current.version()):
+    if graph is None or not current.has_graph():
+        return []
+    if not warm.running(graph, current.version(), started_within_s=WAIT_FOR_OTHERS_S):
         return []
     return [name for name in analyses if not is_kept(current, name)]
 
