@@ -923,3 +923,27 @@ def test_the_age_band_overview_counts_specialised_services_per_band():
     assert count == 2 and list(trace.y) == ["Bee", "Aye"]  # the one with a gap first
     assert list(trace.x) == ["universal<br>0-5 m", "universal<br>6-11 m"]
     assert [list(r) for r in trace.text] == [["2", "gap"], ["2", "2"]]
+
+
+def test_the_networks_dead_ends_are_the_pathways_answers(busy_store, monkeypatch):
+    """The dead-end entry points the network marks are those of the kept pathways answer (read
+    without chains): per LA and in all, the same as the pathways with their chains."""
+    path = str(busy_store.path)
+    for area in (None, analysis.local_authorities(busy_store)[0]["code"]):
+        app = _app(monkeypatch, path, "network", **({"la": area} if area else {}))
+        pathways = analysis.pathways(busy_store, area)
+        dead = {r["entry_service"] for r in pathways if r["destination"] is None}
+        shown = network.shown_of(
+            analysis.services(busy_store),
+            summaries.referral_links_table(busy_store),
+            la=area,
+            reasons=list(vocabulary.REASONS),
+            linked_only=True,
+        )
+        drawn = {node["id"] for node in shown.selection.nodes}
+        services = len(dead & drawn)
+        pairs = sum(r["entry_service"] in drawn for r in pathways if r["destination"] is None)
+        caption = next(c.value for c in app.caption if "dead ends:" in c.value)
+        assert f"dead ends: {services:,} entry-point" in caption, caption
+        assert f"{pairs:,} local authority × entry" in caption, caption
+        assert services > 0

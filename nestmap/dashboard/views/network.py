@@ -73,8 +73,14 @@ def _view(filters: tuple[Any, ...]) -> dict[str, Any]:
     rows = _between(state.arrow("misdirected", la), ids)
     misdirected = {(r["from_service"], r["to_service"], r["reason"]): r["problems"] for r in rows}
     onward = {(r["from_service"], r["to_service"], r["reason"]) for r in rows if r["onward"]}
-    pathways = state.pathways(la)
-    dead = [r["entry_service"] for r in pathways if r["destination"] is None]
+    # The kept pathways answer (no chains: the engine's search for them took a second).
+    import pyarrow.compute as pc
+
+    pathways = state.arrow("pathways", la)  # (no columns at all when it has no rows)
+    dead: list[str] = []
+    if pathways.num_rows:
+        ends = pathways.filter(pc.is_null(pathways.column("destination")))
+        dead = ends.column("entry_service").to_pylist()
     names = state.service_names()
     return {
         "shown": shown,
