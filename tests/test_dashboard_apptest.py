@@ -925,9 +925,15 @@ def test_the_age_band_overview_counts_specialised_services_per_band():
     assert [list(r) for r in trace.text] == [["2", "gap"], ["2", "2"]]
 
 
-def test_the_networks_dead_ends_are_the_pathways_answers(busy_store, monkeypatch):
+def test_the_networks_dead_ends_are_the_pathways_answers(tmp_path, monkeypatch):
     """The dead-end entry points the network marks are those of the kept pathways answer (read
     without chains): per LA and in all, the same as the pathways with their chains."""
+    from nestmap.synth import generate
+
+    # A graph of its own: another test's network, drawn under lowered limits, is kept for
+    # busy_store's (in this process and on disk).
+    generate(tmp_path / "synth", areas=5, services=150, links=1500, seed=3)
+    busy_store = load_into(tmp_path / "graph.lbug", tmp_path / "synth")
     path = str(busy_store.path)
     for area in (None, analysis.local_authorities(busy_store)[0]["code"]):
         app = _app(monkeypatch, path, "network", **({"la": area} if area else {}))
@@ -947,3 +953,4 @@ def test_the_networks_dead_ends_are_the_pathways_answers(busy_store, monkeypatch
         assert f"dead ends: {services:,} entry-point" in caption, caption
         assert f"{pairs:,} local authority × entry" in caption, caption
         assert services > 0
+    busy_store.close()
