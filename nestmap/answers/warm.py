@@ -118,37 +118,45 @@ def start(store: GraphStore, pages: str | None = None) -> subprocess.Popen[bytes
         return None
 
 
+def _other_warm_up(graph: Path) -> tuple[int, str, str, float] | None:
+    """The warm-up of ``graph`` running in another process, as its lock file names it: (pid,
+    ``version-fingerprint`` token, what it does, when it started: the file's time); None when
+    there is none (no lock file, or its process has ended, is not a warm-up or is this one)."""
+    lock = lock_path(graph)
+    try:
+        pid_text, token, what = lock.read_text(encoding="utf-8").split()
+        pid = int(pid_text)
+        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        started = lock.stat().st_mtime
+    except (OSError, ValueError):
+        return None
+    if pid <= 0 or pid == os.getpid() or b"nestmap.answers.warm" not in command:
+        return None  # (this process: the warm-up's own opening of the pages computes for itself)
+    return pid, token, what, started
+
+
 def running(graph: Path, version: str, started_within_s: float | None = None) -> bool:
     """A warm-up of ``graph``'s dataset ``version`` (``store.version()``) is running in another
     process (and started at most ``started_within_s`` seconds ago): the answers it has not kept
-    yet will be, without anyone else computing them. (Its lock file names its process and
-    dataset; a process that has ended, or is not a warm-up, does not count.)"""
-    lock = lock_path(graph)
-    try:
-        pid_text, token, _what = lock.read_text(encoding="utf-8").split()
-        pid = int(pid_text)
-        command = Path(f"/proc/{pid}/cmdline").read_bytes()
-        if started_within_s is not None and time.time() - lock.stat().st_mtime > started_within_s:
-            return False
-    except (OSError, ValueError):
+    yet will be, without anyone else computing them."""
+    found = _other_warm_up(graph)
+    if found is None:
         return False
-    own = pid == os.getpid()  # the warm-up's own opening of the pages computes what it needs
-    return not own and b"nestmap.answers.warm" in command and token.startswith(f"{version}-")
+    _pid, token, _what, started = found
+    if started_within_s is not None and time.time() - started > started_within_s:
+        return False
+    return token.startswith(f"{version}-")
 
 
 def _stop_older(graph: Path, version: str, pages: bool) -> bool:
     """Stop a warm-up of ``graph`` still running on an earlier dataset (it would stop by itself
     at its next answer; this frees the CPU at once). False when the one running already does
     what is asked (this dataset, and the pages if ``pages``): no new one."""
-    try:
-        pid_text, running, what = lock_path(graph).read_text(encoding="utf-8").split()
-        pid = int(pid_text)
-        command = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except (OSError, ValueError):
+    found = _other_warm_up(graph)
+    if found is None:
         return True  # none running (or no trace of one)
-    if pid <= 0 or pid == os.getpid() or b"nestmap.answers.warm" not in command:
-        return True
-    if running == version:
+    pid, running_now, what, _started = found
+    if running_now == version:
         # Doing what is asked, or part of it: a new one (for the pages) waits for it to end.
         return not (what == "pages" or not pages)
     with contextlib.suppress(OSError):

@@ -73,9 +73,9 @@ def _view(filters: tuple[Any, ...]) -> dict[str, Any]:
     rows = _between(state.arrow("misdirected", la), ids)
     misdirected = {(r["from_service"], r["to_service"], r["reason"]): r["problems"] for r in rows}
     onward = {(r["from_service"], r["to_service"], r["reason"]) for r in rows if r["onward"]}
-    # The kept pathways answer (no chains: the engine's search for them took a second).
     import pyarrow.compute as pc
 
+    # The kept pathways answer (no chains: the engine's search for them took a second).
     pathways = state.arrow("pathways", la)  # (no columns at all when it has no rows)
     dead: list[str] = []
     if pathways.num_rows:
