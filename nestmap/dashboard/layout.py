@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -65,14 +66,26 @@ def warming(analyses: tuple[str, ...]) -> bool:
     seconds until the warm-up has kept them, then the page runs again, whole."""
     if not state.warming(analyses):
         return False
-
-    def look_again() -> None:
-        if not state.warming(analyses):
-            st.rerun(scope="app")  # kept: the whole page, with no more looking
-        st.caption(WORKING)
-
-    st.fragment(run_every=POLL_S)(look_again)()
+    look_again(analyses, _say_working)
     return True
+
+
+def _say_working(_waiting: set[str]) -> None:
+    st.caption(WORKING)
+
+
+def look_again(analyses: Sequence[str], draw: Callable[[set[str]], None]) -> None:
+    """``draw(waiting)`` in a fragment run again every ``POLL_S`` seconds, ``waiting`` the
+    analyses the warm-up after a load has still to keep; once it has kept them all, the page
+    runs again, whole (which ends the looking: the browser drops a fragment's timer then)."""
+
+    def look() -> None:
+        waiting = set(state.warming(analyses))
+        if not waiting:
+            st.rerun(scope="app")
+        draw(waiting)
+
+    st.fragment(run_every=POLL_S)(look)()
 
 
 def wait_for(analyses: tuple[str, ...]) -> None:

@@ -212,13 +212,9 @@ PER_ROW = 4
 # Right after a load, a figure whose analyses the warm-up has not kept yet says it is being
 # worked out (layout.WORKING), and the cards are looked at again until every figure is in.
 needed = sorted({name for *_, needs in findings for name in needs})
-waiting_at_start = state.warming(needed)
 
 
-def headline_findings() -> None:
-    waiting = set(state.warming(needed)) if waiting_at_start else set()
-    if waiting_at_start and not waiting:
-        st.rerun(scope="app")  # every figure is in: the whole page, without looking again
+def headline_findings(waiting: set[str]) -> None:
     for start in range(0, len(findings), PER_ROW):
         # Borders on the cards only: a short last row leaves no empty frame.
         columns = st.columns(PER_ROW)
@@ -244,10 +240,10 @@ def headline_findings() -> None:
                 layout.link(stem, f"{page_title} →")
 
 
-if waiting_at_start:
-    st.fragment(run_every=layout.POLL_S)(headline_findings)()
+if state.warming(needed):
+    layout.look_again(needed, headline_findings)
 else:
-    headline_findings()
+    headline_findings(set())
 
 if not chosen.present:
     report_download.download_block(area)
