@@ -759,7 +759,8 @@ def test_frames_built_from_arrow_equal_those_built_from_rows(tmp_path, hand_copy
 @pytest.mark.parametrize("caps", [(None, None), (30, 60), (5, 3), (1000, 10)])
 def test_the_network_drawn_from_arrow_links_equals_the_one_from_rows(tmp_path, caps):
     """The Network page selects and ranks over the links as Arrow: the same services and links,
-    in the same order, as select + most_referred_to over the rows, whatever the filters."""
+    in the same order, as select + most_referred_to over the rows, whatever the filters; and
+    the same from one LA's services alone as from the whole catalogue."""
     import itertools
 
     import nestmap
@@ -792,6 +793,13 @@ def test_the_network_drawn_from_arrow_links_equals_the_one_from_rows(tmp_path, c
                 services, table, **filters, max_nodes=max_nodes, max_edges=max_edges
             )
             assert found == expected, filters
+            if la_code:  # the page passes one LA's services alone (the engine selects them)
+                local = list(graph.services(la_code))
+                assert len(local) < len(services)
+                found = network.shown_of(
+                    local, table, **filters, max_nodes=max_nodes, max_edges=max_edges
+                )
+                assert found == expected, filters
 
 
 # The network's selection over rows, as first written: the reference network.shown_of (over
@@ -954,3 +962,49 @@ def test_the_networks_dead_ends_are_the_pathways_answers(tmp_path, monkeypatch):
         assert f"{pairs:,} local authority × entry" in caption, caption
         assert services > 0
     busy_store.close()
+
+
+@pytest.mark.parametrize("every_link", [True, False], ids=["every link", "half the links"])
+def test_the_misdirected_caveat_says_what_rests_on_illustrative_links(
+    tmp_path, monkeypatch, every_link
+):
+    """The Referrals page says how much of the misdirected links' counts rests on illustrative
+    values, per unit, judged within the rows shown (read over Arrow, with no DataFrame in
+    between): the rule applied row by row, for every reason and for one."""
+    import csv
+
+    from test_provenance import illustrative_volume
+
+    from nestmap.dashboard.provenance import volume_caveat
+    from nestmap.synth import generate
+
+    folder = tmp_path / "synth"
+    generate(folder, areas=4, services=120, links=1_200, seed=4)
+    if not every_link:  # every other link given a source that marks nothing illustrative
+        path = folder / "referrals.csv"
+        with path.open(newline="", encoding="utf-8") as file:
+            rows = list(csv.DictReader(file))
+        for row in rows[1::2]:
+            row["source"] = "Referral audit, 2024"
+        with path.open("w", newline="", encoding="utf-8") as file:
+            writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    store = load_into(tmp_path / "graph.lbug", folder)
+    links = store.run("export_referrals")
+    misdirected = analysis.misdirected(store)
+
+    def caveat(rows: list[dict]) -> str:
+        totals: dict[str, int] = {}
+        for row in rows:
+            totals[row["count_basis"]] = totals.get(row["count_basis"], 0) + (row["count"] or 0)
+        return volume_caveat(illustrative_volume(rows, links), totals)
+
+    app = _app(monkeypatch, str(store.path), "referrals")
+    expected = caveat(misdirected)
+    assert expected and expected in _markdown(app)
+    reason = max(vocabulary.REASONS, key=lambda r: sum(m["reason"] == r for m in misdirected))
+    app.multiselect(key="referrals_reasons").set_value([reason]).run()
+    expected = caveat([row for row in misdirected if row["reason"] == reason])
+    assert expected and expected in _markdown(app)
+    store.close()

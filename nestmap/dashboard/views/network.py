@@ -58,7 +58,9 @@ def _view(filters: tuple[Any, ...]) -> dict[str, Any]:
     network's limits), the misdirected links and dead ends among them, and the totals."""
     la, level, focus, stage, reasons, include_inactive, linked_only = filters
     shown = network.shown_of(
-        state.services(),
+        # One local authority's services come from the engine alone (a national catalogue is
+        # 50,000 services; one LA's a few hundred).
+        state.services(la) if la else state.services(),
         state.arrow("referral_links"),
         la=la,
         level=level,
@@ -81,14 +83,13 @@ def _view(filters: tuple[Any, ...]) -> dict[str, Any]:
     if pathways.num_rows:
         ends = pathways.filter(pc.is_null(pathways.column("destination")))
         dead = ends.column("entry_service").to_pylist()
-    names = state.service_names()
     return {
         "shown": shown,
         "misdirected": {key: problems for key, problems in misdirected.items() if key in drawn},
         "onward": onward & drawn,
         "dead_ends": set(dead) & ids,
         "dead_pairs": sum(entry in ids for entry in dead),
-        "names": {service: names.get(service, "") for service in ids},
+        "names": {node["id"]: node["name"] or "" for node in shown.selection.nodes},
     }
 
 
