@@ -422,3 +422,26 @@ def test_synth_counts_some_relationship_links_in_survey_mentions(tmp_path: Path)
         r.count_basis for r in dataset.referrals if r.reason != "parent_infant_relationship"
     } == {"per_year"}
     assert all(area.source and area.source.startswith("illustrative") for area in dataset.areas)
+
+
+def test_each_count_worded_with_its_unit_over_arrow_columns():
+    """The Referrals table's ``as_recorded`` column, worded once per distinct (count, basis) over
+    Arrow columns (plain, chunked or dictionary-encoded): what ``units.counted`` says row by
+    row, "not recorded" for a blank count."""
+    import pyarrow as pa
+
+    from nestmap import units
+    from nestmap.dashboard.tables import counted_column
+
+    counts = [1, None, 12_000, 1, 3, 5, None, 0]
+    bases = ["per_year", "per_year", "survey_mentions", "survey_mentions", None, "per_year",
+             "survey_mentions", "per_year"]  # fmt: skip
+    expected = [units.counted(count, basis) for count, basis in zip(counts, bases, strict=True)]
+    assert "not recorded" in expected and "1 survey mention" in expected
+    chunked = (pa.chunked_array([counts[:3], counts[3:]], pa.int64()),
+               pa.chunked_array([bases[:3], bases[3:]], pa.string()))  # fmt: skip
+    encoded = (pa.array(counts, pa.int64()), pa.array(bases, pa.string()).dictionary_encode())
+    for column in (counted_column(*chunked), counted_column(*encoded)):
+        assert column.to_pylist() == expected
+        assert len(column.dictionary) == len(set(zip(counts, bases, strict=True)))  # once each
+    assert counted_column(pa.array([], pa.int64()), pa.array([], pa.string())).to_pylist() == []

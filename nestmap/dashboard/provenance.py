@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from nestmap import provenance as rules
@@ -95,33 +94,14 @@ def misdirected_marked(basis: str) -> bool:
     return state.kept("provenance.misdirected_marked", (basis,), found, disk=True)
 
 
-def illustrative_rows(table: pd.DataFrame) -> pd.Series:
-    """Which rows of a table with the link columns, ``count`` and ``count_basis`` have a count
-    resting on an illustrative value, judged within the table's own rows (an illustrative split
-    of a total is exact only when all the links sharing it are there)."""
-    if table.empty or not any_illustrative_links():
-        return pd.Series(False, index=table.index)
-    import pyarrow as pa
-
-    columns = {name: pa.array(table[name].tolist(), pa.string()) for name in rules.LINK_COLUMNS}
-    columns["count_basis"] = pa.array(table["count_basis"].tolist(), pa.string())
-    columns["count"] = pa.array(
-        [None if pd.isna(value) else int(value) for value in table["count"].tolist()], pa.int64()
-    )
-    found = rules.resting(pa.table(columns), _illustrative_table())
-    if found is None:
-        return pd.Series(False, index=table.index)
-    return pd.Series(found.to_numpy(zero_copy_only=False), index=table.index)
-
-
-def illustrative_volume_of_table(table: pd.DataFrame) -> dict[str, int]:
-    """Per count basis, the counts of a table's rows (link columns, ``count``,
-    ``count_basis``) resting on illustrative values, within those rows."""
-    if table.empty:
+def illustrative_volume(table: Any) -> dict[str, int]:
+    """Per count basis, the counts of an Arrow table's rows (link columns, ``count``,
+    ``count_basis``) resting on illustrative values, judged within those rows (an illustrative
+    split of a total is exact only when all the links sharing it are there). Arrow all the way:
+    a national misdirected table (4 x 10^5 rows) as a DataFrame and back took 3 s."""
+    if table.num_rows == 0 or not any_illustrative_links():
         return {}
-    marked = table[illustrative_rows(table).to_numpy(dtype=bool)]
-    volume = marked.groupby("count_basis")["count"].sum()
-    return {str(basis): int(total) for basis, total in volume.items() if total}
+    return rules.illustrative_volume(table, _illustrative_table())
 
 
 def illustrative_workforce(service_ids: Iterable[str]) -> list[str]:

@@ -22,6 +22,7 @@ import streamlit as st
 if TYPE_CHECKING:
     import pyarrow as pa
 
+from nestmap import units
 from nestmap.dashboard.filters import current
 from nestmap.spreadsheet import spreadsheet_csv_cell, text_not_formulas
 from nestmap.vocabulary import in_words
@@ -238,6 +239,34 @@ def _named_after(table: Any, column: str, lookup: Mapping[str, str]) -> list[str
         lookup.get(value, "")
         for value in table.column(column.removesuffix("_name") + "_service").to_pylist()
     ]
+
+
+def counted_column(counts: Any, bases: Any) -> pa.DictionaryArray:
+    """Each count as people read it (``units.counted``: "12 referrals a year", "not
+    recorded"), for Arrow columns of counts and their bases: each distinct (count, basis)
+    worded once, not once per row (a national misdirected table has 4 x 10^5 rows and a few
+    thousand distinct counts)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    apart = pa.scalar(_APART, pa.string())
+    texts = [
+        pc.fill_null(pc.cast(counts, pa.string()), ""),
+        pc.fill_null(pc.cast(bases, pa.string()), ""),
+    ]
+    pairs = pc.binary_join_element_wise(*texts, apart)
+    if isinstance(pairs, pa.ChunkedArray):
+        pairs = pairs.combine_chunks()
+    distinct = pairs.dictionary_encode()
+    worded = []
+    for pair in distinct.dictionary.to_pylist():
+        count, basis = pair.split(_APART)
+        worded.append(units.counted(int(count) if count else None, basis or None))
+    return pa.DictionaryArray.from_arrays(distinct.indices, pa.array(worded, pa.string()))
+
+
+# Between a count and its basis in counted_column's keys (in neither).
+_APART = "\x1f"
 
 
 def arrow_named(

@@ -129,14 +129,8 @@ def misdirected_table(area: str | None) -> pa.Table:
         {"from_name": names, "to_name": names},
     )
     # The count as people read it, beside it: with its unit, or "not recorded".
-    recorded = [
-        units.counted(count, basis)
-        for count, basis in zip(
-            found.column("count").to_pylist(), found.column("count_basis").to_pylist(), strict=True
-        )
-    ]
     at = found.column_names.index("count_basis") + 1
-    as_recorded = pa.array(recorded, pa.string()).dictionary_encode()  # a few distinct texts
+    as_recorded = tables.counted_column(found.column("count"), found.column("count_basis"))
     return found.add_column(at, "as_recorded", as_recorded)
 
 
@@ -195,9 +189,7 @@ if uncounted:
 marked = state.kept(
     "referrals.illustrative_volume",
     (chosen.la, tuple(sorted(pc.unique(table.column("reason")).to_pylist()))),
-    lambda: provenance.illustrative_volume_of_table(
-        tables.arrow_frame(table, ["from_service", "to_service", "reason", "count", "count_basis"])
-    ),
+    lambda: provenance.illustrative_volume(table),
     disk=state.default_view(table is whole),  # every reason: the page as it starts
 )
 if marked:
