@@ -382,7 +382,10 @@ class Graph:
         concentration) as a ``pyarrow.Table`` with the contract's columns and types (a dict of
         them for boundaries), with no Python row in between: the quick way at national scale.
         Answers of an embedded graph are kept and read back (``docs/analyses.md``).
-        ``"referral_links"`` gives every link as ``referral_links`` does, as one table."""
+        ``"referral_links"`` gives every link as ``referral_links`` does, as one table;
+        ``"services"`` the catalogue's rows (of the LA's services, with ``area``) by id, with
+        ``offers`` a list of [level, focus] pairs."""
+        from nestmap.analysis.extra import services_table
         from nestmap.analysis.summaries import referral_links_table
         from nestmap.answers.analyses import ARROW, arrow
 
@@ -390,8 +393,10 @@ class Graph:
             if area is not None:
                 raise UsageError("referral_links has every link: it takes no area")
             return referral_links_table(self.store)
+        if analysis == "services":  # the catalogue, for the network to select from
+            return services_table(self.store, area)
         if analysis not in ARROW:
-            known = ", ".join([*ARROW, "referral_links"])
+            known = ", ".join([*ARROW, "referral_links", "services"])
             raise UsageError(f"no Arrow answer for {analysis!r}; one of {known}")
         return arrow(self.store, analysis, area)
 

@@ -15,7 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 import nestmap.dashboard
 from nestmap import analysis, vocabulary
-from nestmap.analysis import summaries
+from nestmap.analysis import extra, summaries
 from nestmap.api import seed_path
 from nestmap.dashboard import figures, network, tables
 from nestmap.dashboard.layout import PAGE_SPECS
@@ -579,8 +579,9 @@ def test_network_draws_the_most_referred_to_and_says_what_it_left_out(busy_store
     services, links = analysis.services(busy_store), analysis.referral_links(busy_store)
     everything = _everything(services, links, reasons=None, linked_only=True)
     table = summaries.referral_links_table(busy_store)
+    catalogue = extra.services_table(busy_store)
     shown = network.shown_of(
-        services, table, reasons=None, linked_only=True, max_nodes=12, max_edges=20
+        catalogue, table, reasons=None, linked_only=True, max_nodes=12, max_edges=20
     )
     assert (shown.services, shown.links) == (len(everything.nodes), len(everything.edges))
     assert len(shown.selection.nodes) == 12 and len(shown.selection.edges) <= 20
@@ -602,7 +603,7 @@ def test_network_draws_the_most_referred_to_and_says_what_it_left_out(busy_store
         e["from_service"] in drawn and e["to_service"] in drawn for e in shown.selection.edges
     )
     whole = network.shown_of(
-        services, table, reasons=None, linked_only=True, max_nodes=10_000, max_edges=100_000
+        catalogue, table, reasons=None, linked_only=True, max_nodes=10_000, max_edges=100_000
     )
     assert whole.complete and whole.selection == everything
     # The page draws at most the limits and says what it left out.
@@ -772,30 +773,33 @@ def test_the_network_drawn_from_arrow_links_equals_the_one_from_rows(tmp_path, c
     max_nodes, max_edges = caps
     with nestmap.Graph(tmp_path / "graph.lbug") as graph:
         services = list(graph.services())
+        catalogue = graph.arrow("services")
+        assert [extra.service_row(row) for row in catalogue.to_pylist()] == services
         rows = list(graph.referral_links())
         table = graph.arrow("referral_links")
         assert table.to_pylist() == rows
         la = graph.local_authorities()[0]["code"]
-        for la_code, level, focus, reasons, inactive, linked in itertools.product(
+        for la_code, level, focus, stage, reasons, inactive, linked in itertools.product(
             (None, la),
             (None, "targeted"),
             (None, "specialised"),
+            (None, "antenatal"),
             (None, ["parent_infant_relationship", "parenting"]),
             (False, True),
             (False, True),
         ):
-            filters = dict(la=la_code, level=level, focus=focus, reasons=reasons,
+            filters = dict(la=la_code, level=level, focus=focus, stage=stage, reasons=reasons,
                            include_inactive=inactive, linked_only=linked)  # fmt: skip
             expected = _reference_most_referred_to(
                 _reference_select(services, rows, **filters), max_nodes, max_edges
             )
             found = network.shown_of(
-                services, table, **filters, max_nodes=max_nodes, max_edges=max_edges
+                catalogue, table, **filters, max_nodes=max_nodes, max_edges=max_edges
             )
             assert found == expected, filters
             if la_code:  # the page passes one LA's services alone (the engine selects them)
-                local = list(graph.services(la_code))
-                assert len(local) < len(services)
+                local = graph.arrow("services", la_code)
+                assert local.num_rows < catalogue.num_rows
                 found = network.shown_of(
                     local, table, **filters, max_nodes=max_nodes, max_edges=max_edges
                 )
@@ -820,7 +824,7 @@ def _reference_select(
     linked_only: bool = False,
 ) -> network.Selection:
     """The services passing the filters and the links between two of them."""
-    nodes = [s for s in services if network._keeps(s, la, level, focus, stage, include_inactive)]
+    nodes = [s for s in services if _reference_keeps(s, la, level, focus, stage, include_inactive)]
     kept = {s["id"] for s in nodes}
     edges = [
         link
@@ -833,6 +837,31 @@ def _reference_select(
         linked = {link["from_service"] for link in edges} | {link["to_service"] for link in edges}
         nodes = [s for s in nodes if s["id"] in linked]
     return network.Selection(nodes, edges)
+
+
+def _reference_keeps(
+    service: Row,
+    la: str | None,
+    level: str | None,
+    focus: str | None,
+    stage: str | None,
+    include_inactive: bool,
+) -> bool:
+    """The network's filters on one service row (the page applies them over Arrow)."""
+    offers: dict[str, str] = service["offers"]
+    if not include_inactive and service["status"] != "active":
+        return False
+    if la and la not in service["covers"]:
+        return False
+    if stage and stage not in service["stages"]:
+        return False
+    if level and level not in offers:
+        return False
+    if focus:
+        focuses = [offers[level]] if level else list(offers.values())
+        if focus not in focuses:
+            return False
+    return True
 
 
 def _reference_most_referred_to(
@@ -873,11 +902,9 @@ def _reference_most_referred_to(
 
 
 def _everything(services: list, links: list, **filters) -> network.Selection:
-    """The whole selection network.shown_of makes for the filters (no cap)."""
-    import pyarrow as pa
-
-    table = pa.Table.from_pylist(links) if links else pa.table({})
-    return network.shown_of(services, table, **filters, max_nodes=10**9, max_edges=10**9).selection
+    """The whole selection for the filters (no cap), from rows: what network.shown_of selects
+    over Arrow (test_the_network_drawn_from_arrow_links_equals_the_one_from_rows)."""
+    return _reference_select(services, links, **filters)
 
 
 def _cell(area: str, name: str, level: str, stage: str, specialised: int, others: int):
@@ -948,7 +975,7 @@ def test_the_networks_dead_ends_are_the_pathways_answers(tmp_path, monkeypatch):
         pathways = analysis.pathways(busy_store, area)
         dead = {r["entry_service"] for r in pathways if r["destination"] is None}
         shown = network.shown_of(
-            analysis.services(busy_store),
+            extra.services_table(busy_store),
             summaries.referral_links_table(busy_store),
             la=area,
             reasons=list(vocabulary.REASONS),

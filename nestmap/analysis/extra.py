@@ -3,6 +3,8 @@ THRIVE and groups left out (dads and partners)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from nestmap.analysis._shape import Row, area_param, ids, level_rank, stage_order
 from nestmap.graph import GraphStore
 from nestmap.vocabulary import AIMH_LEVELS, STAGES, THRIVE_GROUP
@@ -113,18 +115,32 @@ def groups_left_out(store: GraphStore, area: str | None = None) -> list[Row]:
 def services(store: GraphStore, area: str | None = None) -> list[Row]:
     """The service catalogue (every status), with ``offers`` as ``{level: focus}`` in level order
     and ``specialised`` when any offer is."""
-    rows = []
-    for row in store.run("services", {"area": area_param(store, area)}):
-        offers = {level: focus for level, focus in row.pop("offers") if level is not None}
-        rows.append(
-            {
-                **row,
-                "areas": list(row["areas"]),
-                "covers": ids(row["covers"]),
-                "stages": sorted(row["stages"], key=stage_order),
-                "offers": dict(sorted(offers.items(), key=lambda item: level_rank(item[0]))),
-                "specialised": "specialised" in offers.values(),
-            }
-        )
+    rows = [service_row(row) for row in store.run("services", {"area": area_param(store, area)})]
     rows.sort(key=lambda r: r["id"])
     return rows
+
+
+def service_row(row: Row) -> Row:
+    """One row of the ``services`` query (or of ``services_table``) as ``services`` gives it."""
+    offers = {level: focus for level, focus in row["offers"] if level is not None}
+    shaped = {key: value for key, value in row.items() if key != "offers"}
+    return {
+        **shaped,
+        "areas": list(row["areas"]),
+        "covers": ids(row["covers"]),
+        "stages": sorted(row["stages"], key=stage_order),
+        "offers": dict(sorted(offers.items(), key=lambda item: level_rank(item[0]))),
+        "specialised": "specialised" in offers.values(),
+    }
+
+
+def services_table(store: GraphStore, area: str | None = None) -> Any:
+    """The ``services`` query's rows as one ``pyarrow.Table`` by id, unshaped: ``offers`` a list
+    of [level, focus] (``service_row`` shapes a row as ``services`` does). For selecting among a
+    national catalogue (50,000 services) with no Python row per service."""
+    import pyarrow.compute as pc
+
+    table = store.run_table("services", {"area": area_param(store, area)})
+    if table.num_rows == 0:  # (engines building Arrow from rows give no columns then)
+        return table
+    return table.take(pc.sort_indices(table, sort_keys=[("id", "ascending")])).combine_chunks()

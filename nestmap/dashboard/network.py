@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from nestmap import provenance, units
+from nestmap.analysis.extra import service_row
 from nestmap.dashboard.figures import LEVEL_COLOURS
 from nestmap.dashboard.kept import keepable
 from nestmap.dashboard.text import esc, name_of, shorten
@@ -72,7 +73,7 @@ class Shown:
 
 
 def shown_of(
-    services: list[Row],
+    catalogue: Any,
     links: Any,
     *,
     la: str | None = None,
@@ -85,21 +86,25 @@ def shown_of(
     max_nodes: int | None = None,
     max_edges: int | None = None,
 ) -> Shown:
-    """What the network draws for the filters: the services passing them (``_keeps``) and
+    """What the network draws for the filters: the services passing them (``passing``) and
     the links between two of them with one of ``reasons`` (``linked_only``: only services
     with such a link); beyond ``max_nodes`` services or ``max_edges`` links, the services
     receiving the most referrals a year on those links (then the most survey mentions, then
     the most links; then by id, so the same filters always draw the same) and the links
-    between two of them, the links with the largest counts first. ``links`` is a
-    ``pyarrow.Table`` (``Graph.arrow("referral_links")``: from_service, to_service, reason,
-    count, count_basis, source): only the links drawn become rows (a national dataset has a
-    million links, a drawing at most 2,000)."""
+    between two of them, the links with the largest counts first. Both are ``pyarrow``
+    tables: ``catalogue`` the services (``Graph.arrow("services")``, by id), ``links``
+    (``Graph.arrow("referral_links")``: from_service, to_service, reason, count, count_basis,
+    source); only the services and links drawn become rows (a national dataset has 50,000
+    services and a million links, a drawing at most 400 and 2,000)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     max_nodes = MAX_NODES if max_nodes is None else max_nodes
     max_edges = MAX_EDGES if max_edges is None else max_edges
-    nodes = [s for s in services if _keeps(s, la, level, focus, stage, include_inactive)]
+    if catalogue.num_rows == 0:
+        return Shown(Selection([], []), 0, 0)
+    keeps = passing(catalogue, la, level, focus, stage, include_inactive)
+    nodes: list[str] = catalogue.column("id").filter(keeps).to_pylist()
 
     def among(table: Any, ids: Any) -> Any:
         value_set = pa.array(sorted(ids), pa.string())
@@ -111,7 +116,7 @@ def shown_of(
     if links.num_rows == 0 or not nodes:
         edges = links.slice(0, 0)
     else:
-        keep = among(links, {s["id"] for s in nodes})
+        keep = among(links, nodes)
         if reasons is not None:
             wanted = pa.array(list(reasons), pa.string())
             keep = pc.and_(keep, pc.is_in(links.column("reason"), value_set=wanted))
@@ -119,7 +124,7 @@ def shown_of(
     if linked_only:
         linked = set(pc.unique(edges.column("from_service")).to_pylist())
         linked |= set(pc.unique(edges.column("to_service")).to_pylist())
-        nodes = [s for s in nodes if s["id"] in linked]
+        nodes = [service for service in nodes if service in linked]
     services_in, links_in = len(nodes), edges.num_rows
     if services_in > max_nodes or links_in > max_edges:
         # Ranked by what they receive in each unit in turn (referrals a year, then survey
@@ -140,9 +145,9 @@ def shown_of(
         nothing = [0] * (len(COUNT_BASES) + 1)
         nodes = sorted(
             nodes,
-            key=lambda s: (*(-value for value in received.get(s["id"], nothing)), s["id"]),
+            key=lambda service: (*(-value for value in received.get(service, nothing)), service),
         )[:max_nodes]
-        edges = edges.filter(among(edges, {s["id"] for s in nodes}))
+        edges = edges.filter(among(edges, nodes))
         if edges.num_rows > max_edges:
             ranked = pa.table(
                 {
@@ -153,35 +158,60 @@ def shown_of(
             )
             order = [("volume", "ascending"), ("from", "ascending"), ("to", "ascending")]
             edges = edges.take(pc.sort_indices(ranked, sort_keys=order)[:max_edges])
-    return Shown(Selection(nodes, edges.to_pylist()), services_in, links_in)
+    at = pc.index_in(pa.array(nodes, pa.string()), value_set=catalogue.column("id"))
+    rows = [service_row(row) for row in catalogue.take(at).to_pylist()]
+    return Shown(Selection(rows, edges.to_pylist()), services_in, links_in)
 
 
-def highest_level(offers: dict[str, str]) -> str:
-    return max(offers, key=LEVEL_RANK.__getitem__)
-
-
-def _keeps(
-    service: Row,
+def passing(
+    catalogue: Any,
     la: str | None,
     level: str | None,
     focus: str | None,
     stage: str | None,
     include_inactive: bool,
-) -> bool:
-    offers: dict[str, str] = service["offers"]
-    if not include_inactive and service["status"] != "active":
-        return False
-    if la and la not in service["covers"]:
-        return False
-    if stage and stage not in service["stages"]:
-        return False
-    if level and level not in offers:
-        return False
-    if focus:
-        focuses = [offers[level]] if level else list(offers.values())
-        if focus not in focuses:
-            return False
-    return True
+) -> Any:
+    """Which services of ``catalogue`` (``Graph.arrow("services")``) pass the filters: active
+    (unless ``include_inactive``), covering ``la``, at ``stage``, with an offer at ``level``
+    and of ``focus`` (of that level's offer, with both). A boolean Arrow array."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    keeps = pa.repeat(pa.scalar(True), catalogue.num_rows)
+    if not include_inactive:
+        keeps = pc.and_(keeps, pc.fill_null(pc.equal(catalogue.column("status"), "active"), False))
+    for column, wanted in (("covers", la), ("stages", stage)):
+        if wanted:
+            lists = catalogue.column(column).combine_chunks()
+            keeps = pc.and_(keeps, _any_of(lists, pc.equal(pc.list_flatten(lists), wanted)))
+    if level or focus:
+        offers = catalogue.column("offers").combine_chunks()
+        pairs = pc.list_flatten(offers)
+        levels, focuses = pc.list_element(pairs, 0), pc.list_element(pairs, 1)
+        offered = pc.is_valid(levels)  # (a service with no offer has one [null, null])
+        if level:
+            offered = pc.and_(offered, pc.equal(levels, level))
+        if focus:
+            offered = pc.and_(offered, pc.equal(focuses, focus))
+        keeps = pc.and_(keeps, _any_of(offers, offered))
+    return keeps
+
+
+def _any_of(lists: Any, hits: Any) -> Any:
+    """Per row of the list column ``lists``: is any of its items a hit (``hits``, one per item
+    of the flattened column; null is not)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rows = pc.list_parent_indices(lists).filter(pc.fill_null(hits, False))
+    found = np.zeros(len(lists), dtype=bool)
+    found[np.asarray(rows)] = True
+    return pa.array(found)
+
+
+def highest_level(offers: dict[str, str]) -> str:
+    return max(offers, key=LEVEL_RANK.__getitem__)
 
 
 def _node_title(service: Row, dead_end: bool) -> str:

@@ -58,9 +58,9 @@ def _view(filters: tuple[Any, ...]) -> dict[str, Any]:
     network's limits), the misdirected links and dead ends among them, and the totals."""
     la, level, focus, stage, reasons, include_inactive, linked_only = filters
     shown = network.shown_of(
-        # One local authority's services come from the engine alone (a national catalogue is
-        # 50,000 services; one LA's a few hundred).
-        state.services(la) if la else state.services(),
+        # As Arrow: a national catalogue is 50,000 services (one LA's, from the engine alone, a
+        # few hundred); only those drawn become rows.
+        state.arrow("services", la),
         state.arrow("referral_links"),
         la=la,
         level=level,
