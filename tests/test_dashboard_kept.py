@@ -226,6 +226,25 @@ def test_what_is_read_back_is_the_value_kept(tmp_path: Path, value: object) -> N
 
 
 @pytest.mark.parametrize(
+    ("one", "other"),
+    [
+        ("a", "b"),
+        (1, True),  # equal in Python, not the same value
+        (1, 1.0),
+        (None, ""),
+        (b"a", "a"),
+        (["a", 1], ["a", True]),
+        (("a",), ["a"]),
+        ({"a": [1, 2]}, {"a": [1, 3]}),
+        ([["s1", "s2"]] * 3, [["s1", "s2"]] * 2 + [["s1", "s3"]]),
+    ],
+)
+def test_values_that_differ_in_a_cell_or_a_type_are_not_the_same(one: object, other: object):
+    assert not kept.same(one, other) and not kept.same(other, one)
+    assert kept.same(one, one) and kept.same(other, other)
+
+
+@pytest.mark.parametrize(
     "value",
     [
         object(),

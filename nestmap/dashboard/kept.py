@@ -188,11 +188,17 @@ def _read_table(file: Path) -> Any:
 
 
 # -- the same value --------------------------------------------------------------------------
+# Leaves compared as they are (``same`` checked their types are the same).
+_PLAIN = frozenset({str, int, bool, type(None), bytes})
+
+
 def same(one: Any, other: Any) -> bool:
     """``one`` and ``other`` are the same value: the same types all the way down, the same
     cells (NaN the same as NaN), the same order."""
     if type(one) is not type(other):
         return False
+    if type(one) in _PLAIN:  # most cells: no need to ask what else they might be
+        return bool(one == other)
     if isinstance(one, float):
         return one == other or (math.isnan(one) and math.isnan(other))
     if isinstance(one, list | tuple):
