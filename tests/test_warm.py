@@ -167,6 +167,10 @@ def test_the_dashboard_pages_are_prepared(seed_db: Path) -> None:
     assert warm.warm(seed_db) == len(ANALYSES)
     opened = prepare.open_pages(store, seed_db, lambda: True, above_links=0)
     assert opened == len(prepare.PAGES)
+    from nestmap.dashboard.layout import PAGE_SPECS
+
+    assert sorted(prepare.PAGES) == sorted(stem for stem, _title, _icon in PAGE_SPECS)
+    assert prepare.PAGES[0] == "overview"  # what a new visitor sees
     folder = shelf_root(seed_db, ".dashboard")
     kept = [entry for entry in folder.glob("*/[!.]*") if (entry / "done").is_file()]
     assert kept, "the pages kept nothing"
