@@ -45,7 +45,8 @@ def coverage_cells(row: Row, focus: str) -> tuple[int, str, list[str]]:
             if not specialised
             else (SPECIALISED, str(len(specialised)), specialised)
         )
-    others = [s for s in row["any_services"] if s not in specialised]
+    left = set(specialised)  # (a national cell lists hundreds of services of each focus)
+    others = [s for s in row["any_services"] if s not in left]
     return (NONE, "none", []) if not others else (NON_SPECIALISED, str(len(others)), others)
 
 

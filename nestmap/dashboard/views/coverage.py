@@ -66,9 +66,7 @@ def coverage_tables(filters: tuple[Any, ...]) -> tuple[pd.DataFrame, pd.DataFram
         {
             **{k: r[k] for k in ("area_code", "area_name", "level", "stage", "gap")},
             "specialised_services": r["specialised_services"],
-            "non_specialised_services": [
-                s for s in r["any_services"] if s not in r["specialised_services"]
-            ],
+            "non_specialised_services": coverage_cells(r, "non_specialised")[2],
         }
         for r in shown
     ]
