@@ -1035,3 +1035,24 @@ def test_the_misdirected_caveat_says_what_rests_on_illustrative_links(
     expected = caveat([row for row in misdirected if row["reason"] == reason])
     assert expected and expected in _markdown(app)
     store.close()
+
+
+def test_names_looked_up_over_arrow_are_the_row_by_row_lookup(seed_store):
+    """The Referrals table's from_name and to_name, matched over Arrow (``arrow_named``), are
+    the names a lookup per row gives: a missing id named "", a blank name kept blank."""
+    import pyarrow as pa
+
+    links = summaries.referral_links_table(seed_store)
+    names = dict(analysis.service_names(seed_store))
+    names.pop(links.column("to_service")[0].as_py())  # one destination left unnamed
+    names["nobody"] = None
+    extra_row = pa.table({c: [None] for c in links.column_names}, schema=links.schema)
+    table = pa.concat_tables([links, extra_row])
+    found = tables.arrow_named(
+        table, ["from_service", "from_name", "to_name"], {"from_name": names, "to_name": names}
+    )
+    for column in ("from_name", "to_name"):
+        expected = tables._named_after(table, column, names)
+        assert found.column(column).to_pylist() == expected
+    assert "" in found.column("to_name").to_pylist()
+    assert pa.types.is_dictionary(found.column("to_name").type)
