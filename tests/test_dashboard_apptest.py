@@ -642,6 +642,24 @@ def test_small_shares_keep_a_decimal():
     assert list(figures.concentration_bar(rows, {}).data[0].text) == ["0.3%"]
 
 
+def test_a_destination_with_no_count_recorded_says_so_beside_the_axis():
+    """Counts all blank: no bar to write in, so "not recorded" is written outside it, on an
+    axis that starts at 0 (not one running from -1 to 1 around nothing)."""
+    from nestmap.dashboard import figures
+
+    rows = [
+        {"to_service": "hv", "count": 0, "share": None, "specialised": False},
+        {"to_service": "camhs", "count": 0, "share": None, "specialised": True},
+    ]
+    figure = figures.concentration_bar(rows, {}, unrecorded=frozenset({"hv", "camhs"}))
+    bar = figure.data[0]
+    assert list(bar.text) == ["not recorded", "not recorded"]
+    assert list(bar.textposition) == ["outside", "outside"]
+    assert figure.layout.xaxis.rangemode == "nonnegative"
+    counted = [{"to_service": "hv", "count": 5, "share": 1.0, "specialised": False}]
+    assert list(figures.concentration_bar(counted, {}).data[0].textposition) == ["auto"]
+
+
 def _frame_cell_by_cell(rows, columns=None):
     """tables.frame as it was written first, cell by cell: the reference for the faster one."""
     import pandas as pd

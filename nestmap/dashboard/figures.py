@@ -326,12 +326,15 @@ def concentration_bar(
             orientation="h",
             marker_color=[colours.SPECIALISED if r["specialised"] else colours.GAP for r in rows],
             text=texts,
-            textposition="auto",
+            # A destination whose counts are all blank has no bar: its "not recorded" is
+            # written beside the axis, where a bar would start (inside one it would not show).
+            textposition=["outside" if r["to_service"] in unrecorded else "auto" for r in rows],
             customdata=["specialised" if r["specialised"] else "not specialised" for r in rows],
             hovertemplate=f"%{{y}}<br>%{{x}} {what} (%{{text}})<br>%{{customdata}}<extra></extra>",
         )
     )
     fig.update_yaxes(autorange="reversed")
+    fig.update_xaxes(rangemode="nonnegative")  # no count below 0, even when none is recorded
     fig.update_layout(
         height=max(260, 42 * len(rows) + 80),
         margin={"l": 10, "r": 10, "t": 10, "b": 40},
