@@ -215,7 +215,7 @@ def arrow_frame(
     data: dict[str, Any] = {}
     for column in columns:
         if column in names:
-            data[column] = _named_after(table, column, names[column])
+            data[column] = _named_after(table, column, names[column]).to_pylist()
             continue
         values = table.column(column)
         kind = values.type
@@ -230,15 +230,6 @@ def arrow_frame(
         else:  # text: as Python strings, for pandas to type as it types the rows' text
             data[column] = values.to_pylist()
     return pd.DataFrame(data, columns=columns)
-
-
-def _named_after(table: Any, column: str, lookup: Mapping[str, str]) -> list[str]:
-    """Name column ``column`` (``from_name``) looked up from the id column it is named after
-    (``from_service``); a missing name is ``""``."""
-    return [
-        lookup.get(value, "")
-        for value in table.column(column.removesuffix("_name") + "_service").to_pylist()
-    ]
 
 
 def counted_column(counts: Any, bases: Any) -> pa.DictionaryArray:
@@ -283,7 +274,7 @@ def arrow_named(
     data: dict[str, Any] = {}
     for column in columns:
         if names and column in names:
-            data[column] = _named_arrow(table, column, names[column]).dictionary_encode()
+            data[column] = _named_after(table, column, names[column]).dictionary_encode()
         else:
             values = table.column(column)
             text = pa.types.is_string(values.type) or pa.types.is_large_string(values.type)
@@ -291,10 +282,11 @@ def arrow_named(
     return pa.table(data)
 
 
-def _named_arrow(table: Any, column: str, lookup: Mapping[str, str]) -> Any:
-    """``_named_after`` over Arrow: each id matched in the lookup's keys by the engine of
-    ``pyarrow`` rather than a Python lookup per row (a national misdirected table has 4 x 10^5
-    rows, two named columns); a missing name is ``""``."""
+def _named_after(table: Any, column: str, lookup: Mapping[str, str]) -> Any:
+    """Name column ``column`` (``from_name``) looked up from the id column it is named after
+    (``from_service``), as an Arrow array: each id matched in the lookup's keys by ``pyarrow``
+    rather than a Python lookup per row (a national misdirected table has 4 x 10^5 rows, two
+    named columns); a missing name is ``""``."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
