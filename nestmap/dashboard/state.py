@@ -270,6 +270,14 @@ def arrow(name: str, area: str | None = None) -> Any:
     return kept(f"graph.arrow.{name}", (area,), lambda: graph().arrow(name, area))
 
 
+def links() -> Any:
+    """Every referral link as Arrow in the engine's order (``referral_links_table`` unsorted:
+    the network selects, ranks and orders what it draws itself), shared in this process."""
+    from nestmap.analysis.summaries import referral_links_table
+
+    return kept("graph.links", (), lambda: referral_links_table(store(), ordered=False))
+
+
 def threshold_cliffs(area: str | None = None) -> list[Row]:
     return call("boundaries", area, "threshold_cliffs")
 

@@ -61,7 +61,7 @@ def _view(filters: tuple[Any, ...]) -> dict[str, Any]:
         # As Arrow: a national catalogue is 50,000 services (one LA's, from the engine alone, a
         # few hundred); only those drawn become rows.
         state.arrow("services", la),
-        state.arrow("referral_links"),
+        state.links(),
         la=la,
         level=level,
         focus=focus,
