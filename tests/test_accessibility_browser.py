@@ -51,6 +51,41 @@ def test_axe_can_fail(page):  # noqa: F811
     assert [v["id"] for v in violations(page)] == ["color-contrast"]
 
 
+def test_the_coverage_overview_table_passes_axe(page):  # noqa: F811
+    """Above PANELS_AT_MOST local authorities Coverage draws its matrix and age bands as HTML
+    tables (figures.Grid): headed rows and columns, labels legible on every cell colour, as
+    the page draws them and in presentation mode."""
+    from nestmap.dashboard import figures
+
+    rows = [
+        {"area_code": f"X{i:02}", "area_name": f"<i>LA</i> {i}", "level": level, "stage": stage,
+         "gap": (i + n) % 3 == 0, "specialised_services": [] if (i + n) % 3 == 0 else ["a"],
+         "any_services": ["a", "b"] if n % 2 else ["a"] if (i + n) % 3 else []}
+        for i in range(figures.PANELS_AT_MOST + 3)
+        for n, (level, stage) in enumerate(
+            (lv, st) for lv in ("universal", "targeted") for st in ("antenatal", "postnatal")
+        )
+    ]  # fmt: skip
+    grid, _count = figures.coverage_overview(
+        rows,
+        ["universal", "targeted"],
+        ["antenatal", "postnatal"],
+        ["specialised", "non_specialised"],
+    )
+    assert {state for states in grid.states for state in states} == {
+        figures.GAP, figures.SPECIALISED, figures.NON_SPECIALISED, figures.NONE
+    }  # fmt: skip
+    failures: list[str] = []
+    for present in (False, True):
+        page.set_content(
+            '<html lang="en"><head><title>Coverage</title></head><body><main>'
+            f"{grid.html(present)}</main></body></html>"
+        )
+        assert page.locator("td").count() == len(grid.rows) * len(grid.columns)
+        failures += _checked(page, f"coverage-grid{'-present' if present else ''}")
+    assert not failures, "\n".join(failures)
+
+
 # A page visit waits this long (ms) for the page to settle: these tests visit many pages, on a
 # machine that may be running other tests beside them.
 PATIENCE_MS = 120_000

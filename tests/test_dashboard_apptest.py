@@ -3,8 +3,9 @@ no exceptions, and the figures on screen are the analyses' own."""
 
 from __future__ import annotations
 
+import html
 import io
-import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from conftest import load_into
 from streamlit.testing.v1 import AppTest
 
 import nestmap.dashboard
-from nestmap import analysis, vocabulary
+from nestmap import analysis, colours, vocabulary
 from nestmap.analysis import extra, summaries
 from nestmap.api import seed_path
 from nestmap.dashboard import figures, network, tables
@@ -495,17 +496,22 @@ def test_many_local_authorities(tmp_path, monkeypatch):
     assert overview["Dead-end entry points"] == f"{dead:,} of {len(rows):,}"
     coverage = _app(monkeypatch, store.location, "coverage")
     assert "30 local authorities: one row each, the most gaps first" in coverage.info[0].value
-    # One heatmap with a row per LA, not 30 panels; the LAs with the most gaps on top.
-    matrix_figure = json.loads(coverage.get("plotly_chart")[0].proto.spec)
-    (trace,) = matrix_figure["data"]
+    # One table with a row per LA, not 30 panels; the LAs with the most gaps on top.
+    assert not coverage.get("plotly_chart")
+    bodies = [element.proto.body for element in coverage.get("html")]
+    matrix, ages = [body for body in bodies if 'class="nm-grid"' in body]
     gaps = analysis.gaps(store)
     per_la = {code: sum(r["gap"] for r in gaps if r["area_code"] == code) for code in
               {r["area_code"] for r in gaps}}  # fmt: skip
     names = {r["area_code"]: r["area_name"] for r in gaps}
     worst = sorted(per_la, key=lambda code: (-per_la[code], code))
-    assert trace["y"] == [names[code] for code in worst]
-    assert len(trace["x"]) == 4 * 2 * 2  # level x stage x focus
+    assert re.findall(r'<th scope="row" class="nm-la">(.*?)</th>', matrix) == [
+        html.escape(names[code]) for code in worst
+    ]
+    assert matrix.count('<th scope="colgroup"') == 4  # the levels, each over its columns:
+    assert matrix.count('<th scope="col">') == 4 * 2 * 2  # level x stage x focus
     assert "30 local authorities" in coverage.info[1].value  # the age bands, the same way
+    assert ages.count('<th scope="row"') == 30
     map_page = _app(monkeypatch, store.location, "map")
     assert "No bundled boundary for 30 of 30" in map_page.info[0].value
     table = _app(monkeypatch, store.location, "pathways").dataframe[0].value
@@ -978,18 +984,27 @@ def test_the_coverage_overview_keeps_the_worst_local_authorities_and_their_names
             (lv, st) for lv in ("universal", "targeted") for st in ("antenatal", "postnatal")
         ):
             rows.append(_cell(f"X{i:02}", name, level, stage, 0 if n < i % 3 else 2, 1))
-    figure, count = figures.coverage_overview(
-        rows, ["universal", "targeted"], ["antenatal", "postnatal"], ["specialised"], False
+    grid, count = figures.coverage_overview(
+        rows, ["universal", "targeted"], ["antenatal", "postnatal"], ["specialised"]
     )
     assert count == 45
-    (trace,) = figure.data
-    shown = list(trace.y)
+    shown = grid.rows
     assert len(shown) == figures.OVERVIEW_ROWS
     # The 15 LAs with 2 gaps first (by code), then those with 1.
-    assert shown[:2] == ["&lt;b&gt;Bold&lt;/b&gt;", "LA 05"]  # escaped
+    assert shown[:2] == ["<b>Bold</b>", "LA 05"]
     assert shown[14] == "LA 44" and shown[15] == "Same name (X01)"
-    assert list(trace.z[0]) == [figures.GAP, figures.GAP, figures.SPECIALISED, figures.SPECIALISED]
-    assert list(trace.text[0]) == ["gap", "gap", "2", "2"]
+    assert grid.states[0] == [figures.GAP, figures.GAP, figures.SPECIALISED, figures.SPECIALISED]
+    assert grid.text[0] == ["gap", "gap", "2", "2"]
+    assert grid.columns[0] == ("universal", "antenatal", "spec.")
+    assert grid.hover[0][0] == "<b>Bold</b>: universal · antenatal · specialised: gap"
+    page = grid.html()
+    assert "<b>Bold</b>" not in page and "&lt;b&gt;Bold&lt;/b&gt;" in page  # escaped
+    assert page.count("<tr>") == 2 + figures.OVERVIEW_ROWS  # two heading rows
+    assert page.count('<th scope="row"') == figures.OVERVIEW_ROWS
+    assert '<td class="nm-c0" title="&lt;b&gt;Bold&lt;/b&gt;: universal' in page
+    # A gap: white on red, which contrasts 4.5:1 or more (WCAG AA); a count: white on teal.
+    assert f".nm-c{figures.GAP}{{background:{colours.GAP};color:#ffffff}}" in page
+    assert f".nm-c{figures.SPECIALISED}{{background:{colours.SPECIALISED};color:#ffffff}}" in page
     assert figures.rows_shown(45) == f"a row each for {figures.OVERVIEW_ROWS} of them"
     assert figures.rows_shown(12) == "one row each"
 
@@ -1001,11 +1016,14 @@ def test_the_age_band_overview_counts_specialised_services_per_band():
          "gap": (code, band) == ("B", "6-11")}
         for code in ("A", "B") for band in ("0-5", "6-11")
     ]  # fmt: skip
-    figure, count = figures.age_band_overview(rows, {"A": "Aye", "B": "Bee"}, ["universal"], False)
-    (trace,) = figure.data
-    assert count == 2 and list(trace.y) == ["Bee", "Aye"]  # the one with a gap first
-    assert list(trace.x) == ["universal<br>0-5 m", "universal<br>6-11 m"]
-    assert [list(r) for r in trace.text] == [["2", "gap"], ["2", "2"]]
+    grid, count = figures.age_band_overview(rows, {"A": "Aye", "B": "Bee"}, ["universal"])
+    assert count == 2 and grid.rows == ["Bee", "Aye"]  # the one with a gap first
+    assert grid.columns == [("universal", "0-5 m"), ("universal", "6-11 m")]
+    assert grid.text == [["2", "gap"], ["2", "2"]]
+    assert grid.hover[0][1] == "Bee: universal · 6-11 months: gap"
+    page = grid.html()
+    assert '<th scope="colgroup" colspan="2" class="nm-group">universal</th>' in page
+    assert '<th scope="col">0-5 m</th><th scope="col">6-11 m</th>' in page
 
 
 def test_the_networks_dead_ends_are_the_pathways_answers(tmp_path, monkeypatch):

@@ -1,10 +1,14 @@
-"""Plotly figures built from analysis rows (no queries here). Rendered by plotly's own bundle:
-no tiles, no CDN. Every label from the dataset is escaped (see ``text``)."""
+"""Plotly figures built from analysis rows (no queries here), and the coverage overview of many
+local authorities as an HTML table (``Grid``). Rendered by plotly's own bundle: no tiles, no
+CDN. Every label from the dataset is escaped (see ``text``)."""
 
 from __future__ import annotations
 
+import html
 import math
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import plotly.graph_objects as go
@@ -174,92 +178,163 @@ def rows_shown(count: int) -> str:
 
 
 def _row_labels(codes: list[str], names: dict[str, str]) -> list[str]:
-    """Escaped LA names for the rows; a name two LAs share gets their codes (plotly would put
-    both on one row)."""
+    """LA names for the rows (as they are: ``Grid.html`` escapes them); a name two LAs share
+    gets their codes."""
     shown = [names.get(code) or code for code in codes]
     repeated = {name for name, times in Counter(shown).items() if times > 1}
     return [
-        esc(f"{name} ({code})" if name in repeated else name)
+        f"{name} ({code})" if name in repeated else name
         for name, code in zip(shown, codes, strict=True)
     ]
 
 
-def _overview(
-    z: list[list[int]],
-    x: list[str],
-    y: list[str],
-    text: list[list[str]],
-    hover: list[list[str]],
-    present: bool,
-) -> go.Figure:
-    """One heatmap, a row per local authority (worst first, top down)."""
-    fig = go.Figure(_cell_trace(z, x, y, text, hover, present))
-    fig.update_yaxes(autorange="reversed", automargin=True)
-    fig.update_xaxes(side="top", automargin=True)
-    fig.update_layout(
-        height=max(260, (34 if present else 26) * len(y) + 140),
-        margin={"l": 10, "r": 10, "t": 10, "b": 10},
-        font={"size": 16 if present else 12},
+@dataclass(frozen=True)
+class Grid:
+    """Many local authorities at a glance: a row each, a column per level x stage x focus (or
+    level x age band), each cell coloured by its state (``GAP``, ``SPECIALISED``, ...) and
+    labelled. Drawn as an HTML table (``html``), not a chart: a chart's 1,280 labelled cells
+    took chromium one to two seconds to draw, and loading the charting library as much again.
+    Every text is as it is; ``html`` escapes it."""
+
+    columns: list[tuple[str, ...]]  # each column's heading, one line per part
+    rows: list[str]  # the local authorities' names
+    states: list[list[int]]
+    text: list[list[str]]
+    hover: list[list[str]]  # each cell's tooltip
+
+    def html(self, present: bool = False) -> str:
+        """A table with a heading per column and per row (for screen readers as for the eye):
+        the columns grouped under their first part (the level of need), each column headed by
+        the rest; the colours are the coverage cells' (``CELL_COLOURS``), each label black or
+        white on its colour, whichever contrasts more (``colours.text_on``)."""
+        groups: list[tuple[str, int]] = []
+        for parts in self.columns:
+            if groups and groups[-1][0] == parts[0]:
+                groups[-1] = (parts[0], groups[-1][1] + 1)
+            else:
+                groups.append((parts[0], 1))
+        top = "".join(
+            f'<th scope="colgroup" colspan="{span}" class="nm-group">{_attr(group)}</th>'
+            for group, span in groups
+        )
+        under = "".join(
+            '<th scope="col">' + "<br>".join(_breakable(part) for part in parts[1:]) + "</th>"
+            for parts in self.columns
+        )
+        body = "".join(
+            f'<tr><th scope="row" class="nm-la">{_attr(name)}</th>'
+            + "".join(
+                f'<td class="nm-c{state}" title="{_attr(tip)}">{_attr(label)}</td>'
+                for state, label, tip in zip(states, labels, hovers, strict=True)
+            )
+            + "</tr>"
+            for name, states, labels, hovers in zip(
+                self.rows, self.states, self.text, self.hover, strict=True
+            )
+        )
+        size = "1rem" if present else "0.75rem"
+        return (
+            f"<style>{_GRID_CSS}.nm-grid{{font-size:{size}}}</style>"
+            '<div style="overflow-x:auto"><table class="nm-grid"><thead>'
+            f'<tr><th scope="col" rowspan="2" class="nm-la">Local authority</th>{top}</tr>'
+            f"<tr>{under}</tr></thead><tbody>{body}</tbody></table></div>"
+        )
+
+
+def _breakable(text: str) -> str:
+    """Escaped, with a soft hyphen where a narrow column may break "antenatal" and
+    "postnatal" (the heading then takes two lines, not the width of the word)."""
+    return _attr(text).replace("natal", "\u00adnatal")
+
+
+_GRID_CSS = (
+    ".nm-grid{border-collapse:separate;border-spacing:2px;line-height:1.25;width:100%}"
+    ".nm-grid th{font-weight:600;padding:2px 3px;vertical-align:bottom;text-align:center}"
+    ".nm-grid th.nm-la{text-align:left;white-space:nowrap}"
+    ".nm-grid th.nm-group{border-bottom:2px solid #4a5562}"
+    ".nm-grid td{text-align:center;padding:3px 2px}"
+    + "".join(
+        f".nm-c{state}{{background:{fill};color:{colours.text_on(fill)[0]}}}"
+        for state, fill in enumerate(CELL_COLOURS)
     )
-    return fig
+)
+
+
+def _attr(value: object) -> str:
+    """Escaped for an element's text or an attribute's value (quotes too)."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _worst_grid(
+    areas: dict[str, list[Row]],
+    names: dict[str, str],
+    columns: list[tuple[str, ...]],
+    cells: Callable[[str, str], list[tuple[int, str, str]]],
+) -> Grid:
+    """The ``OVERVIEW_ROWS`` local authorities of ``areas`` with the most gap rows: each row's
+    cells (state, label, tooltip after the LA's name) from ``cells(code, name)``."""
+    codes = _worst_first(areas)
+    rows = _row_labels(codes, names)
+    states, text, hover = [], [], []
+    for code, name in zip(codes, rows, strict=True):
+        found = cells(code, name)
+        states.append([state for state, _, _ in found])
+        text.append([label for _, label, _ in found])
+        hover.append([f"{name}: {tip}" for _, _, tip in found])
+    return Grid(columns, rows, states, text, hover)
 
 
 def coverage_overview(
-    rows: list[Row], levels: list[str], stages: list[str], focuses: list[str], present: bool
-) -> tuple[go.Figure, int]:
+    rows: list[Row], levels: list[str], stages: list[str], focuses: list[str]
+) -> tuple[Grid, int]:
     """Many local authorities at a glance: a row per LA (the ``OVERVIEW_ROWS`` with the most
-    gaps), a column per level x stage x focus, the counts of services in the cells and the
-    hover (names are on the LA's own panel and in the table). Also the number of LAs."""
+    gaps), a column per level x stage x focus, the counts of services in the cells (their names
+    are on the LA's own panel and in the table). Also the number of LAs."""
     areas = _by_area(rows)
-    codes = _worst_first(areas)
     short = {"specialised": "spec.", "non_specialised": "non-spec."}
-    columns = [(lv, st, fo) for lv in levels for st in stages for fo in focuses]
-    x = [f"{lv}<br>{st}<br>{short[fo]}" for lv, st, fo in columns]
-    y = _row_labels(codes, {code: areas[code][0]["area_name"] for code in codes})
-    z, text, hover = [], [], []
-    for code, name in zip(codes, y, strict=True):
+    wanted = [(lv, st, fo) for lv in levels for st in stages for fo in focuses]
+
+    def cells(code: str, name: str) -> list[tuple[int, str, str]]:
         by_cell = {(r["level"], r["stage"]): r for r in areas[code]}
-        cells = [coverage_cells(by_cell[(lv, st)], fo) for lv, st, fo in columns]
-        z.append([state for state, _, _ in cells])
-        text.append([label for _, label, _ in cells])
-        hover.append(
-            [
-                f"<b>{name}</b><br>{lv} · {st} · {fo.replace('_', '-')}: <b>{label}</b>"
-                "<br>(its services: pick it in the sidebar)"
-                for (lv, st, fo), (_, label, _) in zip(columns, cells, strict=True)
-            ]
-        )
-    return _overview(z, x, y, text, hover, present), len(areas)
+        found = []
+        for level, stage, focus in wanted:
+            state, label, _ = coverage_cells(by_cell[(level, stage)], focus)
+            tip = f"{level} · {stage} · {focus.replace('_', '-')}: {label}"
+            found.append((state, label, tip))
+        return found
+
+    columns: list[tuple[str, ...]] = [(lv, st, short[fo]) for lv, st, fo in wanted]
+    names = {code: areas[code][0]["area_name"] for code in areas}
+    return _worst_grid(areas, names, columns, cells), len(areas)
 
 
 def age_band_overview(
-    rows: list[Row], area_names: dict[str, str], levels: list[str], present: bool
-) -> tuple[go.Figure, int]:
+    rows: list[Row], area_names: dict[str, str], levels: list[str]
+) -> tuple[Grid, int]:
     """``age_band_heatmap`` for many local authorities: a row per LA (the ``OVERVIEW_ROWS``
     with the most bands without a specialised service), a column per level x age band."""
     areas = _by_area(rows)
-    codes = _worst_first(areas)
     bands = list(dict.fromkeys(r["band"] for r in rows))
-    columns = [(level, band) for level in levels for band in bands]
-    x = [f"{level}<br>{band} m" for level, band in columns]
-    y = _row_labels(codes, area_names)
-    z, text, hover = [], [], []
-    for code, name in zip(codes, y, strict=True):
+    wanted = [(level, band) for level in levels for band in bands]
+
+    def cells(code: str, name: str) -> list[tuple[int, str, str]]:
         by_cell = {(r["level"], r["band"]): r for r in areas[code]}
-        cells = [by_cell.get(cell) for cell in columns]
-        z.append([NONE if c is None else GAP if c["gap"] else SPECIALISED for c in cells])
-        labels = [
-            "" if c is None else "gap" if c["gap"] else str(len(c["specialised_services"]))
-            for c in cells
-        ]
-        text.append(labels)
-        hover.append(
-            [
-                f"<b>{name}</b><br>{level} · {band} months: <b>{label or 'not asked'}</b>"
-                for (level, band), label in zip(columns, labels, strict=True)
-            ]
-        )
-    return _overview(z, x, y, text, hover, present), len(areas)
+        found = []
+        for level, band in wanted:
+            cell = by_cell.get((level, band))
+            state = NONE if cell is None else GAP if cell["gap"] else SPECIALISED
+            label = (
+                ""
+                if cell is None
+                else "gap"
+                if cell["gap"]
+                else str(len(cell["specialised_services"]))
+            )
+            found.append((state, label, f"{level} · {band} months: {label or 'not asked'}"))
+        return found
+
+    columns: list[tuple[str, ...]] = [(level, f"{band} m") for level, band in wanted]
+    return _worst_grid(areas, area_names, columns, cells), len(areas)
 
 
 def age_band_heatmap(

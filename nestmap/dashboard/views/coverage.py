@@ -28,15 +28,16 @@ shown = [r for r in rows if r["level"] in levels and r["stage"] in stages]
 areas = sorted({r["area_code"] for r in shown})
 many = len(areas) > figures.PANELS_AT_MOST
 if shown and many:
-    figure, count = figures.coverage_overview(shown, levels, stages, focuses, chosen.present)
+    grid, count = figures.coverage_overview(shown, levels, stages, focuses)
     st.info(
         f"{count:,} local authorities: {figures.rows_shown(count)}, the most gaps first. "
         "Pick one in the sidebar to see its services, or use the matrix below: it has them all."
     )
+    st.html(grid.html(chosen.present))
 elif shown:
     figure = figures.coverage_heatmap(shown, names, levels, stages, focuses, chosen.present)
-if shown:
     st.plotly_chart(figure, width="stretch", config={"displaylogo": False})
+if shown:
     st.caption(
         (
             "Rows: local authorities; columns: level x stage x focus"
@@ -97,16 +98,14 @@ if chosen.stage == "antenatal":
 elif not layout.warming(("age-bands",)):
     by_age = [r for r in state.age_bands(chosen.la) if r["level"] in levels]
     if by_age and len({r["area_code"] for r in by_age}) > figures.PANELS_AT_MOST:
-        figure, count = figures.age_band_overview(
-            by_age, state.area_names(), levels, chosen.present
-        )
+        grid, count = figures.age_band_overview(by_age, state.area_names(), levels)
         st.info(
             f"{count:,} local authorities: {figures.rows_shown(count)}, the most age bands "
             "without a specialised service first. The table below has them all."
         )
+        st.html(grid.html(chosen.present))
     elif by_age:
         figure = figures.age_band_heatmap(by_age, state.area_names(), names, levels, chosen.present)
-    if by_age:
         st.plotly_chart(figure, width="stretch", config={"displaylogo": False})
     tables.show(tables.frame(by_age), "age_bands")
 
