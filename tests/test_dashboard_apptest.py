@@ -831,6 +831,16 @@ def test_the_network_drawn_from_arrow_links_equals_the_one_from_rows(tmp_path, c
         assert table.to_pylist() == rows
         # The page passes the links in the engine's order: any order selects the same.
         shuffled = table.take(numpy.random.default_rng(3).permutation(table.num_rows))
+        lean = extra.network_services_table(graph.store)
+        assert lean.column_names == ["id", "status", "covers", "stages", "offers"]
+        assert lean.column("id").to_pylist() == [s["id"] for s in services]
+
+        def whole(wanted: list[str]) -> list[dict]:
+            return extra.services_by_id(graph.store, wanted)
+
+        assert whole([services[2]["id"], "no such id", services[0]["id"]]) == [
+            services[2], services[0]
+        ]  # fmt: skip
         la = graph.local_authorities()[0]["code"]
         for la_code, level, focus, stage, reasons, inactive, linked in itertools.product(
             (None, la),
@@ -851,12 +861,26 @@ def test_the_network_drawn_from_arrow_links_equals_the_one_from_rows(tmp_path, c
                     catalogue, links, **filters, max_nodes=max_nodes, max_edges=max_edges
                 )
                 assert found == expected, filters
+            # As the page selects: over what services are selected by, the drawn read whole.
+            found = network.shown_of(
+                lean, shuffled, **filters, max_nodes=max_nodes, max_edges=max_edges, rows=whole
+            )
+            assert found == expected, filters
             if la_code:  # the page passes one LA's services alone (the engine selects them)
                 local = graph.arrow("services", la_code)
                 assert local.num_rows < catalogue.num_rows
                 found = network.shown_of(
                     local, shuffled, **filters, max_nodes=max_nodes, max_edges=max_edges
                 )
+                assert found == expected, filters
+                local = extra.network_services_table(graph.store, la_code)
+                assert local.column("id").to_pylist() == [
+                    s["id"] for s in services if la_code in s["covers"]
+                ]
+                found = network.shown_of(
+                    local, shuffled, **filters, max_nodes=max_nodes, max_edges=max_edges,
+                    rows=whole,
+                )  # fmt: skip
                 assert found == expected, filters
 
 

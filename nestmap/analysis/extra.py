@@ -144,3 +144,24 @@ def services_table(store: GraphStore, area: str | None = None) -> Any:
     if table.num_rows == 0:  # (engines building Arrow from rows give no columns then)
         return table
     return table.take(pc.sort_indices(table, sort_keys=[("id", "ascending")])).combine_chunks()
+
+
+def network_services_table(store: GraphStore, area: str | None = None) -> Any:
+    """What the network selects services by, as one ``pyarrow.Table`` by id: id, status,
+    covers, stages and offers (a list of [level, focus]) of every service (of the LA's, with
+    ``area``); ``services_by_id`` gives the whole rows of those drawn."""
+    import pyarrow.compute as pc
+
+    table = store.run_table("network_services", {"area": area_param(store, area)})
+    if table.num_rows == 0:  # (engines building Arrow from rows give no columns then)
+        return table
+    return table.take(pc.sort_indices(table, sort_keys=[("id", "ascending")])).combine_chunks()
+
+
+def services_by_id(store: GraphStore, wanted: list[str]) -> list[Row]:
+    """The rows ``services`` gives for the services ``wanted`` (ids), in that order; an id no
+    service has is left out."""
+    found = {
+        row["id"]: service_row(row) for row in store.run("services_by_id", {"ids": list(wanted)})
+    }
+    return [found[service] for service in wanted if service in found]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +86,7 @@ def shown_of(
     linked_only: bool = False,
     max_nodes: int | None = None,
     max_edges: int | None = None,
+    rows: Callable[[list[str]], list[Row]] | None = None,
 ) -> Shown:
     """What the network draws for the filters: the services passing them (``passing``) and
     the links between two of them with one of ``reasons`` (``linked_only``: only services
@@ -95,11 +97,14 @@ def shown_of(
     order (ranked, when some are left out), the links by from, to and reason (by count first,
     when some are left out).
 
-    Both are ``pyarrow`` tables: ``catalogue`` the services (``Graph.arrow("services")``,
-    sorted by id), ``links`` (from_service, to_service, reason, count, count_basis, source;
-    in any order). The work is on integer positions in the catalogue: only the services and
-    links drawn become rows (a national dataset has 50,000 services and a million links, a
-    drawing at most 400 and 2,000)."""
+    Both are ``pyarrow`` tables: ``catalogue`` the services sorted by id, with id, status,
+    covers, stages and offers (``extra.network_services_table``, or the whole rows of
+    ``Graph.arrow("services")``), ``links`` (from_service, to_service, reason, count,
+    count_basis, source; in any order). ``rows``: the whole rows of the services drawn, given
+    their ids (``extra.services_by_id``); without it they are the catalogue's. The work is on
+    integer positions in the catalogue: only the services and links drawn become rows (a
+    national dataset has 50,000 services and a million links, a drawing at most 400 and
+    2,000)."""
     import numpy as np
 
     max_nodes = MAX_NODES if max_nodes is None else max_nodes
@@ -129,8 +134,12 @@ def shown_of(
         chosen = chosen[within[ends[0][chosen]] & within[ends[1][chosen]]]
     order = _link_order(links, ends, chosen, by_count=chosen.size > max_edges)
     chosen = chosen[order][:max_edges]
-    rows = [service_row(row) for row in catalogue.take(drawn).to_pylist()]
-    return Shown(Selection(rows, links.take(chosen).to_pylist()), services_in, links_in)
+    if rows is None:
+        nodes_drawn = [service_row(row) for row in catalogue.take(drawn).to_pylist()]
+    else:
+        nodes_drawn = rows(catalogue.column("id").take(drawn).to_pylist())
+    edges_drawn = links.take(chosen).to_pylist()
+    return Shown(Selection(nodes_drawn, edges_drawn), services_in, links_in)
 
 
 def _numpy(flags: Any) -> Any:

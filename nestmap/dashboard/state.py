@@ -278,6 +278,21 @@ def links() -> Any:
     return kept("graph.links", (), lambda: referral_links_table(store(), ordered=False))
 
 
+def network_services(area: str | None = None) -> Any:
+    """``extra.network_services_table``: what the network selects services by, as Arrow,
+    shared in this process."""
+    from nestmap.analysis.extra import network_services_table
+
+    return kept("graph.network_services", (area,), lambda: network_services_table(store(), area))
+
+
+def services_by_id(wanted: list[str]) -> list[Row]:
+    """``extra.services_by_id``: the whole rows of these services (the few drawn)."""
+    from nestmap.analysis.extra import services_by_id as rows
+
+    return rows(store(), wanted)
+
+
 def threshold_cliffs(area: str | None = None) -> list[Row]:
     return call("boundaries", area, "threshold_cliffs")
 

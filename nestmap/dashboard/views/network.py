@@ -58,9 +58,9 @@ def _view(filters: tuple[Any, ...]) -> dict[str, Any]:
     network's limits), the misdirected links and dead ends among them, and the totals."""
     la, level, focus, stage, reasons, include_inactive, linked_only = filters
     shown = network.shown_of(
-        # As Arrow: a national catalogue is 50,000 services (one LA's, from the engine alone, a
-        # few hundred); only those drawn become rows.
-        state.arrow("services", la),
+        # As Arrow, what services are selected by: a national catalogue is 50,000 services (one
+        # LA's, from the engine alone, a few hundred); only those drawn are read whole.
+        state.network_services(la),
         state.links(),
         la=la,
         level=level,
@@ -69,6 +69,7 @@ def _view(filters: tuple[Any, ...]) -> dict[str, Any]:
         reasons=list(reasons),
         include_inactive=include_inactive,
         linked_only=linked_only,
+        rows=state.services_by_id,
     )
     ids = {n["id"] for n in shown.selection.nodes}
     drawn = {(e["from_service"], e["to_service"], e["reason"]) for e in shown.selection.edges}
