@@ -223,23 +223,30 @@ def test_edit_check_save_coverage_undo(server, browser):  # noqa: F811 (the fixt
         context.close()
 
 
+def _saved_one_after_the_other(url: str, tab_a, tab_b, column: str, value: str, what: str) -> None:
+    """Ann (``tab_a``) and Bob (``tab_b``) unlock editing on the Data page and each change the
+    first service: Ann its capacity to 111, Bob its ``column`` to ``value`` (his reason: "Bob's
+    ``what``"). Ann saves first, then Bob, who is told the map changed since he started."""
+    for tab, name in ((tab_a, "Ann"), (tab_b, "Bob")):
+        _goto(tab, f"{url}/data")
+        _unlock(tab, name)
+    _type_into(tab_a, _services_grid(tab_a), 0, "capacity_per_year", "111")
+    _type_into(tab_b, _services_grid(tab_b), 0, column, value)
+    _why(tab_a, "Ann's count")
+    _why(tab_b, f"Bob's {what}")
+    tab_a.get_by_role("button", name="Save as a new version").click()
+    _settled(tab_a)
+    tab_a.get_by_text("Saved as a new version").wait_for(state="visible")
+    tab_b.get_by_role("button", name="Save as a new version").click()
+    _settled(tab_b)
+    tab_b.get_by_text("The map changed since you started", exact=False).first.wait_for()
+
+
 def test_two_browsers_saving_at_once_the_second_is_told(server, browser):  # noqa: F811 (the fixture)
     first, tab_a = _context(browser)
     second, tab_b = _context(browser)
     try:
-        for tab, name in ((tab_a, "Ann"), (tab_b, "Bob")):
-            _goto(tab, f"{server.url}/data")
-            _unlock(tab, name)
-        _type_into(tab_a, _services_grid(tab_a), 0, "capacity_per_year", "111")
-        _type_into(tab_b, _services_grid(tab_b), 0, "capacity_per_year", "222")
-        _why(tab_a, "Ann's count")
-        _why(tab_b, "Bob's count")
-        tab_a.get_by_role("button", name="Save as a new version").click()
-        _settled(tab_a)
-        tab_a.get_by_text("Saved as a new version").wait_for(state="visible")
-        tab_b.get_by_role("button", name="Save as a new version").click()
-        _settled(tab_b)
-        tab_b.get_by_text("The map changed since you started", exact=False).first.wait_for()
+        _saved_one_after_the_other(server.url, tab_a, tab_b, "capacity_per_year", "222", "count")
         tab_b.get_by_text("What changed since you started").wait_for(state="visible")
         # The same cell, changed differently: the conflict is shown cell by cell, no merge.
         tab_b.get_by_text("These cells were changed by you and by that save").wait_for()
@@ -262,19 +269,9 @@ def test_two_editors_editing_different_cells_both_get_their_change(server, brows
     first, tab_a = _context(browser)
     second, tab_b = _context(browser, 1440, 1400)
     try:
-        for tab, name in ((tab_a, "Ann"), (tab_b, "Bob")):
-            _goto(tab, f"{server.url}/data")
-            _unlock(tab, name)
-        _type_into(tab_a, _services_grid(tab_a), 0, "capacity_per_year", "111")
-        _type_into(tab_b, _services_grid(tab_b), 0, "provider", "Bridgend family services")
-        _why(tab_a, "Ann's count")
-        _why(tab_b, "Bob's provider")
-        tab_a.get_by_role("button", name="Save as a new version").click()
-        _settled(tab_a)
-        tab_a.get_by_text("Saved as a new version").wait_for(state="visible")
-        tab_b.get_by_role("button", name="Save as a new version").click()
-        _settled(tab_b)
-        tab_b.get_by_text("The map changed since you started", exact=False).first.wait_for()
+        _saved_one_after_the_other(
+            server.url, tab_a, tab_b, "provider", "Bridgend family services", "provider"
+        )
         onto = tab_b.get_by_role("button", name="Apply my change onto the current map")
         onto.wait_for(state="visible")
         # Who changed the map meanwhile is named.
