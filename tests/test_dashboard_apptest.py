@@ -1020,7 +1020,13 @@ def test_the_coverage_overview_keeps_the_worst_local_authorities_and_their_names
     assert grid.states[0] == [figures.GAP, figures.GAP, figures.SPECIALISED, figures.SPECIALISED]
     assert grid.text[0] == ["gap", "gap", "2", "2"]
     assert grid.columns[0] == ("universal", "antenatal", "spec.")
-    assert grid.hover[0][0] == "<b>Bold</b>: universal · antenatal · specialised: gap"
+    assert grid.hover[0][0] == (
+        "<b>Bold</b>: universal · antenatal · specialised: gap: no specialised service"
+    )
+    assert (
+        grid.hover[0][2]
+        == "<b>Bold</b>: targeted · antenatal · specialised: 2 specialised services"
+    )
     page = grid.html()
     assert "<b>Bold</b>" not in page and "&lt;b&gt;Bold&lt;/b&gt;" in page  # escaped
     assert page.count("<tr>") == 2 + figures.OVERVIEW_ROWS  # two heading rows
@@ -1044,7 +1050,8 @@ def test_the_age_band_overview_counts_specialised_services_per_band():
     assert count == 2 and grid.rows == ["Bee", "Aye"]  # the one with a gap first
     assert grid.columns == [("universal", "0-5 m"), ("universal", "6-11 m")]
     assert grid.text == [["2", "gap"], ["2", "2"]]
-    assert grid.hover[0][1] == "Bee: universal · 6-11 months: gap"
+    assert grid.hover[0][1] == "Bee: universal · 6-11 months: gap: no specialised service"
+    assert grid.hover[1][0] == "Aye: universal · 0-5 months: 2 specialised services"
     page = grid.html()
     assert '<th scope="colgroup" colspan="2" class="nm-group">universal</th>' in page
     assert '<th scope="col">0-5 m</th><th scope="col">6-11 m</th>' in page

@@ -299,13 +299,24 @@ def coverage_overview(
         found = []
         for level, stage, focus in wanted:
             state, label, _ = coverage_cells(by_cell[(level, stage)], focus)
-            tip = f"{level} · {stage} · {focus.replace('_', '-')}: {label}"
+            tip = f"{level} · {stage} · {focus.replace('_', '-')}: {_cell_words(state, label)}"
             found.append((state, label, tip))
         return found
 
     columns: list[tuple[str, ...]] = [(lv, st, short[fo]) for lv, st, fo in wanted]
     names = {code: areas[code][0]["area_name"] for code in areas}
     return _worst_grid(areas, names, columns, cells), len(areas)
+
+
+def _cell_words(state: int, label: str) -> str:
+    """A cell of the overview in words, with its unit: "gap: no specialised service",
+    "3 specialised services", "1 non-specialised service", "no service"."""
+    if state == GAP:
+        return "gap: no specialised service"
+    if state == NONE:
+        return "no service"
+    kind = "specialised" if state == SPECIALISED else "non-specialised"
+    return f"{label} {kind} service{'' if label == '1' else 's'}"
 
 
 def age_band_overview(
@@ -330,7 +341,8 @@ def age_band_overview(
                 if cell["gap"]
                 else str(len(cell["specialised_services"]))
             )
-            found.append((state, label, f"{level} · {band} months: {label or 'not asked'}"))
+            words = "not asked" if cell is None else _cell_words(state, label)
+            found.append((state, label, f"{level} · {band} months: {words}"))
         return found
 
     columns: list[tuple[str, ...]] = [(level, f"{band} m") for level, band in wanted]
