@@ -138,21 +138,22 @@ def services_table(store: GraphStore, area: str | None = None) -> Any:
     """The ``services`` query's rows as one ``pyarrow.Table`` by id, unshaped: ``offers`` a list
     of [level, focus] (``service_row`` shapes a row as ``services`` does). For selecting among a
     national catalogue (50,000 services) with no Python row per service."""
-    import pyarrow.compute as pc
-
-    table = store.run_table("services", {"area": area_param(store, area)})
-    if table.num_rows == 0:  # (engines building Arrow from rows give no columns then)
-        return table
-    return table.take(pc.sort_indices(table, sort_keys=[("id", "ascending")])).combine_chunks()
+    return _by_id(store, "services", area)
 
 
 def network_services_table(store: GraphStore, area: str | None = None) -> Any:
     """What the network selects services by, as one ``pyarrow.Table`` by id: id, status,
     covers, stages and offers (a list of [level, focus]) of every service (of the LA's, with
     ``area``); ``services_by_id`` gives the whole rows of those drawn."""
+    return _by_id(store, "network_services", area)
+
+
+def _by_id(store: GraphStore, query: str, area: str | None) -> Any:
+    """The rows of a query over services (of the LA's, with ``area``) as one ``pyarrow.Table``
+    sorted by id."""
     import pyarrow.compute as pc
 
-    table = store.run_table("network_services", {"area": area_param(store, area)})
+    table = store.run_table(query, {"area": area_param(store, area)})
     if table.num_rows == 0:  # (engines building Arrow from rows give no columns then)
         return table
     return table.take(pc.sort_indices(table, sort_keys=[("id", "ascending")])).combine_chunks()
